@@ -1,0 +1,7 @@
+"""``python -m needleplan`` runs the command line."""
+
+import sys
+
+from needleplan.cli import main
+
+sys.exit(main())
