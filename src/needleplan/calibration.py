@@ -1,0 +1,501 @@
+"""Pixel <-> millimetre calibration: ultrasound regions, PixelSpacing, manual two-point.
+
+Axis order is ``(row, col)`` everywhere.  World millimetres are
+``world_mm = (index_px - origin_px) * spacing_mm`` per axis (design.md section 3).  A length comes
+only from a real calibration; without one the source is ``"NONE"`` with the reason, and asking for
+millimetres raises :class:`~needleplan.errors.CalibrationError`.  Never 1 px = 1 mm.
+
+Policy (ultrasound-dicom.md sections 1.3-1.5):
+
+* Only 2D regions (spatial format 1) of tissue (1) or colour flow (2) with cm (3) on both axes give
+  lengths; mm/px = ``|PhysicalDelta| * 10`` per axis (row from Y, column from X).
+* ``origin_px`` is the region's min corner plus its reference pixel (relative to that corner, may be
+  negative); the region's min corner when it has no reference pixel.
+* A box whose max lies exactly one past the image edge (``MaxX1 == Columns``) is clamped, with a
+  note.  A box lying further outside the image (a resized or cropped copy) is refused: that region
+  never calibrates, and the reason says why.
+* When several length regions are usable (dual view, colour box inside a tissue box),
+  :func:`calibration_from_dataset` picks the largest (ties: the lowest index) and notes the others;
+  :func:`region_lookup` tells, per measurement, which region holds its points.
+* Without any length region: PixelSpacing (0028,0030) (also from the Enhanced functional groups),
+  else ImagerPixelSpacing (0018,1164) for projection modalities (detector plane, a note says so).
+  When a region and PixelSpacing are both present they are compared; a disagreement is a note.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from needleplan.errors import CalibrationError, PlanFormatError
+
+__all__ = [
+    "SOURCES",
+    "UltrasoundRegion",
+    "Calibration",
+    "RegionLookup",
+    "regions_from_dataset",
+    "calibration_from_dataset",
+    "manual_calibration",
+    "region_lookup",
+]
+
+SOURCES = ("US_REGION", "PIXEL_SPACING", "MANUAL", "NONE")
+UNITS_CM = 3
+SPATIAL_2D = 1
+LENGTH_DATA_TYPES = (1, 2)  # tissue, colour flow
+#: relative tolerance when comparing PixelSpacing with a region's spacing
+SPACING_AGREEMENT_REL = 0.01
+_IMAGER_SPACING_MODALITIES = frozenset({"CR", "DX", "MG", "RF", "XA", "IO", "PX", "RG"})
+
+
+def _points(index_px: Any) -> np.ndarray:
+    """Return ``index_px`` as a float (N, 2) array (one point may be given as a pair)."""
+    pts = np.asarray(index_px, dtype=float)
+    if pts.ndim == 1 and pts.shape[0] == 2:
+        pts = pts[np.newaxis, :]
+    if pts.ndim != 2 or pts.shape[1] != 2:
+        raise ValueError(f"expected points as (N, 2) (row, col), got shape {pts.shape}")
+    return pts
+
+
+def _pair(value: Any, name: str) -> tuple[float, float]:
+    try:
+        a, b = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise PlanFormatError(f"calibration.{name}: expected [row, col] numbers, got {value!r}") from None
+    if not (math.isfinite(a) and math.isfinite(b)):
+        raise PlanFormatError(f"calibration.{name}: expected finite numbers, got {value!r}")
+    return a, b
+
+
+@dataclass(frozen=True, slots=True)
+class UltrasoundRegion:
+    """One item of the Sequence of Ultrasound Regions (0018,6011), in ``(row, col)`` order.
+
+    ``box_px`` is ``(min_row, min_col, max_row, max_col)``, inclusive, as stored.  ``problem`` is
+    set by :func:`regions_from_dataset` when the box does not fit the image; such a region never
+    calibrates.
+
+    Examples
+    --------
+    A 2D tissue region at rows 60-518, cols 120-799, 0.0262 cm/px, reference pixel (36, 340):
+
+    >>> r = UltrasoundRegion(0, (60, 120, 518, 799), 1, 1, 0, 3, 3, 0.0262, 0.0262, (36.0, 340.0))
+    >>> r.is_length_region, r.spacing_mm, r.origin_px
+    (True, (0.262, 0.262), (96.0, 460.0))
+    >>> r.contains([[96, 460], [10, 10]]).tolist()
+    [True, False]
+    """
+
+    index: int
+    box_px: tuple[int, int, int, int]
+    spatial_format: int
+    data_type: int
+    flags: int
+    units_row: int
+    units_col: int
+    delta_row: float
+    delta_col: float
+    reference_px: tuple[float, float] | None
+    problem: str | None = None
+
+    @property
+    def is_length_region(self) -> bool:
+        """2D, tissue or colour flow, cm on both axes, non-zero deltas, box not degenerate."""
+        r0, c0, r1, c1 = self.box_px
+        return (
+            self.spatial_format == SPATIAL_2D
+            and self.data_type in LENGTH_DATA_TYPES
+            and self.units_row == UNITS_CM
+            and self.units_col == UNITS_CM
+            and math.isfinite(self.delta_row)
+            and math.isfinite(self.delta_col)
+            and self.delta_row != 0.0
+            and self.delta_col != 0.0
+            and r0 < r1
+            and c0 < c1
+        )
+
+    @property
+    def is_usable(self) -> bool:
+        """A length region whose box fits the image (``problem`` is None)."""
+        return self.is_length_region and self.problem is None
+
+    @property
+    def spacing_mm(self) -> tuple[float, float] | None:
+        """``(|dY| * 10, |dX| * 10)`` mm per pixel for a length region, else None."""
+        if not self.is_length_region:
+            return None
+        return (round(abs(self.delta_row) * 10.0, 12), round(abs(self.delta_col) * 10.0, 12))
+
+    @property
+    def origin_px(self) -> tuple[float, float]:
+        """Image index of the reference pixel: box min + reference pixel (or the box min)."""
+        r0, c0 = float(self.box_px[0]), float(self.box_px[1])
+        if self.reference_px is None:
+            return (r0, c0)
+        return (r0 + self.reference_px[0], c0 + self.reference_px[1])
+
+    @property
+    def area_px(self) -> int:
+        r0, c0, r1, c1 = self.box_px
+        return max(r1 - r0 + 1, 0) * max(c1 - c0 + 1, 0)
+
+    def contains(self, index_px: Any) -> np.ndarray:
+        """Which points (N, 2) ``(row, col)`` lie in the box (pixel ``i`` spans ``i +/- 0.5``)."""
+        pts = _points(index_px)
+        r0, c0, r1, c1 = self.box_px
+        return (
+            (pts[:, 0] >= r0 - 0.5)
+            & (pts[:, 0] <= r1 + 0.5)
+            & (pts[:, 1] >= c0 - 0.5)
+            & (pts[:, 1] <= c1 + 0.5)
+        )
+
+    def describe(self) -> str:
+        r0, c0, r1, c1 = self.box_px
+        return f"region {self.index} (rows {r0}-{r1}, cols {c0}-{c1})"
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """How image indices map to world millimetres, and where that came from.
+
+    Examples
+    --------
+    Region origin at (96, 460), 0.25 mm/px down the rows and 0.2 mm/px across:
+
+    >>> cal = Calibration("US_REGION", (0.25, 0.2), (96.0, 460.0), 0, (60, 120, 518, 799), "region 0")
+    >>> cal.px_to_mm([[136.0, 410.0]]).tolist()   # (136-96)*0.25, (410-460)*0.2
+    [[10.0, -10.0]]
+    >>> cal.mm_to_px([[10.0, -10.0]]).tolist()
+    [[136.0, 410.0]]
+    >>> Calibration.from_dict(cal.to_dict()) == cal
+    True
+    >>> none = Calibration("NONE", None, (0.0, 0.0), None, None, "no calibration in the file")
+    >>> none.is_calibrated
+    False
+    """
+
+    source: str
+    spacing_mm: tuple[float, float] | None
+    origin_px: tuple[float, float]
+    region_index: int | None
+    region_box_px: tuple[int, int, int, int] | None
+    reason: str
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise CalibrationError(f"unknown calibration source {self.source!r}; expected one of {SOURCES}")
+        if self.source == "NONE":
+            if self.spacing_mm is not None:
+                raise CalibrationError("a NONE calibration cannot have a spacing")
+        else:
+            sp = self.spacing_mm
+            if sp is None or len(sp) != 2 or not all(math.isfinite(v) and v > 0 for v in sp):
+                raise CalibrationError(
+                    f"{self.source} calibration needs two positive finite mm/px spacings, got {sp!r}"
+                )
+        if self.source == "US_REGION" and self.region_index is None:
+            raise CalibrationError("a US_REGION calibration needs its region_index")
+
+    @property
+    def is_calibrated(self) -> bool:
+        """True when lengths in millimetres are available."""
+        return self.source != "NONE"
+
+    def _require(self) -> np.ndarray:
+        if self.spacing_mm is None:
+            raise CalibrationError(
+                f"no length calibration ({self.reason}); calibrate with two points of known distance"
+            )
+        return np.asarray(self.spacing_mm, dtype=float)
+
+    def px_to_mm(self, index_px: Any) -> np.ndarray:
+        """World mm ``(row, col)`` of image indices, shape as given ((2,) or (N, 2))."""
+        spacing = self._require()
+        arr = np.asarray(index_px, dtype=float)
+        pts = _points(arr)
+        out = (pts - np.asarray(self.origin_px)) * spacing
+        return out.reshape(arr.shape)
+
+    def mm_to_px(self, world_mm: Any) -> np.ndarray:
+        """Image indices ``(row, col)`` of world mm, shape as given ((2,) or (N, 2))."""
+        spacing = self._require()
+        arr = np.asarray(world_mm, dtype=float)
+        pts = _points(arr)
+        out = pts / spacing + np.asarray(self.origin_px)
+        return out.reshape(arr.shape)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan file's ``calibration`` object (design.md section 4)."""
+        return {
+            "source": self.source,
+            "spacing_mm": None if self.spacing_mm is None else list(self.spacing_mm),
+            "origin_px": list(self.origin_px),
+            "region_index": self.region_index,
+            "region_box_px": None if self.region_box_px is None else list(self.region_box_px),
+            "reason": self.reason,
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Calibration:
+        """Read a plan's ``calibration`` object; :class:`PlanFormatError` names a bad field."""
+        if not isinstance(d, Mapping):
+            raise PlanFormatError(f"calibration: expected an object, got {type(d).__name__}")
+        source = d.get("source")
+        if source not in SOURCES:
+            raise PlanFormatError(f"calibration.source: expected one of {list(SOURCES)}, got {source!r}")
+        spacing = d.get("spacing_mm")
+        spacing_t = None if spacing is None else _pair(spacing, "spacing_mm")
+        origin = _pair(d.get("origin_px", (0.0, 0.0)), "origin_px")
+        region_index = d.get("region_index")
+        if region_index is not None and (isinstance(region_index, bool) or not isinstance(region_index, int)):
+            raise PlanFormatError(f"calibration.region_index: expected an integer or null, got {region_index!r}")
+        box = d.get("region_box_px")
+        box_t = None
+        if box is not None:
+            if not isinstance(box, (list, tuple)) or len(box) != 4 or not all(isinstance(v, int) for v in box):
+                raise PlanFormatError(f"calibration.region_box_px: expected 4 integers, got {box!r}")
+            box_t = tuple(int(v) for v in box)
+        notes = d.get("notes") or ()
+        if not isinstance(notes, (list, tuple)) or not all(isinstance(n, str) for n in notes):
+            raise PlanFormatError(f"calibration.notes: expected a list of strings, got {notes!r}")
+        reason = d.get("reason") or f"{source} calibration from the plan file"
+        try:
+            return cls(source, spacing_t, origin, region_index, box_t, str(reason), tuple(notes))  # type: ignore[arg-type]
+        except CalibrationError as exc:
+            raise PlanFormatError(f"calibration: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class RegionLookup:
+    """Which calibrated region holds a measurement's points.
+
+    ``status`` is ``"inside"`` (all points in ``region_index``), ``"spans"`` (points in different
+    calibrated regions, or in overlapping regions that disagree) or ``"none"`` (some point lies in no
+    calibrated region).  ``point_regions`` gives, per point, the region it was found in (or None).
+    """
+
+    status: str
+    region_index: int | None
+    message: str
+    point_regions: tuple[int | None, ...] = ()
+
+
+def region_lookup(regions: Iterable[UltrasoundRegion], index_px: Any) -> RegionLookup:
+    """Find the one usable length region that holds every point ``(row, col)``.
+
+    Overlapping regions with the same spacing and origin (a colour box inside the tissue box) are
+    fine: the high-priority one (flags bit 0 == 0) is reported, else the lowest index.
+
+    Examples
+    --------
+    Dual view: two tissue regions side by side.
+
+    >>> left = UltrasoundRegion(0, (0, 0, 99, 99), 1, 1, 0, 3, 3, 0.02, 0.02, (0.0, 50.0))
+    >>> right = UltrasoundRegion(1, (0, 100, 99, 199), 1, 1, 0, 3, 3, 0.02, 0.02, (0.0, 50.0))
+    >>> region_lookup([left, right], [[10, 10], [50, 60]]).status
+    'inside'
+    >>> lk = region_lookup([left, right], [[10, 10], [50, 160]])
+    >>> lk.status, lk.point_regions
+    ('spans', (0, 1))
+    >>> region_lookup([left, right], [[150, 10]]).status
+    'none'
+    """
+    pts = _points(index_px)
+    usable = [r for r in regions if r.is_usable]
+    if not usable:
+        return RegionLookup("none", None, "the image has no usable calibrated ultrasound region",
+                            (None,) * len(pts))
+    inside = np.array([r.contains(pts) for r in usable])  # (R, N)
+    per_point = tuple(
+        next((usable[i].index for i in range(len(usable)) if inside[i, k]), None) for k in range(len(pts))
+    )
+    holders = [usable[i] for i in range(len(usable)) if inside[i].all()]
+    if holders:
+        if len({(h.spacing_mm, h.origin_px) for h in holders}) == 1:
+            best = min(holders, key=lambda h: (h.flags & 1, h.index))
+            return RegionLookup("inside", best.index, f"all points lie in {best.describe()}",
+                                (best.index,) * len(pts))
+        high = [h for h in holders if not h.flags & 1]
+        if len(high) == 1:
+            return RegionLookup("inside", high[0].index, f"all points lie in high-priority {high[0].describe()}",
+                                (high[0].index,) * len(pts))
+        names = ", ".join(h.describe() for h in holders)
+        return RegionLookup("spans", None, f"the points lie in overlapping regions with different scales: {names}",
+                            per_point)
+    missing = [k for k, p in enumerate(per_point) if p is None]
+    if missing:
+        row, col = pts[missing[0]]
+        return RegionLookup("none", None,
+                            f"point {missing[0]} at (row {row:.0f}, col {col:.0f}) lies in no calibrated region",
+                            per_point)
+    used = sorted({p for p in per_point if p is not None})
+    return RegionLookup("spans", None,
+                        f"the points lie in different regions ({', '.join(map(str, used))}); "
+                        "a length across two views is meaningless", per_point)
+
+
+def _int(item: Any, keyword: str, default: int = 0) -> int:
+    value = item.get(keyword)
+    return default if value is None or value == "" else int(value)
+
+
+def _float(item: Any, keyword: str) -> float:
+    value = item.get(keyword)
+    return math.nan if value is None or value == "" else float(value)
+
+
+def _image_problem(box: tuple[int, int, int, int], rows: int | None, cols: int | None) -> tuple[tuple[int, int, int, int], str | None]:
+    """Clamp an off-by-one box to the image; say why when the box does not fit it."""
+    if not rows or not cols:
+        return box, None
+    r0, c0, r1, c1 = box
+    if r0 >= rows or c0 >= cols or r1 > rows or c1 > cols:
+        return box, (f"its box (rows {r0}-{r1}, cols {c0}-{c1}) lies outside the {rows}x{cols} image: "
+                     "the image was resized or cropped after calibration")
+    return (r0, c0, min(r1, rows - 1), min(c1, cols - 1)), None
+
+
+def regions_from_dataset(ds: Any) -> tuple[UltrasoundRegion, ...]:
+    """Read the Sequence of Ultrasound Regions of a pydicom dataset (empty tuple if absent).
+
+    Boxes are kept as stored; a box that does not fit the image (beyond the usual off-by-one at
+    the far edge) gets ``problem`` set.
+    """
+    seq = ds.get("SequenceOfUltrasoundRegions") if hasattr(ds, "get") else None
+    if not seq:
+        return ()
+    rows, cols = ds.get("Rows"), ds.get("Columns")
+    out = []
+    for i, item in enumerate(seq):
+        box = (_int(item, "RegionLocationMinY0"), _int(item, "RegionLocationMinX0"),
+               _int(item, "RegionLocationMaxY1"), _int(item, "RegionLocationMaxX1"))
+        ref = None
+        if item.get("ReferencePixelY0") is not None and item.get("ReferencePixelX0") is not None:
+            ref = (float(item.ReferencePixelY0), float(item.ReferencePixelX0))
+        _, problem = _image_problem(box, rows, cols)
+        out.append(UltrasoundRegion(
+            index=i, box_px=box,
+            spatial_format=_int(item, "RegionSpatialFormat"), data_type=_int(item, "RegionDataType"),
+            flags=_int(item, "RegionFlags"),
+            units_row=_int(item, "PhysicalUnitsYDirection"), units_col=_int(item, "PhysicalUnitsXDirection"),
+            delta_row=_float(item, "PhysicalDeltaY"), delta_col=_float(item, "PhysicalDeltaX"),
+            reference_px=ref, problem=problem,
+        ))
+    return tuple(out)
+
+
+def _dataset_pixel_spacing(ds: Any) -> tuple[tuple[float, float] | None, str]:
+    """PixelSpacing (top level or Enhanced shared functional groups), else ImagerPixelSpacing."""
+    spacing = ds.get("PixelSpacing")
+    where = "PixelSpacing"
+    if spacing is None:
+        try:
+            spacing = ds.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing
+            where = "PixelSpacing (shared functional groups)"
+        except (AttributeError, IndexError, KeyError):
+            spacing = None
+    if spacing is None and str(ds.get("Modality", "")).upper() in _IMAGER_SPACING_MODALITIES:
+        spacing = ds.get("ImagerPixelSpacing")
+        where = "ImagerPixelSpacing (detector plane, magnification not corrected)"
+    if spacing is None:
+        return None, ""
+    try:
+        row, col = (float(v) for v in spacing)
+    except (TypeError, ValueError):
+        return None, f"{where} {spacing!r} is not two numbers"
+    if not (math.isfinite(row) and math.isfinite(col) and row > 0 and col > 0):
+        return None, f"{where} {spacing!r} is not two positive numbers"
+    return (row, col), where
+
+
+def calibration_from_dataset(ds: Any) -> Calibration:
+    """Choose the calibration of a pydicom dataset; never raises for a missing one (NONE + reason).
+
+    Examples
+    --------
+    >>> from pydicom import Dataset
+    >>> ds = Dataset(); ds.Rows, ds.Columns, ds.PixelSpacing = 128, 128, [0.5, 0.4]
+    >>> cal = calibration_from_dataset(ds)
+    >>> cal.source, cal.spacing_mm, cal.origin_px
+    ('PIXEL_SPACING', (0.5, 0.4), (0.0, 0.0))
+    >>> calibration_from_dataset(Dataset()).reason
+    'no Sequence of Ultrasound Regions and no PixelSpacing'
+    """
+    regions = regions_from_dataset(ds)
+    usable = [r for r in regions if r.is_usable]
+    refused = [r for r in regions if r.is_length_region and r.problem is not None]
+    pixel_spacing, where = _dataset_pixel_spacing(ds)
+    if usable:
+        best = min(usable, key=lambda r: (-r.area_px, r.index))
+        box, _ = _image_problem(best.box_px, ds.get("Rows"), ds.get("Columns"))
+        notes = []
+        if box != best.box_px:
+            notes.append(f"{best.describe()} reaches past the image edge (off by one); clamped to "
+                         f"rows {box[0]}-{box[2]}, cols {box[1]}-{box[3]}")
+        for other in usable:
+            if other is not best:
+                notes.append(f"{other.describe()} is another calibrated region ({other.spacing_mm[0]:.4g} x "
+                             f"{other.spacing_mm[1]:.4g} mm/px, origin {other.origin_px}); measurements there use it")
+        for bad in refused:
+            notes.append(f"{bad.describe()} not used: {bad.problem}")
+        spacing = best.spacing_mm
+        assert spacing is not None
+        if pixel_spacing is not None and not np.allclose(pixel_spacing, spacing, rtol=SPACING_AGREEMENT_REL):
+            notes.append(f"{where} {pixel_spacing[0]:.4g} x {pixel_spacing[1]:.4g} mm disagrees with "
+                         f"{best.describe()} ({spacing[0]:.4g} x {spacing[1]:.4g} mm); the region is used")
+        return Calibration("US_REGION", spacing, best.origin_px, best.index, box,
+                           f"ultrasound {best.describe()}: {spacing[0]:.4g} x {spacing[1]:.4g} mm/px",
+                           tuple(notes))
+    if refused:
+        why = "; ".join(f"{r.describe()}: {r.problem}" for r in refused)
+        return Calibration("NONE", None, (0.0, 0.0), None, None,
+                           f"refused to calibrate from {why}; calibrate manually with two points of known distance")
+    if pixel_spacing is not None:
+        notes = ()
+        if where.startswith("ImagerPixelSpacing"):
+            notes = ("ImagerPixelSpacing is at the detector; sizes in the patient are smaller by the magnification",)
+        return Calibration("PIXEL_SPACING", pixel_spacing, (0.0, 0.0), None, None,
+                           f"{where}: {pixel_spacing[0]:.4g} x {pixel_spacing[1]:.4g} mm/px", notes)
+    if where:  # a PixelSpacing that is not usable
+        return Calibration("NONE", None, (0.0, 0.0), None, None, f"{where}; calibrate manually")
+    if regions:
+        kinds = ", ".join(f"{r.index} (format {r.spatial_format}, type {r.data_type}, "
+                          f"units {r.units_row}/{r.units_col})" for r in regions)
+        return Calibration("NONE", None, (0.0, 0.0), None, None,
+                           f"no ultrasound region gives lengths in cm (regions {kinds}) and no PixelSpacing")
+    return Calibration("NONE", None, (0.0, 0.0), None, None,
+                       "no Sequence of Ultrasound Regions and no PixelSpacing")
+
+
+def manual_calibration(p0_px: Any, p1_px: Any, distance_mm: float, *,
+                       origin_px: tuple[float, float] = (0.0, 0.0)) -> Calibration:
+    """Square-pixel calibration from two points ``(row, col)`` a known distance apart.
+
+    Examples
+    --------
+    Two 1 cm ticks of the depth ruler, 40 px apart down the rows: 10 mm / 40 px = 0.25 mm/px.
+
+    >>> cal = manual_calibration((100, 20), (140, 20), 10.0)
+    >>> cal.source, cal.spacing_mm
+    ('MANUAL', (0.25, 0.25))
+    """
+    p0, p1 = _points(p0_px)[0], _points(p1_px)[0]
+    d = float(distance_mm)
+    if not (math.isfinite(d) and d > 0):
+        raise CalibrationError(f"the known distance must be a positive number of mm, got {distance_mm!r}")
+    px = float(np.hypot(*(p1 - p0)))
+    if not math.isfinite(px) or px < 1.0:
+        raise CalibrationError(f"the two calibration points are {px:.2f} px apart; pick points at least 1 px apart")
+    mm_per_px = d / px
+    return Calibration("MANUAL", (mm_per_px, mm_per_px), (float(origin_px[0]), float(origin_px[1])), None, None,
+                       f"manual: {px:.1f} px = {d:g} mm ({mm_per_px:.4g} mm/px, square pixels assumed)")
