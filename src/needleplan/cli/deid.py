@@ -1,0 +1,57 @@
+"""``needleplan deid IN OUT``: de-identify an ultrasound file or folder for teaching."""
+
+from __future__ import annotations
+
+import argparse
+
+from needleplan.cli._output import print_json
+from needleplan.deid import Deidentifier, deidentify_path, read_secret
+from needleplan.deid.run import SECRET_ENV
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "deid",
+        help="de-identify ultrasound DICOM (PS3.15 basic profile + clean pixel data)",
+        description=(
+            "Remove patient identity from DICOM headers (PS3.15 Basic Application Level "
+            "Confidentiality Profile: consistent pseudonyms, dates shifted, UIDs remapped "
+            "consistently across the run) and blank every pixel outside the calibrated "
+            "ultrasound regions, where scanners burn in names and dates. The calibration is "
+            "kept, so lengths measure as before. Output is uncompressed."
+        ),
+    )
+    p.add_argument("input", metavar="IN", help="a DICOM file or a folder of them")
+    p.add_argument("output", metavar="OUT",
+                   help="output file (for one input file) or folder (files named by their new UID)")
+    p.add_argument("--secret-file", metavar="PATH",
+                   help=f"file whose first line seeds pseudonyms, UIDs and the date shift "
+                        f"(else ${SECRET_ENV}, else a random secret for this run only)")
+    p.add_argument("--allow-burned-in", action="store_true",
+                   help="write images that cannot be cleaned (no calibrated region, "
+                        "BurnedInAnnotation not NO), marked PatientIdentityRemoved NO")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    secret, reproducible = read_secret(args.secret_file)
+    deidentifier = Deidentifier(secret, allow_burned_in=args.allow_burned_in)
+    results, skipped = deidentify_path(args.input, args.output, deidentifier)
+    not_clean = [r for r in results if not r.clean]
+    if args.json:
+        print_json({"files": [r.to_dict() for r in results], "skipped": skipped,
+                    "reproducible_pseudonyms": reproducible, "all_clean": not not_clean})
+    else:
+        for r in results:
+            print(f"{r.source} -> {r.output}: {r.note}")
+        for s in skipped:
+            print(f"{s}: skipped, not a DICOM file")
+        if not reproducible:
+            print("pseudonyms come from a random secret: a later run will not match them "
+                  "(use --secret-file to keep them stable)")
+        if not_clean:
+            print(f"WARNING: {len(not_clean)} file(s) are NOT de-identified in their pixels")
+    return 1 if not_clean else 0
