@@ -1,0 +1,200 @@
+"""Calibration rules: regions, PixelSpacing, manual, region lookup, the plan's calibration object."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pydicom.dataset import Dataset
+
+from needleplan.calibration import (
+    Calibration,
+    UltrasoundRegion,
+    calibration_from_dataset,
+    manual_calibration,
+    region_lookup,
+    regions_from_dataset,
+)
+from needleplan.errors import CalibrationError, PlanFormatError
+from tests.dicom_factory import QUIRKS, region, us_dataset
+
+
+def test_anisotropic_region_gives_row_spacing_from_y_and_col_spacing_from_x() -> None:
+    cal = calibration_from_dataset(QUIRKS["anisotropic"]())
+    # dY = 0.02857 cm -> 0.2857 mm per row; dX = 0.02286 cm -> 0.2286 mm per column
+    assert cal.source == "US_REGION" and cal.region_index == 0
+    assert cal.spacing_mm == pytest.approx((0.2857, 0.2286))
+    # origin = box min (10, 20) + reference pixel (0, 130) = (10, 150)
+    assert cal.origin_px == (10.0, 150.0)
+    # a 40-row, 30-column step: hypot(40 * 0.2857, 30 * 0.2286) = hypot(11.428, 6.858) = 13.328 mm
+    a, b = cal.px_to_mm([[50, 100], [90, 130]])
+    assert float(np.hypot(*(b - a))) == pytest.approx(13.3279, abs=1e-3)
+
+
+def test_negative_physical_delta_uses_its_magnitude() -> None:
+    cal = calibration_from_dataset(QUIRKS["negative_delta"]())
+    # dX = -0.05248 cm -> |dX| * 10 = 0.5248 mm/px; never a negative spacing
+    assert cal.spacing_mm == pytest.approx((0.5248, 0.5248))
+
+
+def test_negative_reference_pixel_puts_the_origin_above_the_box() -> None:
+    cal = calibration_from_dataset(QUIRKS["negative_reference_pixel"]())
+    # box min row 40 + ref Y0 -4 = row 36 (the skin line 4 px above the box); col 20 + 130 = 150
+    assert cal.origin_px == (36.0, 150.0)
+    # row 76 is 40 rows below the skin line: 40 * 0.25 mm = 10 mm deep
+    assert cal.px_to_mm([76, 150]).tolist() == pytest.approx([10.0, 0.0])
+
+
+def test_whole_screen_none_region_is_never_one_cm_per_pixel() -> None:
+    ds = QUIRKS["whole_screen_none"]()
+    regions = regions_from_dataset(ds)
+    assert not regions[0].is_length_region and regions[0].spacing_mm is None
+    cal = calibration_from_dataset(ds)
+    # the tissue region (index 1) calibrates: 0.02 cm -> 0.2 mm/px, not 10 mm/px from delta 1.0
+    assert cal.region_index == 1 and cal.spacing_mm == pytest.approx((0.2, 0.2))
+    # a point in the 'none' region but outside the tissue box is in no calibrated region
+    assert region_lookup(regions, [[5, 5]]).status == "none"
+    assert region_lookup(regions, [[100, 100]]).region_index == 1
+
+
+def test_whole_screen_none_region_alone_gives_no_calibration() -> None:
+    ds = us_dataset(100, 100, regions=[region(0, 0, 99, 99, spatial_format=0, data_type=0, units=(0, 0),
+                                              delta_cm=(1.0, 1.0))])
+    cal = calibration_from_dataset(ds)
+    assert cal.source == "NONE" and cal.spacing_mm is None
+    assert "no ultrasound region gives lengths in cm" in cal.reason
+    with pytest.raises(CalibrationError, match="no length calibration"):
+        cal.px_to_mm([[1, 1]])
+
+
+def test_dual_view_picks_the_first_view_and_lookup_refuses_a_line_across_views() -> None:
+    ds = QUIRKS["dual_view"]()
+    regions = regions_from_dataset(ds)
+    cal = calibration_from_dataset(ds)
+    # both views are 211 x 300 px: equal area, so the lower index (0) is chosen
+    assert cal.region_index == 0
+    # view 0 origin: (20 + 21, 10 + 154) = (41, 164); view 1: (20 + 21, 330 + 154) = (41, 484)
+    assert cal.origin_px == (41.0, 164.0)
+    assert regions[1].origin_px == (41.0, 484.0)
+    assert any("region 1" in n for n in cal.notes)
+    across = region_lookup(regions, [[100, 100], [100, 400]])
+    assert across.status == "spans" and across.point_regions == (0, 1)
+    assert region_lookup(regions, [[100, 400], [150, 500]]).region_index == 1
+    # the gray bar (format 5, type 13) inside view 0 is ignored
+    assert region_lookup(regions, [[50, 15]]).region_index == 0
+
+
+def test_colour_box_inside_tissue_box_with_the_same_scale_is_inside() -> None:
+    tissue = UltrasoundRegion(0, (0, 0, 99, 99), 1, 1, 1, 3, 3, 0.02, 0.02, (0.0, 50.0))
+    colour = UltrasoundRegion(1, (20, 20, 60, 60), 1, 2, 0, 3, 3, 0.02, 0.02, (-20.0, 30.0))
+    lookup = region_lookup([tissue, colour], [[30, 30], [40, 40]])
+    # same spacing and same origin (0, 50): the high-priority colour box (flags bit 0 = 0) is named
+    assert lookup.status == "inside" and lookup.region_index == 1
+    other_scale = UltrasoundRegion(1, (20, 20, 60, 60), 1, 2, 1, 3, 3, 0.03, 0.03, (-20.0, 30.0))
+    assert region_lookup([tissue, other_scale], [[30, 30]]).status == "spans"
+
+
+def test_off_by_one_box_is_clamped_with_a_note() -> None:
+    ds = us_dataset(100, 200, regions=[region(10, 20, 90, 200, delta_cm=(0.03, 0.03))])
+    cal = calibration_from_dataset(ds)
+    # MaxX1 = 200 = Columns: clamped to 199
+    assert cal.region_box_px == (10, 20, 90, 199)
+    assert any("off by one" in n for n in cal.notes)
+
+
+def test_box_outside_a_resized_image_is_refused_with_the_reason() -> None:
+    ds = us_dataset(240, 320, regions=[region(31, 84, 414, 595, delta_cm=(0.051, 0.051))])
+    cal = calibration_from_dataset(ds)
+    assert cal.source == "NONE" and cal.spacing_mm is None
+    assert "lies outside the 240x320 image" in cal.reason and "resized" in cal.reason
+    regions = regions_from_dataset(ds)
+    assert regions[0].problem is not None and not regions[0].is_usable
+    assert region_lookup(regions, [[100, 100]]).status == "none"
+
+
+def test_refused_region_next_to_a_good_one_is_noted() -> None:
+    ds = us_dataset(240, 320, regions=[region(10, 10, 200, 300), region(31, 84, 414, 595)])
+    cal = calibration_from_dataset(ds)
+    assert cal.region_index == 0 and any("region 1" in n and "not used" in n for n in cal.notes)
+
+
+def test_degenerate_zero_width_region_is_not_a_length_region() -> None:
+    r = UltrasoundRegion(2, (522, 743, 576, 743), 1, 1, 0, 3, 3, 0.02, 0.02, None)
+    assert not r.is_length_region and r.spacing_mm is None
+
+
+def test_pixel_spacing_used_without_regions() -> None:
+    ds = Dataset()
+    ds.Rows, ds.Columns, ds.Modality, ds.PixelSpacing = 64, 64, "CT", [0.7, 0.6]
+    cal = calibration_from_dataset(ds)
+    assert (cal.source, cal.spacing_mm, cal.origin_px) == ("PIXEL_SPACING", (0.7, 0.6), (0.0, 0.0))
+    # index (10, 10) -> (7.0, 6.0) mm
+    assert cal.px_to_mm([10, 10]).tolist() == pytest.approx([7.0, 6.0])
+
+
+def test_imager_pixel_spacing_only_for_projection_modalities() -> None:
+    ds = Dataset()
+    ds.Rows, ds.Columns, ds.Modality, ds.ImagerPixelSpacing = 64, 64, "DX", [0.15, 0.15]
+    cal = calibration_from_dataset(ds)
+    assert cal.source == "PIXEL_SPACING" and cal.spacing_mm == (0.15, 0.15) and cal.notes
+    ds.Modality = "US"
+    assert calibration_from_dataset(ds).source == "NONE"
+
+
+def test_pixel_spacing_disagreeing_with_the_region_is_noted() -> None:
+    ds = us_dataset(100, 100, regions=[region(0, 0, 99, 99, delta_cm=(0.026, 0.026))], pixel_spacing=(0.3, 0.3))
+    cal = calibration_from_dataset(ds)
+    assert cal.source == "US_REGION" and cal.spacing_mm == pytest.approx((0.26, 0.26))
+    assert any("disagrees" in n and "0.3" in n for n in cal.notes)
+    agree = us_dataset(100, 100, regions=[region(0, 0, 99, 99, delta_cm=(0.026, 0.026))], pixel_spacing=(0.26, 0.26))
+    assert calibration_from_dataset(agree).notes == ()
+
+
+def test_zero_pixel_spacing_is_no_calibration() -> None:
+    ds = Dataset()
+    ds.Rows, ds.Columns, ds.PixelSpacing = 8, 8, [0.0, 0.5]
+    cal = calibration_from_dataset(ds)
+    assert cal.source == "NONE" and "not two positive numbers" in cal.reason
+
+
+def test_manual_calibration_from_a_diagonal() -> None:
+    # (0, 0) to (30, 40) is 50 px; 10 mm / 50 px = 0.2 mm/px
+    cal = manual_calibration((0, 0), (30, 40), 10.0)
+    assert cal.source == "MANUAL" and cal.spacing_mm == pytest.approx((0.2, 0.2))
+    with pytest.raises(CalibrationError, match="at least 1 px apart"):
+        manual_calibration((5, 5), (5, 5), 10.0)
+    with pytest.raises(CalibrationError, match="positive"):
+        manual_calibration((0, 0), (0, 10), -1.0)
+
+
+def test_none_calibration_cannot_hold_a_spacing_and_sources_are_checked() -> None:
+    with pytest.raises(CalibrationError):
+        Calibration("NONE", (1.0, 1.0), (0.0, 0.0), None, None, "x")
+    with pytest.raises(CalibrationError):
+        Calibration("PIXEL_SPACING", (0.0, 1.0), (0.0, 0.0), None, None, "x")
+    with pytest.raises(CalibrationError):
+        Calibration("GUESS", (1.0, 1.0), (0.0, 0.0), None, None, "x")
+
+
+def test_to_dict_round_trip_and_from_dict_names_the_bad_field() -> None:
+    cal = calibration_from_dataset(QUIRKS["anisotropic"]())
+    d = cal.to_dict()
+    assert {"source", "spacing_mm", "origin_px", "region_index"} <= d.keys()
+    assert Calibration.from_dict(d) == cal
+    # design.md's minimal object (no reason/notes) loads too
+    minimal = Calibration.from_dict({"source": "US_REGION", "spacing_mm": [0.2, 0.2], "origin_px": [36.0, 340.0],
+                                     "region_index": 0})
+    assert minimal.spacing_mm == (0.2, 0.2) and minimal.region_box_px is None
+    with pytest.raises(PlanFormatError, match=r"calibration\.spacing_mm"):
+        Calibration.from_dict({**d, "spacing_mm": ["a", 1]})
+    with pytest.raises(PlanFormatError, match=r"calibration\.source"):
+        Calibration.from_dict({**d, "source": "GUESS"})
+    with pytest.raises(PlanFormatError, match="calibration"):
+        Calibration.from_dict({**d, "source": "NONE"})  # NONE with a spacing
+
+
+def test_px_to_mm_keeps_the_shape_and_rejects_bad_arrays() -> None:
+    cal = manual_calibration((0, 0), (0, 10), 5.0)
+    assert cal.px_to_mm([2, 4]).shape == (2,)
+    assert cal.px_to_mm(np.zeros((7, 2))).shape == (7, 2)
+    with pytest.raises(ValueError):
+        cal.px_to_mm(np.zeros((3, 3)))

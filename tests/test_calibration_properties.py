@@ -1,0 +1,52 @@
+"""Property tests: pixel -> mm -> pixel round trip; lengths invariant under translation."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from needleplan.calibration import Calibration, UltrasoundRegion, region_lookup
+
+spacing = st.floats(min_value=0.01, max_value=2.0)
+coord = st.floats(min_value=-2000.0, max_value=2000.0)
+points = st.lists(st.tuples(coord, coord), min_size=1, max_size=20)
+
+
+def _cal(sr: float, sc: float, o_r: float, o_c: float) -> Calibration:
+    return Calibration("US_REGION", (sr, sc), (o_r, o_c), 0, None, "property test")
+
+
+@settings(max_examples=200, deadline=None)
+@given(spacing, spacing, coord, coord, points)
+def test_px_mm_px_round_trip(sr: float, sc: float, o_r: float, o_c: float, pts: list) -> None:
+    cal = _cal(sr, sc, o_r, o_c)
+    px = np.array(pts)
+    back = cal.mm_to_px(cal.px_to_mm(px))
+    assert np.allclose(back, px, atol=1e-6 * (1 + np.abs(px).max()))
+
+
+@settings(max_examples=200, deadline=None)
+@given(spacing, spacing, coord, coord, st.tuples(coord, coord), st.tuples(coord, coord), st.tuples(coord, coord))
+def test_lengths_invariant_under_translation(sr, sc, o_r, o_c, a, b, shift) -> None:
+    cal = _cal(sr, sc, o_r, o_c)
+    p = np.array([a, b])
+    length = np.hypot(*np.diff(cal.px_to_mm(p), axis=0)[0])
+    moved = np.hypot(*np.diff(cal.px_to_mm(p + np.array(shift)), axis=0)[0])
+    # and the same length whatever the origin
+    other = np.hypot(*np.diff(_cal(sr, sc, 0.0, 0.0).px_to_mm(p), axis=0)[0])
+    # expected: hypot(d_row * sr, d_col * sc)
+    expected = np.hypot((b[0] - a[0]) * sr, (b[1] - a[1]) * sc)
+    tol = 1e-9 * (1 + expected) + 1e-9 * 4000
+    assert abs(length - expected) <= tol and abs(moved - expected) <= tol and abs(other - expected) <= tol
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 200), st.integers(0, 200), st.integers(1, 200), st.integers(1, 200), points)
+def test_lookup_inside_iff_every_point_is_in_the_box(r0, c0, h, w, pts) -> None:
+    reg = UltrasoundRegion(0, (r0, c0, r0 + h, c0 + w), 1, 1, 0, 3, 3, 0.02, 0.02, (0.0, 0.0))
+    px = np.array(pts)
+    inside = (px[:, 0] >= r0 - 0.5) & (px[:, 0] <= r0 + h + 0.5) & (px[:, 1] >= c0 - 0.5) & (px[:, 1] <= c0 + w + 0.5)
+    lookup = region_lookup([reg], px)
+    assert (lookup.status == "inside") == bool(inside.all())
+    assert lookup.status in ("inside", "none")
