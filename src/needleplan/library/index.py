@@ -73,7 +73,8 @@ def connect(db_path: Path, *, create: bool) -> sqlite3.Connection:
         if create:
             conn = sqlite3.connect(db_path, timeout=30.0, isolation_level=None)
         else:
-            conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30.0,
+            # mode=rw: never creates the file; SQLite falls back to read-only on a read-only disk
+            conn = sqlite3.connect(f"file:{db_path}?mode=rw", uri=True, timeout=30.0,
                                    isolation_level=None)
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=OFF")

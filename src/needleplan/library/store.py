@@ -90,7 +90,8 @@ class Library:
             raise LibraryError(f"cannot write to the library index in {self.root}: {exc}; "
                                "check the folder is writable (--library DIR)") from exc
         marker = self.root / JOURNAL_DIR / f"{uuid.uuid4().hex}.json"
-        state = {"plan_id": plan_id, "marker": marker}
+        state = {"plan_id": plan_id, "marker": marker, "published": False}
+        self._state = state
         try:
             recovery.recover_journal(self, in_transaction=True)
             if plan_id is not None:
@@ -99,11 +100,16 @@ class Library:
             self._conn.execute("COMMIT")
         except BaseException:
             self._conn.execute("ROLLBACK")
-            if state["plan_id"] is not None and marker.exists():
-                recovery.reindex_plans(self, [state["plan_id"]])
+            keep_marker = False
+            if state["published"]:  # a file is on disk but the index missed it: re-index now
+                try:
+                    recovery.reindex_plans(self, [state["plan_id"]])
+                except Exception:  # the next open re-indexes this plan from the marker
+                    keep_marker = True
+            if not keep_marker:
+                marker.unlink(missing_ok=True)
             raise
-        finally:
-            marker.unlink(missing_ok=True)
+        marker.unlink(missing_ok=True)
 
     def _current(self, plan_id: int) -> dict:
         rows = self._conn.execute(f"SELECT {','.join(idx.PLAN_COLUMNS)} FROM plans WHERE id=?",
@@ -122,6 +128,7 @@ class Library:
         path = self.plan_dir(plan_id) / name
         try:
             publish_json(path, body)
+            self._state["published"] = True
         except FileExistsError as exc:
             raise RevisionConflictError(
                 f"plan {plan_id} was changed by someone else at the same moment ({name} exists); "

@@ -1,0 +1,145 @@
+"""``needleplan library``: add plans to the library, export a revision, record an outcome, verify.
+
+``library add PLAN`` adds a new plan.  A plan file exported from the library (``library export``)
+carries its plan id and revision, so adding it again saves a new revision of that plan, checked
+against the revision it started from: if someone saved in between, nothing is overwritten and the
+command says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from needleplan.cli._library_args import add_library_option, open_library, user_name
+from needleplan.cli._output import print_json
+from needleplan.errors import PlanFormatError
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("library", help="the plan library: add, export, outcome, verify")
+    sub = parser.add_subparsers(dest="library_command", metavar="ACTION", required=True)
+
+    add = sub.add_parser("add", help="add a plan file (or a new revision of a library plan)")
+    add.add_argument("plan", help="plan file (.plan.json)")
+    add.add_argument("--image", help="verify the plan is bound to this image before adding")
+    add.add_argument("--by", help="who saves it (default $NEEDLEPLAN_USER or the login name)")
+    add.add_argument("--as-new", action="store_true",
+                     help="add as a new plan even if the file came from the library")
+    add.add_argument("--new-draft", type=int, metavar="ID",
+                     help="save as a new draft revision of plan ID (allowed for approved plans)")
+    add.add_argument("--json", action="store_true")
+    add_library_option(add)
+    add.set_defaults(func=_add)
+
+    export = sub.add_parser("export", help="write one revision of a library plan to a file")
+    export.add_argument("id", type=int)
+    export.add_argument("-o", "--output", required=True)
+    export.add_argument("-r", "--revision", type=int)
+    add_library_option(export)
+    export.set_defaults(func=_export)
+
+    outcome = sub.add_parser("outcome", help="record the outcome of a procedure")
+    outcome.add_argument("id", type=int)
+    outcome.add_argument("--pain-before", type=float, help="0-10 before the injection")
+    outcome.add_argument("--pain-after", type=float, help="0-10 after the injection")
+    outcome.add_argument("--relief-days", type=float, help="how long relief lasted, in days")
+    outcome.add_argument("--complication", action="append", default=[],
+                         help="a complication (repeat for several)")
+    outcome.add_argument("--by")
+    outcome.add_argument("--json", action="store_true")
+    add_library_option(outcome)
+    outcome.set_defaults(func=_outcome)
+
+    verify = sub.add_parser("verify", help="check the index against the files; --repair re-indexes")
+    verify.add_argument("--repair", action="store_true")
+    add_library_option(verify)
+    verify.set_defaults(func=_verify)
+
+
+def _read_library_block(path: Path) -> dict:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise PlanFormatError(f"{path} is not a plan file (invalid JSON at line {exc.lineno}: "
+                              f"{exc.msg}); open the original or save the plan again") from exc
+    block = raw.get("library") if isinstance(raw, dict) else None
+    return block if isinstance(block, dict) else {}
+
+
+def _add(args: argparse.Namespace) -> int:
+    from needleplan.plan import load_plan
+
+    path = Path(args.plan)
+    block = _read_library_block(path)
+    plan = load_plan(path)
+    if args.image:
+        from needleplan.io import open_image
+        from needleplan.plan import verify_binding
+
+        verify_binding(plan, open_image(args.image))
+    by = user_name(args.by)
+    with open_library(args, create=True) as lib:
+        if args.new_draft is not None:
+            base = block.get("revision") if block.get("plan_id") == args.new_draft else None
+            current = lib.record(args.new_draft)["revision"]
+            row = lib.new_draft(args.new_draft, plan, expected_revision=base or current,
+                                saved_by=by)
+        elif block.get("plan_id") and not args.as_new:
+            row = lib.save(int(block["plan_id"]), plan, expected_revision=int(block["revision"]),
+                           saved_by=by)
+        else:
+            row = lib.add(plan, saved_by=by)
+    if args.json:
+        print_json(row)
+    else:
+        worst = f"{row['worst_severity']} {row['worst_code']}" if row["worst_code"] else "none"
+        print(f"plan {row['id']} revision {row['revision']} saved ({row['status']}); "
+              f"worst finding: {worst}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from needleplan.library._files import publish_json
+
+    with open_library(args) as lib:
+        body = lib.load(args.id, args.revision)
+    out = Path(args.output)
+    if out.exists():
+        out.unlink()  # the user named this file; the library copy is untouched
+    publish_json(out, body)
+    print(f"plan {args.id} revision {body['library']['revision']} written to {out}")
+    return 0
+
+
+def _outcome(args: argparse.Namespace) -> int:
+    from needleplan.library import Outcome
+
+    outcome = Outcome(pain_before=args.pain_before, pain_after=args.pain_after,
+                      relief_days=args.relief_days, complications=tuple(args.complication))
+    with open_library(args) as lib:
+        row = lib.set_outcome(args.id, outcome, by=user_name(args.by))
+    if args.json:
+        print_json(row)
+    else:
+        poor = " (poor: later plans for this patient and site will say so)" if row[
+            "outcome_poor"] else ""
+        print(f"plan {args.id}: outcome recorded: {row['outcome_summary']}{poor}")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from needleplan.library import rebuild, verify
+
+    with open_library(args) as lib:
+        problems = verify(lib)
+        if problems and args.repair:
+            rebuild(lib)
+            problems = verify(lib)
+    for line in problems:
+        print(line)
+    print("library consistent" if not problems else f"{len(problems)} problem(s)")
+    return 0 if not problems else 1

@@ -1,0 +1,138 @@
+"""``needleplan review``: list saved plans, show one re-checked, submit, approve, request changes.
+
+``needleplan review`` reads only the index (one SQLite query), so it stays fast on a large library.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from needleplan.cli._library_args import add_library_option, format_table, open_library, \
+    user_name
+from needleplan.cli._output import print_json
+
+__all__ = ["register"]
+
+_STATUSES = ("draft", "submitted", "approved", "changes_requested")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("review", help="list saved plans; show, submit, approve them")
+    parser.add_argument("--status", choices=_STATUSES)
+    parser.add_argument("--site", help="a site profile id, e.g. rhomboid")
+    parser.add_argument("--patient", help="patient or case id")
+    parser.add_argument("--code", help="only plans with this finding code")
+    parser.add_argument("--limit", type=int)
+    parser.add_argument("--json", action="store_true")
+    add_library_option(parser)
+    parser.set_defaults(func=_list)
+    sub = parser.add_subparsers(dest="review_command", metavar="ACTION")
+
+    show = sub.add_parser("show", help="one plan: findings saved and with the current rules")
+    show.add_argument("id", type=int)
+    show.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    add_library_option(show, nested=True)
+    show.set_defaults(func=_show)
+
+    for name, helptext in (("submit", "submit a draft for review"),
+                           ("approve", "approve a submitted plan (it becomes read-only)"),
+                           ("request-changes", "send a submitted plan back with a comment")):
+        action = sub.add_parser(name, help=helptext)
+        action.add_argument("id", type=int)
+        action.add_argument("--comment", required=name == "request-changes")
+        action.add_argument("--reviewer", "--by", dest="reviewer",
+                            help="reviewer name (default $NEEDLEPLAN_USER or the login name)")
+        action.add_argument("--revision", type=int,
+                            help="the revision you reviewed; refused if the plan changed since")
+        action.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+        add_library_option(action, nested=True)
+        action.set_defaults(func=_act, action=name.replace("-", "_"))
+
+
+def _list(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        rows = lib.list_plans(status=args.status, site=args.site, patient_id=args.patient,
+                              code=args.code, limit=args.limit)
+    if args.json:
+        print_json({"plans": rows, "count": len(rows)})
+        return 0
+    table = [[str(r["id"]), (r["created"] or "")[:10], str(r["site"] or ""), str(r["author"] or ""),
+              r["status"], _worst(r)] for r in rows]
+    print(format_table(["id", "date", "site", "author", "status", "worst finding"], table))
+    print(f"{len(rows)} plan(s)")
+    return 0
+
+
+def _worst(row: dict) -> str:
+    if not row["worst_code"]:
+        return "none"
+    return f"{str(row['worst_severity']).upper()} {row['worst_code']}"
+
+
+def _show(args: argparse.Namespace) -> int:
+    from needleplan.errors import NeedleplanError
+    from needleplan.library import format_side_by_side, recheck_plan
+    from needleplan.library.records import library_block
+
+    with open_library(args) as lib:
+        row = lib.record(args.id)
+        plan = lib.load(args.id)
+        history = lib.history(args.id)
+    try:
+        result = recheck_plan(plan)
+        recheck_error = None
+    except NeedleplanError as exc:  # the current plan model refuses the saved file
+        result, recheck_error = None, str(exc)
+    extra = library_block(plan).get("findings") or []
+    if args.json:
+        print_json({"plan": row, "findings_saved": plan.get("findings") or [],
+                    "library_findings": extra,
+                    "recheck": None if result is None else {
+                        "changed": result.changed,
+                        "findings": [{"code": c.code, "change": c.change, "saved": c.saved,
+                                      "current": c.current} for c in result.findings],
+                        "metrics": [{"name": m.name, "change": m.change, "saved": m.saved,
+                                     "current": m.current} for m in result.metrics]},
+                    "recheck_error": recheck_error, "history": history})
+        return 0
+    print(f"plan {row['id']} revision {row['revision']}: {row['site']} "
+          f"({row['side'] or 'side not given'}), patient {row['patient_id'] or '-'}")
+    print(f"author {row['author'] or '-'}, created {row['created'] or '-'}, status {row['status']}"
+          + (f", reviewer {row['reviewer']}" if row["reviewer"] else ""))
+    if row["outcome_summary"]:
+        print(f"outcome: {row['outcome_summary']}")
+    for f in extra:
+        print(f"{str(f['severity']).upper()} {f['code']}: {f['message']}")
+    print()
+    if result is None:
+        print(f"could not re-check with the current rules: {recheck_error}")
+        for f in plan.get("findings") or []:
+            print(f"{str(f.get('severity')).upper()} {f.get('code')}: {f.get('message')}")
+    else:
+        print(format_side_by_side(result))
+    comments = [e for e in history if e.get("comment")]
+    if comments:
+        print("\ncomments:")
+        for e in comments:
+            print(f"  {e['at']} {e['by']} ({e['action']}, revision {e['revision']}): "
+                  f"{e['comment']}")
+    return 0
+
+
+def _act(args: argparse.Namespace) -> int:
+    name = user_name(args.reviewer)
+    with open_library(args) as lib:
+        if args.action == "submit":
+            row = lib.submit(args.id, by=name, comment=args.comment,
+                             expected_revision=args.revision)
+        elif args.action == "approve":
+            row = lib.approve(args.id, reviewer=name, comment=args.comment,
+                              expected_revision=args.revision)
+        else:
+            row = lib.request_changes(args.id, reviewer=name, comment=args.comment,
+                                      expected_revision=args.revision)
+    if args.json:
+        print_json(row)
+    else:
+        print(f"plan {row['id']} revision {row['revision']} is now {row['status']} ({name})")
+    return 0
