@@ -1,0 +1,135 @@
+"""The overlay layers the session draws into: safety (tick, margins), overshoot (dashed), suggestion.
+
+The painter owns three shapes layers, made on first use and recognised by their metadata, and
+rewrites them after each check.  Geometry comes from the core's numbers through
+:mod:`needleplan_napari._overlays`; vertices are placed through ``_layers`` (world -> layer data).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from needleplan_napari import _layers, _overlays
+from needleplan_napari._overlays import Drawing
+
+__all__ = ["OverlayPainter", "SAFETY", "OVERSHOOT", "SUGGESTION"]
+
+SAFETY, OVERSHOOT, SUGGESTION = "needleplan: safety", "needleplan: overshoot", "needleplan: suggestion"
+
+_MARGIN_COLOUR = {"pleura": "#00e5ff30", "vessel": "#ff303030", "nerve": "#b6ff3d30", "viscera": "#ff8c0030"}
+_TICK_OK, _TICK_SHORT = "#39ff14", "#ff9f1a"
+_OVERSHOOT_COLOUR = "#ff4040"
+_SUGGEST_COLOUR, _WINDOW_COLOUR = "#ffffff", "#ffffff80"
+
+
+class OverlayPainter:
+    """Writes :class:`~needleplan_napari._overlays.Drawing` lists into the plugin's overlay layers."""
+
+    def __init__(self, viewer: Any) -> None:
+        self.viewer = viewer
+
+    @staticmethod
+    def owns(layer: Any) -> bool:
+        return getattr(layer, "metadata", {}).get(_layers.META, {}).get("role") == "overlay"
+
+    def _layer(self, name: str, image: Any, *, create: bool) -> Any:
+        for layer in self.viewer.layers:
+            if self.owns(layer) and layer.metadata[_layers.META].get("name") == name:
+                return layer
+        if not create or image is None:
+            return None
+        kw = _layers.shapes_layer_kwargs("other", image)
+        kw.update(name=name, metadata={_layers.META: {"role": "overlay", "name": name}}, opacity=0.9)
+        layer = self.viewer.add_shapes(**kw)
+        layer.editable = False
+        # keep the layer the user was working in selected
+        return layer
+
+    def _write(self, name: str, drawings: list[Drawing], image: Any, frame: int | None) -> None:
+        layer = self._layer(name, image, create=bool(drawings))
+        if layer is None:
+            return
+        if len(layer.data):
+            layer.data = []
+        if not drawings:
+            return
+        world = [_layers.world_on_frame(d.points_mm, image, frame) for d in drawings]
+        layer.add(
+            [_layers.to_layer_data(layer, w) for w in world],
+            shape_type=[d.shape_type for d in drawings],
+            edge_width=[d.edge_width_mm for d in drawings],
+            edge_color=[d.edge_color for d in drawings],
+            face_color=[d.face_color for d in drawings],
+        )
+
+    def paint(self, state: Any, image: Any) -> None:
+        """Redraw the safety and overshoot layers for a session state."""
+        active = self.viewer.layers.selection.active
+        plan = state.plan
+        safety: list[Drawing] = []
+        dashes: list[Drawing] = []
+        frame = None if plan is None else plan.image.frame_index
+        if plan is not None and plan.needle is not None and plan.calibration.is_calibrated:
+            safety.extend(_margin_bands(plan))
+            tick, dashes = _needle_drawings(plan, state.extras)
+            if tick is not None:
+                safety.append(tick)
+        self._write(SAFETY, safety, image, frame)
+        self._write(OVERSHOOT, dashes, image, frame)
+        if active is not None and active in self.viewer.layers:
+            self.viewer.layers.selection.active = active
+
+    def paint_suggestion(self, suggestion: Any, window: Any, image: Any) -> None:
+        """Draw the suggested trajectory and the safe angle window (or clear them)."""
+        drawings: list[Drawing] = []
+        frame = None
+        if suggestion is not None and suggestion.needle is not None:
+            n = suggestion.needle
+            frame = suggestion.image.frame_index
+            drawings.extend(_overlays.dashed(n.entry_mm, n.target_mm, _SUGGEST_COLOUR, 2.0, 1.0))
+            drawings.extend(_overlays.angle_rays(n.target_mm, _window_entries(window), _WINDOW_COLOUR))
+        active = self.viewer.layers.selection.active
+        self._write(SUGGESTION, drawings, image, frame)
+        if active is not None and active in self.viewer.layers:
+            self.viewer.layers.selection.active = active
+
+
+def _margin_bands(plan: Any) -> list[Drawing]:
+    from needleplan.anatomy import hazard_family
+    from needleplan.safety.thresholds import resolve_thresholds
+
+    values = resolve_thresholds(plan.site)
+    out = []
+    for s in plan.structures:
+        family = hazard_family(s.kind)
+        if family is None or s.suggested:
+            continue
+        margin = float(values.get(f"{family.upper()}_MARGIN_MM", 0.0))
+        if margin > 0:
+            out.append(_overlays.margin_band(s.points_mm, s.closed, margin, _MARGIN_COLOUR[family]))
+    return out
+
+
+def _needle_drawings(plan: Any, extras: dict) -> tuple[Drawing | None, list[Drawing]]:
+    n = plan.needle
+    tick = None
+    ins = extras.get("insertion")
+    depth = getattr(ins, "max_insertion_mm", None) if ins is not None else None
+    if depth is not None and np.isfinite(depth):
+        path = float(np.hypot(n.target_mm[0] - n.entry_mm[0], n.target_mm[1] - n.entry_mm[1]))
+        colour = _TICK_OK if depth >= path else _TICK_SHORT
+        tick = _overlays.tick(n.entry_mm, n.target_mm, depth, colour)
+    dashes: list[Drawing] = []
+    ov = extras.get("overshoot")
+    end = getattr(ov, "end_mm", None) if ov is not None else None
+    if end is not None:
+        dashes = _overlays.dashed(n.target_mm, end, _OVERSHOOT_COLOUR)
+    return tick, dashes
+
+
+def _window_entries(window: Any) -> list:
+    if window is None:
+        return []
+    return [e for e in getattr(window, "entries_mm", ()) if e is not None]

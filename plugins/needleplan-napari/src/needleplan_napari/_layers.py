@@ -1,0 +1,310 @@
+"""The ONLY adapter between napari layers and needleplan core types.
+
+Every vertex read from a layer goes through ``layer.data_to_world`` and every vertex written goes
+through ``layer.world_to_data``, so a shapes layer made by napari's own "new shapes" button (which
+copies the image's ``scale`` but not its ``translate``) gives the same millimetres as the layers
+this plugin makes (napari-and-style.md, traps D1/D2).  World coordinates are the core's world
+millimetres ``(row_mm, col_mm)`` for a calibrated image (design.md section 3), preceded by the
+time axis for a cine; for an uncalibrated image they are pixel indices, and nothing here calls them
+millimetres.
+
+Widgets never do coordinate arithmetic: they call these functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import napari
+    from needleplan.calibration import Calibration
+    from needleplan.io import LoadedImage
+    from needleplan.plan import Needle, Structure
+
+__all__ = [
+    "META",
+    "MARK_KINDS",
+    "STYLES",
+    "KindStyle",
+    "image_layer_data",
+    "calibrated_image_kwargs",
+    "image_calibration",
+    "image_source",
+    "calibration_label",
+    "kind_of_layer",
+    "shapes_layer_kwargs",
+    "world_vertices",
+    "frame_of_world",
+    "layer_structures",
+    "needle_from_layer",
+    "structure_shape",
+    "needle_shape",
+    "to_layer_data",
+    "world_on_frame",
+    "viewer_image_layer",
+]
+
+META = "needleplan"  # key in layer.metadata: {"role": "image"|"structure"|"needle"|"overlay", ...}
+
+MARK_KINDS: tuple[str, ...] = (
+    "target", "pleura", "rib", "vessel", "artery", "vein", "nerve", "skin", "bone",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class KindStyle:
+    """How one structure kind is drawn: napari shape type, colours, edge width in mm."""
+
+    shape_type: str
+    edge_color: str
+    face_color: str
+    edge_width_mm: float = 0.4
+
+
+STYLES: dict[str, KindStyle] = {
+    "target": KindStyle("ellipse", "#ffd400", "#ffd40033"),
+    "pleura": KindStyle("path", "#00e5ff", "transparent", 0.5),
+    "rib": KindStyle("path", "#f5f5f5", "transparent", 0.6),
+    "vessel": KindStyle("ellipse", "#ff3030", "#ff303026"),
+    "artery": KindStyle("ellipse", "#ff3030", "#ff303026"),
+    "vein": KindStyle("ellipse", "#3d7bff", "#3d7bff26"),
+    "nerve": KindStyle("ellipse", "#b6ff3d", "#b6ff3d26"),
+    "skin": KindStyle("path", "#ffb38a", "transparent", 0.4),
+    "bone": KindStyle("path", "#d9d2c5", "transparent", 0.6),
+    "fascia": KindStyle("path", "#c58aff", "transparent", 0.3),
+    "other": KindStyle("polygon", "#aaaaaa", "#aaaaaa22"),
+    "needle": KindStyle("line", "#39ff14", "transparent", 0.35),
+}
+
+_ELLIPSE_POINTS = 48  # an ellipse is handed to the core as this many polygon vertices
+
+
+# --- image layers -------------------------------------------------------------------------------
+
+
+def calibrated_image_kwargs(cal: Calibration, ndim: int, frame_time_ms: float | None) -> dict:
+    """``scale``, ``translate``, ``units``, ``axis_labels`` of an image layer for a calibration.
+
+    ``world_mm = (index_px - origin_px) * spacing_mm`` (design.md section 3), so
+    ``scale = spacing_mm`` and ``translate = -origin_px * spacing_mm``.  Without a length
+    calibration the image stays in pixels (scale 1, units ``pixel``), never 1 px = 1 mm.
+    A cine's first axis is time in ms when the frame time is known, else frame number.
+
+    Examples
+    --------
+    >>> from needleplan.calibration import Calibration
+    >>> cal = Calibration("US_REGION", (0.25, 0.2), (96.0, 460.0), 0, None, "region 0")
+    >>> kw = calibrated_image_kwargs(cal, 2, None)
+    >>> kw["scale"], kw["translate"], kw["units"]   # -96*0.25 = -24, -460*0.2 = -92
+    ((0.25, 0.2), (-24.0, -92.0), ('mm', 'mm'))
+    """
+    if cal.is_calibrated:
+        sp = tuple(float(v) for v in cal.spacing_mm)
+        scale = sp
+        translate = tuple(-float(o) * s for o, s in zip(cal.origin_px, sp, strict=True))
+        units: tuple[str, ...] = ("mm", "mm")
+    else:
+        scale, translate, units = (1.0, 1.0), (0.0, 0.0), ("pixel", "pixel")
+    labels: tuple[str, ...] = ("depth", "lateral")
+    if ndim == 3:
+        step = float(frame_time_ms) if frame_time_ms else 1.0
+        scale, translate = (step, *scale), (0.0, *translate)
+        units = ("ms" if frame_time_ms else "dimensionless", *units)
+        labels = ("time" if frame_time_ms else "frame", *labels)
+    return {"scale": scale, "translate": translate, "units": units, "axis_labels": labels}
+
+
+def calibration_label(cal: Calibration) -> str:
+    """One line naming the calibration source, shown in the layer name and the panel."""
+    if not cal.is_calibrated:
+        return f"UNCALIBRATED - pixels only ({cal.reason})"
+    r, c = cal.spacing_mm
+    where = f" region {cal.region_index}" if cal.region_index is not None else ""
+    return f"{cal.source}{where}: {r:.4g} x {c:.4g} mm/px"
+
+
+def image_layer_data(loaded: LoadedImage) -> tuple[Any, dict, str]:
+    """napari ``LayerData`` for a loaded image: lazy frames, mm geometry, calibration in metadata."""
+    info = loaded.info
+    data = loaded.frames if info.frames > 1 else loaded.frame(0)
+    rgb = bool(getattr(data, "ndim", 2) == (4 if info.frames > 1 else 3) and data.shape[-1] in (3, 4))
+    ndim = 3 if info.frames > 1 else 2
+    kwargs = calibrated_image_kwargs(info.calibration, ndim, info.frame_time_ms)
+    kwargs.update(
+        name=f"{Path(info.path).name} [{calibration_label(info.calibration)}]",
+        rgb=rgb,
+        metadata={META: {"role": "image", "image": loaded, "calibration": info.calibration}},
+    )
+    return (data, kwargs, "image")
+
+
+def image_calibration(layer: Any) -> Calibration | None:
+    """The calibration stored on an image layer by this plugin, else ``None``."""
+    meta = getattr(layer, "metadata", {}).get(META, {})
+    return meta.get("calibration") if meta.get("role") == "image" else None
+
+
+def image_source(layer: Any) -> LoadedImage | None:
+    """The lazily loaded image behind a plugin image layer, else ``None``."""
+    meta = getattr(layer, "metadata", {}).get(META, {})
+    return meta.get("image") if meta.get("role") == "image" else None
+
+
+# --- annotation layers --------------------------------------------------------------------------
+
+
+def kind_of_layer(layer: Any) -> str | None:
+    """Structure kind of a shapes layer: from the plugin's metadata, else from the layer's name.
+
+    A layer the user made with napari's "new shapes" button and renamed ``pleura`` counts as
+    pleura; ``needle`` names the needle layer.
+    """
+    meta = getattr(layer, "metadata", {}).get(META, {})
+    if meta.get("role") in ("structure", "needle"):
+        return meta.get("kind")
+    if meta.get("role") == "overlay":
+        return None
+    word = str(getattr(layer, "name", "")).strip().lower().split(" ")[0].rstrip(":")
+    return word if word in STYLES and word != "other" else None
+
+
+def shapes_layer_kwargs(kind: str, image_layer: Any) -> dict:
+    """Keyword arguments for ``viewer.add_shapes`` for one kind, matched to the image layer.
+
+    The layer's world is the image's world; on a cine the time axis keeps the image's step so
+    each mark sits on an integer frame.
+    """
+    style = STYLES[kind]
+    ndim = image_layer.ndim
+    scale = (float(image_layer.scale[0]), 1.0, 1.0) if ndim == 3 else (1.0, 1.0)
+    units = tuple(str(u) for u in image_layer.units)
+    role = "needle" if kind == "needle" else "structure"
+    return {
+        "ndim": ndim,
+        "scale": scale,
+        "units": units,
+        "name": kind,
+        "shape_type": style.shape_type,
+        "edge_color": style.edge_color,
+        "face_color": style.face_color,
+        "edge_width": style.edge_width_mm,
+        "metadata": {META: {"role": role, "kind": kind}},
+    }
+
+
+def world_vertices(layer: Any, index: int) -> np.ndarray:
+    """World coordinates ``(N, ndim)`` of shape ``index`` of a shapes layer (via ``data_to_world``)."""
+    data = np.asarray(layer.data[index], dtype=float)
+    return np.array([layer.data_to_world(v) for v in data], dtype=float)
+
+
+def frame_of_world(image_layer: Any, world: np.ndarray) -> int | None:
+    """Frame index of a world point on a cine (``None`` for a single frame)."""
+    if image_layer is None or image_layer.ndim < 3:
+        return None
+    idx = image_layer.world_to_data(tuple(world[-image_layer.ndim:]))
+    return int(round(float(idx[0])))
+
+
+def _ellipse_outline(corners: np.ndarray) -> np.ndarray:
+    """Polygon through an ellipse given by napari's four bounding-box corners (2-D points)."""
+    centre = corners.mean(axis=0)
+    a = (corners[1] - corners[0]) / 2.0
+    b = (corners[3] - corners[0]) / 2.0
+    t = np.linspace(0.0, 2.0 * np.pi, _ELLIPSE_POINTS, endpoint=False)
+    return centre + np.cos(t)[:, None] * a + np.sin(t)[:, None] * b
+
+
+def layer_structures(layer: Any, kind: str, image_layer: Any) -> list[Structure]:
+    """Every shape of a structure layer as a core :class:`~needleplan.plan.Structure`.
+
+    Points are world ``(row, col)`` (mm when the image is calibrated); paths and lines are open,
+    polygons, rectangles and ellipses closed.  An ellipse is kept as its outline polygon, with its
+    corners in ``extra`` so the layer can be restored exactly.
+    """
+    from needleplan.plan import Structure
+
+    out = []
+    for i, shape_type in enumerate(layer.shape_type):
+        world = world_vertices(layer, i)
+        pts = world[:, -2:]
+        extra: dict[str, Any] = {}
+        if shape_type == "ellipse":
+            extra = {"napari_shape": "ellipse", "corners_mm": [[float(r), float(c)] for r, c in pts]}
+            pts = _ellipse_outline(pts)
+        elif shape_type == "rectangle":
+            extra = {"napari_shape": "rectangle"}
+        closed = shape_type not in ("path", "line")
+        out.append(
+            Structure(
+                kind=kind,
+                points_mm=tuple((float(r), float(c)) for r, c in pts),
+                closed=closed,
+                frame_index=frame_of_world(image_layer, world[0]),
+                extra=extra,
+            )
+        )
+    return out
+
+
+def needle_from_layer(layer: Any, image_layer: Any) -> tuple[tuple[float, float], tuple[float, float], int | None] | None:
+    """``(entry, tip, frame_index)`` of the needle: first and last vertex of the layer's last shape."""
+    if layer is None or len(layer.data) == 0:
+        return None
+    world = world_vertices(layer, len(layer.data) - 1)
+    entry, tip = world[0, -2:], world[-1, -2:]
+    return (float(entry[0]), float(entry[1])), (float(tip[0]), float(tip[1])), frame_of_world(image_layer, world[0])
+
+
+# --- core -> layers -----------------------------------------------------------------------------
+
+
+def _frame_world(image_layer: Any, frame_index: int | None) -> float | None:
+    if image_layer is None or image_layer.ndim < 3:
+        return None
+    return float(image_layer.data_to_world((frame_index or 0, 0, 0))[0])
+
+
+def structure_shape(structure: Structure, image_layer: Any) -> tuple[np.ndarray, str]:
+    """World vertices and napari shape type that redraw a structure exactly as it was marked."""
+    extra = dict(getattr(structure, "extra", {}) or {})
+    if extra.get("napari_shape") == "ellipse" and "corners_mm" in extra:
+        pts, shape_type = np.asarray(extra["corners_mm"], dtype=float), "ellipse"
+    elif extra.get("napari_shape") == "rectangle":
+        pts, shape_type = np.asarray(structure.points_mm, dtype=float), "rectangle"
+    else:
+        pts = np.asarray(structure.points_mm, dtype=float)
+        shape_type = "polygon" if structure.closed else ("line" if len(pts) == 2 and structure.kind == "needle" else "path")
+    return world_on_frame(pts, image_layer, structure.frame_index), shape_type
+
+
+def needle_shape(needle: Needle, image_layer: Any, frame_index: int | None) -> np.ndarray:
+    """World vertices ``entry -> tip`` of a needle line."""
+    return world_on_frame(np.asarray([needle.entry_mm, needle.target_mm], dtype=float), image_layer, frame_index)
+
+
+def world_on_frame(points_mm: Any, image_layer: Any, frame_index: int | None) -> np.ndarray:
+    """World vertices of ``(row, col)`` points on a frame: the time coordinate is prepended on a cine."""
+    pts = np.asarray(points_mm, dtype=float)
+    t_world = _frame_world(image_layer, frame_index)
+    if t_world is None:
+        return pts
+    return np.column_stack([np.full(len(pts), t_world), pts])
+
+
+def to_layer_data(layer: Any, world: np.ndarray) -> np.ndarray:
+    """Layer data coordinates of world vertices (via ``world_to_data``), for writing into ``layer``."""
+    return np.array([layer.world_to_data(tuple(v)) for v in np.asarray(world, dtype=float)])
+
+
+def viewer_image_layer(viewer: napari.Viewer) -> Any:
+    """The plugin image layer the plan is made on: the selected one, else the topmost one."""
+    images = [ly for ly in viewer.layers if image_calibration(ly) is not None]
+    active = viewer.layers.selection.active
+    if active is not None and active in images:
+        return active
+    return images[-1] if images else None

@@ -1,0 +1,94 @@
+"""Drawings of the planner's results, in world millimetres ``(row, col)``.
+
+These are pictures of numbers the core computed (the deepest safe insertion, the overshoot, the
+margins, the safe angle window); nothing here decides anything clinical.  Each function returns
+:class:`Drawing` values that the session writes into its overlay layers through
+``_layers.to_layer_data``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Drawing", "tick", "dashed", "margin_band", "angle_rays", "line"]
+
+
+@dataclass(frozen=True, slots=True)
+class Drawing:
+    """One napari shape: world vertices ``(N, 2)`` mm, shape type, colours, edge width in mm."""
+
+    points_mm: np.ndarray
+    shape_type: str
+    edge_color: str
+    face_color: str = "transparent"
+    edge_width_mm: float = 0.3
+
+
+def _unit(entry_mm: Sequence[float], tip_mm: Sequence[float]) -> tuple[np.ndarray, float]:
+    d = np.asarray(tip_mm, float) - np.asarray(entry_mm, float)
+    n = float(np.hypot(*d))
+    return (d / n if n > 0 else np.zeros(2)), n
+
+
+def line(entry_mm: Sequence[float], tip_mm: Sequence[float], color: str, width_mm: float = 0.3) -> Drawing:
+    """A straight segment."""
+    return Drawing(np.asarray([entry_mm, tip_mm], float), "line", color, edge_width_mm=width_mm)
+
+
+def tick(entry_mm: Sequence[float], tip_mm: Sequence[float], insertion_mm: float, color: str,
+         half_length_mm: float = 2.0) -> Drawing | None:
+    """A short bar across the needle ``insertion_mm`` from the entry along the needle direction.
+
+    Examples
+    --------
+    A needle straight down from (0, 0); the tick 10 mm in lies across at row 10, cols -2..2:
+
+    >>> tick((0, 0), (20, 0), 10.0, "g").points_mm.tolist()
+    [[10.0, 2.0], [10.0, -2.0]]
+    """
+    u, n = _unit(entry_mm, tip_mm)
+    if n == 0 or not np.isfinite(insertion_mm):
+        return None
+    centre = np.asarray(entry_mm, float) + u * insertion_mm
+    normal = np.array([-u[1], u[0]])
+    pts = np.array([centre + normal * half_length_mm, centre - normal * half_length_mm]) + 0.0
+    return Drawing(pts, "line", color, edge_width_mm=0.5)
+
+
+def dashed(start_mm: Sequence[float], end_mm: Sequence[float], color: str,
+           dash_mm: float = 1.5, gap_mm: float = 1.0) -> list[Drawing]:
+    """A dashed segment from ``start_mm`` to ``end_mm`` as separate short lines.
+
+    Examples
+    --------
+    >>> [d.points_mm.tolist() for d in dashed((0, 0), (0, 4), "r", 1.5, 1.0)]
+    [[[0.0, 0.0], [0.0, 1.5]], [[0.0, 2.5], [0.0, 4.0]]]
+    """
+    u, n = _unit(start_mm, end_mm)
+    start = np.asarray(start_mm, float)
+    out, s = [], 0.0
+    while s < n - 1e-9:
+        e = min(s + dash_mm, n)
+        out.append(Drawing(np.array([start + u * s, start + u * e]), "line", color, edge_width_mm=0.35))
+        s = e + gap_mm
+    return out
+
+
+def margin_band(points_mm: Iterable[Sequence[float]], closed: bool, margin_mm: float,
+                color: str) -> Drawing:
+    """The zone within ``margin_mm`` of a hazard, drawn as its outline with an edge ``2 * margin`` wide.
+
+    A napari edge is centred on the outline, so a width of twice the margin covers exactly the
+    points closer than the margin on either side; a closed hazard is also filled.
+    """
+    pts = np.asarray(list(points_mm), float)
+    return Drawing(pts, "polygon" if closed else "path", color,
+                   face_color=color if closed else "transparent", edge_width_mm=2.0 * margin_mm)
+
+
+def angle_rays(tip_mm: Sequence[float], entries_mm: Sequence[Sequence[float]], color: str) -> list[Drawing]:
+    """Lines from the target back to the entries that bound the safe angle window."""
+    return [Drawing(np.asarray([e, tip_mm], float), "line", color, edge_width_mm=0.25) for e in entries_mm]

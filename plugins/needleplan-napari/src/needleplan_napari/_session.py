@@ -1,0 +1,322 @@
+"""The planning session: the viewer's layers -> a core ``Plan`` -> ``check_plan``, live.
+
+Qt-free (napari models and psygnal only), so the dock widget stays a thin view.  The session
+listens to the data events of every shapes layer and rebuilds the plan on each one (a dragged
+needle end fires ``set_data`` on every mouse move), runs the safety check and emits
+:attr:`PlanSession.updated`; then it redraws the overlays (deepest safe insertion tick, dashed
+overshoot, margin bands).  Callbacks are connected by :meth:`enable` and removed by
+:meth:`disable`, and both are idempotent, so hiding and re-showing the dock never piles them up.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from psygnal import Signal
+
+from needleplan_napari import _layers
+from needleplan_napari._drawing import OverlayPainter
+
+if TYPE_CHECKING:
+    import napari
+    from needleplan.plan import Plan
+    from needleplan.safety import SafetyReport
+
+__all__ = ["PlanInputs", "SessionState", "PlanSession"]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInputs:
+    """What the physician picks in the form (everything that is not drawn)."""
+
+    site: str = "upper_trapezius"
+    approach: str = "in_plane"
+    needle_length_mm: float = 38.0
+    gauge: int | None = 25
+    bmi: float | None = None
+    weight_kg: float | None = None
+    sex: str | None = None
+    lung_disease: bool = False
+    anticoagulated: bool = False
+    injectate: tuple[tuple[str, float, float, bool], ...] = ()  # (drug, %, mL, epinephrine)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionState:
+    """What the panel shows after a refresh."""
+
+    calibration: Any = None  # needleplan.calibration.Calibration of the image, or None (no image)
+    plan: Plan | None = None
+    report: SafetyReport | None = None
+    extras: dict = field(default_factory=dict)  # planner numbers: max_safe_insertion_mm, overshoot_mm
+
+
+class PlanSession:
+    """Layers <-> plan, the live safety check, suggestions and the keyboard shortcuts.
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+        The viewer (a ``PublicOnlyProxy`` when given to a plugin; only public API is used).
+    """
+
+    updated = Signal(object)  # SessionState
+    suggested = Signal(object)  # the suggested Plan (or None when it was cleared)
+
+    def __init__(self, viewer: napari.Viewer) -> None:
+        self.viewer = viewer
+        self.inputs = PlanInputs()
+        self.state = SessionState()
+        self.suggestion: Plan | None = None
+        self.loaded_plan: Plan | None = None
+        self._enabled = False
+        self._watched: list[Any] = []
+        self._painter = OverlayPainter(viewer)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    @property
+    def enabled(self) -> bool:
+        return self._enabled
+
+    def enable(self) -> None:
+        """Connect to the viewer (idempotent)."""
+        if self._enabled:
+            return
+        self._enabled = True
+        self.viewer.layers.events.inserted.connect(self._on_inserted)
+        self.viewer.layers.events.removed.connect(self._on_removed)
+        for layer in list(self.viewer.layers):
+            self._watch(layer)
+        self.refresh(force=True)
+
+    def disable(self) -> None:
+        """Disconnect every callback this session made (idempotent)."""
+        if not self._enabled:
+            return
+        self._enabled = False
+        self.viewer.layers.events.inserted.disconnect(self._on_inserted)
+        self.viewer.layers.events.removed.disconnect(self._on_removed)
+        for layer in self._watched:
+            self._unwatch(layer)
+        self._watched.clear()
+
+    def connection_count(self) -> int:
+        """How many layer callbacks are live (for the pile-up test)."""
+        n = 0
+        for layer in self.viewer.layers:
+            for emitter in (layer.events.data, layer.events.set_data, layer.events.name):
+                n += sum(1 for cb in emitter.callbacks if _is_ours(cb, self))
+        return n
+
+    def _watch(self, layer: Any) -> None:
+        if layer.__class__.__name__ != "Shapes" or self._painter.owns(layer) or layer in self._watched:
+            return
+        layer.events.data.connect(self._on_layer_event)
+        layer.events.set_data.connect(self._on_layer_event)
+        layer.events.name.connect(self._on_layer_event)
+        self._watched.append(layer)
+
+    def _unwatch(self, layer: Any) -> None:
+        for emitter in (layer.events.data, layer.events.set_data, layer.events.name):
+            emitter.disconnect(self._on_layer_event)
+
+    def _on_inserted(self, event: Any) -> None:
+        self._watch(event.value)
+        self.refresh()
+
+    def _on_removed(self, event: Any) -> None:
+        if event.value in self._watched:
+            self._unwatch(event.value)
+            self._watched.remove(event.value)
+        self.refresh()
+
+    def _on_layer_event(self, event: Any = None) -> None:
+        self.refresh()
+
+    # --- layers -------------------------------------------------------------------------------
+
+    def image_layer(self) -> Any:
+        return _layers.viewer_image_layer(self.viewer)
+
+    def calibration(self) -> Any:
+        image = self.image_layer()
+        return None if image is None else _layers.image_calibration(image)
+
+    def kind_layer(self, kind: str, *, create: bool = True) -> Any:
+        """The shapes layer holding marks of ``kind`` (``needle`` for the needle); made on demand."""
+        for layer in self.viewer.layers:
+            if layer.__class__.__name__ == "Shapes" and _layers.kind_of_layer(layer) == kind:
+                return layer
+        image = self.image_layer()
+        if not create or image is None:
+            return None
+        return self.viewer.add_shapes(**_layers.shapes_layer_kwargs(kind, image))
+
+    def start_marking(self, kind: str) -> Any:
+        """One click: select the kind's layer and put it in the drawing mode of its shape type."""
+        layer = self.kind_layer(kind)
+        if layer is None:
+            return None
+        self.viewer.layers.selection.active = layer
+        layer.mode = "add_" + _layers.STYLES[kind].shape_type
+        return layer
+
+    def set_needle(self, entry_mm: Any, tip_mm: Any, frame_index: int | None = None) -> None:
+        """Draw (or move) the needle from entry to tip, world mm ``(row, col)``."""
+        from needleplan.plan import Needle
+
+        layer = self.kind_layer("needle")
+        if frame_index is None:
+            frame_index = self.current_frame()
+        needle = Needle(tuple(entry_mm), tuple(tip_mm), self.inputs.needle_length_mm, self.inputs.gauge)
+        layer.data = [_layers.to_layer_data(layer, _layers.needle_shape(needle, self.image_layer(), frame_index))]
+        layer.shape_type = ["line"]
+
+    def add_structure(self, kind: str, points_mm: Any, shape_type: str | None = None,
+                      frame_index: int | None = None) -> None:
+        """Add one mark of ``kind`` with world vertices ``(row, col)`` (an ellipse: 4 corners)."""
+        from needleplan.plan import Structure
+
+        layer = self.kind_layer(kind)
+        shape_type = shape_type or _layers.STYLES[kind].shape_type
+        if frame_index is None:
+            frame_index = self.current_frame()
+        extra = {"napari_shape": "ellipse", "corners_mm": points_mm} if shape_type == "ellipse" else {}
+        s = Structure(kind, tuple(map(tuple, points_mm)), shape_type not in ("path", "line"), frame_index, extra=extra)
+        world, st = _layers.structure_shape(s, self.image_layer())
+        layer.add(_layers.to_layer_data(layer, world), shape_type=shape_type if shape_type != "polygon" else st)
+
+    def current_frame(self) -> int | None:
+        return _layers.frame_of_world(self.image_layer(), np.asarray(self.viewer.dims.point, float))
+
+    # --- the plan -----------------------------------------------------------------------------
+
+    def set_inputs(self, inputs: PlanInputs) -> None:
+        self.inputs = inputs
+        self.refresh()
+
+    def build_plan(self) -> Plan | None:
+        """The plan the layers and the form describe now, or ``None`` without a plugin image."""
+        from needleplan.plan import ImageBinding, Injectate, Needle, Patient, Plan
+
+        image = self.image_layer()
+        if image is None:
+            return None
+        cal = _layers.image_calibration(image)
+        source = _layers.image_source(image)
+        structures: list = []
+        needle = None
+        frame = self.current_frame() or 0
+        if cal.is_calibrated:  # without a length calibration nothing is handed over as mm
+            for layer in self.viewer.layers:
+                kind = _layers.kind_of_layer(layer) if layer.__class__.__name__ == "Shapes" else None
+                if kind and kind != "needle":
+                    structures.extend(_layers.layer_structures(layer, kind, image))
+            got = _layers.needle_from_layer(self.kind_layer("needle", create=False), image)
+            if got is not None:
+                entry, tip, nframe = got
+                frame = nframe if nframe is not None else frame
+                needle = Needle(entry, tip, self.inputs.needle_length_mm, self.inputs.gauge)
+        i = self.inputs
+        base = self.loaded_plan
+        return Plan(
+            image=ImageBinding(
+                path=None if source is None else str(source.info.path),
+                sop_instance_uid=None if source is None else source.info.sop_instance_uid,
+                frame_index=frame,
+            ),
+            calibration=cal,
+            site=i.site,
+            approach=i.approach,
+            patient=Patient(i.bmi, i.weight_kg, i.sex, i.lung_disease, i.anticoagulated),
+            structures=tuple(structures),
+            needle=needle,
+            injectate=tuple(Injectate(d, c, v, e) for d, c, v, e in i.injectate),
+            author=None if base is None else base.author,
+            created=None if base is None else base.created,
+            notes=None if base is None else base.notes,
+            extra={} if base is None else base.extra,
+        )
+
+    def refresh(self, force: bool = False) -> SessionState:
+        """Rebuild the plan; if it changed, check it, emit :attr:`updated`, redraw the overlays."""
+        from needleplan.safety import check_plan
+
+        plan = self.build_plan()
+        if not force and plan == self.state.plan and plan is not None:
+            return self.state
+        if plan is None:
+            self.state = SessionState()
+        else:
+            report = check_plan(plan)
+            self.state = SessionState(plan.calibration, plan, report, _planner_extras(plan))
+        self.updated.emit(self.state)
+        self._painter.paint(self.state, self.image_layer())
+        return self.state
+
+    # --- suggestion -----------------------------------------------------------------------------
+
+    def suggest(self, *, background: bool = True) -> Any:
+        """Compute the suggested trajectory and safe angle window (off the main thread)."""
+        plan = self.state.plan
+        if plan is None or plan.needle is None or not plan.calibration.is_calibrated:
+            return None
+
+        def work() -> tuple:
+            from needleplan.planner import safe_angle_window, suggest
+
+            return suggest(plan), safe_angle_window(plan)
+
+        if not background:
+            self._show_suggestion(work())
+            return None
+        from napari.qt.threading import create_worker
+
+        worker = create_worker(work)
+        worker.returned.connect(self._show_suggestion)  # runs on the main thread
+        worker.start()
+        return worker
+
+    def _show_suggestion(self, result: tuple) -> None:
+        suggestion, window = result
+        self.suggestion = suggestion
+        self._painter.paint_suggestion(suggestion, window, self.image_layer())
+        self.suggested.emit(suggestion)
+
+    def accept_suggestion(self) -> None:
+        """Move the needle to the suggested trajectory."""
+        if self.suggestion is None or self.suggestion.needle is None:
+            return
+        n = self.suggestion.needle
+        self.set_needle(n.entry_mm, n.target_mm, self.suggestion.image.frame_index)
+        self.suggestion = None
+        self._painter.paint_suggestion(None, None, self.image_layer())
+        self.suggested.emit(None)
+
+    def with_binding(self, plan: Plan) -> Plan:
+        """The plan with the frame's pixel SHA-256 (computed only when saving)."""
+        source = _layers.image_source(self.image_layer())
+        if source is None:
+            return plan
+        sha = source.frame_sha256(plan.image.frame_index)
+        return replace(plan, image=replace(plan.image, pixel_sha256=sha))
+
+
+def _planner_extras(plan: Plan) -> dict:
+    """Deepest safe insertion and overshoot from the planner, for the tick and the dashed line."""
+    if plan.needle is None or not plan.calibration.is_calibrated:
+        return {}
+    from needleplan.planner import max_safe_insertion, overshoot
+
+    return {"insertion": max_safe_insertion(plan), "overshoot": overshoot(plan)}
+
+
+def _is_ours(callback: Any, session: PlanSession) -> bool:
+    """napari keeps a bound-method callback as ``(weakref(obj), name)``."""
+    if isinstance(callback, tuple) and callback and isinstance(callback[0], weakref.ref):
+        return callback[0]() is session
+    return getattr(callback, "__self__", None) is session
