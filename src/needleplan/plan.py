@@ -229,7 +229,10 @@ def _structure(d: Any, where: str) -> Structure:
 
 def _needle(d: Any) -> Needle:
     d = _obj(d, "needle")
-    return Needle(_point(d.get("entry_mm"), "needle.entry_mm"), _point(d.get("target_mm"), "needle.target_mm"),
+    entry, target = _point(d.get("entry_mm"), "needle.entry_mm"), _point(d.get("target_mm"), "needle.target_mm")
+    if entry == target:
+        raise _fail("needle.target_mm", "a tip point different from needle.entry_mm", d.get("target_mm"))
+    return Needle(entry, target,
                   _num(d.get("length_mm"), "needle.length_mm", positive=True),
                   _int(d.get("gauge"), "needle.gauge", optional=True, minimum=1), _extra(d, _NEEDLE_KEYS))
 

@@ -25,7 +25,7 @@ from types import MappingProxyType
 from needleplan.anatomy import site_profile
 from needleplan.errors import NeedleplanError
 
-__all__ = ["Threshold", "THRESHOLDS", "STRICT_FORMULARY", "resolve_thresholds", "threshold_source"]
+__all__ = ["Threshold", "THRESHOLDS", "STRICT_FORMULARY", "STANDARD_NEEDLE_LENGTHS_MM", "resolve_thresholds", "threshold_source"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,3 +124,9 @@ def threshold_source(key: str, site: str = "other") -> str:
     """The source row behind a threshold's value at a site (the profile's, else the table's)."""
     override = site_profile(site).threshold_overrides.get(key)
     return override[1] if override else THRESHOLDS[key].source
+
+
+#: Needle lengths on sale (inches 1/2 to 6 in mm), for "the shortest needle that still leaves the hub
+#: margin outside" (R5; 1E: 1.25-1.5 in for shallow sites, 3.5 in spinal needle for deep ones).
+STANDARD_NEEDLE_LENGTHS_MM: tuple[float, ...] = (13.0, 16.0, 25.0, 32.0, 38.0, 50.0, 64.0, 76.0, 89.0,
+                                                 100.0, 127.0, 152.0)

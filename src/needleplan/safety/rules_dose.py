@@ -1,0 +1,64 @@
+"""Cumulative local anaesthetic dose by drug and weight, with and without epinephrine (R16)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from needleplan.safety.context import Context, pct, rule
+from needleplan.safety.report import Finding
+
+#: Names accepted for each drug of the thresholds table.
+DRUG_NAMES = {"lidocaine": "LIDOCAINE", "lignocaine": "LIDOCAINE", "xylocaine": "LIDOCAINE",
+              "bupivacaine": "BUPIVACAINE", "marcaine": "BUPIVACAINE", "ropivacaine": "ROPIVACAINE",
+              "naropin": "ROPIVACAINE", "mepivacaine": "MEPIVACAINE"}
+
+
+def drug_limit_mg(drug: str, epinephrine: bool, weight_kg: float | None, th) -> float:
+    """Maximum dose (mg): mg/kg x weight, capped at the absolute maximum (the cap alone if weight unknown).
+
+    >>> from needleplan.safety.thresholds import resolve_thresholds
+    >>> drug_limit_mg("LIDOCAINE", False, 52.0, resolve_thresholds("other"))   # 4.5 x 52 = 234 < 300
+    234.0
+    """
+    key = f"DOSE_{drug}_{'EPI' if epinephrine else 'PLAIN'}"
+    cap = th[f"{key}_MAX_MG"]
+    return cap if weight_kg is None else min(cap, th[f"{key}_MG_PER_KG"] * weight_kg)
+
+
+@rule("dose", codes=("DOSE_LIMIT", "DOSE_UNKNOWN_DRUG", "DOSE_WEIGHT_UNKNOWN"), rows=("R16",))
+def dose(ctx: Context):
+    if not ctx.plan.injectate:
+        return
+    th, weight = ctx.th, ctx.plan.patient.weight_kg
+    mg = defaultdict(float)
+    for inj in ctx.plan.injectate:
+        drug = DRUG_NAMES.get(inj.drug)
+        if drug is None:
+            yield Finding("DOSE_UNKNOWN_DRUG", "warn",
+                          f"No maximum dose is known for '{inj.drug}'; its dose is not checked.", {"drug": inj.drug})
+            continue
+        mg[(drug, inj.epinephrine)] += inj.volume_ml * inj.concentration_pct * th["MG_PER_ML_PER_PCT"]
+    if not mg:
+        return
+    parts, total, detail = [], 0.0, []
+    for (drug, epi), amount in sorted(mg.items()):
+        limit = drug_limit_mg(drug, epi, weight, th)
+        fraction = amount / limit
+        total += fraction
+        name = drug.lower() + (" with epinephrine" if epi else "")
+        parts.append(f"{name} {amount:.0f} mg of {limit:.0f} mg ({pct(fraction)})")
+        detail.append({"drug": drug.lower(), "epinephrine": epi, "mg": round(amount, 2), "limit_mg": round(limit, 2),
+                       "fraction": round(fraction, 4)})
+    basis = f"for {weight:g} kg" if weight is not None else "weight unknown, absolute maxima used"
+    mixed = "; mixtures counted as additive" if len(detail) > 1 else ""
+    values = {"fraction_of_max": round(total, 4), "weight_kg": weight, "drugs": detail}
+    if total > th["DOSE_BLOCK_FRACTION"]:
+        severity, head = "block", "Local anaesthetic dose over the maximum"
+    elif total >= th["DOSE_WARN_FRACTION"]:
+        severity, head = "warn", "Local anaesthetic dose near the maximum"
+    else:
+        if weight is None:
+            yield Finding("DOSE_WEIGHT_UNKNOWN", "info", f"Dose checked against absolute maxima only (no weight "
+                          f"recorded): {'; '.join(parts)}; total {pct(total)}.", values)
+        return
+    yield Finding("DOSE_LIMIT", severity, f"{head}: {'; '.join(parts)} ({basis}{mixed}); total {pct(total)}.", values)

@@ -1,0 +1,161 @@
+"""The drawn needle: target hit, length (R5, R12), bone in the way, deepest safe insertion, angle and
+visibility (R13), out-of-plane caution (R14), probe against depth (R15), and the safe angle window."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from needleplan import geometry as g
+from needleplan.safety._shapes import shortest_needle
+from needleplan.safety.context import Context, mm, rule
+from needleplan.safety.report import Finding
+from needleplan.safety.thresholds import STANDARD_NEEDLE_LENGTHS_MM
+
+
+@rule("target_hit", codes=("TARGET_MISSED", "TARGET_NOT_MARKED"), rows=("design.md 5",), needs_needle=True)
+def target_hit(ctx: Context):
+    targets = ctx.confirmed("target")
+    if not targets:
+        yield Finding("TARGET_NOT_MARKED", "info", "No target is marked; the tip cannot be checked against it.", {})
+        return
+    tip = ctx.plan.needle.target_mm
+    tol = ctx.th["TARGET_TOLERANCE_MM"]
+    best = math.inf
+    for _i, s in targets:
+        if s.closed:
+            best = min(best, float(g.point_shape_distance(tip, s.points_mm, True)[0]))
+        elif ctx.calibrated:
+            d = float(g.point_shape_distance(tip, s.points_mm, False)[0])
+            best = min(best, 0.0 if d <= tol else d)
+        else:
+            ctx.skip("TARGET_MISSED")
+            return
+    if best > 0:
+        dist = f" ({mm(best)} from it)" if ctx.calibrated else ""
+        yield Finding("TARGET_MISSED", "warn", f"The planned tip is not inside the marked target{dist}.",
+                      {"distance_mm": round(best, 2) if ctx.calibrated else None})
+
+
+@rule("needle_length", codes=("NEEDLE_TOO_SHORT",), rows=("R5", "R12"), needs_mm=True, needs_needle=True)
+def needle_length(ctx: Context):
+    m, n = ctx.metrics, ctx.plan.needle
+    required = m.needle_length_required_mm
+    if n.length_mm >= required - 1e-9:
+        return
+    best = shortest_needle(required, STANDARD_NEEDLE_LENGTHS_MM)
+    advice = f"a {best:g} mm needle leaves the margin" if best else "no standard needle is long enough"
+    values = {"needle_length_mm": n.length_mm, "path_length_mm": round(m.path_length_mm, 2),
+              "required_mm": round(required, 2), "hub_margin_mm": ctx.th["HUB_MARGIN_MM"], "suggested_needle_mm": best}
+    if n.length_mm < m.path_length_mm:
+        yield Finding("NEEDLE_TOO_SHORT", "block",
+                      f"The {n.length_mm:g} mm needle cannot reach the target: the path is {mm(m.path_length_mm)} "
+                      f"({mm(m.depth_mm)} deep at {m.angle_deg:.0f} deg); {advice}.", values)
+    else:
+        left = n.length_mm - m.path_length_mm
+        yield Finding("NEEDLE_TOO_SHORT", "warn",
+                      f"Only {mm(left)} of the {n.length_mm:g} mm needle stays outside the skin at the target; keep "
+                      f"{ctx.th['HUB_MARGIN_MM']:g} mm so the hub is not buried; {advice}.", values)
+
+
+@rule("bone_in_path", codes=("RIB_IN_PATH",), rows=("R4",), needs_mm=True, needs_needle=True)
+def bone_in_path(ctx: Context):
+    m = ctx.metrics
+    b = m.backstop_along_path_mm
+    if b is not None and b < m.path_length_mm - ctx.th["BONE_CONTACT_TOLERANCE_MM"]:
+        yield Finding("RIB_IN_PATH", "warn",
+                      f"The needle meets bone {mm(b)} from the entry, before the planned tip at {mm(m.path_length_mm)}: "
+                      "it will stop on the bone short of the target.",
+                      {"bone_along_path_mm": round(b, 2), "path_length_mm": round(m.path_length_mm, 2)})
+
+
+_LIMIT_WORDS: Mapping[str, str] = {"needle_length": "the needle length less the hub margin",
+                                   "rib": "bone contact (rib)", "bone": "bone contact"}
+
+
+@rule("safe_insertion", codes=("SAFE_INSERTION",), rows=("R3", "R5", "R10", "R11"), needs_mm=True, needs_needle=True)
+def safe_insertion(ctx: Context):
+    s = ctx.insertion
+    what = _LIMIT_WORDS.get(s.limited_by, f"the {s.limited_by} margin")
+    yield Finding("SAFE_INSERTION", "info",
+                  f"Deepest safe insertion on this path: {mm(s.max_safe_insertion_mm)} from the entry, limited by "
+                  f"{what}; the planned tip is at {mm(ctx.metrics.path_length_mm)}.",
+                  {"max_safe_insertion_mm": round(s.max_safe_insertion_mm, 2), "limited_by": s.limited_by,
+                   "remaining_mm": round(s.remaining_mm, 2)})
+
+
+@rule("visibility", codes=("STEEP_ANGLE",), rows=("R13",), needs_mm=True, needs_needle=True)
+def visibility(ctx: Context):
+    if ctx.plan.approach != "in_plane":
+        return
+    m, th = ctx.metrics, ctx.th
+    a = m.angle_deg
+    if a <= th["ANGLE_INFO_DEG"]:
+        return
+    flat = math.radians(th["ANGLE_INFO_DEG"])
+    values = {"angle_deg": round(a, 2), "entry_offset_for_flat_mm": round(m.depth_mm / math.tan(flat), 2),
+              "path_for_flat_mm": round(m.depth_mm / math.sin(flat), 2), "flat_angle_deg": th["ANGLE_INFO_DEG"]}
+    trade = (f" At {th['ANGLE_INFO_DEG']:g} deg this {mm(m.depth_mm)} deep target needs an entry "
+             f"{mm(values['entry_offset_for_flat_mm'])} away and a {mm(values['path_for_flat_mm'])} path.")
+    echogenic = bool(ctx.plan.needle.extra.get("echogenic"))
+    if a > th["ANGLE_STRONG_DEG"]:
+        sev, text = "warn", (f"Needle at {a:.0f} deg to the skin: most needles are invisible in-plane above "
+                             f"{th['ANGLE_STRONG_DEG']:g} deg" + (" (echogenic needle noted)." if echogenic
+                                                                   else " unless echogenic."))
+        values["level"] = "strong"
+    elif a > th["ANGLE_WARN_DEG"]:
+        sev, text = "warn", f"Needle at {a:.0f} deg to the skin: visibility falls beyond {th['ANGLE_WARN_DEG']:g} deg."
+        values["level"] = "warn"
+    else:
+        sev, text = "info", f"Needle at {a:.0f} deg to the skin: above the ideal {th['ANGLE_INFO_DEG']:g} deg."
+        values["level"] = "info"
+    yield Finding("STEEP_ANGLE", sev, text + trade, values)
+
+
+@rule("out_of_plane", codes=("OUT_OF_PLANE",), rows=("R14",))
+def out_of_plane(ctx: Context):
+    if ctx.plan.approach != "out_of_plane":
+        return
+    sev = "warn" if ctx.profile.pneumothorax_class else "info"
+    values: dict = {}
+    if ctx.metrics is not None and ctx.metrics.entry_offset_mm > 0:
+        values["incidence_angle_deg"] = round(math.degrees(math.atan2(ctx.metrics.depth_mm,
+                                                                      ctx.metrics.entry_offset_mm)), 2)
+    yield Finding("OUT_OF_PLANE", sev,
+                  "Out-of-plane approach: the bright dot is where the shaft crosses the beam, not necessarily the tip. "
+                  "Walk the needle down or use hydrolocation" + ("; prefer in-plane at this thoracic site." if sev ==
+                                                                 "warn" else "."), values)
+
+
+def _probe(plan) -> tuple[str, float | None] | None:
+    p = plan.extra.get("probe")
+    if isinstance(p, str):
+        return p.lower(), None
+    if isinstance(p, Mapping):
+        f = p.get("frequency_mhz")
+        return str(p.get("type") or p.get("kind") or "").lower(), (float(f) if isinstance(f, (int, float)) else None)
+    return None
+
+
+@rule("probe_depth", codes=("PROBE_DEPTH",), rows=("R15",), needs_mm=True, needs_needle=True)
+def probe_depth(ctx: Context):
+    probe = _probe(ctx.plan)
+    if probe is None or "linear" not in probe[0]:
+        return
+    freq, th, depth = probe[1], ctx.th, ctx.metrics.depth_mm
+    high = freq is not None and freq >= th["PROBE_HF_MIN_MHZ"]
+    limit = th["PROBE_HF_MAX_DEPTH_MM"] if high else th["PROBE_LINEAR_MAX_DEPTH_MM"]
+    if depth > limit:
+        what = f"{freq:g} MHz linear probe" if freq else "linear probe"
+        yield Finding("PROBE_DEPTH", "warn",
+                      f"Target {mm(depth)} deep with a {what}: penetration is often limited to about "
+                      f"{limit / 10:g} cm; a curvilinear 2-5 MHz probe shows deep targets better.",
+                      {"depth_mm": round(depth, 2), "limit_mm": limit, "frequency_mhz": freq})
+
+
+@rule("angle_window", codes=("NO_SAFE_ANGLE",), rows=("R3", "R4", "R5", "R13"), needs_mm=True)
+def angle_window(ctx: Context):
+    w = ctx.window
+    if w is not None and not w.intervals:
+        yield Finding("NO_SAFE_ANGLE", "warn", f"No safe in-plane angle: {w.reason}.",
+                      {"target_mm": list(w.target_mm)})

@@ -1,0 +1,136 @@
+"""Pneumothorax rules: site class (R1, R19), pleura marked (R2), margin and overshoot (R3),
+rib rather than intercostal space (R4), needle length against the pleura (R5)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from needleplan import geometry as g
+from needleplan.planner import depth_below_skin
+from needleplan.safety._shapes import crosses, first_hit, needle_vectors
+from needleplan.safety.context import Context, mm, rule
+from needleplan.safety.report import Finding
+
+#: Codes whose severity a lung-disease history raises (R7).
+PNEUMOTHORAX_CODES = ("PLEURA_MARGIN", "PLEURA_OVERSHOOT", "INTERCOSTAL_TARGET", "NEEDLE_REACHES_PLEURA",
+                      "THIN_PATIENT")
+
+
+@rule("pneumothorax_site", codes=("PNEUMOTHORAX_SITE",), rows=("R1", "R19"))
+def pneumothorax_site(ctx: Context):
+    if ctx.profile.pneumothorax_class:
+        yield Finding("PNEUMOTHORAX_SITE", "info",
+                      f"{ctx.profile.name.capitalize()} lies over the rib cage or lung apex: pneumothorax is the "
+                      "main injury here. Tell the patient to return for pleuritic chest pain, breathlessness or "
+                      "cough over the next 2 days.", {"site": ctx.plan.site, "region": ctx.profile.region})
+
+
+def _pleura_depth(ctx: Context, points) -> float | None:
+    if not ctx.calibrated:
+        return None
+    pts = np.asarray(points, dtype=float)
+    col = ctx.plan.needle.target_mm[1] if ctx.has_needle else float(pts[:, 1].mean())
+    if len(pts) >= 2 and pts[:, 1].min() <= col <= pts[:, 1].max():
+        return depth_below_skin(ctx.scene, (g.polyline_row_at_col(pts, col), col))
+    return min(depth_below_skin(ctx.scene, p) for p in pts)
+
+
+@rule("pleura_marked", codes=("PLEURA_NOT_MARKED", "PLEURA_UNMEASURED", "PLEURA_SUGGESTED_UNMARKED"), rows=("R2",))
+def pleura_marked(ctx: Context):
+    pleura, ribs = ctx.confirmed("pleura"), ctx.confirmed("rib")
+    suggested = [s for s in ctx.plan.structures if s.kind == "pleura" and s.suggested]
+    if not pleura and suggested:
+        s = max(suggested, key=lambda s: s.confidence or 0.0)
+        depth = _pleura_depth(ctx, s.points_mm)
+        where = f" {depth:.1f} mm deep" if depth is not None else ""
+        yield Finding("PLEURA_SUGGESTED_UNMARKED", "warn",
+                      f"A pleura-like line was detected{where} and is not marked; check it and accept or reject it "
+                      "before relying on the margins.",
+                      {"depth_mm": depth, "confidence": s.confidence, "evidence": s.evidence})
+    if not ctx.profile.requires_pleura_mark or pleura:
+        return
+    if not ribs:
+        yield Finding("PLEURA_NOT_MARKED", "block",
+                      f"Pleural depth not verified: neither pleura nor rib is marked at this {ctx.profile.name} site. "
+                      "Depth cannot be predicted from BMI or sex; mark the pleural line on this frame.",
+                      {"site": ctx.plan.site})
+    else:
+        yield Finding("PLEURA_UNMEASURED", "warn",
+                      "Only the rib is marked: the pleural line (about 5 mm below the rib line in adults) is not, so "
+                      "the tip-to-pleura margin cannot be measured; mark the pleura.", {"ribs_marked": len(ribs)})
+
+
+def _pleura_hazards(ctx: Context):
+    return [h for h in ctx.scene.hazards if h.family == "pleura"] if ctx.scene is not None else []
+
+
+@rule("pleura_margin", codes=("PLEURA_MARGIN",), rows=("R3",), needs_needle=True)
+def pleura_margin(ctx: Context):
+    if not ctx.calibrated:
+        ctx.skip("PLEURA_MARGIN")
+        for i, s in ctx.confirmed("pleura"):
+            if crosses(ctx, s):
+                yield Finding("PLEURA_MARGIN", "block", "The needle as drawn crosses the pleura.",
+                              {"structure": i, "crosses": True})
+        return
+    n = ctx.plan.needle
+    for h in _pleura_hazards(ctx):
+        shaft = g.segment_shape_distance(n.entry_mm, n.target_mm, h.points, h.closed)
+        tip = float(g.point_shape_distance(n.target_mm, h.points, h.closed)[0])
+        why = " (pleura marked on another frame or position)" if h.other_frame else ""
+        values = {"structure": h.index, "tip_to_pleura_mm": round(tip, 2), "shaft_to_pleura_mm": round(shaft, 2),
+                  "margin_mm": h.margin_mm, "crosses": shaft <= 1e-9}
+        if shaft <= 1e-9:
+            yield Finding("PLEURA_MARGIN", "block",
+                          f"The needle as drawn reaches or crosses the pleura (tip {mm(tip)} from the pleural line); "
+                          f"it must stop at least {h.margin_mm:g} mm above it{why}.", values)
+        elif shaft < h.margin_mm:
+            part = f"Tip {mm(tip)} above the pleura" if tip - shaft < 1e-6 else f"Shaft passes {mm(shaft)} from the pleura"
+            yield Finding("PLEURA_MARGIN", "warn", f"{part}; margin {h.margin_mm:g} mm{why}.", values)
+
+
+@rule("pleura_overshoot", codes=("PLEURA_OVERSHOOT",), rows=("R3",), needs_mm=True, needs_needle=True)
+def pleura_overshoot(ctx: Context):
+    o = ctx.over
+    if o.pleura_mm is None or o.pleura_mm > o.reach_mm:
+        return
+    if o.backstop_mm is not None and o.backstop_mm < o.pleura_mm:
+        return
+    yield Finding("PLEURA_OVERSHOOT", "warn",
+                  f"If the needle is pushed further, its straight path meets the pleura {mm(o.pleura_mm)} past the "
+                  f"planned tip with no rib in between; {mm(o.reach_mm)} of needle is still unused.",
+                  {"pleura_beyond_tip_mm": round(o.pleura_mm, 2), "unused_length_mm": round(o.reach_mm, 2)})
+
+
+@rule("intercostal_target", codes=("INTERCOSTAL_TARGET",), rows=("R4",), needs_needle=True)
+def intercostal_target(ctx: Context):
+    if not ctx.confirmed("pleura"):
+        return
+    _entry, tip, u = needle_vectors(ctx)
+    for label, direction in (("extension", u), ("vertical", np.array([1.0, 0.0]))):
+        t_pleura, _ = first_hit(ctx, tip, direction, "pleura")
+        t_rib, _ = first_hit(ctx, tip, direction, "rib", "bone")
+        if math.isfinite(t_pleura) and t_pleura < t_rib:
+            where = "the needle's forward extension" if label == "extension" else "the tip"
+            yield Finding("INTERCOSTAL_TARGET", "warn",
+                          f"{where.capitalize()} lies over an intercostal space: pleura below and no rib backstop. "
+                          "Aim down onto a rib (bracketing reduces but does not remove the risk), and keep off the "
+                          "rib's lower border where the intercostal vessels and nerve run.",
+                          {"over": label})
+            return
+
+
+@rule("needle_reaches_pleura", codes=("NEEDLE_REACHES_PLEURA",), rows=("R5",), needs_mm=True, needs_needle=True)
+def needle_reaches_pleura(ctx: Context):
+    m, n = ctx.metrics, ctx.plan.needle
+    p = m.pleura_along_path_mm
+    if p is None or p > n.length_mm:
+        return
+    if m.backstop_along_path_mm is not None and m.backstop_along_path_mm < p:
+        return
+    yield Finding("NEEDLE_REACHES_PLEURA", "warn",
+                  f"The {n.length_mm:g} mm needle is long enough to reach the pleura on this path "
+                  f"(pleura {mm(p)} from the entry along the needle). Use a shorter needle or aim onto a rib.",
+                  {"needle_length_mm": n.length_mm, "pleura_along_path_mm": round(p, 2)})

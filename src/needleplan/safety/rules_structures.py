@@ -1,0 +1,82 @@
+"""Vessels (R10), nerves (R11) and lumbar viscera (R18): crossed, within margin, or not marked."""
+
+from __future__ import annotations
+
+from needleplan import geometry as g
+from needleplan.anatomy import hazard_family
+from needleplan.safety._shapes import crosses
+from needleplan.safety.context import Context, mm, rule
+from needleplan.safety.report import Finding
+
+_WORDS = {"artery": "artery", "vessel": "vessel (type not confirmed: treat it as an artery until Doppler shows "
+                                       "otherwise)", "vein": "vein", "nerve": "nerve", "viscera": "kidney/peritoneum"}
+
+
+def _name(s) -> str:
+    word = _WORDS.get(s.kind, s.kind)
+    return f"{word} '{s.label}'" if s.label else word
+
+
+def _crossed_severity(kind: str) -> str:
+    return "warn" if kind == "vein" else "block"
+
+
+def _family_rule(family: str):
+    code = family.upper()
+
+    def check(ctx: Context):
+        if not ctx.calibrated:
+            ctx.skip(f"{code}_MARGIN")
+        margin_by_index = {h.index: h.margin_mm for h in ctx.scene.hazards} if ctx.scene is not None else {}
+        n = ctx.plan.needle
+        for i, s in ctx.confirmed(family):
+            values = {"structure": i, "kind": s.kind, "label": s.label}
+            if crosses(ctx, s):
+                yield Finding(f"{code}_CROSSED", _crossed_severity(s.kind),
+                              f"The needle as drawn crosses the marked {_name(s)}.", {**values, "crosses": True})
+                continue
+            if not ctx.calibrated:
+                continue
+            margin = margin_by_index[i]
+            shaft = g.segment_shape_distance(n.entry_mm, n.target_mm, s.points_mm, s.closed)
+            if shaft < margin:
+                tip = float(g.point_shape_distance(n.target_mm, s.points_mm, s.closed)[0])
+                part = f"tip {mm(tip)}" if tip - shaft < 1e-6 else f"shaft {mm(shaft)}"
+                yield Finding(f"{code}_MARGIN", "warn",
+                              f"Needle {part} from the marked {_name(s)}; margin {margin:g} mm.",
+                              {**values, "shaft_mm": round(shaft, 2), "tip_mm": round(tip, 2), "margin_mm": margin})
+    return check
+
+
+for _family, _row in (("vessel", "R10"), ("nerve", "R11"), ("viscera", "R18")):
+    rule(f"{_family}_clearance", codes=(f"{_family.upper()}_CROSSED", f"{_family.upper()}_MARGIN"),
+         rows=(_row,), needs_needle=True)(_family_rule(_family))
+
+
+@rule("expected_marks", codes=("NERVE_NOT_MARKED", "VISCERA_NOT_MARKED", "DOPPLER_ADVISED"),
+      rows=("R10", "R11", "R18"))
+def expected_marks(ctx: Context):
+    p = ctx.profile
+    if p.requires_nerve_mark and not ctx.confirmed("nerve"):
+        yield Finding("NERVE_NOT_MARKED", "block",
+                      f"The sciatic nerve is not marked at this {p.name} site. Identify it before and during the "
+                      "injection (it may run below, through or above the muscle) and mark it.", {"site": ctx.plan.site})
+    if p.requires_viscera_mark and not ctx.confirmed("viscera"):
+        yield Finding("VISCERA_NOT_MARKED", "warn",
+                      "Neither kidney nor peritoneum is marked at this lumbar site; mark them when in view and keep "
+                      "the same tip margin as for the pleura.", {"site": ctx.plan.site})
+    if p.doppler_advised and not ctx.confirmed("vessel"):
+        yield Finding("DOPPLER_ADVISED", "info",
+                      "No vessel is marked: confirm with power Doppler before needling (gluteal artery branches run "
+                      "under gluteus maximus and between gluteus medius and minimus).", {"site": ctx.plan.site})
+
+
+@rule("suggestions", codes=("SUGGESTION_UNCONFIRMED",), rows=("R10", "R11", "R18"))
+def suggestions(ctx: Context):
+    pending = [(i, s) for i, s in enumerate(ctx.plan.structures)
+               if s.suggested and hazard_family(s.kind) not in (None, "pleura")]
+    if pending:
+        kinds = sorted({s.kind for _i, s in pending})
+        yield Finding("SUGGESTION_UNCONFIRMED", "info",
+                      f"{len(pending)} detected structure(s) ({', '.join(kinds)}) are suggestions only and were not "
+                      "used as hazards; accept or reject them.", {"structures": [i for i, _s in pending]})
