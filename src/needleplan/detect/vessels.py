@@ -1,0 +1,173 @@
+"""Vessels: anechoic round or oval regions with posterior enhancement.
+
+Clinical cues (clinical-rules.md 1I, Artery and Vein rows): both are anechoic; an artery is round
+with a thick wall, a vein oval or flat.  Fluid transmits sound well, so the tissue just below a
+vessel is brighter than the tissue beside it at the same depth (posterior enhancement).  Artery and
+vein are told apart on a cine by pulsation (:mod:`needleplan.detect.pulsation`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage as ndi
+from skimage import measure
+
+from needleplan.detect._frame import FrameView
+from needleplan.detect.results import Detection
+
+__all__ = ["VesselBlob", "find_vessels", "vessel_detection", "ellipse_polygon",
+           "LUMEN_RATIO", "DIAMETER_MM"]
+
+#: A lumen is anechoic: its mean grey level is under this fraction of the tissue ring around it
+#: (1I Artery/Vein rows: "anechoic"; the fraction is an [inference] that keeps the hypoechoic
+#: target, fat and muscle out).
+LUMEN_RATIO = 0.4
+#: Vessel diameters searched, mm: from a small perforator to a large deep vessel [inference;
+#: clinical-rules.md 1D names the inferior gluteal artery branch as the deep-site hazard].
+DIAMETER_MM = (1.5, 20.0)
+#: Roundness limits: smallest solidity and largest minor/major axis flattening (a vein can be
+#: oval or flat, 1I Vein row).
+MIN_SOLIDITY = 0.85
+MIN_AXIS_RATIO = 0.25
+#: Posterior enhancement: the band below at least this many times as bright as the bands beside it.
+ENHANCEMENT_RATIO = 1.1
+
+
+@dataclass(frozen=True, slots=True)
+class VesselBlob:
+    """A vessel candidate on the working grid (ellipse fitted to the lumen)."""
+
+    centre: tuple[float, float]     # working (row, col)
+    axes: tuple[float, float]       # semi-axes (major, minor), working pixels
+    orientation: float              # radians, skimage convention
+    area: float                     # working pixels
+    lumen_ratio: float              # lumen mean / ring median
+    enhancement: float | None       # band below / bands beside (None if not measurable)
+    half_level: float               # grey level of the lumen edge (for tracking on a cine)
+
+
+def ellipse_polygon(centre: tuple[float, float], axes: tuple[float, float], orientation: float,
+                    n: int = 32) -> np.ndarray:
+    """Points (n, 2) ``(row, col)`` of an ellipse in skimage's regionprops convention.
+
+    Examples
+    --------
+    >>> p = ellipse_polygon((10.0, 20.0), (4.0, 2.0), 0.0, n=4)
+    >>> np.round(p, 6).tolist()
+    [[14.0, 20.0], [10.0, 22.0], [6.0, 20.0], [10.0, 18.0]]
+    """
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    a, b = axes
+    r = centre[0] + a * np.cos(t) * np.cos(orientation) - b * np.sin(t) * np.sin(orientation)
+    c = centre[1] + a * np.cos(t) * np.sin(orientation) + b * np.sin(t) * np.cos(orientation)
+    return np.column_stack([r, c])
+
+
+def _enhancement(sm: np.ndarray, view: FrameView, r_bottom: int, c0: int, c1: int) -> float | None:
+    rows, cols = sm.shape
+    b0 = r_bottom + max(int(round(view.mm_to_work(0.5, 0))), 1)
+    b1 = b0 + max(int(round(view.mm_to_work(3.0, 0))), 2)
+    w = c1 - c0 + 1
+    if b1 >= rows:
+        return None
+    below = sm[b0:b1, c0 : c1 + 1].mean()
+    side = [sm[b0:b1, a:b].mean() for a, b in ((c0 - 2 * w, c0 - w), (c1 + w + 1, c1 + 2 * w + 1))
+            if a >= 0 and b <= cols]
+    if not side:
+        return None
+    return float(below / max(float(np.mean(side)), 0.1))  # floor: black margins beside
+
+
+def find_vessels(view: FrameView, sm: np.ndarray, allowed: np.ndarray) -> list[VesselBlob]:
+    """Anechoic, round-to-oval blobs inside ``allowed`` (a working-grid mask of searchable tissue).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> img = (0.5 + 0.1 * rng.standard_normal((200, 200))).astype(np.float32)
+    >>> rr, cc = np.mgrid[:200, :200]
+    >>> img[(rr - 80) ** 2 + (cc - 100) ** 2 < 20 ** 2] = 0.02
+    >>> v = FrameView(img, (0, 0, 199, 199), 1, (0.1, 0.1), True, 1.0)
+    >>> [tuple(round(x) for x in b.centre) for b in find_vessels(v, img, np.ones_like(img, bool))]
+    [(80, 100)]
+    """
+    tissue = float(np.median(sm[allowed & (sm > 0.05)])) if np.any(allowed & (sm > 0.05)) else 0.5
+    dark = (sm < LUMEN_RATIO * tissue) & allowed
+    px_area = view.spacing_mm[0] * view.spacing_mm[1]
+    amin = np.pi * (DIAMETER_MM[0] / 2) ** 2 / px_area
+    amax = np.pi * (DIAMETER_MM[1] / 2) ** 2 / px_area
+    dark = ndi.binary_opening(dark, iterations=1)
+    lab, n = ndi.label(dark)
+    out: list[VesselBlob] = []
+    if n == 0:
+        return out
+    rows, cols = sm.shape
+    ring_w = max(int(round(view.mm_to_work(1.0, 0))), 2)
+    for reg in measure.regionprops(lab):
+        if not (amin <= reg.area <= amax):
+            continue
+        r0, c0, r1, c1 = reg.bbox
+        if r1 >= rows or not allowed[min(r1, rows - 1), (c0 + c1) // 2]:
+            continue  # touches the bottom of the searchable tissue: a shadow or the lung, not a lumen
+        if reg.solidity < MIN_SOLIDITY or reg.axis_minor_length < MIN_AXIS_RATIO * reg.axis_major_length:
+            continue
+        R0, C0 = max(r0 - 3 * ring_w, 0), max(c0 - 3 * ring_w, 0)
+        R1, C1 = min(r1 + 3 * ring_w, rows), min(c1 + 3 * ring_w, cols)
+        local = lab[R0:R1, C0:C1] == reg.label
+        ring = ndi.binary_dilation(local, iterations=ring_w) & ~ndi.binary_dilation(local, iterations=1)
+        ring &= allowed[R0:R1, C0:C1]
+        if ring.sum() < 10:
+            continue
+        patch = sm[R0:R1, C0:C1]
+        inside = float(patch[local].mean())
+        around = float(np.median(patch[ring]))
+        ratio = inside / max(around, 1e-6)
+        if ratio > LUMEN_RATIO:
+            continue
+        # refine the edge at the half level between lumen and wall, then fit an ellipse
+        half = 0.5 * (inside + around)
+        grown = ndi.binary_fill_holes(patch < half)
+        glab, _ = ndi.label(grown)
+        seed = glab[local].max() if np.any(glab[local]) else 0
+        mask = glab == seed if seed else local
+        props = measure.regionprops(mask.astype(np.uint8))[0]
+        if props.area > 1.5 * reg.area + 50:
+            props = measure.regionprops(local.astype(np.uint8))[0]
+        cy, cx = props.centroid
+        enh = _enhancement(sm, view, r1, c0, c1 - 1)
+        out.append(VesselBlob(
+            centre=(cy + R0, cx + C0),
+            axes=(props.axis_major_length / 2, props.axis_minor_length / 2),
+            orientation=float(props.orientation),
+            area=float(props.area),
+            lumen_ratio=ratio,
+            enhancement=enh,
+            half_level=half,
+        ))
+    return out
+
+
+def vessel_detection(view: FrameView, blob: VesselBlob, *, kind: str = "vessel",
+                     cine_evidence: str | None = None, cine_confidence: float | None = None) -> Detection:
+    """The suggestion for one vessel blob (``kind`` becomes artery/vein on a cine)."""
+    a, b = blob.axes
+    diam = 2 * np.sqrt(a * b) * view.spacing_mm[0]
+    ev = [f"anechoic (lumen {blob.lumen_ratio:.2f} of the wall around it)",
+          f"{'round' if b / max(a, 1e-6) > 0.7 else 'oval'}"]
+    conf = 0.55 + 0.25 * (1 - blob.lumen_ratio / LUMEN_RATIO)
+    if blob.enhancement is not None and blob.enhancement >= ENHANCEMENT_RATIO:
+        ev.append(f"posterior enhancement ({blob.enhancement:.2f}x)")
+        conf += 0.15
+    elif blob.enhancement is not None:
+        ev.append("no posterior enhancement")
+    if view.calibrated:
+        ev.append(f"{diam:.1f} mm across")
+    if cine_evidence:
+        ev.insert(0, cine_evidence)
+    if cine_confidence is not None:
+        conf = 0.5 * conf + 0.5 * cine_confidence
+    pts = view.work_to_image(ellipse_polygon(blob.centre, blob.axes, blob.orientation))
+    return Detection(kind, tuple(map(tuple, pts.tolist())), True, round(float(np.clip(conf, 0, 1)), 3),
+                     ", ".join(ev))
