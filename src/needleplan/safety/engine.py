@@ -21,6 +21,13 @@ from needleplan.safety.thresholds import resolve_thresholds
 __all__ = ["check_plan"]
 
 _DIGITS = 3
+#: Report order of the rule families (within one severity).
+_FAMILY_ORDER = ("rules_regions", "rules_pleura", "rules_structures", "rules_needle", "rules_patient", "rules_dose")
+
+
+def _family_rank(r) -> int:
+    name = r.func.__module__.rsplit(".", 1)[-1]
+    return _FAMILY_ORDER.index(name) if name in _FAMILY_ORDER else len(_FAMILY_ORDER)
 
 
 def _clean(value: Any) -> Any:
@@ -94,7 +101,7 @@ def check_plan(plan: Plan, *, regions: Any = None, thresholds: Mapping[str, floa
         if window and ctx.scene.target_point is not None:
             ctx.window = planner.safe_angle_window(ctx.scene)
     findings: list[Finding] = []
-    for r in RULES:
+    for r in sorted(RULES, key=_family_rank):
         if r.needs_needle and not ctx.has_needle:
             continue
         if r.needs_mm and not ctx.calibrated:

@@ -1,0 +1,1 @@
+"""Scenario plans for the safety and planner tests (hand-worked millimetres in the test tables)."""
