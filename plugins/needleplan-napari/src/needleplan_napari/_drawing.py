@@ -20,7 +20,7 @@ SAFETY, OVERSHOOT, SUGGESTION = "needleplan: safety", "needleplan: overshoot", "
 
 _MARGIN_COLOUR = {"pleura": "#00e5ff30", "vessel": "#ff303030", "nerve": "#b6ff3d30", "viscera": "#ff8c0030"}
 _TICK_OK, _TICK_SHORT = "#39ff14", "#ff9f1a"
-_OVERSHOOT_COLOUR = "#ff4040"
+_OVERSHOOT_COLOUR, _OVERSHOOT_SAFE = "#ff4040", "#ffb000"
 _SUGGEST_COLOUR, _WINDOW_COLOUR = "#ffffff", "#ffffff80"
 
 
@@ -113,23 +113,28 @@ def _margin_bands(plan: Any) -> list[Drawing]:
 
 
 def _needle_drawings(plan: Any, extras: dict) -> tuple[Drawing | None, list[Drawing]]:
+    """The deepest-safe-insertion tick and the dashed overshoot, from the planner's numbers."""
     n = plan.needle
     tick = None
     ins = extras.get("insertion")
-    depth = getattr(ins, "max_insertion_mm", None) if ins is not None else None
-    if depth is not None and np.isfinite(depth):
+    if ins is not None and np.isfinite(ins.max_safe_insertion_mm):
         path = float(np.hypot(n.target_mm[0] - n.entry_mm[0], n.target_mm[1] - n.entry_mm[1]))
-        colour = _TICK_OK if depth >= path else _TICK_SHORT
-        tick = _overlays.tick(n.entry_mm, n.target_mm, depth, colour)
+        colour = _TICK_OK if ins.max_safe_insertion_mm >= path else _TICK_SHORT
+        tick = _overlays.tick(n.entry_mm, n.target_mm, ins.max_safe_insertion_mm, colour)
     dashes: list[Drawing] = []
     ov = extras.get("overshoot")
-    end = getattr(ov, "end_mm", None) if ov is not None else None
-    if end is not None:
-        dashes = _overlays.dashed(n.target_mm, end, _OVERSHOOT_COLOUR)
+    if ov is not None and np.isfinite(ov.reach_mm) and ov.reach_mm > 0:
+        end = _overlays.along(n.entry_mm, n.target_mm, ov.reach_mm)
+        colour = _OVERSHOOT_COLOUR if ov.first_hit in ("pleura", "viscera") else _OVERSHOOT_SAFE
+        dashes = _overlays.dashed(n.target_mm, end, colour)
     return tick, dashes
 
 
 def _window_entries(window: Any) -> list:
+    """Entry points bounding each safe interval of the angle window."""
     if window is None:
         return []
-    return [e for e in getattr(window, "entries_mm", ()) if e is not None]
+    out = []
+    for iv in window.intervals:
+        out.extend([iv.entry_from_mm, iv.entry_to_mm])
+    return out

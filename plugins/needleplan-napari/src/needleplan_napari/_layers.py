@@ -76,6 +76,7 @@ STYLES: dict[str, KindStyle] = {
     "skin": KindStyle("path", "#ffb38a", "transparent", 0.4),
     "bone": KindStyle("path", "#d9d2c5", "transparent", 0.6),
     "fascia": KindStyle("path", "#c58aff", "transparent", 0.3),
+    "viscera": KindStyle("polygon", "#ff8c00", "#ff8c0026"),
     "other": KindStyle("polygon", "#aaaaaa", "#aaaaaa22"),
     "needle": KindStyle("line", "#39ff14", "transparent", 0.35),
 }

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Drawing", "tick", "dashed", "margin_band", "angle_rays", "line"]
+__all__ = ["Drawing", "tick", "dashed", "margin_band", "angle_rays", "line", "along"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,18 @@ def _unit(entry_mm: Sequence[float], tip_mm: Sequence[float]) -> tuple[np.ndarra
     d = np.asarray(tip_mm, float) - np.asarray(entry_mm, float)
     n = float(np.hypot(*d))
     return (d / n if n > 0 else np.zeros(2)), n
+
+
+def along(entry_mm: Sequence[float], tip_mm: Sequence[float], beyond_tip_mm: float) -> np.ndarray:
+    """The point ``beyond_tip_mm`` past the tip on the straight extension of the needle.
+
+    Examples
+    --------
+    >>> along((0, 0), (3, 4), 5.0).tolist()   # unit (0.6, 0.8); tip + 5 * unit
+    [6.0, 8.0]
+    """
+    u, _ = _unit(entry_mm, tip_mm)
+    return np.asarray(tip_mm, float) + u * beyond_tip_mm
 
 
 def line(entry_mm: Sequence[float], tip_mm: Sequence[float], color: str, width_mm: float = 0.3) -> Drawing:

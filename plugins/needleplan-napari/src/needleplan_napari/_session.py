@@ -65,6 +65,7 @@ class PlanSession:
 
     updated = Signal(object)  # SessionState
     suggested = Signal(object)  # the suggested Plan (or None when it was cleared)
+    inputs_loaded = Signal(object)  # PlanInputs taken from a plan (sample data, opened plan)
 
     def __init__(self, viewer: napari.Viewer) -> None:
         self.viewer = viewer
@@ -91,6 +92,7 @@ class PlanSession:
         self.viewer.layers.events.removed.connect(self._on_removed)
         for layer in list(self.viewer.layers):
             self._watch(layer)
+            self._adopt_plan(layer)
         self.refresh(force=True)
 
     def disable(self) -> None:
@@ -126,7 +128,19 @@ class PlanSession:
 
     def _on_inserted(self, event: Any) -> None:
         self._watch(event.value)
+        self._adopt_plan(event.value)
         self.refresh()
+
+    def _adopt_plan(self, layer: Any) -> None:
+        """A sample image carries its reference plan: take its site, patient and needle choices."""
+        plan = getattr(layer, "metadata", {}).get(_layers.META, {}).get("plan")
+        if plan is None or plan is self.loaded_plan:
+            return
+        from needleplan_napari._plan_io import inputs_from_plan
+
+        self.loaded_plan = plan
+        self.inputs = inputs_from_plan(plan)
+        self.inputs_loaded.emit(self.inputs)
 
     def _on_removed(self, event: Any) -> None:
         if event.value in self._watched:
@@ -269,7 +283,7 @@ class PlanSession:
         def work() -> tuple:
             from needleplan.planner import safe_angle_window, suggest
 
-            return suggest(plan), safe_angle_window(plan)
+            return suggest(plan), safe_angle_window(plan)  # the core is pure: safe off the main thread
 
         if not background:
             self._show_suggestion(work())
@@ -310,9 +324,10 @@ def _planner_extras(plan: Plan) -> dict:
     """Deepest safe insertion and overshoot from the planner, for the tick and the dashed line."""
     if plan.needle is None or not plan.calibration.is_calibrated:
         return {}
-    from needleplan.planner import max_safe_insertion, overshoot
+    from needleplan.planner import max_safe_insertion, needle_metrics, overshoot, prepare
 
-    return {"insertion": max_safe_insertion(plan), "overshoot": overshoot(plan)}
+    scene = prepare(plan)
+    return {"metrics": needle_metrics(scene), "insertion": max_safe_insertion(scene), "overshoot": overshoot(scene)}
 
 
 def _is_ours(callback: Any, session: PlanSession) -> bool:

@@ -1,0 +1,78 @@
+"""Words and colours of the findings panel: formatting of the core's report, nothing decided here.
+
+Findings are listed most severe first (block, warn, info) with the core's own message, which names
+the numbers ("tip 3.2 mm above the pleura; margin 5 mm").  No finding is ever hidden.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from needleplan_napari._layers import calibration_label
+
+__all__ = ["finding_lines", "metrics_text", "calibration_text", "overlay_text", "colour", "SEVERITY_ORDER"]
+
+SEVERITY_ORDER = {"block": 0, "warn": 1, "info": 2}
+_LABEL = {"block": "STOP", "warn": "WARNING", "info": "note"}
+_COLOUR = {"block": "#ff5555", "warn": "#ffb000", "info": "#9ecbff"}
+
+
+def finding_lines(state: Any) -> list[tuple[str, str]]:
+    """``(severity, text)`` for every finding, most severe first (stable within a severity)."""
+    report = getattr(state, "report", None)
+    if report is None:
+        return []
+    ordered = sorted(report.findings, key=lambda f: SEVERITY_ORDER.get(f.severity, 3))
+    return [(f.severity, f"{_LABEL.get(f.severity, f.severity)}: {f.message} [{f.code}]") for f in ordered]
+
+
+def _mm(v: Any) -> str:
+    return "-" if v is None else f"{float(v):.1f} mm"
+
+
+def metrics_text(state: Any) -> str:
+    """Depth, path length, angle and the deepest safe insertion, one line each (mm only if calibrated)."""
+    report = getattr(state, "report", None)
+    plan = getattr(state, "plan", None)
+    if report is None or plan is None:
+        return ""
+    if not plan.calibration.is_calibrated:
+        return "No millimetres: this image has no length calibration."
+    if plan.needle is None:
+        return "Draw the needle (Alt+L) from the skin entry to the target."
+    m = report.metrics
+    angle = m.get("angle_deg")
+    return (f"Depth {_mm(m.get('depth_mm'))}   Path {_mm(m.get('path_length_mm'))}   "
+            f"Angle {'-' if angle is None else f'{float(angle):.0f} deg'}\n"
+            f"Deepest safe insertion {_mm(m.get('max_safe_insertion_mm'))} "
+            f"(needle {plan.needle.length_mm:g} mm, {plan.needle.gauge or '?'} G)")
+
+
+def calibration_text(state: Any) -> tuple[str, bool]:
+    """The calibration line of the panel and whether lengths are available."""
+    cal = getattr(state, "calibration", None)
+    if cal is None:
+        return "No image: open an ultrasound DICOM (File > Open), or a sample (File > Open Sample).", False
+    if not cal.is_calibrated:
+        return ("<b style='color:#ff5555'>UNCALIBRATED: pixels only.</b> " + cal.reason
+                + ". Calibrate on the depth ruler: draw a line between two ticks and enter their distance."), False
+    notes = "".join(f"<br><i>{n}</i>" for n in cal.notes)
+    return f"Calibration: {calibration_label(cal)}{notes}", True
+
+
+def overlay_text(state: Any) -> str:
+    """The always-visible text on the canvas: calibration source and the worst finding."""
+    cal = getattr(state, "calibration", None)
+    if cal is None:
+        return ""
+    text = calibration_label(cal)
+    lines = finding_lines(state)
+    if lines and lines[0][0] in ("block", "warn"):
+        text += f"\n{lines[0][1]}"
+    return text
+
+
+def colour(severity: str) -> Any:
+    from qtpy.QtGui import QColor
+
+    return QColor(_COLOUR.get(severity, "#dddddd"))

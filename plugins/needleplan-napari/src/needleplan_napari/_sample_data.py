@@ -1,0 +1,67 @@
+"""Sample data contribution: the bundled synthetic cases with their reference plans.
+
+napari guide: https://napari.org/stable/plugins/building_a_plugin/guides.html#sample-data
+
+Each sample gives the calibrated image layer plus one shapes layer per marked kind and the needle,
+drawn from the case's reference plan (``sample_dicom/<case>.plan.json``); the image layer carries
+the plan so the docked widget takes over its site, patient and needle.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["sample_layers", "sample_trapezius_thin", "sample_piriformis", "find_sample"]
+
+
+def find_sample(fragment: str) -> Path:
+    """The reference plan of the bundled sample whose file name contains ``fragment``."""
+    from needleplan.cli.view import sample_folder
+    from needleplan.errors import NeedleplanError
+
+    hits = sorted(sample_folder().glob(f"*{fragment}*.plan.json"))
+    if not hits:
+        raise NeedleplanError(f"no bundled sample matching {fragment!r} in {sample_folder()}; run `make samples`")
+    return hits[0]
+
+
+def sample_layers(plan_path: Path) -> list[tuple]:
+    """Image, mark and needle ``LayerData`` of a sample plan (through the ``_layers`` adapter)."""
+    from napari.layers import Image, Shapes
+    from needleplan.io import open_image
+    from needleplan.plan import load_plan
+
+    from needleplan_napari import _layers
+
+    plan = load_plan(plan_path)
+    image_path = Path(plan.image.path or "")
+    if not image_path.is_absolute():
+        image_path = plan_path.parent / image_path
+    data, kwargs, kind = _layers.image_layer_data(open_image(image_path))
+    kwargs["metadata"][_layers.META]["plan"] = plan
+    image = Image(data, **kwargs)
+    out = [(data, kwargs, kind)]
+    by_kind: dict[str, list] = {}
+    for s in plan.structures:
+        by_kind.setdefault(s.kind if s.kind in _layers.STYLES else "other", []).append(s)
+    for k, structures in by_kind.items():
+        layer = Shapes(**_layers.shapes_layer_kwargs(k, image))
+        for s in structures:
+            world, shape_type = _layers.structure_shape(s, image)
+            layer.add(_layers.to_layer_data(layer, world), shape_type=shape_type)
+        out.append(layer.as_layer_data_tuple())
+    if plan.needle is not None:
+        layer = Shapes(**_layers.shapes_layer_kwargs("needle", image))
+        layer.add_lines(_layers.to_layer_data(layer, _layers.needle_shape(plan.needle, image, plan.image.frame_index)))
+        out.append(layer.as_layer_data_tuple())
+    return out
+
+
+def sample_trapezius_thin() -> list[tuple]:
+    """Upper trapezius in a thin patient: pleura close under the muscle."""
+    return sample_layers(find_sample("trapezius"))
+
+
+def sample_piriformis() -> list[tuple]:
+    """Piriformis: deep target, sciatic nerve and gluteal vessels nearby."""
+    return sample_layers(find_sample("piriformis"))

@@ -1,0 +1,138 @@
+"""The dock widget on a real calibrated ultrasound file: marks, needle, live findings, lifecycle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from needleplan_napari._session import PlanInputs
+
+pytestmark = pytest.mark.gui
+
+PLUGIN = "needleplan-napari"
+REAL = Path(__file__).resolve().parents[3] / "tests" / "data" / "real_dicom"
+
+PLEURA = [[14.8, -20.0], [15.1, 20.0]]
+TARGET = [[8.0, 0.0], [8.0, 4.0], [11.0, 4.0], [11.0, 0.0]]   # a polygon round the tip
+
+
+@pytest.fixture
+def docked(make_napari_viewer_proxy):
+    viewer = make_napari_viewer_proxy()
+    viewer.open(str(REAL / "RGB_IMAGE.dcm"), plugin=PLUGIN)
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Needle Plan")
+    return viewer, widget
+
+
+def _expected_report(widget, needle_entry, needle_tip):
+    """check_plan on the same plan written out independently as a plan dict (design.md section 4)."""
+    from needleplan.plan import plan_from_dict
+    from needleplan.safety import check_plan
+
+    cal = widget.session.calibration()
+    d = {
+        "format": "needleplan.plan", "version": 1, "image": {"frame_index": 0},
+        "calibration": cal.to_dict(), "site": "upper_trapezius", "approach": "in_plane",
+        "patient": {"bmi": 17.5, "weight_kg": 50.0, "sex": "F", "lung_disease": False, "anticoagulated": False},
+        "structures": [{"kind": "pleura", "points_mm": PLEURA, "closed": False},
+                       {"kind": "target", "points_mm": TARGET, "closed": True}],
+        "needle": {"entry_mm": needle_entry, "target_mm": needle_tip, "length_mm": 38.0, "gauge": 25},
+    }
+    return check_plan(plan_from_dict(d))
+
+
+def _thin_trapezius(widget):
+    widget.set_inputs(PlanInputs(site="upper_trapezius", bmi=17.5, weight_kg=50.0, sex="F",
+                                 needle_length_mm=38.0, gauge=25))
+    widget.add_structure("pleura", PLEURA)
+    widget.add_structure("target", TARGET, "polygon")
+
+
+def test_findings_shown_equal_check_plan_and_follow_the_needle(docked):
+    viewer, widget = docked
+    _thin_trapezius(widget)
+    widget.set_needle((0.0, -18.0), (9.5, 2.0))
+    expected = _expected_report(widget, [0.0, -18.0], [9.5, 2.0])
+    shown = widget.findings_shown()
+    assert len(shown) == len(expected.findings)
+    assert sorted(shown) == sorted(
+        f"{ {'block': 'STOP', 'warn': 'WARNING', 'info': 'note'}[f.severity]}: {f.message} [{f.code}]"
+        for f in expected.findings)
+    assert "THIN_PATIENT" in widget.session.state.report.codes
+    # most severe first
+    order = {"STOP": 0, "WARNING": 1, "note": 2}
+    ranks = [order[line.split(":")[0]] for line in shown]
+    assert ranks == sorted(ranks)
+    # metrics: path = hypot(9.5, 20) = 22.14 mm
+    assert "Path 22.1 mm" in widget.metrics_label.text()
+    # drag the tip down to 12 mm: 2.8 mm above the pleura (~14.95 at col 2) -> PLEURA_MARGIN appears
+    widget.set_needle((0.0, -18.0), (12.0, 2.0))
+    moved = _expected_report(widget, [0.0, -18.0], [12.0, 2.0])
+    assert "PLEURA_MARGIN" in moved.codes
+    assert any("[PLEURA_MARGIN]" in line for line in widget.findings_shown())
+    assert len(widget.findings_shown()) == len(moved.findings)
+
+
+def test_each_kind_gets_its_own_layer_and_mode(docked):
+    viewer, widget = docked
+    for kind, mode in (("pleura", "add_path"), ("target", "add_ellipse"), ("vein", "add_ellipse"),
+                       ("needle", "add_line"), ("skin", "add_path")):
+        layer = widget.mark(kind)
+        assert layer.name == kind and layer.mode == mode
+        assert viewer.layers.selection.active.name == kind
+    assert len([ly for ly in viewer.layers if ly.name in ("pleura", "target", "vein", "needle", "skin")]) == 5
+
+
+def test_overlays_tick_and_dashed_overshoot(docked):
+    viewer, widget = docked
+    _thin_trapezius(widget)
+    widget.set_needle((0.0, -18.0), (9.5, 2.0))
+    safety = viewer.layers["needleplan: safety"]
+    overshoot = viewer.layers["needleplan: overshoot"]
+    ins = widget.session.state.extras["insertion"]
+    assert len(safety.data) >= 2       # the pleura margin band and the tick
+    assert len(overshoot.data) >= 2    # dashes
+    # the tick's centre lies max_safe_insertion_mm from the entry along the needle
+    tick = np.asarray(safety.data[-1])
+    centre = tick.mean(axis=0)
+    assert np.hypot(*(centre - np.array([0.0, -18.0]))) == pytest.approx(ins.max_safe_insertion_mm, abs=1e-3)
+
+
+def test_closing_and_reopening_the_dock_does_not_pile_up_callbacks(make_napari_viewer_proxy):
+    viewer = make_napari_viewer_proxy(show=True)   # visibility events need a shown window
+    viewer.open(str(REAL / "RGB_IMAGE.dcm"), plugin=PLUGIN)
+    dock, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Needle Plan")
+    dock.show()
+    _thin_trapezius(widget)
+    widget.set_needle((0.0, -18.0), (9.5, 2.0))
+    before = widget.session.connection_count()
+    assert before > 0
+    for _ in range(3):
+        dock.close()          # napari's X hides the dock (no closeEvent on the widget)
+        assert widget.session.connection_count() == 0
+        dock.show()
+    assert widget.session.connection_count() == before
+    calls = []
+    widget.session.updated.connect(calls.append)
+    widget.set_needle((0.0, -18.0), (10.0, 2.0))
+    assert len(calls) == 1
+
+
+def test_suggest_in_background_then_accept(docked, qtbot):
+    viewer, widget = docked
+    _thin_trapezius(widget)
+    widget.set_needle((0.0, -18.0), (9.5, 2.0))
+    worker = widget.suggest()
+    with qtbot.waitSignal(worker.finished, timeout=30_000):
+        pass
+    qtbot.waitUntil(lambda: widget.accept_button.isEnabled(), timeout=10_000)
+    s = widget.session.suggestion
+    assert len(viewer.layers["needleplan: suggestion"].data) > 0
+    widget.accept_suggestion()
+    entry, tip, _ = __import__("needleplan_napari._layers", fromlist=["x"]).needle_from_layer(
+        widget.session.kind_layer("needle"), widget.session.image_layer())
+    assert entry == pytest.approx(s.needle.entry_mm, abs=1e-4)
+    assert tip == pytest.approx(s.needle.target_mm, abs=1e-4)
+    assert len(viewer.layers["needleplan: suggestion"].data) == 0
