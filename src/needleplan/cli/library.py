@@ -64,8 +64,7 @@ def _read_library_block(path: Path) -> dict:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise PlanFormatError(f"{path} is not a plan file (invalid JSON at line {exc.lineno}: "
-                              f"{exc.msg}); open the original or save the plan again") from exc
+        raise PlanFormatError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from exc
     block = raw.get("library") if isinstance(raw, dict) else None
     return block if isinstance(block, dict) else {}
 
@@ -74,8 +73,8 @@ def _add(args: argparse.Namespace) -> int:
     from needleplan.plan import load_plan
 
     path = Path(args.plan)
+    plan = load_plan(path)  # validates first: its message names the line or the field
     block = _read_library_block(path)
-    plan = load_plan(path)
     if args.image:
         from needleplan.io import open_image
         from needleplan.plan import verify_binding

@@ -10,6 +10,7 @@ its files (:mod:`needleplan.library.recovery`).  No earlier revision is ever rew
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -98,8 +99,9 @@ class Library:
                 publish_json(marker, {"plan_id": plan_id, "pid": os.getpid()})
             yield state
             self._conn.execute("COMMIT")
-        except BaseException:
-            self._conn.execute("ROLLBACK")
+        except BaseException as exc:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
             keep_marker = False
             if state["published"]:  # a file is on disk but the index missed it: re-index now
                 try:
@@ -108,6 +110,11 @@ class Library:
                     keep_marker = True
             if not keep_marker:
                 marker.unlink(missing_ok=True)
+            if isinstance(exc, sqlite3.Error):
+                raise LibraryError(
+                    f"the library index in {self.root} could not be updated ({exc}); files "
+                    "already written are kept and indexed when the library is next opened "
+                    "where it is writable") from exc
             raise
         marker.unlink(missing_ok=True)
 
@@ -140,9 +147,15 @@ class Library:
         """Add a new plan (revision 1, status draft); return its index row."""
         plan_dict = recovery.plan_dict(plan)
         with self._writing(None) as state:
-            plan_id = self._allocate_id()
-            state["plan_id"] = plan_id
+            plan_id = self._next_free_id()
+            state["plan_id"] = plan_id  # the marker comes first: recovery removes an empty folder
             publish_json(state["marker"], {"plan_id": plan_id, "pid": os.getpid()})
+            try:
+                self.plan_dir(plan_id).mkdir()
+            except OSError as exc:
+                raise LibraryError(f"cannot create a plan folder in {self.root / PLANS_DIR}: "
+                                   f"{exc.strerror or exc}; check the library is writable") \
+                    from exc
             self._write_revision(plan_id, plan_dict, 1, None, saved_by)
         return self.record(plan_id)
 
@@ -183,19 +196,12 @@ class Library:
             self._write_revision(plan_id, plan_dict, expected + 1, expected, saved_by)
         return self.record(plan_id)
 
-    def _allocate_id(self) -> int:
+    def _next_free_id(self) -> int:
         row = self._conn.execute("SELECT MAX(id) FROM plans").fetchone()
         plan_id = (row[0] or 0) + 1
-        while True:
-            try:
-                self.plan_dir(plan_id).mkdir()
-                return plan_id
-            except FileExistsError:
-                plan_id += 1
-            except OSError as exc:
-                raise LibraryError(f"cannot create a plan folder in {self.root / PLANS_DIR}: "
-                                   f"{exc.strerror or exc}; check the library is writable") \
-                    from exc
+        while self.plan_dir(plan_id).exists():  # a folder the index does not know: keep it
+            plan_id += 1
+        return plan_id
 
     def _write_revision(self, plan_id: int, plan_dict: dict, revision: int,
                         parent: int | None, saved_by: str | None) -> None:
