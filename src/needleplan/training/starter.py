@@ -58,16 +58,18 @@ class StarterResult:
 
 
 def build_starter_set(cases_dir: str | os.PathLike[str] | None = None, *, secret: str | None = None,
-                      only_missing: bool = True) -> StarterResult:
+                      only_missing: bool = True,
+                      presets: tuple[tuple[str, str, str], ...] = STARTER_SET) -> StarterResult:
     """Make the starter cases in ``cases_dir``; with ``only_missing`` skip those already there.
 
+    ``presets`` are ``(site preset, habitus, difficulty)`` triples (default :data:`STARTER_SET`).
     A preset whose ground-truth plan has a ``block`` finding is not made into a case (a reference
     must be a plan that may be carried out); it is listed in ``skipped`` with the findings.
     """
     have = {c.source for c in list_cases(cases_dir)} if only_missing else set()
     made, skipped = [], []
     with tempfile.TemporaryDirectory(prefix="needleplan-starter-") as tmp:
-        for preset, habitus, difficulty in STARTER_SET:
+        for preset, habitus, difficulty in presets:
             source = f"phantom:{preset}:{habitus}"
             if source in have:
                 continue
