@@ -1,0 +1,90 @@
+"""``needleplan report PLAN -o report.pdf|.png|.html``: a printable report of a plan.
+
+PLAN is a plan file, or the id of a plan in the library (``--library DIR``).  The image is
+``--image IMAGE``, else the plan's ``image.path`` (relative to the plan file); it must be the frame
+the plan was made on.  Without the image the marks are drawn on a blank field and the report says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from needleplan.cli._library_args import add_library_option
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("report", help="write a printable report (PDF, PNG or HTML)")
+    parser.add_argument("plan", help="plan file, or a library plan id")
+    parser.add_argument("-o", "--output", required=True, help="report.pdf, report.png or .html")
+    parser.add_argument("--image", help="the image the plan was made on")
+    add_library_option(parser)
+    parser.set_defaults(func=_report)
+
+
+def _load(args: argparse.Namespace):
+    """(plan, record, library findings, folder to resolve the image path from)."""
+    import json
+
+    from needleplan.plan import load_plan, plan_from_dict
+
+    path = Path(args.plan)
+    if not path.exists() and args.plan.isdigit():
+        from needleplan.cli._library_args import open_library
+        from needleplan.library.records import library_block
+
+        with open_library(args) as lib:
+            record = lib.record(int(args.plan))
+            body = lib.load(int(args.plan))
+        block = library_block(body)
+        body.pop("library", None)
+        return plan_from_dict(body), record, block.get("findings") or [], Path.cwd()
+    plan = load_plan(path)
+    record, extra = None, []
+    block = json.loads(path.read_text(encoding="utf-8")).get("library")
+    if isinstance(block, dict) and block.get("plan_id"):
+        try:
+            from needleplan.cli._library_args import open_library
+
+            with open_library(args) as lib:
+                record = lib.record(int(block["plan_id"]))
+        except Exception:  # the library is elsewhere: the report says "not in a plan library"
+            record = None
+        extra = block.get("findings") or []
+    return plan, record, extra, path.parent
+
+
+def _frame(plan, image_arg: str | None, folder: Path):
+    """(frame or None, note) for the plan's image; ImageBindingError if it is another image."""
+    from needleplan.io import open_image
+    from needleplan.plan import verify_binding
+
+    if image_arg:
+        candidate = Path(image_arg)
+    elif plan.image.path:
+        candidate = Path(plan.image.path)
+        if not candidate.is_absolute():
+            candidate = folder / candidate
+    else:
+        return None, "The plan names no image: the marks are drawn without it."
+    if not candidate.exists():
+        if image_arg:
+            raise FileNotFoundError(f"image {candidate} not found")
+        return None, (f"Image {candidate} not found: the marks are drawn without it "
+                      "(give --image IMAGE).")
+    image = open_image(candidate)
+    verify_binding(plan, image)
+    return image.frame(plan.image.frame_index), None
+
+
+def _report(args: argparse.Namespace) -> int:
+    from needleplan.report import write_report
+
+    plan, record, extra, folder = _load(args)
+    frame, note = _frame(plan, args.image, folder)
+    pages = write_report(plan, args.output, frame=frame, record=record, library_findings=extra,
+                         image_note=note)
+    print(f"report written to {args.output} ({pages} page{'s' if pages != 1 else ''})")
+    return 0
