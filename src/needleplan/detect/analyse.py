@@ -31,6 +31,9 @@ THORACIC_SITES = frozenset(
 #: Ridge strength, in scaled grey levels, of a line point worth tracing.  [inference, tuned on the
 #: phantom: speckle alone stays below it after the along-line smoothing of the ridge filter]
 LINE_MIN_STRENGTH = 0.08
+#: Smoothing for the vessel search, mm: light, so a 2 mm artery's lumen is not filled in by its
+#: bright wall [inference].
+VESSEL_SMOOTH_MM = 0.15
 
 
 def is_thoracic_site(site: str | None) -> bool | None:
@@ -101,7 +104,7 @@ def analyse_frame(frame: Any, calibration: Any = None, *, site: str | None = Non
     fascia = detect_fascia(view, [ln for ln in lines if pleura is None or ln is not pleura.line],
                            top_row=skin_rows, bottom_row=deepest, ridge_scale=strongest)
     allowed = _searchable(view, sm, smap, skin_rows, pleura)
-    blobs = tuple(find_vessels(view, sm, allowed))
+    blobs = tuple(find_vessels(view, smooth(view, VESSEL_SMOOTH_MM), allowed))
     dets = tuple(([skin] if skin is not None else []) + fascia + ribs)
     return FrameAnalysis(view, sm, smap, skin_rows, pleura, blobs, dets)
 

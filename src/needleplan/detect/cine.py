@@ -89,7 +89,7 @@ def detect_cine(
             notes.append(("lung sliding present" if sliding.present else
                           "LUNG SLIDING ABSENT below the detected pleura: a pneumothorax sign "
                           "(clinical-rules.md 1I); check before needling")
-                         + f" (index {sliding.index:.2f})")
+                         + f" ({sliding.excursion_mm:.1f} mm of sideways lung movement)")
     else:
         notes.append("no pleura-like line (no bright line with A-lines or rib shadows above it)")
     results = [p.result(frame_time_ms) for p in pulses]

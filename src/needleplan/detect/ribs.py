@@ -61,8 +61,8 @@ def shadow_map(view: FrameView, sm: np.ndarray | None = None) -> ShadowMap:
     >>> img[40:42, 30:60] = 2.0; img[42:, 30:60] = 0.02
     >>> v = FrameView(img, (0, 0, 119, 99), 1, (0.2, 0.2), True, 1.0)
     >>> m = shadow_map(v)
-    >>> bool(m.shadowed[45]), bool(m.shadowed[80]), round(float(m.cortex_row[45]))
-    (True, False, 41)
+    >>> bool(m.shadowed[45]), bool(m.shadowed[80]), round(float(m.cortex_row[45]), 1)
+    (True, False, 40.1)
     """
     if sm is None:
         sm = smooth(view, 0.3)
@@ -116,6 +116,13 @@ def shadow_map(view: FrameView, sm: np.ndarray | None = None) -> ShadowMap:
         seg = sm[r0 : min(r0 + win + 1, rows), c]
         r_best[c] = r0 + int(np.argmax(seg))
     cortex[has] = r_best[has]
+    for c in np.nonzero(has)[0]:  # sub-pixel peak (parabola through the peak and its neighbours)
+        r0 = r_best[c]
+        if 0 < r0 < rows - 1:
+            a3, b3, c3 = sm[r0 - 1, c], sm[r0, c], sm[r0 + 1, c]
+            den = a3 - 2 * b3 + c3
+            if den < 0:
+                cortex[c] = r0 + 0.5 * (a3 - c3) / den
     return ShadowMap(cortex, ratio, contrast)
 
 

@@ -21,12 +21,14 @@ __all__ = ["VesselBlob", "find_vessels", "vessel_detection", "ellipse_polygon",
            "LUMEN_RATIO", "DIAMETER_MM"]
 
 #: A lumen is anechoic: its mean grey level is under this fraction of the tissue ring around it
-#: (1I Artery/Vein rows: "anechoic"; the fraction is an [inference] that keeps the hypoechoic
-#: target, fat and muscle out).
-LUMEN_RATIO = 0.4
+#: (1I Artery/Vein rows: "anechoic"; the fraction is an [inference] tuned on the phantom, where
+#: lumens measure 0.06-0.09 and hypoechoic fat lobules and the target 0.19 and more).
+LUMEN_RATIO = 0.15
+#: Pixels darker than this fraction of the tissue's median level seed a lumen candidate.
+SEED_RATIO = 0.45
 #: Vessel diameters searched, mm: from a small perforator to a large deep vessel [inference;
 #: clinical-rules.md 1D names the inferior gluteal artery branch as the deep-site hazard].
-DIAMETER_MM = (1.5, 20.0)
+DIAMETER_MM = (1.0, 20.0)
 #: Roundness limits: smallest solidity and largest minor/major axis flattening (a vein can be
 #: oval or flat, 1I Vein row).
 MIN_SOLIDITY = 0.85
@@ -94,7 +96,7 @@ def find_vessels(view: FrameView, sm: np.ndarray, allowed: np.ndarray) -> list[V
     [(80, 100)]
     """
     tissue = float(np.median(sm[allowed & (sm > 0.05)])) if np.any(allowed & (sm > 0.05)) else 0.5
-    dark = (sm < LUMEN_RATIO * tissue) & allowed
+    dark = (sm < SEED_RATIO * tissue) & allowed
     px_area = view.spacing_mm[0] * view.spacing_mm[1]
     amin = np.pi * (DIAMETER_MM[0] / 2) ** 2 / px_area
     amax = np.pi * (DIAMETER_MM[1] / 2) ** 2 / px_area

@@ -1,0 +1,201 @@
+#!/usr/bin/env python
+"""Evaluate ``needleplan.detect`` on phantom cases (``needleplan.synth``) and print the numbers.
+
+Single frames: every site preset x habitus x seed (default 7 x 3 x 3 = 63 cases): pleura depth
+error, ribs found (recall, precision), vessels found and their centre error, pleurae missed on
+thoracic cases and invented on the others.  Cines: for each preset with a pleura or an artery,
+each habitus, one cine with the default motion (sliding, pulsation) and one with sliding and
+pulsation switched off through the public ``Motion`` (``sliding_mm=0``, ``pulse_fraction=0``: the
+non-pulsating vessel must be called a vein): lung sliding accuracy, artery/vein accuracy.
+
+Usage: ``python scripts/evaluate_detect.py [--seeds 3] [--cine-frames 40] [--json out.json]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+
+import numpy as np
+
+from needleplan.calibration import Calibration
+from needleplan.detect import CineMeasures, detect_cine, detect_frame, to_structures
+from needleplan.detect.scoring import kind_of, match_shadow_bones, match_vessels, pleura_errors_mm, points
+from needleplan.synth import HABITUS, SITE_PRESETS, Motion, generate_case
+
+PLEURA_WRONG_LINE_MM = 3.0  # a detected "pleura" this far off is another line: counted as missed
+
+
+def calibration_of(case) -> Calibration:
+    """The case's calibration (the same numbers its DICOM's ultrasound region carries)."""
+    return Calibration("US_REGION", tuple(case.spacing_mm), tuple(case.origin_px), 0,
+                       tuple(case.region_box_px), "phantom ultrasound region")
+
+
+def col_range_mm(case) -> tuple[float, float]:
+    b, o, s = case.region_box_px, case.origin_px, case.spacing_mm[1]
+    return ((b[1] - o[1]) * s, (b[3] - o[1]) * s)
+
+
+def visible_vessels(case) -> list[dict]:
+    c0, c1 = col_range_mm(case)
+    out = []
+    for s in case.structures:
+        if kind_of(s) in ("artery", "vein"):
+            c = points(s).mean(axis=0)
+            if c0 <= c[1] <= c1:
+                out.append(s)
+    return out
+
+
+def single_frame(presets, habituses, seeds, per_case):
+    stats = {"pleura_err": [], "pleura_case_med": [], "thoracic": 0, "missed": [], "invented": [],
+             "true_ribs": 0, "found_ribs": 0, "rib_sugg": 0, "rib_ok": 0, "rib_depth_err": [],
+             "true_vessels": 0, "found_vessels": 0, "vessel_sugg": 0, "vessel_ok": 0, "vessel_err": [],
+             "ms": []}
+    for site in presets:
+        for hab in habituses:
+            for seed in seeds:
+                case = generate_case(site, hab, seed=seed)
+                cal = calibration_of(case)
+                t0 = time.perf_counter()
+                res = detect_frame(case.frames[0], cal, site=case.site)
+                stats["ms"].append(1000 * (time.perf_counter() - t0))
+                dets = to_structures(res, cal)
+                name = f"{site}/{hab}/{seed}"
+                tp = [s for s in case.structures if kind_of(s) == "pleura"]
+                dp = [s for s in dets if s.kind == "pleura"]
+                row = {"case": name, "ms": round(stats["ms"][-1], 1)}
+                if tp:
+                    stats["thoracic"] += 1
+                    if not dp:
+                        stats["missed"].append(name)
+                        row["pleura"] = "missed"
+                    else:
+                        err = pleura_errors_mm(dp[0], tp[0])
+                        if err.size == 0 or np.median(err) > PLEURA_WRONG_LINE_MM:
+                            stats["missed"].append(name + " (wrong line)")
+                            row["pleura"] = f"wrong line ({np.median(err) if err.size else np.nan:.1f} mm off)"
+                        else:
+                            stats["pleura_err"].extend(err.tolist())
+                            stats["pleura_case_med"].append(float(np.median(err)))
+                            row["pleura"] = f"{np.median(err):.2f} mm"
+                elif dp:
+                    stats["invented"].append(name)
+                    row["pleura"] = "INVENTED"
+                bm = match_shadow_bones(dets, case.structures, col_range_mm(case))
+                stats["true_ribs"] += bm.true_ribs
+                stats["found_ribs"] += bm.found_ribs
+                stats["rib_sugg"] += bm.rib_suggestions
+                stats["rib_ok"] += bm.correct_rib_suggestions
+                stats["rib_depth_err"].extend(bm.depth_errors_mm)
+                row["ribs"] = f"{bm.found_ribs}/{bm.true_ribs} found, {bm.correct_rib_suggestions}/{bm.rib_suggestions} right"
+                vm, tv, dv = match_vessels(dets, visible_vessels(case))
+                stats["true_vessels"] += vm.true_vessels
+                stats["found_vessels"] += len(vm.pairs)
+                stats["vessel_sugg"] += vm.suggestions
+                stats["vessel_ok"] += len(vm.pairs)
+                stats["vessel_err"].extend(p[2] for p in vm.pairs)
+                row["vessels"] = f"{len(vm.pairs)}/{vm.true_vessels} found, {vm.suggestions} suggested"
+                per_case.append(row)
+                print(f"  {name:<38} {row.get('pleura', '-'):<22} {row['ribs']:<26} {row['vessels']}", flush=True)
+    return stats
+
+
+def cine(presets, habituses, frames, per_case):
+    stats = {"slide_n": 0, "slide_ok": 0, "slide_rows": [], "av_n": 0, "av_ok": 0, "av_rows": [], "fps": []}
+    for site in presets:
+        for hab in habituses:
+            for moving in (True, False):
+                motion = Motion() if moving else Motion(sliding_mm=0.0, pulse_fraction=0.0)
+                case = generate_case(site, hab, frames=frames, seed=100, motion=motion)
+                cal = calibration_of(case)
+                m = CineMeasures()
+                t0 = time.perf_counter()
+                res = detect_cine(case.frames, cal, frame_time_ms=motion.frame_time_ms, site=case.site, measures=m)
+                stats["fps"].append(frames / (time.perf_counter() - t0))
+                dets = to_structures(res, cal)
+                name = f"{site}/{hab}/{'moving' if moving else 'still'}"
+                line = f"  {name:<40}"
+                has_pleura = any(kind_of(s) == "pleura" for s in case.structures)
+                if has_pleura and m.sliding is not None:
+                    stats["slide_n"] += 1
+                    ok = m.sliding.present == moving
+                    stats["slide_ok"] += ok
+                    stats["slide_rows"].append((name, m.sliding.index, moving))
+                    line += f" sliding {'present' if m.sliding.present else 'absent':<8} (index {m.sliding.index:+.3f}) {'ok' if ok else 'WRONG'}"
+                elif has_pleura:
+                    line += " sliding: no pleura detected"
+                vm, tv, dv = match_vessels(dets, visible_vessels(case))
+                for i, j, _ in vm.pairs:
+                    expected = "artery" if moving else "vein"
+                    got = kind_of(dv[j])
+                    stats["av_n"] += 1
+                    stats["av_ok"] += got == expected
+                    line += f" | vessel {got} (expected {expected})"
+                per_case.append({"cine": name, "detail": line.strip()})
+                print(line, flush=True)
+    return stats
+
+
+def pct(a, q):
+    return float(np.percentile(a, q)) if len(a) else float("nan")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--cine-frames", type=int, default=40)
+    ap.add_argument("--presets", nargs="*", default=list(SITE_PRESETS))
+    ap.add_argument("--habitus", nargs="*", default=list(HABITUS))
+    ap.add_argument("--no-cine", action="store_true")
+    ap.add_argument("--json", default=None, help="write every number and per-case row here")
+    args = ap.parse_args(argv)
+    per_case: list[dict] = []
+    n = len(args.presets) * len(args.habitus) * args.seeds
+    print(f"single frames: {n} cases")
+    s = single_frame(args.presets, args.habitus, range(args.seeds), per_case)
+    summary = {
+        "cases": n,
+        "thoracic_cases": s["thoracic"],
+        "pleura_error_median_mm": float(np.median(s["pleura_err"])) if s["pleura_err"] else None,
+        "pleura_error_p95_mm": pct(s["pleura_err"], 95),
+        "pleura_case_median_error_max_mm": max(s["pleura_case_med"], default=None),
+        "pleura_missed": s["missed"],
+        "pleura_invented": s["invented"],
+        "rib_recall": s["found_ribs"] / s["true_ribs"] if s["true_ribs"] else None,
+        "rib_precision": s["rib_ok"] / s["rib_sugg"] if s["rib_sugg"] else None,
+        "true_ribs": s["true_ribs"], "rib_suggestions": s["rib_sugg"],
+        "rib_cortex_error_median_mm": float(np.median(s["rib_depth_err"])) if s["rib_depth_err"] else None,
+        "vessel_recall": s["found_vessels"] / s["true_vessels"] if s["true_vessels"] else None,
+        "vessel_precision": s["vessel_ok"] / s["vessel_sugg"] if s["vessel_sugg"] else None,
+        "true_vessels": s["true_vessels"], "vessel_suggestions": s["vessel_sugg"],
+        "vessel_centre_error_median_mm": float(np.median(s["vessel_err"])) if s["vessel_err"] else None,
+        "vessel_centre_error_p95_mm": pct(s["vessel_err"], 95),
+        "single_frame_ms_median": float(np.median(s["ms"])), "single_frame_ms_max": float(np.max(s["ms"])),
+    }
+    if not args.no_cine:
+        cine_presets = [p for p in args.presets if p not in ("quadratus_lumborum",)]
+        print(f"cines: {len(cine_presets) * len(args.habitus) * 2} of {args.cine_frames} frames")
+        c = cine(cine_presets, args.habitus, args.cine_frames, per_case)
+        summary.update({
+            "sliding_cases": c["slide_n"],
+            "sliding_accuracy": c["slide_ok"] / c["slide_n"] if c["slide_n"] else None,
+            "artery_vein_cases": c["av_n"],
+            "artery_vein_accuracy": c["av_ok"] / c["av_n"] if c["av_n"] else None,
+            "cine_fps_median": float(np.median(c["fps"])),
+        })
+    print("\nsummary")
+    for k, v in summary.items():
+        print(f"  {k:<36} {v if not isinstance(v, float) else round(v, 3)}")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump({"summary": summary, "cases": per_case}, fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
