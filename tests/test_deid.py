@@ -96,6 +96,7 @@ def test_deidentification_attributes(cleaned, name):
     assert not any(el.tag.is_private for el in ds.iterall())
     assert ds.file_meta.TransferSyntaxUID == pydicom.uid.ExplicitVRLittleEndian
     assert ds.file_meta.MediaStorageSOPInstanceUID == ds.SOPInstanceUID
+    assert "SourceApplicationEntityTitle" not in ds.file_meta
 
 
 @pytest.mark.parametrize("name", CLEANABLE)
@@ -137,6 +138,25 @@ def test_pixels_inside_kept_outside_black(cleaned, name):
         assert after[~keep].max() == 0
     # something was actually burned in outside the image area in these files
     assert before[~keep].max() > 0
+
+
+def test_cine_keeps_frames_timing_and_calibration(tmp_path):
+    from needleplan.synth import generate_case, write_case
+
+    # a 3-frame JPEG Baseline cine from the phantom (US Multi-frame, FrameTime 50 ms)
+    written = write_case(generate_case("rhomboid_rib", "average", frames=3), tmp_path / "cine.dcm",
+                         compression="jpeg")
+    r = Deidentifier("s").deidentify_file(written.dicom_path, tmp_path / "out.dcm")
+    original, out = _read(written.dicom_path), _read(Path(r.output))
+    assert out.NumberOfFrames == 3 and out.pixel_array.shape == original.pixel_array.shape
+    assert out.FrameTime == original.FrameTime and out.FrameIncrementPointer == original.FrameIncrementPointer
+    assert out.file_meta.TransferSyntaxUID == pydicom.uid.ExplicitVRLittleEndian
+    assert regions_from_dataset(out) == regions_from_dataset(original)
+    keep = keep_mask(regions_from_dataset(original), int(original.Rows), int(original.Columns))
+    # inside: the decoded JPEG frames, stored without another lossy generation
+    assert (out.pixel_array[:, keep] == original.pixel_array[:, keep]).all()
+    assert out.pixel_array[:, ~keep].max() == 0
+    assert out.LossyImageCompression == "01"  # the history of lossy compression is kept
 
 
 def test_ybr_is_stored_as_rgb(cleaned):
@@ -202,6 +222,17 @@ def test_uncleanable_image_with_flag_is_marked_not_clean(tmp_path):
     assert "113101" not in r.methods
     assert b"CompressedSamples" not in (tmp_path / "x.dcm").read_bytes()
     assert ds.PhotometricInterpretation == "RGB"  # YBR_RCT decoded, stored uncompressed
+
+
+def test_declared_clean_image_without_regions_keeps_its_pixels(tmp_path):
+    ds = _read(DATA / "US1_J2KR.dcm")
+    ds.BurnedInAnnotation = "NO"  # the modality says nothing is burned in
+    ds.save_as(tmp_path / "in.dcm")
+    r = Deidentifier("s").deidentify_file(tmp_path / "in.dcm", tmp_path / "out.dcm")
+    out = _read(tmp_path / "out.dcm")
+    assert r.clean and not r.pixels_cleaned and r.methods == ("113100", "113107")
+    assert out.PatientIdentityRemoved == "YES" and out.BurnedInAnnotation == "NO"
+    assert (out.pixel_array == ds.pixel_array).all()  # J2K lossless decoded, stored as is
 
 
 def test_bad_input_raises_typed_errors(tmp_path):

@@ -130,7 +130,10 @@ def apply_mask(arr: np.ndarray, keep: np.ndarray, samples_per_pixel: int, value:
 def store_uncompressed(ds: Dataset, arr: np.ndarray, photometric: str) -> None:
     """Put ``arr`` back as native pixel data (Explicit VR Little Endian), keeping Bits Stored."""
     bits_stored = int(ds.get("BitsStored", arr.dtype.itemsize * 8))
+    frames = ds.get("NumberOfFrames")
     ds.set_pixel_data(arr, photometric, bits_stored, generate_instance_uid=False)
+    if frames is not None and "NumberOfFrames" not in ds:
+        ds.NumberOfFrames = frames  # Type 1 in multi-frame IODs even for a single frame
 
 
 def _first_line(exc: BaseException) -> str:

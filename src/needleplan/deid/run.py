@@ -195,8 +195,19 @@ def _set_deid_attributes(ds: Dataset, *, clean: bool, pixels_cleaned: bool) -> N
         ds.BurnedInAnnotation = "NO"
     elif not clean:
         ds.BurnedInAnnotation = "YES"
-    if hasattr(ds, "file_meta"):
-        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    _fresh_file_meta(ds)
+
+
+def _fresh_file_meta(ds: Dataset) -> None:
+    """A new File Meta Information group: only what the file needs, no sending station's AE title."""
+    old = getattr(ds, "file_meta", None)
+    meta = pydicom.dataset.FileMetaDataset()
+    meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    meta.TransferSyntaxUID = old.TransferSyntaxUID if old is not None else pydicom.uid.ExplicitVRLittleEndian
+    meta.ImplementationClassUID = pydicom.uid.PYDICOM_IMPLEMENTATION_UID
+    meta.ImplementationVersionName = f"PYDICOM {pydicom.__version__}"[:16]
+    ds.file_meta = meta
 
 
 def _write_atomic(ds: Dataset, path: Path) -> None:
