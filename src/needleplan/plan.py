@@ -133,6 +133,7 @@ class Plan:
     findings: tuple[Mapping[str, Any], ...] = ()
     metrics: Mapping[str, Any] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    calibration_extra: Mapping[str, Any] = field(default_factory=dict)  # unknown calibration fields, kept
 
 
 # ----------------------------------------------------------------------------- validation helpers
@@ -299,9 +300,10 @@ def plan_from_dict(d: Any) -> Plan:
         raise _fail("findings", "a list of finding objects", findings)
     metrics = d.get("metrics") or {}
     _obj(metrics, "metrics")
+    calibration = Calibration.from_dict(d["calibration"])
     return Plan(
         image=_image(d["image"]),
-        calibration=Calibration.from_dict(d["calibration"]),
+        calibration=calibration,
         site=site,
         approach=approach,
         patient=_patient(d["patient"]) if d.get("patient") is not None else Patient(),
@@ -314,6 +316,7 @@ def plan_from_dict(d: Any) -> Plan:
         findings=tuple(dict(f) for f in findings),
         metrics=dict(metrics),
         extra=_extra(d, _TOP_KEYS),
+        calibration_extra=_extra(d["calibration"], tuple(calibration.to_dict())),
     )
 
 
@@ -336,7 +339,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "image": {**_drop_none({"path": plan.image.path, "sop_instance_uid": plan.image.sop_instance_uid,
                                 "frame_index": plan.image.frame_index, "pixel_sha256": plan.image.pixel_sha256}),
                   **plan.image.extra},
-        "calibration": plan.calibration.to_dict(),
+        "calibration": {**plan.calibration.to_dict(), **plan.calibration_extra},
         "site": plan.site,
         "approach": plan.approach,
         "patient": {**_drop_none({"bmi": p.bmi, "weight_kg": p.weight_kg, "sex": p.sex,
