@@ -1,25 +1,6 @@
-"""Pixel <-> millimetre calibration: ultrasound regions, PixelSpacing, manual two-point.
+"""Calibration values: :class:`UltrasoundRegion`, :class:`Calibration`, region lookup, manual.
 
-Axis order is ``(row, col)`` everywhere.  World millimetres are
-``world_mm = (index_px - origin_px) * spacing_mm`` per axis (design.md section 3).  A length comes
-only from a real calibration; without one the source is ``"NONE"`` with the reason, and asking for
-millimetres raises :class:`~needleplan.errors.CalibrationError`.  Never 1 px = 1 mm.
-
-Policy (ultrasound-dicom.md sections 1.3-1.5):
-
-* Only 2D regions (spatial format 1) of tissue (1) or colour flow (2) with cm (3) on both axes give
-  lengths; mm/px = ``|PhysicalDelta| * 10`` per axis (row from Y, column from X).
-* ``origin_px`` is the region's min corner plus its reference pixel (relative to that corner, may be
-  negative); the region's min corner when it has no reference pixel.
-* A box whose max lies exactly one past the image edge (``MaxX1 == Columns``) is clamped, with a
-  note.  A box lying further outside the image (a resized or cropped copy) is refused: that region
-  never calibrates, and the reason says why.
-* When several length regions are usable (dual view, colour box inside a tissue box),
-  :func:`calibration_from_dataset` picks the largest (ties: the lowest index) and notes the others;
-  :func:`region_lookup` tells, per measurement, which region holds its points.
-* Without any length region: PixelSpacing (0028,0030) (also from the Enhanced functional groups),
-  else ImagerPixelSpacing (0018,1164) for projection modalities (detector plane, a note says so).
-  When a region and PixelSpacing are both present they are compared; a disagreement is a note.
+See the package docstring (:mod:`needleplan.calibration`) for the policy.
 """
 
 from __future__ import annotations
@@ -33,27 +14,15 @@ import numpy as np
 
 from needleplan.errors import CalibrationError, PlanFormatError
 
-__all__ = [
-    "SOURCES",
-    "UltrasoundRegion",
-    "Calibration",
-    "RegionLookup",
-    "regions_from_dataset",
-    "calibration_from_dataset",
-    "manual_calibration",
-    "region_lookup",
-]
+__all__ = ["SOURCES", "UltrasoundRegion", "Calibration", "RegionLookup", "manual_calibration", "region_lookup"]
 
 SOURCES = ("US_REGION", "PIXEL_SPACING", "MANUAL", "NONE")
 UNITS_CM = 3
 SPATIAL_2D = 1
 LENGTH_DATA_TYPES = (1, 2)  # tissue, colour flow
-#: relative tolerance when comparing PixelSpacing with a region's spacing
-SPACING_AGREEMENT_REL = 0.01
-_IMAGER_SPACING_MODALITIES = frozenset({"CR", "DX", "MG", "RF", "XA", "IO", "PX", "RG"})
 
 
-def _points(index_px: Any) -> np.ndarray:
+def points_array(index_px: Any) -> np.ndarray:
     """Return ``index_px`` as a float (N, 2) array (one point may be given as a pair)."""
     pts = np.asarray(index_px, dtype=float)
     if pts.ndim == 1 and pts.shape[0] == 2:
@@ -148,7 +117,7 @@ class UltrasoundRegion:
 
     def contains(self, index_px: Any) -> np.ndarray:
         """Which points (N, 2) ``(row, col)`` lie in the box (pixel ``i`` spans ``i +/- 0.5``)."""
-        pts = _points(index_px)
+        pts = points_array(index_px)
         r0, c0, r1, c1 = self.box_px
         return (
             (pts[:, 0] >= r0 - 0.5)
@@ -221,7 +190,7 @@ class Calibration:
         """World mm ``(row, col)`` of image indices, shape as given ((2,) or (N, 2))."""
         spacing = self._require()
         arr = np.asarray(index_px, dtype=float)
-        pts = _points(arr)
+        pts = points_array(arr)
         out = (pts - np.asarray(self.origin_px)) * spacing
         return out.reshape(arr.shape)
 
@@ -229,7 +198,7 @@ class Calibration:
         """Image indices ``(row, col)`` of world mm, shape as given ((2,) or (N, 2))."""
         spacing = self._require()
         arr = np.asarray(world_mm, dtype=float)
-        pts = _points(arr)
+        pts = points_array(arr)
         out = pts / spacing + np.asarray(self.origin_px)
         return out.reshape(arr.shape)
 
@@ -310,7 +279,7 @@ def region_lookup(regions: Iterable[UltrasoundRegion], index_px: Any) -> RegionL
     >>> region_lookup([left, right], [[150, 10]]).status
     'none'
     """
-    pts = _points(index_px)
+    pts = points_array(index_px)
     usable = [r for r in regions if r.is_usable]
     if not usable:
         return RegionLookup("none", None, "the image has no usable calibrated ultrasound region",
@@ -344,139 +313,6 @@ def region_lookup(regions: Iterable[UltrasoundRegion], index_px: Any) -> RegionL
                         "a length across two views is meaningless", per_point)
 
 
-def _int(item: Any, keyword: str, default: int = 0) -> int:
-    value = item.get(keyword)
-    return default if value is None or value == "" else int(value)
-
-
-def _float(item: Any, keyword: str) -> float:
-    value = item.get(keyword)
-    return math.nan if value is None or value == "" else float(value)
-
-
-def _image_problem(box: tuple[int, int, int, int], rows: int | None, cols: int | None) -> tuple[tuple[int, int, int, int], str | None]:
-    """Clamp an off-by-one box to the image; say why when the box does not fit it."""
-    if not rows or not cols:
-        return box, None
-    r0, c0, r1, c1 = box
-    if r0 >= rows or c0 >= cols or r1 > rows or c1 > cols:
-        return box, (f"its box (rows {r0}-{r1}, cols {c0}-{c1}) lies outside the {rows}x{cols} image: "
-                     "the image was resized or cropped after calibration")
-    return (r0, c0, min(r1, rows - 1), min(c1, cols - 1)), None
-
-
-def regions_from_dataset(ds: Any) -> tuple[UltrasoundRegion, ...]:
-    """Read the Sequence of Ultrasound Regions of a pydicom dataset (empty tuple if absent).
-
-    Boxes are kept as stored; a box that does not fit the image (beyond the usual off-by-one at
-    the far edge) gets ``problem`` set.
-    """
-    seq = ds.get("SequenceOfUltrasoundRegions") if hasattr(ds, "get") else None
-    if not seq:
-        return ()
-    rows, cols = ds.get("Rows"), ds.get("Columns")
-    out = []
-    for i, item in enumerate(seq):
-        box = (_int(item, "RegionLocationMinY0"), _int(item, "RegionLocationMinX0"),
-               _int(item, "RegionLocationMaxY1"), _int(item, "RegionLocationMaxX1"))
-        ref = None
-        if item.get("ReferencePixelY0") is not None and item.get("ReferencePixelX0") is not None:
-            ref = (float(item.ReferencePixelY0), float(item.ReferencePixelX0))
-        _, problem = _image_problem(box, rows, cols)
-        out.append(UltrasoundRegion(
-            index=i, box_px=box,
-            spatial_format=_int(item, "RegionSpatialFormat"), data_type=_int(item, "RegionDataType"),
-            flags=_int(item, "RegionFlags"),
-            units_row=_int(item, "PhysicalUnitsYDirection"), units_col=_int(item, "PhysicalUnitsXDirection"),
-            delta_row=_float(item, "PhysicalDeltaY"), delta_col=_float(item, "PhysicalDeltaX"),
-            reference_px=ref, problem=problem,
-        ))
-    return tuple(out)
-
-
-def _dataset_pixel_spacing(ds: Any) -> tuple[tuple[float, float] | None, str]:
-    """PixelSpacing (top level or Enhanced shared functional groups), else ImagerPixelSpacing."""
-    spacing = ds.get("PixelSpacing")
-    where = "PixelSpacing"
-    if spacing is None:
-        try:
-            spacing = ds.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing
-            where = "PixelSpacing (shared functional groups)"
-        except (AttributeError, IndexError, KeyError):
-            spacing = None
-    if spacing is None and str(ds.get("Modality", "")).upper() in _IMAGER_SPACING_MODALITIES:
-        spacing = ds.get("ImagerPixelSpacing")
-        where = "ImagerPixelSpacing (detector plane, magnification not corrected)"
-    if spacing is None:
-        return None, ""
-    try:
-        row, col = (float(v) for v in spacing)
-    except (TypeError, ValueError):
-        return None, f"{where} {spacing!r} is not two numbers"
-    if not (math.isfinite(row) and math.isfinite(col) and row > 0 and col > 0):
-        return None, f"{where} {spacing!r} is not two positive numbers"
-    return (row, col), where
-
-
-def calibration_from_dataset(ds: Any) -> Calibration:
-    """Choose the calibration of a pydicom dataset; never raises for a missing one (NONE + reason).
-
-    Examples
-    --------
-    >>> from pydicom import Dataset
-    >>> ds = Dataset(); ds.Rows, ds.Columns, ds.PixelSpacing = 128, 128, [0.5, 0.4]
-    >>> cal = calibration_from_dataset(ds)
-    >>> cal.source, cal.spacing_mm, cal.origin_px
-    ('PIXEL_SPACING', (0.5, 0.4), (0.0, 0.0))
-    >>> calibration_from_dataset(Dataset()).reason
-    'no Sequence of Ultrasound Regions and no PixelSpacing'
-    """
-    regions = regions_from_dataset(ds)
-    usable = [r for r in regions if r.is_usable]
-    refused = [r for r in regions if r.is_length_region and r.problem is not None]
-    pixel_spacing, where = _dataset_pixel_spacing(ds)
-    if usable:
-        best = min(usable, key=lambda r: (-r.area_px, r.index))
-        box, _ = _image_problem(best.box_px, ds.get("Rows"), ds.get("Columns"))
-        notes = []
-        if box != best.box_px:
-            notes.append(f"{best.describe()} reaches past the image edge (off by one); clamped to "
-                         f"rows {box[0]}-{box[2]}, cols {box[1]}-{box[3]}")
-        for other in usable:
-            if other is not best:
-                notes.append(f"{other.describe()} is another calibrated region ({other.spacing_mm[0]:.4g} x "
-                             f"{other.spacing_mm[1]:.4g} mm/px, origin {other.origin_px}); measurements there use it")
-        for bad in refused:
-            notes.append(f"{bad.describe()} not used: {bad.problem}")
-        spacing = best.spacing_mm
-        assert spacing is not None
-        if pixel_spacing is not None and not np.allclose(pixel_spacing, spacing, rtol=SPACING_AGREEMENT_REL):
-            notes.append(f"{where} {pixel_spacing[0]:.4g} x {pixel_spacing[1]:.4g} mm disagrees with "
-                         f"{best.describe()} ({spacing[0]:.4g} x {spacing[1]:.4g} mm); the region is used")
-        return Calibration("US_REGION", spacing, best.origin_px, best.index, box,
-                           f"ultrasound {best.describe()}: {spacing[0]:.4g} x {spacing[1]:.4g} mm/px",
-                           tuple(notes))
-    if refused:
-        why = "; ".join(f"{r.describe()}: {r.problem}" for r in refused)
-        return Calibration("NONE", None, (0.0, 0.0), None, None,
-                           f"refused to calibrate from {why}; calibrate manually with two points of known distance")
-    if pixel_spacing is not None:
-        notes = ()
-        if where.startswith("ImagerPixelSpacing"):
-            notes = ("ImagerPixelSpacing is at the detector; sizes in the patient are smaller by the magnification",)
-        return Calibration("PIXEL_SPACING", pixel_spacing, (0.0, 0.0), None, None,
-                           f"{where}: {pixel_spacing[0]:.4g} x {pixel_spacing[1]:.4g} mm/px", notes)
-    if where:  # a PixelSpacing that is not usable
-        return Calibration("NONE", None, (0.0, 0.0), None, None, f"{where}; calibrate manually")
-    if regions:
-        kinds = ", ".join(f"{r.index} (format {r.spatial_format}, type {r.data_type}, "
-                          f"units {r.units_row}/{r.units_col})" for r in regions)
-        return Calibration("NONE", None, (0.0, 0.0), None, None,
-                           f"no ultrasound region gives lengths in cm (regions {kinds}) and no PixelSpacing")
-    return Calibration("NONE", None, (0.0, 0.0), None, None,
-                       "no Sequence of Ultrasound Regions and no PixelSpacing")
-
-
 def manual_calibration(p0_px: Any, p1_px: Any, distance_mm: float, *,
                        origin_px: tuple[float, float] = (0.0, 0.0)) -> Calibration:
     """Square-pixel calibration from two points ``(row, col)`` a known distance apart.
@@ -489,7 +325,7 @@ def manual_calibration(p0_px: Any, p1_px: Any, distance_mm: float, *,
     >>> cal.source, cal.spacing_mm
     ('MANUAL', (0.25, 0.25))
     """
-    p0, p1 = _points(p0_px)[0], _points(p1_px)[0]
+    p0, p1 = points_array(p0_px)[0], points_array(p1_px)[0]
     d = float(distance_mm)
     if not (math.isfinite(d) and d > 0):
         raise CalibrationError(f"the known distance must be a positive number of mm, got {distance_mm!r}")

@@ -1,0 +1,45 @@
+"""Pixel <-> millimetre calibration: ultrasound regions, PixelSpacing, manual two-point.
+
+Axis order is ``(row, col)`` everywhere.  World millimetres are
+``world_mm = (index_px - origin_px) * spacing_mm`` per axis (design.md section 3).  A length comes
+only from a real calibration; without one the source is ``"NONE"`` with the reason, and asking for
+millimetres raises :class:`~needleplan.errors.CalibrationError`.  Never 1 px = 1 mm.
+
+Policy (ultrasound-dicom.md sections 1.3-1.5):
+
+* Only 2D regions (spatial format 1) of tissue (1) or colour flow (2) with cm (3) on both axes give
+  lengths; mm/px = ``|PhysicalDelta| * 10`` per axis (row from Y, column from X).
+* ``origin_px`` is the region's min corner plus its reference pixel (relative to that corner, may be
+  negative); the region's min corner when it has no reference pixel.
+* A box whose max lies exactly one past the image edge (``MaxX1 == Columns``) is clamped, with a
+  note.  A box lying further outside the image (a resized or cropped copy) is refused: that region
+  never calibrates, and the reason says why.
+* When several length regions are usable (dual view, colour box inside a tissue box),
+  :func:`calibration_from_dataset` picks the largest (ties: the lowest index) and notes the others;
+  :func:`region_lookup` tells, per measurement, which region holds its points.
+* Without any length region: PixelSpacing (0028,0030) (also from the Enhanced functional groups),
+  else ImagerPixelSpacing (0018,1164) for projection modalities (detector plane, a note says so).
+  When a region and PixelSpacing are both present they are compared; a disagreement is a note.
+"""
+
+from needleplan.calibration._dicom import SPACING_AGREEMENT_REL, calibration_from_dataset, regions_from_dataset
+from needleplan.calibration._values import (
+    SOURCES,
+    Calibration,
+    RegionLookup,
+    UltrasoundRegion,
+    manual_calibration,
+    region_lookup,
+)
+
+__all__ = [
+    "SOURCES",
+    "SPACING_AGREEMENT_REL",
+    "UltrasoundRegion",
+    "Calibration",
+    "RegionLookup",
+    "regions_from_dataset",
+    "calibration_from_dataset",
+    "manual_calibration",
+    "region_lookup",
+]

@@ -1,0 +1,149 @@
+"""Reading calibration from a pydicom dataset: ultrasound regions, PixelSpacing, ImagerPixelSpacing."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from needleplan.calibration._values import Calibration, UltrasoundRegion
+
+__all__ = ["regions_from_dataset", "calibration_from_dataset", "SPACING_AGREEMENT_REL"]
+
+#: relative tolerance when comparing PixelSpacing with a region's spacing (1 %)
+SPACING_AGREEMENT_REL = 0.01
+_IMAGER_SPACING_MODALITIES = frozenset({"CR", "DX", "MG", "RF", "XA", "IO", "PX", "RG"})
+
+
+def _int(item: Any, keyword: str, default: int = 0) -> int:
+    value = item.get(keyword)
+    return default if value is None or value == "" else int(value)
+
+
+def _float(item: Any, keyword: str) -> float:
+    value = item.get(keyword)
+    return math.nan if value is None or value == "" else float(value)
+
+
+def _image_problem(box: tuple[int, int, int, int], rows: int | None, cols: int | None) -> tuple[tuple[int, int, int, int], str | None]:
+    """Clamp an off-by-one box to the image; say why when the box does not fit it."""
+    if not rows or not cols:
+        return box, None
+    r0, c0, r1, c1 = box
+    if r0 >= rows or c0 >= cols or r1 > rows or c1 > cols:
+        return box, (f"its box (rows {r0}-{r1}, cols {c0}-{c1}) lies outside the {rows}x{cols} image: "
+                     "the image was resized or cropped after calibration")
+    return (r0, c0, min(r1, rows - 1), min(c1, cols - 1)), None
+
+
+def regions_from_dataset(ds: Any) -> tuple[UltrasoundRegion, ...]:
+    """Read the Sequence of Ultrasound Regions of a pydicom dataset (empty tuple if absent).
+
+    Boxes are kept as stored; a box that does not fit the image (beyond the usual off-by-one at
+    the far edge) gets ``problem`` set.
+    """
+    seq = ds.get("SequenceOfUltrasoundRegions") if hasattr(ds, "get") else None
+    if not seq:
+        return ()
+    rows, cols = ds.get("Rows"), ds.get("Columns")
+    out = []
+    for i, item in enumerate(seq):
+        box = (_int(item, "RegionLocationMinY0"), _int(item, "RegionLocationMinX0"),
+               _int(item, "RegionLocationMaxY1"), _int(item, "RegionLocationMaxX1"))
+        ref = None
+        if item.get("ReferencePixelY0") is not None and item.get("ReferencePixelX0") is not None:
+            ref = (float(item.ReferencePixelY0), float(item.ReferencePixelX0))
+        _, problem = _image_problem(box, rows, cols)
+        out.append(UltrasoundRegion(
+            index=i, box_px=box,
+            spatial_format=_int(item, "RegionSpatialFormat"), data_type=_int(item, "RegionDataType"),
+            flags=_int(item, "RegionFlags"),
+            units_row=_int(item, "PhysicalUnitsYDirection"), units_col=_int(item, "PhysicalUnitsXDirection"),
+            delta_row=_float(item, "PhysicalDeltaY"), delta_col=_float(item, "PhysicalDeltaX"),
+            reference_px=ref, problem=problem,
+        ))
+    return tuple(out)
+
+
+def _dataset_pixel_spacing(ds: Any) -> tuple[tuple[float, float] | None, str]:
+    """PixelSpacing (top level or Enhanced shared functional groups), else ImagerPixelSpacing."""
+    spacing = ds.get("PixelSpacing")
+    where = "PixelSpacing"
+    if spacing is None:
+        try:
+            spacing = ds.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing
+            where = "PixelSpacing (shared functional groups)"
+        except (AttributeError, IndexError, KeyError):
+            spacing = None
+    if spacing is None and str(ds.get("Modality", "")).upper() in _IMAGER_SPACING_MODALITIES:
+        spacing = ds.get("ImagerPixelSpacing")
+        where = "ImagerPixelSpacing (detector plane, magnification not corrected)"
+    if spacing is None:
+        return None, ""
+    try:
+        row, col = (float(v) for v in spacing)
+    except (TypeError, ValueError):
+        return None, f"{where} {spacing!r} is not two numbers"
+    if not (math.isfinite(row) and math.isfinite(col) and row > 0 and col > 0):
+        return None, f"{where} {spacing!r} is not two positive numbers"
+    return (row, col), where
+
+
+def calibration_from_dataset(ds: Any) -> Calibration:
+    """Choose the calibration of a pydicom dataset; never raises for a missing one (NONE + reason).
+
+    Examples
+    --------
+    >>> from pydicom import Dataset
+    >>> ds = Dataset(); ds.Rows, ds.Columns, ds.PixelSpacing = 128, 128, [0.5, 0.4]
+    >>> cal = calibration_from_dataset(ds)
+    >>> cal.source, cal.spacing_mm, cal.origin_px
+    ('PIXEL_SPACING', (0.5, 0.4), (0.0, 0.0))
+    >>> calibration_from_dataset(Dataset()).reason
+    'no Sequence of Ultrasound Regions and no PixelSpacing'
+    """
+    regions = regions_from_dataset(ds)
+    usable = [r for r in regions if r.is_usable]
+    refused = [r for r in regions if r.is_length_region and r.problem is not None]
+    pixel_spacing, where = _dataset_pixel_spacing(ds)
+    if usable:
+        best = min(usable, key=lambda r: (-r.area_px, r.index))
+        box, _ = _image_problem(best.box_px, ds.get("Rows"), ds.get("Columns"))
+        notes = []
+        if box != best.box_px:
+            notes.append(f"{best.describe()} reaches past the image edge (off by one); clamped to "
+                         f"rows {box[0]}-{box[2]}, cols {box[1]}-{box[3]}")
+        for other in usable:
+            if other is not best:
+                notes.append(f"{other.describe()} is another calibrated region ({other.spacing_mm[0]:.4g} x "
+                             f"{other.spacing_mm[1]:.4g} mm/px, origin {other.origin_px}); measurements there use it")
+        for bad in refused:
+            notes.append(f"{bad.describe()} not used: {bad.problem}")
+        spacing = best.spacing_mm
+        assert spacing is not None
+        if pixel_spacing is not None and not np.allclose(pixel_spacing, spacing, rtol=SPACING_AGREEMENT_REL):
+            notes.append(f"{where} {pixel_spacing[0]:.4g} x {pixel_spacing[1]:.4g} mm disagrees with "
+                         f"{best.describe()} ({spacing[0]:.4g} x {spacing[1]:.4g} mm); the region is used")
+        return Calibration("US_REGION", spacing, best.origin_px, best.index, box,
+                           f"ultrasound {best.describe()}: {spacing[0]:.4g} x {spacing[1]:.4g} mm/px",
+                           tuple(notes))
+    if refused:
+        why = "; ".join(f"{r.describe()}: {r.problem}" for r in refused)
+        return Calibration("NONE", None, (0.0, 0.0), None, None,
+                           f"refused to calibrate from {why}; calibrate manually with two points of known distance")
+    if pixel_spacing is not None:
+        notes = ()
+        if where.startswith("ImagerPixelSpacing"):
+            notes = ("ImagerPixelSpacing is at the detector; sizes in the patient are smaller by the magnification",)
+        return Calibration("PIXEL_SPACING", pixel_spacing, (0.0, 0.0), None, None,
+                           f"{where}: {pixel_spacing[0]:.4g} x {pixel_spacing[1]:.4g} mm/px", notes)
+    if where:  # a PixelSpacing that is not usable
+        return Calibration("NONE", None, (0.0, 0.0), None, None, f"{where}; calibrate manually")
+    if regions:
+        kinds = ", ".join(f"{r.index} (format {r.spatial_format}, type {r.data_type}, "
+                          f"units {r.units_row}/{r.units_col})" for r in regions)
+        return Calibration("NONE", None, (0.0, 0.0), None, None,
+                           f"no ultrasound region gives lengths in cm (regions {kinds}) and no PixelSpacing")
+    return Calibration("NONE", None, (0.0, 0.0), None, None,
+                       "no Sequence of Ultrasound Regions and no PixelSpacing")
