@@ -8,6 +8,7 @@ is deliberately not used.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -94,8 +95,16 @@ def decode_frame(stored: bytes, opts: dict[str, Any], encapsulated: bool, index:
             arr, _ = decoder.as_array(src, index=0, validate=True, raw=False, decoding_plugin=plugin, **frame_opts)
             return arr
         except (RuntimeError, ValueError, OSError, IndexError, TypeError) as exc:
-            errors.append(f"{plugin or 'pydicom'}: {' '.join(str(exc).split())[:160]}")
-    raise DicomReadError(f"frame {index} could not be decoded ({_uid_name(tsyntax)}): {'; '.join(errors)}")
+            text = " ".join(str(exc).split()).replace(_ALL_FAILED, "")
+            text = re.sub(r"\s*<[^>]*>", "", text).removeprefix(f"{plugin}: ")
+            errors.append(f"{plugin or 'pydicom'}: {text[:120]}")
+    raise DicomReadError(
+        f"frame {index} could not be decoded ({_uid_name(tsyntax)}): the compressed data is damaged or does "
+        f"not match the header; try another export of the file ({errors[0]})"
+    )
+
+
+_ALL_FAILED = "Unable to decode as exceptions were raised by all available plugins: "
 
 
 def display_ready(arr: np.ndarray, header: Any) -> np.ndarray:
