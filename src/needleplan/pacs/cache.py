@@ -1,0 +1,206 @@
+"""A local folder of retrieved instances, with a size limit and least-recently-used eviction.
+
+Layout: ``<root>/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm`` and an index
+``<root>/needleplan-cache.json`` holding each instance's size, SHA-256 and last use.
+
+Crash safety: an instance is written to a temporary name (``.<sop>.<pid>.part``) in its final
+folder, flushed to disk, then renamed; only then is it entered in the index (itself replaced
+atomically).  A file counts as cached only when it is in the index *and* its size and SHA-256
+still match, so a partial or damaged file is fetched again, never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from needleplan.errors import PacsError
+
+__all__ = ["InstanceCache", "sha256_file"]
+
+INDEX_NAME = "needleplan-cache.json"
+_PART_RE = re.compile(r"^\..+\.(\d+)\.part$")
+_SAFE_UID = re.compile(r"^[0-9A-Za-z.\-_]{1,64}$")
+
+
+def sha256_file(path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_uid(uid: str) -> str:
+    if not _SAFE_UID.fullmatch(uid) or uid in (".", ".."):
+        raise PacsError(f"refusing a UID that is not a DICOM UID: {uid[:70]!r}")
+    return uid
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class InstanceCache:
+    """Retrieved DICOM instances on disk.
+
+    Parameters
+    ----------
+    root : path
+        Cache folder (created if missing).
+    max_bytes : int, optional
+        Size limit; after each new instance the least recently used instances are evicted until
+        the cache fits, never those of the retrieval in progress.
+    """
+
+    def __init__(self, root, max_bytes: int | None = None):
+        self.root = Path(root).expanduser()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PacsError(f"cannot create the PACS cache folder {self.root}: {exc.strerror}") from None
+        if max_bytes is not None and max_bytes <= 0:
+            raise PacsError("the cache size limit must be positive")
+        self.max_bytes = max_bytes
+        self._index_path = self.root / INDEX_NAME
+        self._entries: dict[str, dict] = self._load_index()
+        self._remove_stale_parts()
+
+    # -- index -----------------------------------------------------------------------------
+    def _load_index(self) -> dict[str, dict]:
+        try:
+            data = json.loads(self._index_path.read_text(encoding="utf-8"))
+            entries = data.get("entries", {})
+            return {k: v for k, v in entries.items() if isinstance(v, dict)}
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError, AttributeError):
+            # A damaged index only costs downloads: every file will be verified again.
+            return {}
+
+    def _save_index(self) -> None:
+        tmp = self._index_path.with_name(f".{INDEX_NAME}.{os.getpid()}.part")
+        payload = json.dumps({"format": "needleplan.pacs-cache", "version": 1, "entries": self._entries})
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self._index_path)
+
+    def _remove_stale_parts(self) -> None:
+        """Delete temporary files left by a process that died mid-write."""
+        for part in self.root.rglob(".*.part"):
+            match = _PART_RE.match(part.name)
+            if match and not _pid_alive(int(match.group(1))):
+                part.unlink(missing_ok=True)
+
+    # -- queries ---------------------------------------------------------------------------
+    def path_for(self, study_uid: str, series_uid: str, sop_uid: str) -> Path:
+        """Where an instance lives in the cache."""
+        return self.root / _check_uid(study_uid) / _check_uid(series_uid) / f"{_check_uid(sop_uid)}.dcm"
+
+    @property
+    def total_bytes(self) -> int:
+        """Bytes of all indexed instances."""
+        return sum(int(e.get("size", 0)) for e in self._entries.values())
+
+    def __contains__(self, sop_uid: str) -> bool:
+        return sop_uid in self._entries
+
+    def verified_path(self, sop_uid: str) -> Path | None:
+        """The instance's file if it is in the index and its size and SHA-256 still match, else None.
+
+        A file that fails the check is dropped from the index (it will be fetched again).
+        """
+        entry = self._entries.get(sop_uid)
+        if entry is None:
+            return None
+        path = self.root / entry["path"]
+        try:
+            ok = path.stat().st_size == entry["size"] and sha256_file(path) == entry["sha256"]
+        except (OSError, KeyError):
+            ok = False
+        if not ok:
+            del self._entries[sop_uid]
+            self._save_index()
+            return None
+        entry["last_used"] = time.time()
+        return path
+
+    # -- writes ----------------------------------------------------------------------------
+    def add(self, study_uid: str, series_uid: str, sop_uid: str, write: Callable[[Path], None],
+            *, protect: Iterable[str] = ()) -> Path:
+        """Write an instance through ``write(temp_path)``, then publish it atomically.
+
+        ``protect`` names SOP Instance UIDs that eviction must keep (the retrieval in progress).
+        """
+        final = self.path_for(study_uid, series_uid, sop_uid)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.with_name(f".{sop_uid}.{os.getpid()}.part")
+        try:
+            write(tmp)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            size = tmp.stat().st_size
+            digest = sha256_file(tmp)
+            os.replace(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        self._entries[sop_uid] = {
+            "path": final.relative_to(self.root).as_posix(), "size": size, "sha256": digest,
+            "last_used": time.time(), "study": study_uid, "series": series_uid,
+        }
+        self._save_index()
+        self.evict(protect=set(protect) | {sop_uid})
+        return final
+
+    def touch(self, sop_uids: Iterable[str]) -> None:
+        """Mark instances as just used and save the index."""
+        now = time.time()
+        for uid in sop_uids:
+            if uid in self._entries:
+                self._entries[uid]["last_used"] = now
+        self._save_index()
+
+    def evict(self, *, protect: set[str] = frozenset()) -> list[str]:
+        """Remove least recently used instances until the cache fits its limit; return their UIDs.
+
+        Raises PacsError when the protected instances alone exceed the limit.
+        """
+        if self.max_bytes is None:
+            return []
+        removed: list[str] = []
+        total = self.total_bytes
+        for uid, entry in sorted(self._entries.items(), key=lambda kv: kv[1].get("last_used", 0.0)):
+            if total <= self.max_bytes:
+                break
+            if uid in protect:
+                continue
+            (self.root / entry["path"]).unlink(missing_ok=True)
+            total -= int(entry.get("size", 0))
+            removed.append(uid)
+        for uid in removed:
+            del self._entries[uid]
+        if removed:
+            self._save_index()
+        if total > self.max_bytes:
+            raise PacsError(
+                f"this retrieval needs more than the cache limit of {self.max_bytes / 1e6:.1f} MB "
+                f"({total / 1e6:.1f} MB so far); raise the limit (--cache-limit-mb or cache_limit_mb) and run it again"
+            )
+        return removed
