@@ -68,3 +68,15 @@ def test_text_file_and_missing_file(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["info", str(tmp_path / "absent.dcm")]) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "not a DICOM file" in err[0] and "no such file" in err[1]
+
+
+def test_png_is_uncalibrated_in_json(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    from PIL import Image
+
+    from tests.dicom_factory import frame_pattern
+
+    path = tmp_path / "still.png"
+    Image.fromarray(frame_pattern(0, 20, 30)).save(path)
+    out = _json(capsys, str(path))
+    assert (out["rows"], out["columns"], out["frames"], out["modality"], out["regions"]) == (20, 30, 1, None, [])
+    assert out["calibration"]["source"] == "NONE" and out["calibration"]["spacing_mm"] is None
