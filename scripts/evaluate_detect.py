@@ -125,8 +125,8 @@ def cine(presets, habituses, frames, per_case):
                     stats["slide_n"] += 1
                     ok = m.sliding.present == moving
                     stats["slide_ok"] += ok
-                    stats["slide_rows"].append((name, m.sliding.index, moving))
-                    line += f" sliding {'present' if m.sliding.present else 'absent':<8} (index {m.sliding.index:+.3f}) {'ok' if ok else 'WRONG'}"
+                    stats["slide_rows"].append((name, m.sliding.excursion_mm, moving))
+                    line += f" sliding {'present' if m.sliding.present else 'absent':<8} ({m.sliding.excursion_mm:.2f} mm) {'ok' if ok else 'WRONG'}"
                 elif has_pleura:
                     line += " sliding: no pleura detected"
                 vm, tv, dv = match_vessels(dets, visible_vessels(case))

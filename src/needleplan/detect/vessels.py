@@ -111,6 +111,8 @@ def find_vessels(view: FrameView, sm: np.ndarray, allowed: np.ndarray) -> list[V
         if not (amin <= reg.area <= amax):
             continue
         r0, c0, r1, c1 = reg.bbox
+        if r0 == 0 or c0 == 0 or c1 >= cols:
+            continue  # cut by the edge of the image: its shape and centre are unknown
         if r1 >= rows or not allowed[min(r1, rows - 1), (c0 + c1) // 2]:
             continue  # touches the bottom of the searchable tissue: a shadow or the lung, not a lumen
         if reg.solidity < MIN_SOLIDITY or reg.axis_minor_length < MIN_AXIS_RATIO * reg.axis_major_length:
