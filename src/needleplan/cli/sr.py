@@ -1,0 +1,59 @@
+"""``needleplan sr export PLAN -o plan_sr.dcm [--image IMAGE]`` and ``sr import SR.dcm -o PLAN``.
+
+The SR (DICOM Comprehensive SR, TID 1500) references the plan's image and frame; the image is
+``--image``, else the plan's ``image.path`` relative to the plan file.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("sr", help="export a plan as DICOM SR (TID 1500) or import one")
+    sub = parser.add_subparsers(dest="sr_command", metavar="ACTION", required=True)
+    export = sub.add_parser("export", help="write the plan as a DICOM Comprehensive SR")
+    export.add_argument("plan")
+    export.add_argument("-o", "--output", required=True)
+    export.add_argument("--image", help="the DICOM image the plan was made on")
+    export.set_defaults(func=_export)
+    imp = sub.add_parser("import", help="read an SR back into a plan file")
+    imp.add_argument("sr")
+    imp.add_argument("-o", "--output", required=True)
+    imp.add_argument("--image", help="the image an SR from another tool refers to (calibration)")
+    imp.set_defaults(func=_import)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from needleplan.io import open_image
+    from needleplan.plan import load_plan, verify_binding
+    from needleplan.sr import export_sr
+
+    plan_path = Path(args.plan)
+    plan = load_plan(plan_path)
+    if args.image:
+        image_path = Path(args.image)
+    elif plan.image.path:
+        image_path = Path(plan.image.path)
+        if not image_path.is_absolute():
+            image_path = plan_path.parent / image_path
+    else:
+        raise FileNotFoundError("the plan names no image; give the DICOM image with --image")
+    verify_binding(plan, open_image(image_path))  # a plan for another image is refused
+    out = export_sr(plan, image_path, args.output)
+    print(f"SR written to {out} (references {image_path.name}, frame {plan.image.frame_index})")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from needleplan.plan import save_plan
+    from needleplan.sr import import_sr
+
+    plan = import_sr(args.sr, image_path=args.image)
+    save_plan(plan, args.output)
+    print(f"plan written to {args.output} ({len(plan.structures)} structures, "
+          f"{'a needle' if plan.needle else 'no needle'}, {len(plan.findings)} findings)")
+    return 0
