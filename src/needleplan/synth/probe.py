@@ -58,9 +58,9 @@ class Probe:
         return math.radians(self.fov_deg / 2.0) if self.fov_deg else 0.0
 
 
-#: High-frequency linear probe: 10 MHz, 0.1 mm pixels, 38 mm face (clinical-rules 1F: linear
+#: High-frequency linear probe: 10 MHz, 0.1 mm pixels, 50 mm face (clinical-rules 1F: linear
 #: 8-15 MHz for targets shallower than 5 cm, penetration often 2-3 cm at 10-15 MHz).
-LINEAR = Probe(kind="linear", frequency_mhz=10.0, spacing_mm=0.1, depth_mm=40.0, footprint_mm=38.0)
+LINEAR = Probe(kind="linear", frequency_mhz=10.0, spacing_mm=0.1, depth_mm=40.0, footprint_mm=50.0)
 
 #: Curvilinear probe: 3.5 MHz, 0.25 mm pixels, 50 mm radius, 60 degree fan (clinical-rules 1F
 #: "curvilinear 2-5 MHz for 5-10 cm"; 1D piriformis technique "curvilinear 5-1 or 5-2 MHz").
@@ -125,8 +125,8 @@ def image_grid(probe: Probe) -> ImageGrid:
 
     >>> g = image_grid(LINEAR)
     >>> g.box_px, g.origin_px
-    ((20, 24, 420, 404), (20, 214))
-    >>> float(g.row_mm()[20, 0]), float(g.col_mm()[0, 214])
+    ((20, 24, 420, 524), (20, 274))
+    >>> float(g.row_mm()[20, 0]), float(g.col_mm()[0, 274])
     (0.0, 0.0)
     """
     top, bottom, left, right = MARGINS_PX

@@ -18,6 +18,7 @@ from needleplan.synth._errors import UnknownPresetError
 from needleplan.synth.habitus import Habitus
 from needleplan.synth.probe import CURVILINEAR, LINEAR
 from needleplan.synth.scene import Blob, Boundary, Layer, Scene, blob
+from needleplan.synth.truth import superficial_entry_offset_mm
 
 __all__ = ["SITE_PRESETS", "build_scene", "PLAN_SITE"]
 
@@ -48,14 +49,30 @@ def _target(depth_mm: float, col_mm: float = 0.0, scale: float = 1.0) -> Blob:
     return blob("taut band (target)", "target", "target", (depth_mm, col_mm), semi)
 
 
-def _rib(pleura_mm: float, col_mm: float, name: str) -> Blob:
+def _rib(pleura_mm: float, col_mm: float, name: str, half_width_mm: float = RIB_SEMI_AXES_MM[1]) -> Blob:
     centre = (pleura_mm - RIB_TO_PLEURA_MM + RIB_SEMI_AXES_MM[0], col_mm)
-    return blob(name, "rib", "bone", centre, RIB_SEMI_AXES_MM)
+    return blob(name, "rib", "bone", centre, (RIB_SEMI_AXES_MM[0], half_width_mm))
+
+
+def _backstop(target_depth_mm: float, centre_depth_mm: float, half_width_mm: float) -> tuple[float, float]:
+    """Centre column and half-width of a backstop bone (rib, transverse process) that lies both
+    under the tip and across the needle's straight extension at the bone's centre depth (R4:
+    "prefer ending over rib"; 1D Sirh: the transverse process as the backstop)."""
+    ext = _under_extension(target_depth_mm, centre_depth_mm)
+    return 0.5 * ext, max(half_width_mm, 0.5 * abs(ext) + 1.5)
 
 
 def _lung_depth(pleura_mm: float) -> float:
     """Imaging depth that shows the first A-line (at twice the skin-to-pleura depth, 1I)."""
     return float(math.ceil(2.0 * pleura_mm + 6.0))
+
+
+def _under_extension(target_depth_mm: float, depth_mm: float) -> float:
+    """Column where the reference needle's straight extension (entering from the right at the
+    superficial entry offset, kept inside a 50 mm linear image) reaches ``depth_mm``: where a
+    physician puts the backstop (R4: "prefer ending over rib", 1D Sirh: the transverse process)."""
+    x = min(superficial_entry_offset_mm(target_depth_mm), LINEAR.footprint_mm / 2.0 - 1.0)
+    return -(depth_mm - target_depth_mm) * x / target_depth_mm
 
 
 def _skin_fat(rng: np.random.Generator) -> list[Layer]:
@@ -108,7 +125,10 @@ def _rhomboid(h: Habitus, rng: np.random.Generator, over_rib: bool) -> Scene:
     artery = blob("dorsal scapular artery", "artery", "artery", (sm + rhomb + 1.2, -10.0), (1.0, 1.0), pulsatile=True)
     nerve = blob("dorsal scapular nerve", "nerve", "nerve", (sm + rhomb + 1.0, -14.0), (0.8, 1.2))
     if over_rib:
-        ribs: tuple[Blob, ...] = (_rib(pleura, 0.0, "rib"),)
+        # the rib sits where the needle's extension meets the rib line (the backstop)
+        # and under the tip, so the tip is over the rib too (R4)
+        col, half = _backstop(target.centre_mm[0], sb + RIB_SEMI_AXES_MM[0], RIB_SEMI_AXES_MM[1])
+        ribs: tuple[Blob, ...] = (_rib(pleura, col, "rib", half),)
         preset = "rhomboid_rib"
     else:
         # Ribs 14 mm wide with an 18 mm intercostal space between them [inference].
@@ -144,9 +164,13 @@ def thoracic_paraspinal(h: Habitus, rng: np.random.Generator) -> Scene:
         Layer("intertransversarii / levatores costarum", "muscle", _b(tp, rng), fibre_deg=-15.0),
     ]
     target = _target((SKIN_MM + fat + 4.0 + tp) / 2.0, 0.0)
+    # The needle's extension lands on a transverse process (the backstop, R4); the next one is
+    # 28 mm away [inference: thoracic level spacing].
+    # It is at least 13 mm wide [inference] and lies under the tip too.
+    first, half = _backstop(target.centre_mm[0], tp + 3.0, 6.5)
     tps = tuple(
-        blob(f"transverse process {name}", "bone", "bone", (tp + 3.0, col), (3.0, 5.0), box=True)
-        for name, col in (("above", -14.0), ("below", 14.0))
+        blob(f"transverse process {name}", "bone", "bone", (tp + 3.0, col), (3.0, half), box=True)
+        for name, col in (("above", first), ("below", first + 28.0))
     )
     probe = LINEAR.with_depth(pleura + 12.0)
     return Scene(

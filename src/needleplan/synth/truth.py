@@ -42,25 +42,62 @@ def _box_cols_mm(grid: ImageGrid, step_mm: float) -> np.ndarray:
     return np.linspace(c0, c1, n)
 
 
-def _blob_dict(blob: Blob, step: int = 1, frame_index: int | None = None) -> dict:
-    pts = blob.points_mm[::step]
+def clip_polygon(points: np.ndarray, box_mm: tuple[float, float, float, float]) -> np.ndarray:
+    """Clip a closed polygon ``(N, 2)`` (row, col) to the box ``(min_row, min_col, max_row, max_col)``
+    (Sutherland-Hodgman).  Marks must lie inside the calibrated region (design.md section 3).
+
+    >>> clip_polygon(np.array([[0.0, 0.0], [0.0, 4.0], [4.0, 4.0], [4.0, 0.0]]), (1.0, 1.0, 9.0, 9.0)).tolist()
+    [[1.0, 1.0], [1.0, 4.0], [4.0, 4.0], [4.0, 1.0]]
+    """
+    out = np.asarray(points, dtype=np.float64)
+    for axis, bound, keep_above in ((0, box_mm[0], True), (1, box_mm[1], True), (0, box_mm[2], False), (1, box_mm[3], False)):
+        if len(out) == 0:
+            break
+        src, out_pts = out, []
+        inside = (src[:, axis] >= bound) if keep_above else (src[:, axis] <= bound)
+        for i in range(len(src)):
+            cur, prev = src[i], src[i - 1]
+            if inside[i] != inside[i - 1]:
+                t = (bound - prev[axis]) / (cur[axis] - prev[axis])
+                cut = prev + t * (cur - prev)
+                cut[axis] = bound
+                out_pts.append(cut)
+            if inside[i]:
+                out_pts.append(cur)
+        out = np.asarray(out_pts, dtype=np.float64).reshape(-1, 2)
+    return out
+
+
+def _box_mm(grid: ImageGrid) -> tuple[float, float, float, float]:
+    r0, c0, r1, c1 = grid.box_px
+    s, (o_r, o_c) = grid.spacing_mm, grid.origin_px
+    return ((r0 - o_r) * s, (c0 - o_c) * s, (r1 - o_r) * s, (c1 - o_c) * s)
+
+
+def _blob_dict(blob: Blob, grid: ImageGrid, step: int = 1, frame_index: int | None = None) -> dict:
+    pts = clip_polygon(blob.polygon()[::step], _box_mm(grid))
     d = {
         "kind": blob.kind,
         "label": blob.label,
         "points_mm": [[_r(r), _r(c)] for r, c in pts],
         "closed": True,
     }
+    r0, c0, r1, c1 = _box_mm(grid)
+    raw = blob.polygon()
+    if np.any((raw[:, 0] < r0) | (raw[:, 0] > r1) | (raw[:, 1] < c0) | (raw[:, 1] > c1)):
+        d["label"] += " (clipped to the image)"
     if frame_index is not None:
         d["frame_index"] = frame_index
     return d
 
 
 def _skin(scene: Scene, grid: ImageGrid, step_mm: float) -> dict:
+    cols = _box_cols_mm(grid, step_mm)
     if scene.probe.kind == "curvilinear":
+        # the arc of the probe face, then the skin beside the probe held at the face's edge
         half = scene.probe.footprint_mm / 2.0
-        cols = np.linspace(-half, half, int(round(2 * half / step_mm)) + 1)
-    else:
-        cols = _box_cols_mm(grid, step_mm)
+        arc = np.linspace(-half, half, int(round(2 * half / step_mm)) + 1)
+        cols = np.concatenate([[cols[0]], arc, [cols[-1]]])
     return {
         "kind": "skin",
         "label": "skin line (probe face)",
@@ -98,7 +135,7 @@ def truth_structures(scene: Scene, grid: ImageGrid, *, cine: bool) -> list[dict]
             pleura["frame_index"] = moving
         out.append(pleura)
     for blob in scene.blobs:
-        out.append(_blob_dict(blob, frame_index=moving if blob.pulsatile else None))
+        out.append(_blob_dict(blob, grid, frame_index=moving if blob.pulsatile else None))
     return out
 
 
@@ -115,36 +152,56 @@ def reference_structures(scene: Scene, grid: ImageGrid) -> list[dict]:
             "closed": False,
         })
     for blob in scene.blobs:
-        out.append(_blob_dict(blob, step=3))
+        out.append(_blob_dict(blob, grid, step=3))
     return out
+
+
+def superficial_entry_offset_mm(depth_mm: float) -> float:
+    """Entry distance from the target for a superficial site: the offset for 30 degrees, kept
+    within 15-25 mm (module docstring).
+
+    >>> round(superficial_entry_offset_mm(10.0), 2)  # 10 / tan 30 = 17.32
+    17.32
+    >>> superficial_entry_offset_mm(20.0)  # 34.6 mm would be needed: capped at 25
+    25.0
+    """
+    x = depth_mm / math.tan(math.radians(PREFERRED_ANGLE_DEG))
+    return float(min(max(x, ENTRY_OFFSET_MM[0]), ENTRY_OFFSET_MM[1]))
 
 
 def reference_needle(scene: Scene, grid: ImageGrid) -> dict:
     """The needle a physician would draw for this scene (see the module docstring).
 
-    Superficial (linear probe) sites: entry 15-25 mm from the target, as near 30 degrees as that
-    allows, kept inside the calibrated box.  Deep sites: the flattest angle from 30 degrees up
-    whose path still leaves 1 cm of the longest allowed needle outside the skin (R12/R13: deep
-    targets force a trade-off between visibility and needle length).
+    Superficial (linear probe) sites: :func:`superficial_entry_offset_mm`, kept inside the
+    calibrated box.  Deep sites: the flattest angle from 30 degrees up whose path still leaves
+    1 cm of the longest allowed needle outside the skin (R12/R13: deep targets force a trade-off
+    between visibility and needle length).
     """
     probe = scene.probe
     tr, tc = scene.target.centre_mm
     side = scene.approach_side
     half_box = min(grid.box_px[3] - grid.origin_px[1], grid.origin_px[1] - grid.box_px[1]) * grid.spacing_mm
     x_max = half_box - 1.0 - abs(tc)
-    depth = tr  # below row 0; refined with the skin row at the entry below
+
+    def skin_at(x: float) -> float:
+        return float(skin_row_mm(probe, np.array([tc + side * x]))[0])
+
     if probe.kind == "linear":
-        x = min(max(depth / math.tan(math.radians(PREFERRED_ANGLE_DEG)), ENTRY_OFFSET_MM[0]), ENTRY_OFFSET_MM[1], x_max)
+        x = min(superficial_entry_offset_mm(tr - skin_at(0.0)), x_max)
     else:
-        x = x_max
-        for tenth in range(int(PREFERRED_ANGLE_DEG * 10), 801):
-            angle = math.radians(tenth / 10.0)
-            xi = depth / math.tan(angle)
-            if xi <= x_max and math.hypot(depth, xi) + HUB_MARGIN_MM <= scene.max_needle_mm:
+        # beside the curved probe, never under its face; the nearest such entry if nothing fits
+        x_min = probe.footprint_mm / 2.0 + 2.0
+        x = x_min
+        for tenth in range(int(PREFERRED_ANGLE_DEG * 10), 851):
+            tan = math.tan(math.radians(tenth / 10.0))
+            # fixed point: the skin row at the entry depends on the entry offset
+            xi = (tr - skin_at(x_max)) / tan
+            xi = (tr - skin_at(xi)) / tan
+            if x_min <= xi <= x_max and math.hypot(tr - skin_at(xi), xi) + HUB_MARGIN_MM <= scene.max_needle_mm:
                 x = xi
                 break
     entry_c = tc + side * x
-    entry_r = float(skin_row_mm(probe, np.array([entry_c]))[0])
+    entry_r = skin_at(x)
     path = math.hypot(tr - entry_r, x)
     allowed = [n for n in STANDARD_NEEDLES_MM if n <= scene.max_needle_mm]
     length = next((n for n in allowed if path + HUB_MARGIN_MM <= n), allowed[-1])
