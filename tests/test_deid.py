@@ -174,7 +174,8 @@ def test_study_uids_consistent_across_files_and_runs(tmp_path):
         ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
         ds.save_as(src / f"ZZZ_TEST_PATIENTFIVE_{i}.dcm")
     (src / "notes.txt").write_text("not dicom")
-    results, skipped = deidentify_path(src, tmp_path / "out", Deidentifier("s1"))
+    results, skipped, failed = deidentify_path(src, tmp_path / "out", Deidentifier("s1"))
+    assert failed == []
     assert skipped == [str(src / "notes.txt")]
     outs = [_read(Path(r.output)) for r in results]
     assert all("PATIENTFIVE" not in Path(r.output).name for r in results)
@@ -184,8 +185,8 @@ def test_study_uids_consistent_across_files_and_runs(tmp_path):
     assert a.SOPInstanceUID != b.SOPInstanceUID
     assert a.PatientName == b.PatientName and a.PatientID == b.PatientID
     # the same secret maps the same way in a later run; another secret does not
-    again, _ = deidentify_path(src, tmp_path / "again", Deidentifier("s1"))
-    other, _ = deidentify_path(src, tmp_path / "other", Deidentifier("s2"))
+    again = deidentify_path(src, tmp_path / "again", Deidentifier("s1"))[0]
+    other = deidentify_path(src, tmp_path / "other", Deidentifier("s2"))[0]
     assert _read(Path(again[0].output)).StudyInstanceUID == a.StudyInstanceUID
     assert _read(Path(other[0].output)).StudyInstanceUID != a.StudyInstanceUID
 
@@ -256,6 +257,19 @@ def test_cli_deid_json(tmp_path, capsys):
     assert report["all_clean"] and report["reproducible_pseudonyms"]
     assert report["files"][0]["kept_boxes_px"] == [[60, 0, 764, 1008]]  # rows MinY0-MaxY1, cols MinX0-MaxX1
     assert b"ZZZDOWNTIME" not in (tmp_path / "out.dcm").read_bytes()
+
+
+def test_cli_deid_folder_goes_on_past_a_bad_file(tmp_path, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(DATA / "GREYSCALE_IMAGE.dcm", src / "a.dcm")
+    shutil.copy(DATA / "US1_J2KR.dcm", src / "b.dcm")
+    code = main(["deid", str(src), str(tmp_path / "out"), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 2 and not report["all_clean"]
+    assert [f["file"] for f in report["failed"]] == [str(src / "b.dcm")]
+    assert len(report["files"]) == 1 and report["files"][0]["clean"]
+    assert len(list((tmp_path / "out").iterdir())) == 1
 
 
 def test_cli_deid_refuses_and_flags(tmp_path, capsys):

@@ -34,24 +34,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "BurnedInAnnotation not NO), marked PatientIdentityRemoved NO")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
+    p.epilog = ("Exit status: 0 all clean; 1 some file written but not clean (--allow-burned-in); "
+                "2 bad input, or some file of a folder not written.")
 
 
 def run(args: argparse.Namespace) -> int:
     secret, reproducible = read_secret(args.secret_file)
     deidentifier = Deidentifier(secret, allow_burned_in=args.allow_burned_in)
-    results, skipped = deidentify_path(args.input, args.output, deidentifier)
+    results, skipped, failed = deidentify_path(args.input, args.output, deidentifier)
     not_clean = [r for r in results if not r.clean]
     if args.json:
         print_json({"files": [r.to_dict() for r in results], "skipped": skipped,
-                    "reproducible_pseudonyms": reproducible, "all_clean": not not_clean})
+                    "failed": [{"file": f, "reason": why} for f, why in failed],
+                    "reproducible_pseudonyms": reproducible,
+                    "all_clean": not not_clean and not failed})
     else:
         for r in results:
             print(f"{r.source} -> {r.output}: {r.note}")
         for s in skipped:
             print(f"{s}: skipped, not a DICOM file")
+        for f, why in failed:
+            print(f"{f}: NOT WRITTEN: {why}")
         if not reproducible:
             print("pseudonyms come from a random secret: a later run will not match them "
                   "(use --secret-file to keep them stable)")
         if not_clean:
             print(f"WARNING: {len(not_clean)} file(s) are NOT de-identified in their pixels")
+    if failed:
+        return 2
     return 1 if not_clean else 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from pydicom.sr.codedict import codes
 from needleplan.calibration import regions_from_dataset
 from needleplan.deid import pixels
 from needleplan.deid.header import TABLE_VERSION, HeaderProfile
-from needleplan.errors import CalibrationError, DicomReadError, ImageReadError
+from needleplan.errors import CalibrationError, DicomReadError, ImageReadError, NeedleplanError
 
 __all__ = ["DeidResult", "Deidentifier", "deidentify_path", "read_secret"]
 
@@ -113,7 +114,9 @@ class Deidentifier:
         """De-identify one DICOM file into ``dst`` (a file path, or a folder to put it in)."""
         src_path = Path(src)
         try:
-            ds = pydicom.dcmread(src_path)
+            with warnings.catch_warnings():  # the input's own VR quirks are not the user's business
+                warnings.simplefilter("ignore", UserWarning)
+                ds = pydicom.dcmread(src_path)
         except (InvalidDicomError, OSError) as exc:
             raise DicomReadError(f"{src_path}: not a readable DICOM file ({exc})") from exc
         clean, done = self.deidentify_dataset(ds, str(src_path))
@@ -142,11 +145,13 @@ class PixelsDone:
 
 
 def deidentify_path(src: str | os.PathLike[str], dst: str | os.PathLike[str], deidentifier: Deidentifier,
-                    ) -> tuple[list[DeidResult], list[str]]:
+                    ) -> tuple[list[DeidResult], list[str], list[tuple[str, str]]]:
     """De-identify a file, or every DICOM file under a folder into ``dst`` (named by new UID).
 
-    Returns ``(results, skipped)``: ``skipped`` lists files that are not DICOM.  Output files are
-    named by their new SOP Instance UID, since input names often carry the patient's name.
+    Returns ``(results, skipped, failed)``: ``skipped`` lists files that are not DICOM, ``failed``
+    ``(file, reason)`` for DICOM files that could not be de-identified (a folder run goes on with
+    the others; a single file raises instead).  Output files are named by their new SOP Instance
+    UID, since input names often carry the patient's name.
     """
     src_path, dst_path = Path(src), Path(dst)
     if not src_path.exists():
@@ -154,17 +159,20 @@ def deidentify_path(src: str | os.PathLike[str], dst: str | os.PathLike[str], de
     if src_path.is_file():
         if not dst_path.exists() and str(dst).endswith(os.sep):
             dst_path.mkdir(parents=True)
-        return [deidentifier.deidentify_file(src_path, dst_path)], []
+        return [deidentifier.deidentify_file(src_path, dst_path)], [], []
     dst_path.mkdir(parents=True, exist_ok=True)
-    results, skipped = [], []
+    results, skipped, failed = [], [], []
     for path in sorted(p for p in src_path.rglob("*") if p.is_file()):
         if dst_path.resolve() in path.resolve().parents:
             continue
         if not _looks_like_dicom(path):
             skipped.append(str(path))
             continue
-        results.append(deidentifier.deidentify_file(path, dst_path))
-    return results, skipped
+        try:
+            results.append(deidentifier.deidentify_file(path, dst_path))
+        except NeedleplanError as exc:
+            failed.append((str(path), str(exc)))
+    return results, skipped, failed
 
 
 def _looks_like_dicom(path: Path) -> bool:
