@@ -111,6 +111,20 @@ def test_box_outside_a_resized_image_is_refused_with_the_reason() -> None:
     assert region_lookup(regions, [[100, 100]]).status == "none"
 
 
+def test_pixel_spacing_of_a_resized_image_is_not_trusted_either() -> None:
+    ds = us_dataset(240, 320, regions=[region(31, 84, 414, 595)], pixel_spacing=(0.5, 0.5))
+    cal = calibration_from_dataset(ds)
+    assert cal.source == "NONE" and "PixelSpacing not trusted" in cal.reason
+
+
+def test_pixel_spacing_with_only_non_length_regions_is_used_with_a_note() -> None:
+    ecg = region(500, 100, 560, 700, spatial_format=4, data_type=10, units=(0, 4), delta_cm=(0.0, 0.0045))
+    ds = us_dataset(600, 800, regions=[ecg], pixel_spacing=(0.3, 0.3))
+    cal = calibration_from_dataset(ds)
+    assert cal.source == "PIXEL_SPACING" and cal.spacing_mm == (0.3, 0.3)
+    assert any("give no lengths in cm" in n for n in cal.notes)
+
+
 def test_refused_region_next_to_a_good_one_is_noted() -> None:
     ds = us_dataset(240, 320, regions=[region(10, 10, 200, 300), region(31, 84, 414, 595)])
     cal = calibration_from_dataset(ds)

@@ -130,12 +130,15 @@ def calibration_from_dataset(ds: Any) -> Calibration:
                            tuple(notes))
     if refused:
         why = "; ".join(f"{r.describe()}: {r.problem}" for r in refused)
+        distrust = f" ({where} not trusted either: it describes the same resized image)" if pixel_spacing else ""
         return Calibration("NONE", None, (0.0, 0.0), None, None,
-                           f"refused to calibrate from {why}; calibrate manually with two points of known distance")
+                           f"refused to calibrate from {why}{distrust}; calibrate manually with two points of known distance")
     if pixel_spacing is not None:
-        notes = ()
+        notes: tuple[str, ...] = ()
         if where.startswith("ImagerPixelSpacing"):
             notes = ("ImagerPixelSpacing is at the detector; sizes in the patient are smaller by the magnification",)
+        if regions:
+            notes += (f"the {len(regions)} ultrasound region(s) give no lengths in cm; {where} is used instead",)
         return Calibration("PIXEL_SPACING", pixel_spacing, (0.0, 0.0), None, None,
                            f"{where}: {pixel_spacing[0]:.4g} x {pixel_spacing[1]:.4g} mm/px", notes)
     if where:  # a PixelSpacing that is not usable
