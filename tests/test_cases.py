@@ -131,6 +131,30 @@ def test_cli_case_create_list_and_score_against_case(tmp_path, grey_reference, c
     assert code == 0 and json.loads(capsys.readouterr().out)["result"] == "pass"
 
 
+def test_case_attempt_hides_the_reference_until_submitted(tmp_path, grey_reference):
+    from needleplan.training import attempt_history
+    from needleplan.training.session import CaseAttempt
+
+    case = create_case(GREY, grey_reference, title="Hidden", difficulty="beginner",
+                       cases_dir=tmp_path / "cases", secret="k")
+    turn = CaseAttempt(case.case_id, resident="erin", cases_dir=tmp_path / "cases",
+                       library_root=tmp_path / "lib")
+    assert turn.image_path == case.image_path and not turn.submitted
+    with pytest.raises(LibraryError, match="only after"):
+        turn.reference
+    # the resident forgets the artery: it is named as missed
+    resident_plan = load_plan(case.reference_path)
+    resident_plan = replace(resident_plan, structures=tuple(s for s in resident_plan.structures
+                                                            if s.kind != "artery"))
+    score = turn.submit(resident_plan)
+    assert score.result == "needs_work"
+    assert any(r.startswith("You did not mark the artery") for r in score.reasons)
+    assert turn.reference.needle == grey_reference.needle
+    with pytest.raises(LibraryError, match="already submitted"):
+        turn.submit(resident_plan)
+    assert [r.case_id for r in attempt_history("erin", library_root=tmp_path / "lib")] == [case.case_id]
+
+
 def test_starter_set_from_phantom_presets(tmp_path):
     presets = (("rhomboid_rib", "average", "intermediate"), ("quadratus_lumborum", "average", "beginner"))
     result = build_starter_set(tmp_path, secret="k", presets=presets)
