@@ -15,8 +15,6 @@ and its lookup table.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.pixels import apply_color_lut
@@ -24,16 +22,7 @@ from pydicom.pixels import apply_color_lut
 from needleplan.calibration import UltrasoundRegion
 from needleplan.errors import DicomReadError, UnsupportedCodecError
 
-__all__ = ["PixelOutcome", "keep_mask", "decode_all_frames", "blank_value", "store_uncompressed"]
-
-
-@dataclass(frozen=True, slots=True)
-class PixelOutcome:
-    """What the pixel step did: the boxes kept (clamped, inclusive) and the blank value used."""
-
-    kept_boxes_px: tuple[tuple[int, int, int, int], ...]
-    blank_value: int
-    blanked_px: int  # pixels per frame set to the blank value
+__all__ = ["keep_mask", "kept_boxes", "decode_all_frames", "blank_value", "apply_mask", "store_uncompressed"]
 
 
 def keep_mask(regions: tuple[UltrasoundRegion, ...], rows: int, cols: int) -> np.ndarray:

@@ -12,8 +12,8 @@
 from needleplan.training.cases import TeachingCase, create_case, list_cases, load_case
 from needleplan.training.criteria import CRITERIA_SOURCES, DEFAULT_CRITERIA, Criteria
 from needleplan.training.history import AttemptRecord, attempt_history, record_attempt
-from needleplan.training.session import CaseAttempt
 from needleplan.training.scoring import FAIL, NEEDS_WORK, PASS, HazardMatch, NeedleDelta, Score, score_plans
+from needleplan.training.session import CaseAttempt
 
 __all__ = [
     "Criteria", "CRITERIA_SOURCES", "DEFAULT_CRITERIA",
