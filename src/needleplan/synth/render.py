@@ -30,10 +30,10 @@ DYNAMIC_RANGE_DB = 60.0
 TOP_DB = 12.0  # amplitude 4 (bone cortex) maps to white
 GAMMA = 2.0
 NOISE_AMPLITUDE = 0.004
-PLEURA_ECHO = 4.0
+PLEURA_ECHO = 2.5
 A_LINE_ECHO = (0.9, 0.45, 0.22, 0.11)  # 1st, 2nd... repeat below the pleura (1I A-lines)
 LUNG_ECHO = 0.09
-PLEURA_SIGMA_MM = 0.4
+PLEURA_SIGMA_MM = 0.25
 
 
 def compress(amplitude: np.ndarray) -> np.ndarray:
