@@ -72,6 +72,7 @@ class Scene:
     thresholds: Mapping[str, float]
     hazards: tuple[Hazard, ...]
     backstops: tuple[Hazard, ...]
+    shapes: g.ShapeSet           # hazards then backstops, one column each
     skin: np.ndarray | None
     target_point: np.ndarray | None
     targets: tuple[tuple[np.ndarray, bool], ...]
@@ -92,6 +93,7 @@ class NeedleMetrics:
     pleura_along_path_mm: float | None
     backstop_along_path_mm: float | None
     needle_length_required_mm: float
+    by_structure: Mapping[int, tuple[float, float]] = field(default_factory=dict)  # index -> (shaft, tip)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +187,9 @@ def prepare(plan: Plan, thresholds: Mapping[str, float] | None = None) -> Scene:
         target_point = g.shape_centroid(*targets[0])
     elif plan.needle is not None:
         target_point = np.asarray(plan.needle.target_mm, dtype=float)
-    return Scene(th, tuple(hazards), tuple(backstops), skin, target_point, tuple(targets), plan.needle)
+    items = hazards + backstops
+    shapes = g.ShapeSet([(h.points, h.closed) for h in items])
+    return Scene(th, tuple(hazards), tuple(backstops), shapes, skin, target_point, tuple(targets), plan.needle)
 
 
 def _scene(plan: Plan | Scene) -> Scene:
@@ -217,11 +221,14 @@ def _skin_direction(scene: Scene, point: np.ndarray) -> np.ndarray:
     return g.nearest_segment_direction(scene.skin, point)
 
 
-def _first_along(shapes: tuple[Hazard, ...], origin: np.ndarray, u: np.ndarray) -> float:
-    best = math.inf
-    for h in shapes:
-        best = min(best, g.ray_shape_hits(origin, u, h.points, h.closed))
-    return best
+def _items(sc: Scene) -> tuple[Hazard, ...]:
+    return sc.hazards + sc.backstops
+
+
+def _first_hit(sc: Scene, hits: np.ndarray, family: str | None) -> float:
+    """Smallest ray distance among the scene's pleura (family 'pleura') or backstops (None)."""
+    cols = [j for j, h in enumerate(_items(sc)) if (h.family == family if family else h.family == "backstop")]
+    return float(hits[cols].min()) if cols else math.inf
 
 
 def _skin_to_pleura(scene: Scene, col_mm: float) -> float | None:
@@ -238,15 +245,17 @@ def needle_metrics(plan: Plan | Scene) -> NeedleMetrics:
     """Depth, path length, angle to the skin, entry offset and clearances of the drawn needle."""
     sc = _scene(plan)
     entry, tip, u, path = _needle_of(sc)
+    shaft = sc.shapes.segment_distance(entry, tip)[0]
+    tip_d = sc.shapes.point_distance(tip)[0]
+    hits = sc.shapes.ray_hits(entry, u)[0]
     clear: dict[str, float] = {}
     tip_clear: dict[str, float] = {}
-    for h in sc.hazards + sc.backstops:
-        d_shaft = g.segment_shape_distance(entry, tip, h.points, h.closed)
-        d_tip = float(g.point_shape_distance(tip, h.points, h.closed)[0])
-        clear[h.kind] = min(clear.get(h.kind, math.inf), d_shaft)
-        tip_clear[h.kind] = min(tip_clear.get(h.kind, math.inf), d_tip)
-    pleura_hit = _first_along(tuple(h for h in sc.hazards if h.family == "pleura"), entry, u)
-    bone_hit = _first_along(sc.backstops, entry, u)
+    by_structure: dict[int, tuple[float, float]] = {}
+    for j, h in enumerate(_items(sc)):
+        clear[h.kind] = min(clear.get(h.kind, math.inf), float(shaft[j]))
+        tip_clear[h.kind] = min(tip_clear.get(h.kind, math.inf), float(tip_d[j]))
+        by_structure[h.index] = (float(shaft[j]), float(tip_d[j]))
+    pleura_hit, bone_hit = _first_hit(sc, hits, "pleura"), _first_hit(sc, hits, None)
     return NeedleMetrics(
         depth_mm=depth_below_skin(sc, tip),
         path_length_mm=path,
@@ -258,6 +267,7 @@ def needle_metrics(plan: Plan | Scene) -> NeedleMetrics:
         pleura_along_path_mm=None if math.isinf(pleura_hit) else pleura_hit,
         backstop_along_path_mm=None if math.isinf(bone_hit) else bone_hit,
         needle_length_required_mm=path + sc.thresholds["HUB_MARGIN_MM"],
+        by_structure=by_structure,
     )
 
 
@@ -270,11 +280,13 @@ def max_safe_insertion(plan: Plan | Scene) -> SafeInsertion:
     sc = _scene(plan)
     entry, _tip, u, path = _needle_of(sc)
     limits: dict[str, float] = {}
-    for h in sc.hazards:
-        s = g.ray_capsule_entry(entry, u, h.points, h.closed, h.margin_mm)
-        limits[h.kind] = min(limits.get(h.kind, math.inf), s)
-    for h in sc.backstops:
-        limits[h.kind] = min(limits.get(h.kind, math.inf), g.ray_shape_hits(entry, u, h.points, h.closed))
+    items = _items(sc)
+    if items:
+        capsule = sc.shapes.capsule_entry(entry, u, [h.margin_mm for h in items])
+        hits = sc.shapes.ray_hits(entry, u)[0]
+        for j, h in enumerate(items):
+            s = float(hits[j] if h.family == "backstop" else capsule[j])
+            limits[h.kind] = min(limits.get(h.kind, math.inf), s)
     limits["needle_length"] = max(0.0, sc.needle.length_mm - sc.thresholds["HUB_MARGIN_MM"])
     kind = min(limits, key=lambda k: limits[k])
     best = limits[kind]
@@ -286,9 +298,10 @@ def overshoot(plan: Plan | Scene) -> Overshoot:
     sc = _scene(plan)
     _entry, tip, u, path = _needle_of(sc)
     reach = max(0.0, sc.needle.length_mm - path) + sc.thresholds["OVERSHOOT_ALLOWANCE_MM"]
-    hits = [(g.ray_shape_hits(tip, u, h.points, h.closed), h.kind) for h in sc.hazards + sc.backstops]
-    pleura = min((t for t, k in hits if k == "pleura"), default=math.inf)
-    bone = min((t for t, k in hits if k in BACKSTOP_KINDS), default=math.inf)
+    row = sc.shapes.ray_hits(tip, u)[0]
+    hits = [(float(row[j]), h.kind) for j, h in enumerate(_items(sc))]
+    pleura = _first_hit(sc, row, "pleura")
+    bone = _first_hit(sc, row, None)
     within = [(t, k) for t, k in hits if t <= reach]
     first_t, first_k = min(within) if within else (None, None)
     return Overshoot(reach, first_k, first_t, None if math.isinf(pleura) else pleura,
@@ -323,6 +336,28 @@ def _candidate_entries(scene: Scene, target: np.ndarray, phis: np.ndarray, side:
     return entries, t, -d, angles, ok
 
 
+def _clear_paths(sc: Scene, entries: np.ndarray, path: np.ndarray, u: np.ndarray, target: np.ndarray,
+                 length: float) -> np.ndarray:
+    """Which candidate paths (entry -> target) keep every margin, miss bone, and overshoot safely."""
+    th, items = sc.thresholds, _items(sc)
+    tips = np.broadcast_to(target, entries.shape)
+    fam = np.array([h.family for h in items])
+    margins = np.array([h.margin_mm for h in items])
+    hazard, backstop, pleura = fam != "backstop", fam == "backstop", fam == "pleura"
+    safe = (sc.shapes.segment_distance(entries, tips)[:, hazard] >= margins[hazard]).all(axis=1)
+    from_tip = sc.shapes.ray_hits(tips, u)
+    bone = np.full(len(path), np.inf)
+    if backstop.any():  # the path may not pass through bone before the target
+        from_entry = sc.shapes.ray_hits(entries, u)[:, backstop]
+        safe &= (from_entry >= path[:, None] - th["BONE_CONTACT_TOLERANCE_MM"]).all(axis=1)
+        bone = from_tip[:, backstop].min(axis=1)
+    if pleura.any():
+        reach = np.maximum(length - path, 0.0) + th["OVERSHOOT_ALLOWANCE_MM"]
+        t_p = from_tip[:, pleura].min(axis=1)
+        safe &= ~((t_p <= reach) & (t_p < bone))
+    return safe
+
+
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     runs, start = [], None
     for i, m in enumerate(mask.tolist() + [False]):
@@ -349,24 +384,13 @@ def safe_angle_window(plan: Plan | Scene, *, step_deg: float | None = None) -> A
     length = sc.needle.length_mm if sc.needle is not None else math.inf
     step = step_deg or th["WINDOW_STEP_DEG"]
     phis = np.radians(np.arange(th["WINDOW_MIN_ANGLE_DEG"], 90.0 + 1e-9, step))
-    pleura = tuple(h for h in sc.hazards if h.family == "pleura")
     intervals, best = [], None
     for sign, name in ((-1.0, "left"), (1.0, "right")):  # entry col below / above the target's
         entries, path, u, angles, ok = _candidate_entries(sc, target, phis, sign)
         safe = ok & (path + th["HUB_MARGIN_MM"] <= length)
-        for h in sc.hazards:
-            safe &= g.segment_shape_distance_many(entries, np.broadcast_to(target, entries.shape),
-                                                  h.points, h.closed) >= h.margin_mm
-        tol = th["BONE_CONTACT_TOLERANCE_MM"]
-        tips = np.broadcast_to(target, entries.shape)
-        bone = np.full(len(path), np.inf)
-        for h in sc.backstops:
-            safe &= g.ray_first_hit_many(entries, u, h.points, h.closed) >= path - tol
-            bone = np.minimum(bone, g.ray_first_hit_many(tips, u, h.points, h.closed))
-        reach = np.maximum(length - path, 0.0) + th["OVERSHOOT_ALLOWANCE_MM"]
-        for h in pleura:
-            t_p = g.ray_first_hit_many(tips, u, h.points, h.closed)
-            safe &= ~((t_p <= reach) & (t_p < bone))
+        if _items(sc) and safe.any():
+            keep = np.flatnonzero(safe)      # only candidates the needle length allows are traced
+            safe[keep] = _clear_paths(sc, entries[keep], path[keep], u[keep], target, length)
         for a, b in _runs(safe):
             lo, hi = (a, b) if angles[a] <= angles[b] else (b, a)
             intervals.append(AngleInterval(name, round(float(angles[lo]), 2), round(float(angles[hi]), 2),

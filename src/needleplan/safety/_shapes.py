@@ -13,7 +13,7 @@ import numpy as np
 from needleplan import geometry as g
 from needleplan.safety.context import Context
 
-__all__ = ["needle_vectors", "crosses", "first_hit", "shortest_needle"]
+__all__ = ["needle_vectors", "clearance", "crosses", "first_hits", "shortest_needle"]
 
 
 def needle_vectors(ctx: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -25,20 +25,31 @@ def needle_vectors(ctx: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return entry, tip, d / max(float(np.hypot(*d)), 1e-12)
 
 
-def crosses(ctx: Context, structure) -> bool:
-    """Does the drawn needle (entry to tip) touch or cross a structure (or end inside it)?"""
+def clearance(ctx: Context, index: int, structure) -> tuple[float, float]:
+    """(shaft, tip) distance from the drawn needle to a structure; 0 when it touches or crosses it.
+
+    Taken from the planner's metrics when the plan is calibrated, else computed on the raw points
+    (only "is it 0" is meaningful then).
+    """
+    if ctx.metrics is not None and index in ctx.metrics.by_structure:
+        return ctx.metrics.by_structure[index]
     entry, tip, _ = needle_vectors(ctx)
-    return g.segment_shape_distance(entry, tip, structure.points_mm, structure.closed) <= 1e-9
+    return (g.segment_shape_distance(entry, tip, structure.points_mm, structure.closed),
+            float(g.point_shape_distance(tip, structure.points_mm, structure.closed)[0]))
 
 
-def first_hit(ctx: Context, origin, direction, *kinds: str) -> tuple[float, str | None]:
-    """Distance along a ray to the first confirmed structure of the given families/kinds, and its kind."""
-    best, kind = math.inf, None
-    for _i, s in ctx.confirmed(*kinds):
-        t = g.ray_shape_hits(origin, direction, s.points_mm, s.closed)
-        if t < best:
-            best, kind = t, s.kind
-    return best, kind
+def crosses(ctx: Context, index: int, structure) -> bool:
+    """Does the drawn needle (entry to tip) touch or cross a structure (or end inside it)?"""
+    return clearance(ctx, index, structure)[0] <= 1e-9
+
+
+def first_hits(ctx: Context, origin, directions, *kinds: str) -> np.ndarray:
+    """``(R,)``: distance along each ray to the first confirmed structure of the given kinds (inf: none)."""
+    shapes = [(s.points_mm, s.closed) for _i, s in ctx.confirmed(*kinds)]
+    if not shapes:
+        return np.full(len(directions), math.inf)
+    rays = g.ShapeSet(shapes).ray_hits(np.repeat(g.as_points(origin), len(directions), axis=0), directions)
+    return rays.min(axis=1)
 
 
 def shortest_needle(required_mm: float, lengths: tuple[float, ...]) -> float | None:

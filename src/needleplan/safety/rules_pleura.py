@@ -9,7 +9,7 @@ import numpy as np
 
 from needleplan import geometry as g
 from needleplan.planner import depth_below_skin
-from needleplan.safety._shapes import crosses, first_hit, needle_vectors
+from needleplan.safety._shapes import clearance, crosses, first_hits, needle_vectors
 from needleplan.safety.context import Context, mm, rule
 from needleplan.safety.report import Finding
 
@@ -71,14 +71,12 @@ def pleura_margin(ctx: Context):
     if not ctx.calibrated:
         ctx.skip("PLEURA_MARGIN")
         for i, s in ctx.confirmed("pleura"):
-            if crosses(ctx, s):
+            if crosses(ctx, i, s):
                 yield Finding("PLEURA_MARGIN", "block", "The needle as drawn crosses the pleura.",
                               {"structure": i, "crosses": True})
         return
-    n = ctx.plan.needle
     for h in _pleura_hazards(ctx):
-        shaft = g.segment_shape_distance(n.entry_mm, n.target_mm, h.points, h.closed)
-        tip = float(g.point_shape_distance(n.target_mm, h.points, h.closed)[0])
+        shaft, tip = clearance(ctx, h.index, None)
         why = " (pleura marked on another frame or position)" if h.other_frame else ""
         values = {"structure": h.index, "tip_to_pleura_mm": round(tip, 2), "shaft_to_pleura_mm": round(shaft, 2),
                   "margin_mm": h.margin_mm, "crosses": shaft <= 1e-9}
@@ -109,10 +107,11 @@ def intercostal_target(ctx: Context):
     if not ctx.confirmed("pleura"):
         return
     _entry, tip, u = needle_vectors(ctx)
-    for label, direction in (("extension", u), ("vertical", np.array([1.0, 0.0]))):
-        t_pleura, _ = first_hit(ctx, tip, direction, "pleura")
-        t_rib, _ = first_hit(ctx, tip, direction, "rib", "bone")
-        if math.isfinite(t_pleura) and t_pleura < t_rib:
+    directions = np.array([u, [1.0, 0.0]])
+    t_pleura = first_hits(ctx, tip, directions, "pleura")
+    t_rib = first_hits(ctx, tip, directions, "rib", "bone")
+    for k, label in enumerate(("extension", "vertical")):
+        if math.isfinite(t_pleura[k]) and t_pleura[k] < t_rib[k]:
             where = "the needle's forward extension" if label == "extension" else "the tip"
             yield Finding("INTERCOSTAL_TARGET", "warn",
                           f"{where.capitalize()} lies over an intercostal space: pleura below and no rib backstop. "

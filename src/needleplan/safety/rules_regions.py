@@ -11,11 +11,10 @@ from needleplan.safety.report import Finding
 _NEEDLE_SAMPLES = 33  # points along the needle checked for the region they fall in
 
 
-def _needle_px(ctx: Context) -> np.ndarray:
+def _needle_mm(ctx: Context) -> np.ndarray:
     n = ctx.plan.needle
     t = np.linspace(0.0, 1.0, _NEEDLE_SAMPLES)[:, None]
-    pts_mm = np.asarray(n.entry_mm) * (1 - t) + np.asarray(n.target_mm) * t
-    return ctx.plan.calibration.mm_to_px(pts_mm)
+    return np.asarray(n.entry_mm) * (1 - t) + np.asarray(n.target_mm) * t
 
 
 def _in_box(px: np.ndarray, box) -> np.ndarray:
@@ -24,7 +23,7 @@ def _in_box(px: np.ndarray, box) -> np.ndarray:
 
 
 def _regions_of(ctx: Context, px: np.ndarray) -> list[int | None]:
-    """Region per point: from the image's regions when given, else the plan's calibrated box (index 0 or its own)."""
+    """Region per point: from the image's regions when given, else the plan's calibrated box."""
     cal = ctx.plan.calibration
     if ctx.regions is not None:
         return list(region_lookup(ctx.regions, px).point_regions)
@@ -55,12 +54,18 @@ def regions(ctx: Context):
     expected = cal.region_index if cal.source == "US_REGION" else None
     items = []
     if ctx.has_needle:
-        items.append(("the needle", "needle", _needle_px(ctx), True))
-    for i, s in ctx.confirmed(*{s.kind for s in ctx.plan.structures}):
-        items.append((f"the {s.kind} mark" + (f" '{s.label}'" if s.label else ""), i,
-                      cal.mm_to_px(np.asarray(s.points_mm)), False))
-    for name, which, px, needle in items:
-        problem = _problem(_regions_of(ctx, px), expected, needle=needle)
+        items.append(("the needle", "needle", _needle_mm(ctx), True))
+    for i, st in ctx.confirmed(*{st.kind for st in ctx.plan.structures}):
+        items.append((f"the {st.kind} mark" + (f" '{st.label}'" if st.label else ""), i,
+                      np.asarray(st.points_mm, dtype=float), False))
+    if not items:
+        return
+    # One conversion and one lookup for every point of every measurement, then split per item.
+    per_point = _regions_of(ctx, cal.mm_to_px(np.concatenate([pts for _n, _w, pts, _f in items])))
+    start = 0
+    for name, which, pts, needle in items:
+        problem = _problem(per_point[start:start + len(pts)], expected, needle=needle)
+        start += len(pts)
         if problem:
             yield Finding("CROSS_REGION", "block",
                           f"{name.capitalize()} {problem}: lengths across two views, or outside the calibrated "

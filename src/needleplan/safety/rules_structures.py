@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from needleplan import geometry as g
 from needleplan.anatomy import hazard_family
-from needleplan.safety._shapes import crosses
+from needleplan.safety._shapes import clearance
 from needleplan.safety.context import Context, mm, rule
 from needleplan.safety.report import Finding
 
@@ -28,19 +27,17 @@ def _family_rule(family: str):
         if not ctx.calibrated:
             ctx.skip(f"{code}_MARGIN")
         margin_by_index = {h.index: h.margin_mm for h in ctx.scene.hazards} if ctx.scene is not None else {}
-        n = ctx.plan.needle
         for i, s in ctx.confirmed(family):
             values = {"structure": i, "kind": s.kind, "label": s.label}
-            if crosses(ctx, s):
+            shaft, tip = clearance(ctx, i, s)
+            if shaft <= 1e-9:
                 yield Finding(f"{code}_CROSSED", _crossed_severity(s.kind),
                               f"The needle as drawn crosses the marked {_name(s)}.", {**values, "crosses": True})
                 continue
             if not ctx.calibrated:
                 continue
             margin = margin_by_index[i]
-            shaft = g.segment_shape_distance(n.entry_mm, n.target_mm, s.points_mm, s.closed)
             if shaft < margin:
-                tip = float(g.point_shape_distance(n.target_mm, s.points_mm, s.closed)[0])
                 part = f"tip {mm(tip)}" if tip - shaft < 1e-6 else f"shaft {mm(shaft)}"
                 yield Finding(f"{code}_MARGIN", "warn",
                               f"Needle {part} from the marked {_name(s)}; margin {margin:g} mm.",
