@@ -90,15 +90,28 @@ def decode_all_frames(ds: Dataset, source: str) -> tuple[np.ndarray, str]:
 
 
 def blank_value(ds: Dataset, photometric: str) -> int:
-    """The stored value that displays black: 0, the top of the range for MONOCHROME1, or the
-    palette index whose colour is darkest for PALETTE COLOR."""
-    if photometric == "MONOCHROME1":
-        if int(ds.get("PixelRepresentation", 0)) == 1:
-            return (1 << (int(ds.BitsStored) - 1)) - 1
-        return (1 << int(ds.BitsStored)) - 1
+    """The stored value that displays black: 0 (the bottom of the range for signed MONOCHROME2),
+    the top of the range for MONOCHROME1, or the darkest palette entry for PALETTE COLOR.
+
+    Examples
+    --------
+    >>> ds = Dataset()
+    >>> ds.BitsStored, ds.PixelRepresentation = 12, 0
+    >>> blank_value(ds, "MONOCHROME2"), blank_value(ds, "MONOCHROME1"), blank_value(ds, "RGB")
+    (0, 4095, 0)
+    >>> ds.PixelRepresentation = 1
+    >>> blank_value(ds, "MONOCHROME2"), blank_value(ds, "MONOCHROME1")
+    (-2048, 2047)
+    """
+    signed = int(ds.get("PixelRepresentation", 0)) == 1
+    bits = int(ds.get("BitsStored", 8))
+    if photometric == "MONOCHROME1":  # low values display white: black is the top of the range
+        return (1 << (bits - 1)) - 1 if signed else (1 << bits) - 1
+    if photometric == "MONOCHROME2" and signed:
+        return -(1 << (bits - 1))
     if photometric == "PALETTE COLOR":
-        bits = int(ds.get("BitsAllocated", 8))
-        indices = np.arange(1 << bits, dtype=np.uint16 if bits > 8 else np.uint8)
+        allocated = int(ds.get("BitsAllocated", 8))
+        indices = np.arange(1 << allocated, dtype=np.uint16 if allocated > 8 else np.uint8)
         rgb = apply_color_lut(indices, ds).astype(np.int64)
         if rgb.ndim != 2:  # pragma: no cover - defensive
             return 0

@@ -64,6 +64,14 @@ def read_secret(path: str | os.PathLike[str] | None) -> tuple[str, bool]:
     return secrets.token_hex(32), False
 
 
+@dataclass(frozen=True, slots=True)
+class PixelsDone:
+    """What the pixel step kept (clamped inclusive boxes) and blanked (pixels per frame)."""
+
+    kept_boxes_px: tuple[tuple[int, int, int, int], ...]
+    blanked_px: int
+
+
 class Deidentifier:
     """De-identifies datasets; every file of one instance shares pseudonyms, UIDs and date shift.
 
@@ -136,12 +144,6 @@ class Deidentifier:
             note = "NOT CLEAN: no calibrated region to keep; burned-in text may remain"
         return DeidResult(str(src_path), str(dst_path), clean, bool(done.kept_boxes_px),
                           done.kept_boxes_px, methods, note)
-
-
-@dataclass(frozen=True, slots=True)
-class PixelsDone:
-    kept_boxes_px: tuple[tuple[int, int, int, int], ...]
-    blanked_px: int
 
 
 def deidentify_path(src: str | os.PathLike[str], dst: str | os.PathLike[str], deidentifier: Deidentifier,
