@@ -86,11 +86,19 @@ def test_dual_view_picks_the_first_view_and_lookup_refuses_a_line_across_views()
 def test_colour_box_inside_tissue_box_with_the_same_scale_is_inside() -> None:
     tissue = UltrasoundRegion(0, (0, 0, 99, 99), 1, 1, 1, 3, 3, 0.02, 0.02, (0.0, 50.0))
     colour = UltrasoundRegion(1, (20, 20, 60, 60), 1, 2, 0, 3, 3, 0.02, 0.02, (-20.0, 30.0))
-    lookup = region_lookup([tissue, colour], [[30, 30], [40, 40]])
-    # same spacing and same origin (0, 50): the high-priority colour box (flags bit 0 = 0) is named
-    assert lookup.status == "inside" and lookup.region_index == 1
+    # same spacing and same origin (0, 50): one calibration, named by the larger tissue region (0),
+    # the one calibration_from_dataset picks, whichever order the regions come in
+    for regions in ([tissue, colour], [colour, tissue]):
+        lookup = region_lookup(regions, [[30, 30], [40, 40], [90, 90]])
+        assert lookup.status == "inside" and lookup.region_index == 0 and lookup.point_regions == (0, 0, 0)
+    # a colour box with its own scale: both low priority -> ambiguous where they overlap
     other_scale = UltrasoundRegion(1, (20, 20, 60, 60), 1, 2, 1, 3, 3, 0.03, 0.03, (-20.0, 30.0))
     assert region_lookup([tissue, other_scale], [[30, 30]]).status == "spans"
+    assert region_lookup([tissue, other_scale], [[90, 90]]).region_index == 0
+    # ... unless one of them is high priority (flags bit 0 == 0): it wins inside its box
+    high = UltrasoundRegion(1, (20, 20, 60, 60), 1, 2, 0, 3, 3, 0.03, 0.03, (-20.0, 30.0))
+    assert region_lookup([tissue, high], [[30, 30]]).region_index == 1
+    assert region_lookup([tissue, high], [[30, 30], [90, 90]]).status == "spans"
 
 
 def test_off_by_one_box_is_clamped_with_a_note() -> None:

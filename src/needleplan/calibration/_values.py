@@ -262,12 +262,15 @@ class RegionLookup:
 def region_lookup(regions: Iterable[UltrasoundRegion], index_px: Any) -> RegionLookup:
     """Find the one usable length region that holds every point ``(row, col)``.
 
-    Overlapping regions with the same spacing and origin (a colour box inside the tissue box) are
-    fine: the high-priority one (flags bit 0 == 0) is reported, else the lowest index.
+    Regions with the same spacing and origin (a colour box inside its tissue box) are one
+    calibration: they are named by the largest of them (ties: the lowest index), the region
+    :func:`~needleplan.calibration.calibration_from_dataset` picks.  Where regions of different
+    scale overlap, a single high-priority one (flags bit 0 == 0) wins; otherwise the points are
+    ambiguous (``"spans"``).
 
     Examples
     --------
-    Dual view: two tissue regions side by side.
+    Dual view: two tissue regions side by side, each with its own origin.
 
     >>> left = UltrasoundRegion(0, (0, 0, 99, 99), 1, 1, 0, 3, 3, 0.02, 0.02, (0.0, 50.0))
     >>> right = UltrasoundRegion(1, (0, 100, 99, 199), 1, 1, 0, 3, 3, 0.02, 0.02, (0.0, 50.0))
@@ -284,33 +287,43 @@ def region_lookup(regions: Iterable[UltrasoundRegion], index_px: Any) -> RegionL
     if not usable:
         return RegionLookup("none", None, "the image has no usable calibrated ultrasound region",
                             (None,) * len(pts))
+    # one representative per calibration (same spacing and origin): the largest, then lowest index
+    rep: dict[tuple, int] = {}
+    for r in sorted(usable, key=lambda r: (-r.area_px, r.index)):
+        rep.setdefault((r.spacing_mm, r.origin_px), r.index)
     inside = np.array([r.contains(pts) for r in usable])  # (R, N)
-    per_point = tuple(
-        next((usable[i].index for i in range(len(usable)) if inside[i, k]), None) for k in range(len(pts))
-    )
-    holders = [usable[i] for i in range(len(usable)) if inside[i].all()]
-    if holders:
-        if len({(h.spacing_mm, h.origin_px) for h in holders}) == 1:
-            best = min(holders, key=lambda h: (h.flags & 1, h.index))
-            return RegionLookup("inside", best.index, f"all points lie in {best.describe()}",
-                                (best.index,) * len(pts))
-        high = [h for h in holders if not h.flags & 1]
-        if len(high) == 1:
-            return RegionLookup("inside", high[0].index, f"all points lie in high-priority {high[0].describe()}",
-                                (high[0].index,) * len(pts))
-        names = ", ".join(h.describe() for h in holders)
-        return RegionLookup("spans", None, f"the points lie in overlapping regions with different scales: {names}",
-                            per_point)
+    per_point: list[int | None] = []
+    ambiguous: list[int] = []
+    for k in range(len(pts)):
+        holders = [r for i, r in enumerate(usable) if inside[i, k]]
+        reps = {rep[(r.spacing_mm, r.origin_px)] for r in holders}
+        if len(reps) > 1:
+            high = {rep[(r.spacing_mm, r.origin_px)] for r in holders if not r.flags & 1}
+            if len(high) == 1:
+                reps = high
+            else:
+                ambiguous.append(k)
+                largest = max(holders, key=lambda r: r.area_px)
+                reps = {rep[(largest.spacing_mm, largest.origin_px)]}
+        per_point.append(next(iter(reps)) if reps else None)
+    by_index = {r.index: r for r in usable}
     missing = [k for k, p in enumerate(per_point) if p is None]
     if missing:
         row, col = pts[missing[0]]
         return RegionLookup("none", None,
                             f"point {missing[0]} at (row {row:.0f}, col {col:.0f}) lies in no calibrated region",
-                            per_point)
-    used = sorted({p for p in per_point if p is not None})
+                            tuple(per_point))
+    if ambiguous:
+        row, col = pts[ambiguous[0]]
+        return RegionLookup("spans", None,
+                            f"point {ambiguous[0]} at (row {row:.0f}, col {col:.0f}) lies in overlapping regions "
+                            "with different scales and no single high-priority one", tuple(per_point))
+    used = sorted(set(per_point))
+    if len(used) == 1:
+        return RegionLookup("inside", used[0], f"all points lie in {by_index[used[0]].describe()}", tuple(per_point))
     return RegionLookup("spans", None,
                         f"the points lie in different regions ({', '.join(map(str, used))}); "
-                        "a length across two views is meaningless", per_point)
+                        "a length across two views is meaningless", tuple(per_point))
 
 
 def manual_calibration(p0_px: Any, p1_px: Any, distance_mm: float, *,
