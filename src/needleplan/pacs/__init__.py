@@ -8,9 +8,9 @@ The API an "Open from PACS" dialog needs::
     result = pacs.retrieve(client, pacs.default_cache(), studies[0].study_instance_uid)
     result.paths                                  # local DICOM files, open with needleplan.io.open_image
 
-and to store a plan's SR (a ``pydicom.Dataset`` in the source study)::
+and to store a plan's SR (built by ``needleplan.sr``) into its image's study::
 
-    pacs.store_instances(client, [sr], study_uid=sr.StudyInstanceUID)
+    pacs.store_plan(client, plan, source_dataset, report_pdf=None)
 
 Every failure is a one-line :class:`~needleplan.errors.PacsError`.  See ``settings`` for where
 credentials come from, ``client`` for what is retried and why.
@@ -26,14 +26,14 @@ from needleplan.pacs.client import PacsClient, RetryPolicy, connect
 from needleplan.pacs.query import InstanceRef, StudySummary, list_instances, parse_date_range, search_studies
 from needleplan.pacs.retrieve import RetrieveResult, retrieve
 from needleplan.pacs.settings import PacsSettings, load_settings, settings_path
-from needleplan.pacs.store import StoreResult, encapsulated_pdf, store_instances
+from needleplan.pacs.store import StoreResult, encapsulated_pdf, store_instances, store_plan
 
 __all__ = [
     "PacsSettings", "load_settings", "settings_path",
     "PacsClient", "RetryPolicy", "connect",
     "StudySummary", "InstanceRef", "search_studies", "list_instances", "parse_date_range",
     "InstanceCache", "default_cache", "RetrieveResult", "retrieve",
-    "StoreResult", "store_instances", "encapsulated_pdf",
+    "StoreResult", "store_instances", "store_plan", "encapsulated_pdf",
     "DEFAULT_CACHE_LIMIT_MB",
 ]
 

@@ -128,8 +128,8 @@ class PacsClient:
         tries = f" after {attempts} attempts" if attempts > 1 else ""
         status = _status(exc)
         if isinstance(exc, requests.exceptions.SSLError):
-            why = (f"TLS verification of {host} failed; check the server certificate or set ca_bundle / "
-                   f"{ENV['ca_bundle']} to your hospital's CA file")
+            why = (f"TLS with {host} failed (certificate not trusted, or the server does not speak https); "
+                   f"check the URL, or set ca_bundle / {ENV['ca_bundle']} to your hospital's CA file")
         elif isinstance(exc, requests.Timeout):
             why = f"{host} did not answer within {self.settings.timeout_s:g} s{tries}; try again or raise timeout_s"
         elif isinstance(exc, (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):

@@ -10,14 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pydicom
-from pydicom.dataset import FileMetaDataset
+from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from needleplan import __version__
 from needleplan.errors import PacsError
 from needleplan.pacs.client import PacsClient
 
-__all__ = ["StoreResult", "store_instances", "encapsulated_pdf", "ENCAPSULATED_PDF_STORAGE"]
+__all__ = ["StoreResult", "store_instances", "store_plan", "encapsulated_pdf", "ENCAPSULATED_PDF_STORAGE"]
 
 ENCAPSULATED_PDF_STORAGE = "1.2.840.10008.5.1.4.1.1.104.1"
 
@@ -103,6 +103,7 @@ def encapsulated_pdf(pdf: bytes, source: pydicom.Dataset, *, title: str = "needl
         raise PacsError("the source image has no Study Instance UID; cannot link the report to its study")
     now = _dt.datetime.now()
     ds = pydicom.Dataset()
+    ds.SpecificCharacterSet = source.get("SpecificCharacterSet", "ISO_IR 100")
     for keyword in _STUDY_KEYWORDS:
         if keyword in source:
             setattr(ds, keyword, source.data_element(keyword).value)
@@ -132,5 +133,23 @@ def encapsulated_pdf(pdf: bytes, source: pydicom.Dataset, *, title: str = "needl
     meta.MediaStorageSOPClassUID = ds.SOPClassUID
     meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta = meta
-    return ds
+    # A FileDataset with a preamble, so that STOW-RS sends a complete DICOM file (Part 10).
+    return FileDataset("", ds, file_meta=meta, preamble=b"\0" * 128)
+
+
+def store_plan(client: PacsClient, plan, source: pydicom.Dataset, *, report_pdf: bytes | None = None) -> StoreResult:
+    """Store ``plan`` as a Comprehensive SR (and ``report_pdf`` as Encapsulated PDF) in ``source``'s study.
+
+    ``source`` is the image dataset the plan was made on (pixel data not needed); the SR is built
+    by :func:`needleplan.sr.plan_to_sr`, which refuses an image other than the plan's.  Nothing
+    local is written, whatever happens.
+    """
+    from needleplan.sr import plan_to_sr
+
+    study_uid = str(source.get("StudyInstanceUID", ""))
+    if not study_uid:
+        raise PacsError("the plan's image has no Study Instance UID; it cannot be linked to a PACS study")
+    datasets = [plan_to_sr(plan, source)]
+    if report_pdf is not None:
+        datasets.append(encapsulated_pdf(report_pdf, source))
+    return store_instances(client, datasets, study_uid=study_uid)
