@@ -38,7 +38,7 @@ def looks_like_dicom(path: Path) -> bool:
         return False
 
 
-def _read(f: Any, path: Path, force: bool) -> tuple[Any, list[str]]:
+def _read(f: Any, force: bool) -> tuple[Any, list[str]]:
     import pydicom
 
     with warnings.catch_warnings(record=True) as caught:
@@ -55,14 +55,14 @@ def read_dicom_header(path: Path) -> tuple[Any, PixelLayout, list[str]]:
     try:
         with open(path, "rb") as f:
             try:
-                ds, caught = _read(f, path, force=False)
+                ds, caught = _read(f, force=False)
             except InvalidDicomError:
                 f.seek(0)
                 try:
-                    ds, caught = _read(f, path, force=True)
+                    ds, caught = _read(f, force=True)
                 except Exception:  # noqa: BLE001 - whatever pydicom trips on, this is not DICOM
-                    raise ImageReadError(f"{path.name} is not a DICOM file (nor a PNG/JPEG image)") from None
-                if not _is_image(ds):
+                    ds = None
+                if ds is None or not _is_image(ds):
                     raise ImageReadError(
                         f"{path.name} is not a DICOM file (no DICOM header, and its content does not parse as "
                         "a DICOM image); re-export it as a DICOM file, or open a PNG/JPEG") from None
@@ -76,7 +76,7 @@ def read_dicom_header(path: Path) -> tuple[Any, PixelLayout, list[str]]:
                 tsyntax = ds.file_meta.TransferSyntaxUID
             for keyword in ("Rows", "Columns"):
                 if not ds.get(keyword):
-                    raise DicomReadError(f"{path.name} has no {keyword}: it holds no image")
+                    raise DicomReadError(f"no {keyword} attribute: the file holds no image")
             implicit, little = _encoding(ds, tsyntax)
             layout = scan_pixel_data(f, ds, implicit=implicit, little=little,
                                      frame_bytes=_native_frame_bytes(ds))
