@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 
 from needleplan.cli._output import print_json
-from needleplan.deid import Deidentifier, deidentify_path, read_secret
-from needleplan.deid.run import SECRET_ENV
 
 __all__ = ["register"]
 
@@ -27,8 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("output", metavar="OUT",
                    help="output file (for one input file) or folder (files named by their new UID)")
     p.add_argument("--secret-file", metavar="PATH",
-                   help=f"file whose first line seeds pseudonyms, UIDs and the date shift "
-                        f"(else ${SECRET_ENV}, else a random secret for this run only)")
+                   help="file whose first line seeds pseudonyms, UIDs and the date shift "
+                        "(else $NEEDLEPLAN_DEID_SECRET, else a random secret for this run only)")
     p.add_argument("--allow-burned-in", action="store_true",
                    help="write images that cannot be cleaned (no calibrated region, "
                         "BurnedInAnnotation not NO), marked PatientIdentityRemoved NO")
@@ -39,6 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from needleplan.deid import Deidentifier, deidentify_path, read_secret  # lazy: fast start-up
+
     secret, reproducible = read_secret(args.secret_file)
     deidentifier = Deidentifier(secret, allow_burned_in=args.allow_burned_in)
     results, skipped, failed = deidentify_path(args.input, args.output, deidentifier)

@@ -32,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_library_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run, _parser=p)
+    p.epilog = "Exit status: 0 pass; 1 needs work or fail; 2 bad input."
 
 
 def run(args: argparse.Namespace) -> int:
