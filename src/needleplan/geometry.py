@@ -102,18 +102,7 @@ def point_in_polygon(points: Any, polygon: Any) -> np.ndarray:
     >>> point_in_polygon([[1, 1], [3, 1]], [[0, 0], [0, 2], [2, 2], [2, 0]]).tolist()
     [True, False]
     """
-    p = as_points(points)
-    poly = as_points(polygon)
-    if len(poly) < 3:
-        return np.zeros(len(p), dtype=bool)
-    a, b = poly, np.roll(poly, -1, axis=0)
-    pr, pc = p[:, 0:1], p[:, 1:2]
-    ar, ac, br, bc = a[:, 0], a[:, 1], b[:, 0], b[:, 1]
-    straddles = (ar > pr) != (br > pr)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        col_at = ac + (pr - ar) * (bc - ac) / (br - ar)
-    crossings = straddles & (pc < col_at)
-    return (np.count_nonzero(crossings, axis=1) % 2) == 1
+    return ShapeSet([(polygon, True)]).contains(points)[:, 0]
 
 
 def point_shape_distance(points: Any, shape: Any, closed: bool) -> np.ndarray:
@@ -122,11 +111,7 @@ def point_shape_distance(points: Any, shape: Any, closed: bool) -> np.ndarray:
     >>> point_shape_distance([[1, 1], [5, 1]], [[0, 0], [0, 2], [2, 2], [2, 0]], closed=True).tolist()
     [0.0, 3.0]
     """
-    a, b = segments_of(shape, closed)
-    d = point_segments_distance(points, a, b).min(axis=1)
-    if closed:
-        d = np.where(point_in_polygon(points, shape), 0.0, d)
-    return d
+    return ShapeSet([(shape, closed)]).point_distance(points)[:, 0]
 
 
 def segment_shape_distance_many(p0: Any, p1: Any, shape: Any, closed: bool) -> np.ndarray:
@@ -134,27 +119,7 @@ def segment_shape_distance_many(p0: Any, p1: Any, shape: Any, closed: bool) -> n
 
     0 when the segment crosses or touches the shape, or (closed shape) has an end inside it.
     """
-    q0, q1 = as_points(p0), as_points(p1)
-    a, b = segments_of(shape, closed)
-    # Proper crossings (strict orientation changes); touching and collinear overlap give an
-    # endpoint distance of 0 below, so they need no special case.
-    e = (b - a)[None, :, :]
-    f = (q1 - q0)[:, None, :]
-    d1 = _cross(e, q0[:, None, :] - a[None])
-    d2 = _cross(e, q1[:, None, :] - a[None])
-    d3 = _cross(f, a[None] - q0[:, None, :])
-    d4 = _cross(f, b[None] - q0[:, None, :])
-    crosses = ((d1 * d2) < 0) & ((d3 * d4) < 0)
-    k = len(q0)
-    ends = np.concatenate([q0, q1])
-    d_ends = point_segments_distance(ends, a, b)  # (2K, M)
-    d_shape_ends = np.minimum(point_segments_distance(a, q0, q1), point_segments_distance(b, q0, q1)).T
-    d = np.minimum(np.minimum(d_ends[:k], d_ends[k:]), d_shape_ends)
-    d = np.where(crosses, 0.0, d).min(axis=1)
-    if closed:
-        inside = point_in_polygon(ends, shape)
-        d = np.where(inside[:k] | inside[k:], 0.0, d)
-    return d
+    return ShapeSet([(shape, closed)]).segment_distance(p0, p1)[:, 0]
 
 
 def segment_shape_distance(p0: Any, p1: Any, shape: Any, closed: bool) -> float:
@@ -177,8 +142,18 @@ def ray_first_hit_many(origins: Any, directions: Any, shape: Any, closed: bool, 
     """
     o, u = as_points(origins), as_points(directions)
     a, b = segments_of(shape, closed)
-    e = (b - a)[None, :, :]
+    t_hit = _ray_segment_t(o, u, a, b - a)
+    first = t_hit.min(axis=1)
+    index = np.where(np.isfinite(first), t_hit.argmin(axis=1), -1)
+    if closed:
+        first = np.where(point_in_polygon(o, shape), 0.0, first)
+    return (first, index) if return_index else first
+
+
+def _ray_segment_t(o: np.ndarray, u: np.ndarray, a: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """``(K, M)``: distance along ray k (unit direction) to segment m (``a + [0, 1] e``); inf if missed."""
     w = a[None, :, :] - o[:, None, :]
+    e = e[None]
     denom = _cross(u[:, None, :], e)
     parallel = np.abs(denom) < 1e-12
     safe = np.where(parallel, 1.0, denom)
@@ -191,14 +166,9 @@ def ray_first_hit_many(origins: Any, directions: Any, shape: Any, closed: bool, 
     if collinear.any():
         ta = np.einsum("kmi,ki->km", w, u)
         tb = np.einsum("kmi,ki->km", w + e, u)
-        lo, hi = np.minimum(ta, tb), np.maximum(ta, tb)
-        t_col = np.where(hi >= 0, np.maximum(lo, 0.0), np.inf)
+        t_col = np.where(np.maximum(ta, tb) >= 0, np.maximum(np.minimum(ta, tb), 0.0), np.inf)
         t_hit = np.where(collinear, np.minimum(t_hit, t_col), t_hit)
-    first = t_hit.min(axis=1)
-    index = np.where(np.isfinite(first), t_hit.argmin(axis=1), -1)
-    if closed:
-        first = np.where(point_in_polygon(o, shape), 0.0, first)
-    return (first, index) if return_index else first
+    return t_hit
 
 
 def ray_shape_hits(origin: Any, direction: Any, shape: Any, closed: bool) -> float:
@@ -234,40 +204,7 @@ def ray_capsule_entry(origin: Any, direction: Any, shape: Any, closed: bool, rad
     >>> round(ray_capsule_entry([0, 0], [0.6, 0.8], [[14, -20], [14, 20]], False, 5.0), 3)  # 9 / 0.6
     15.0
     """
-    o = as_points(origin)[0]
-    u = as_points(direction)[0]
-    u = u / max(float(np.hypot(*u)), _EPS)
-    pts = as_points(shape)
-    if closed and bool(point_in_polygon(o[None], pts)[0]):
-        return 0.0
-    r = float(radius_mm)
-    # Discs at the vertices.
-    w = o[None, :] - pts
-    bq = w @ u
-    cq = np.einsum("ij,ij->i", w, w) - r * r
-    disc = bq * bq - cq
-    root = np.sqrt(np.maximum(disc, 0.0))
-    lo = np.where(disc >= 0, -bq - root, np.inf)
-    hi = np.where(disc >= 0, -bq + root, -np.inf)
-    # Rectangles along the segments.
-    a, b = segments_of(pts, closed)
-    e = b - a
-    length = np.hypot(e[:, 0], e[:, 1])
-    ok = length > _EPS
-    if ok.any():
-        a, e, length = a[ok], e[ok], length[ok]
-        eh = e / length[:, None]
-        nh = np.stack([-eh[:, 1], eh[:, 0]], axis=1)
-        oa = o[None, :] - a
-        t_lo, t_hi = _linear_interval(np.einsum("ij,ij->i", oa, eh), eh @ u, 0.0, length)
-        n_lo, n_hi = _linear_interval(np.einsum("ij,ij->i", oa, nh), nh @ u, -r, r)
-        lo = np.concatenate([lo, np.maximum(t_lo, n_lo)])
-        hi = np.concatenate([hi, np.minimum(t_hi, n_hi)])
-    start = np.maximum(lo, 0.0)
-    valid = hi >= start
-    if not valid.any():
-        return math.inf
-    return float(start[valid].min())
+    return float(ShapeSet([(shape, closed)]).capsule_entry(origin, direction, [radius_mm])[0])
 
 
 def line_angle_deg(u: Any, v: Any) -> float:
@@ -418,22 +355,7 @@ class ShapeSet:
     def ray_hits(self, origins: Any, directions: Any) -> np.ndarray:
         """``(K, S)``: distance along each ray (unit direction) to each shape; inf for a miss."""
         o, u = as_points(origins), as_points(directions)
-        w = self.a[None, :, :] - o[:, None, :]
-        e = self.e[None]
-        denom = _cross(u[:, None, :], e)
-        parallel = np.abs(denom) < 1e-12
-        safe = np.where(parallel, 1.0, denom)
-        t = _cross(w, e) / safe
-        s = _cross(w, u[:, None, :]) / safe
-        hit = (~parallel) & (t >= -1e-9) & (s >= -1e-9) & (s <= 1 + 1e-9)
-        t_hit = np.where(hit, np.maximum(t, 0.0), np.inf)
-        collinear = parallel & (np.abs(_cross(w, u[:, None, :])) < 1e-9)
-        if collinear.any():
-            ta = np.einsum("kmi,ki->km", w, u)
-            tb = np.einsum("kmi,ki->km", w + e, u)
-            t_col = np.where(np.maximum(ta, tb) >= 0, np.maximum(np.minimum(ta, tb), 0.0), np.inf)
-            t_hit = np.where(collinear, np.minimum(t_hit, t_col), t_hit)
-        return np.where(self.contains(o), 0.0, self._min(t_hit))
+        return np.where(self.contains(o), 0.0, self._min(_ray_segment_t(o, u, self.a, self.e)))
 
     def capsule_entry(self, origin: Any, direction: Any, radii_mm: Any) -> np.ndarray:
         """``(S,)``: first distance along one ray at which a point is within each shape's radius.
