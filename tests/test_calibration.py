@@ -158,6 +158,10 @@ def test_imager_pixel_spacing_only_for_projection_modalities() -> None:
     ds.Rows, ds.Columns, ds.Modality, ds.ImagerPixelSpacing = 64, 64, "DX", [0.15, 0.15]
     cal = calibration_from_dataset(ds)
     assert cal.source == "PIXEL_SPACING" and cal.spacing_mm == (0.15, 0.15) and cal.notes
+    # with EstimatedRadiographicMagnificationFactor 1.5: 0.15 / 1.5 = 0.1 mm/px in the patient plane
+    ds.EstimatedRadiographicMagnificationFactor = 1.5
+    corrected = calibration_from_dataset(ds)
+    assert corrected.spacing_mm == pytest.approx((0.1, 0.1)) and corrected.notes == ()
     ds.Modality = "US"
     assert calibration_from_dataset(ds).source == "NONE"
 

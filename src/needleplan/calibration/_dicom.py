@@ -87,6 +87,10 @@ def _dataset_pixel_spacing(ds: Any) -> tuple[tuple[float, float] | None, str]:
         return None, f"{where} {spacing!r} is not two numbers"
     if not (math.isfinite(row) and math.isfinite(col) and row > 0 and col > 0):
         return None, f"{where} {spacing!r} is not two positive numbers"
+    magnification = ds.get("EstimatedRadiographicMagnificationFactor")
+    if where.startswith("ImagerPixelSpacing") and magnification and float(magnification) > 0:
+        factor = float(magnification)
+        return (row / factor, col / factor), f"ImagerPixelSpacing / magnification {factor:g} (patient plane)"
     return (row, col), where
 
 
@@ -132,10 +136,11 @@ def calibration_from_dataset(ds: Any) -> Calibration:
         why = "; ".join(f"{r.describe()}: {r.problem}" for r in refused)
         distrust = f" ({where} not trusted either: it describes the same resized image)" if pixel_spacing else ""
         return Calibration("NONE", None, (0.0, 0.0), None, None,
-                           f"refused to calibrate from {why}{distrust}; calibrate manually with two points of known distance")
+                           f"refused to calibrate from {why}{distrust}; "
+                           "calibrate manually with two points of known distance")
     if pixel_spacing is not None:
         notes: tuple[str, ...] = ()
-        if where.startswith("ImagerPixelSpacing"):
+        if where.startswith("ImagerPixelSpacing (detector"):
             notes = ("ImagerPixelSpacing is at the detector; sizes in the patient are smaller by the magnification",)
         if regions:
             notes += (f"the {len(regions)} ultrasound region(s) give no lengths in cm; {where} is used instead",)
