@@ -27,6 +27,8 @@ from dicomanonymizer.dicomfields_selector import dicom_anonymization_database_se
 from pydicom.dataset import Dataset
 from pydicom.tag import BaseTag
 
+from needleplan.errors import CalibrationError
+
 __all__ = ["HeaderProfile", "TABLE_VERSION", "table_action"]
 
 #: The edition of PS3.15 Table E.1-1 used (as shipped by dicom-anonymizer).
@@ -137,7 +139,8 @@ class HeaderProfile:
             if keyword in ds:
                 del ds[keyword]
         if _regions_bytes(ds) != regions_before:  # pragma: no cover - a guard, not a path
-            raise RuntimeError("de-identification changed the Sequence of Ultrasound Regions")
+            raise CalibrationError("de-identification changed the Sequence of Ultrasound Regions; "
+                                   "nothing was written; report this file as a needleplan bug")
 
 
 def _apply_table(ds: Dataset, snapshot: _Snapshot) -> None:
@@ -166,7 +169,8 @@ def _keep_dummy(ds: Dataset, elem: pydicom.DataElement, action: str, snapshot: _
     if not snapshot.replaced(ds, elem.tag):
         return False
     if elem.VR in _DATE_TIME_VRS:
-        return int(elem.tag) not in _NEVER_SHIFTED  # Retain Longitudinal Temporal Information, Modified Dates (E.3.6)
+        # Retain Longitudinal Temporal Information, Modified Dates option (PS3.15 E.3.6)
+        return int(elem.tag) not in _NEVER_SHIFTED
     return "D" in action or action == "Z"  # a dummy value is allowed; X and X/Z remove
 
 
