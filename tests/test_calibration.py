@@ -139,6 +139,15 @@ def test_refused_region_next_to_a_good_one_is_noted() -> None:
     assert cal.region_index == 0 and any("region 1" in n and "not used" in n for n in cal.notes)
 
 
+def test_malformed_region_item_never_calibrates_and_never_raises() -> None:
+    bad = region(10, 10, 90, 90)
+    bad.PhysicalDeltaX = "not a number"  # pydicom keeps the raw value; float() fails
+    ds = us_dataset(100, 100, regions=[bad])
+    regions = regions_from_dataset(ds)
+    assert regions[0].problem and "malformed" in regions[0].problem and not regions[0].is_usable
+    assert calibration_from_dataset(ds).source == "NONE"
+
+
 def test_degenerate_zero_width_region_is_not_a_length_region() -> None:
     r = UltrasoundRegion(2, (522, 743, 576, 743), 1, 1, 0, 3, 3, 0.02, 0.02, None)
     assert not r.is_length_region and r.spacing_mm is None

@@ -37,6 +37,23 @@ def _image_problem(box: tuple[int, int, int, int], rows: int | None, cols: int |
     return (r0, c0, min(r1, rows - 1), min(c1, cols - 1)), None
 
 
+def _region(i: int, item: Any, rows: int | None, cols: int | None) -> UltrasoundRegion:
+    box = (_int(item, "RegionLocationMinY0"), _int(item, "RegionLocationMinX0"),
+           _int(item, "RegionLocationMaxY1"), _int(item, "RegionLocationMaxX1"))
+    ref = None
+    if item.get("ReferencePixelY0") is not None and item.get("ReferencePixelX0") is not None:
+        ref = (float(item.ReferencePixelY0), float(item.ReferencePixelX0))
+    _, problem = _image_problem(box, rows, cols)
+    return UltrasoundRegion(
+        index=i, box_px=box,
+        spatial_format=_int(item, "RegionSpatialFormat"), data_type=_int(item, "RegionDataType"),
+        flags=_int(item, "RegionFlags"),
+        units_row=_int(item, "PhysicalUnitsYDirection"), units_col=_int(item, "PhysicalUnitsXDirection"),
+        delta_row=_float(item, "PhysicalDeltaY"), delta_col=_float(item, "PhysicalDeltaX"),
+        reference_px=ref, problem=problem,
+    )
+
+
 def regions_from_dataset(ds: Any) -> tuple[UltrasoundRegion, ...]:
     """Read the Sequence of Ultrasound Regions of a pydicom dataset (empty tuple if absent).
 
@@ -49,20 +66,11 @@ def regions_from_dataset(ds: Any) -> tuple[UltrasoundRegion, ...]:
     rows, cols = ds.get("Rows"), ds.get("Columns")
     out = []
     for i, item in enumerate(seq):
-        box = (_int(item, "RegionLocationMinY0"), _int(item, "RegionLocationMinX0"),
-               _int(item, "RegionLocationMaxY1"), _int(item, "RegionLocationMaxX1"))
-        ref = None
-        if item.get("ReferencePixelY0") is not None and item.get("ReferencePixelX0") is not None:
-            ref = (float(item.ReferencePixelY0), float(item.ReferencePixelX0))
-        _, problem = _image_problem(box, rows, cols)
-        out.append(UltrasoundRegion(
-            index=i, box_px=box,
-            spatial_format=_int(item, "RegionSpatialFormat"), data_type=_int(item, "RegionDataType"),
-            flags=_int(item, "RegionFlags"),
-            units_row=_int(item, "PhysicalUnitsYDirection"), units_col=_int(item, "PhysicalUnitsXDirection"),
-            delta_row=_float(item, "PhysicalDeltaY"), delta_col=_float(item, "PhysicalDeltaX"),
-            reference_px=ref, problem=problem,
-        ))
+        try:
+            out.append(_region(i, item, rows, cols))
+        except (TypeError, ValueError, AttributeError) as exc:  # a malformed item never calibrates
+            out.append(UltrasoundRegion(i, (0, 0, 0, 0), 0, 0, 0, 0, 0, math.nan, math.nan, None,
+                                        problem=f"malformed region item ({' '.join(str(exc).split())[:80]})"))
     return tuple(out)
 
 
