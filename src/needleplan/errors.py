@@ -21,6 +21,7 @@ __all__ = [
     "RevisionConflictError",
     "ReadOnlyPlanError",
     "PacsError",
+    "DeidentificationError",
 ]
 
 
@@ -69,3 +70,7 @@ class ReadOnlyPlanError(LibraryError):
 
 class PacsError(NeedleplanError):
     """A DICOMweb (PACS) request failed; the message says which and why."""
+
+
+class DeidentificationError(ValueError, NeedleplanError):
+    """An image could not be de-identified safely (e.g. burned-in text with no region to keep)."""
