@@ -48,6 +48,7 @@ def test_calibrated_ultrasound_file(name: str) -> None:
     assert cal.origin_px == origin and cal.region_box_px == box
     assert info.modality == "US" and info.frames == 1 and info.frame_time_ms is None
     assert not any("disagrees" in n for n in cal.notes)
+    assert ("PixelSpacing agrees" in cal.reason) == (name == "RGB_IMAGE.dcm")
     if box[3] == 799 and name != "US-YBR_FULL_422-EVRLE.dcm":
         assert any("off by one" in n for n in cal.notes)
 

@@ -134,12 +134,13 @@ def calibration_from_dataset(ds: Any) -> Calibration:
             notes.append(f"{bad.describe()} not used: {bad.problem}")
         spacing = best.spacing_mm
         assert spacing is not None
+        reason = f"ultrasound {best.describe()}: {spacing[0]:.4g} x {spacing[1]:.4g} mm/px"
         if pixel_spacing is not None and not np.allclose(pixel_spacing, spacing, rtol=SPACING_AGREEMENT_REL):
             notes.append(f"{where} {pixel_spacing[0]:.4g} x {pixel_spacing[1]:.4g} mm disagrees with "
                          f"{best.describe()} ({spacing[0]:.4g} x {spacing[1]:.4g} mm); the region is used")
-        return Calibration("US_REGION", spacing, best.origin_px, best.index, box,
-                           f"ultrasound {best.describe()}: {spacing[0]:.4g} x {spacing[1]:.4g} mm/px",
-                           tuple(notes))
+        elif pixel_spacing is not None:
+            reason += f"; {where} agrees"
+        return Calibration("US_REGION", spacing, best.origin_px, best.index, box, reason, tuple(notes))
     if refused:
         why = "; ".join(f"{r.describe()}: {r.problem}" for r in refused)
         distrust = f" ({where} not trusted either: it describes the same resized image)" if pixel_spacing else ""
