@@ -85,19 +85,30 @@ def test_each_kind_gets_its_own_layer_and_mode(docked):
     assert len([ly for ly in viewer.layers if ly.name in ("pleura", "target", "vein", "needle", "skin")]) == 5
 
 
-def test_overlays_tick_and_dashed_overshoot(docked):
+def test_overlays_tick_dashed_overshoot_and_margins(docked):
     viewer, widget = docked
     _thin_trapezius(widget)
     widget.set_needle((0.0, -18.0), (9.5, 2.0))
-    safety = viewer.layers["needleplan: safety"]
+    margins = viewer.layers["needleplan: margins"]
+    tick = viewer.layers["needleplan: safety"]
     overshoot = viewer.layers["needleplan: overshoot"]
     ins = widget.session.state.extras["insertion"]
-    assert len(safety.data) >= 2       # the pleura margin band and the tick
-    assert len(overshoot.data) >= 2    # dashes
-    # the tick's centre lies max_safe_insertion_mm from the entry along the needle
-    tick = np.asarray(safety.data[-1])
-    centre = tick.mean(axis=0)
+    ov = widget.session.state.extras["overshoot"]
+    # the pleura's 5 mm margin band: the pleura path drawn 2 * 5 = 10 mm wide
+    assert margins.shape_type == ["path"] and margins.edge_width[0] == pytest.approx(10.0)
+    # the tick (a vector across the needle) is centred max_safe_insertion_mm from the entry
+    (pos, proj), = np.asarray(tick.data)
+    centre = pos + proj / 2.0
     assert np.hypot(*(centre - np.array([0.0, -18.0]))) == pytest.approx(ins.max_safe_insertion_mm, abs=1e-3)
+    # 8 dashes from the tip along the needle's extension, reach_mm long in all
+    dashes = np.asarray(overshoot.data)
+    assert len(dashes) == 8
+    start, end = dashes[0][0], dashes[-1][0] + dashes[-1][1]
+    assert start == pytest.approx((9.5, 2.0), abs=1e-4)
+    assert np.hypot(*(end - start)) == pytest.approx(ov.reach_mm, abs=1e-3)
+    # moving the needle moves the tick without re-creating the layer
+    widget.set_needle((0.0, -18.0), (10.5, 2.0))
+    assert viewer.layers["needleplan: safety"] is tick or viewer.layers["needleplan: safety"] == tick
 
 
 def test_closing_and_reopening_the_dock_does_not_pile_up_callbacks(make_napari_viewer_proxy):

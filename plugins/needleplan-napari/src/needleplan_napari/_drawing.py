@@ -14,9 +14,10 @@ import numpy as np
 from needleplan_napari import _layers, _overlays
 from needleplan_napari._overlays import Drawing
 
-__all__ = ["OverlayPainter", "SAFETY", "OVERSHOOT", "SUGGESTION"]
+__all__ = ["OverlayPainter", "SAFETY", "OVERSHOOT", "SUGGESTION", "MARGINS"]
 
 SAFETY, OVERSHOOT, SUGGESTION = "needleplan: safety", "needleplan: overshoot", "needleplan: suggestion"
+MARGINS = "needleplan: margins"
 
 _MARGIN_COLOUR = {"pleura": "#00e5ff30", "vessel": "#ff303030", "nerve": "#b6ff3d30", "viscera": "#ff8c0030"}
 _TICK_OK, _TICK_SHORT = "#39ff14", "#ff9f1a"
@@ -29,40 +30,84 @@ class OverlayPainter:
 
     def __init__(self, viewer: Any) -> None:
         self.viewer = viewer
+        self._drawn: dict[str, tuple] = {}  # layer name -> (signature, styles) of what it shows
 
     @staticmethod
     def owns(layer: Any) -> bool:
         return getattr(layer, "metadata", {}).get(_layers.META, {}).get("role") == "overlay"
 
-    def _layer(self, name: str, image: Any, *, create: bool) -> Any:
+    def _layer(self, name: str, image: Any, *, create: bool, vectors: bool = False) -> Any:
         for layer in self.viewer.layers:
             if self.owns(layer) and layer.metadata[_layers.META].get("name") == name:
                 return layer
         if not create or image is None:
             return None
         kw = _layers.shapes_layer_kwargs("other", image)
-        kw.update(name=name, metadata={_layers.META: {"role": "overlay", "name": name}}, opacity=0.9)
+        meta = {_layers.META: {"role": "overlay", "name": name}}
+        self._drawn.pop(name, None)
+        if vectors:  # a vectors layer redraws several times faster than shapes while dragging
+            return self.viewer.add_vectors(
+                np.zeros((0, 2, image.ndim)), ndim=image.ndim, scale=kw["scale"], units=kw["units"], name=name,
+                metadata=meta, edge_width=0.4, length=1.0, vector_style="line", opacity=1.0)
+        kw.update(name=name, metadata=meta, opacity=0.9)
         layer = self.viewer.add_shapes(**kw)
         layer.editable = False
-        # keep the layer the user was working in selected
         return layer
 
+    def _write_lines(self, name: str, drawings: list[Drawing], image: Any, frame: int | None) -> None:
+        """Show straight-line drawings as vectors (entry point + direction) in layer ``name``."""
+        layer = self._layer(name, image, create=bool(drawings), vectors=True)
+        if layer is None:
+            return
+        if not drawings:
+            if len(layer.data):
+                layer.data = np.zeros((0, 2, image.ndim))
+            self._drawn.pop(name, None)
+            return
+        vecs = []
+        for d in drawings:
+            a, b = _layers.to_layer_data(layer, _layers.world_on_frame(d.points_mm, image, frame))
+            vecs.append([a, b - a])
+        colours = [d.edge_color for d in drawings]
+        width = max(d.edge_width_mm for d in drawings)
+        layer.data = np.asarray(vecs, float)
+        if self._drawn.get(name) != (colours, width):
+            layer.edge_color = colours
+            layer.edge_width = width
+            self._drawn[name] = (colours, width)
+
     def _write(self, name: str, drawings: list[Drawing], image: Any, frame: int | None) -> None:
+        """Show ``drawings`` in the overlay layer ``name``, touching napari as little as possible.
+
+        Unchanged drawings are skipped; the same shapes with new vertices (a dragged needle) are
+        one ``data`` assignment; anything else is cleared and added again.
+        """
         layer = self._layer(name, image, create=bool(drawings))
         if layer is None:
             return
-        if len(layer.data):
-            layer.data = []
-        if not drawings:
-            return
+        styles = [(d.shape_type, d.edge_color, d.face_color, round(d.edge_width_mm, 6)) for d in drawings]
         world = [_layers.world_on_frame(d.points_mm, image, frame) for d in drawings]
-        layer.add(
-            [_layers.to_layer_data(layer, w) for w in world],
-            shape_type=[d.shape_type for d in drawings],
-            edge_width=[d.edge_width_mm for d in drawings],
-            edge_color=[d.edge_color for d in drawings],
-            face_color=[d.face_color for d in drawings],
-        )
+        signature = (tuple(styles), tuple(w.round(6).tobytes() for w in world))
+        last = self._drawn.get(name)
+        if last is not None and last[0] == signature and len(layer.data) == len(drawings):
+            return
+        data = [_layers.to_layer_data(layer, w) for w in world]
+        if not drawings:
+            if len(layer.data):
+                layer.data = []
+        elif last is not None and list(last[1]) == styles and len(layer.data) == len(drawings):
+            layer.data = data
+        else:
+            if len(layer.data):
+                layer.data = []
+            layer.add(
+                data,
+                shape_type=[d.shape_type for d in drawings],
+                edge_width=[d.edge_width_mm for d in drawings],
+                edge_color=[d.edge_color for d in drawings],
+                face_color=[d.face_color for d in drawings],
+            )
+        self._drawn[name] = (signature, styles)
 
     def paint(self, state: Any, image: Any) -> None:
         """Redraw the safety and overshoot layers for a session state."""
@@ -70,14 +115,16 @@ class OverlayPainter:
         plan = state.plan
         safety: list[Drawing] = []
         dashes: list[Drawing] = []
+        margins: list[Drawing] = []
         frame = None if plan is None else plan.image.frame_index
         if plan is not None and plan.needle is not None and plan.calibration.is_calibrated:
-            safety.extend(_margin_bands(plan))
+            margins = _margin_bands(plan)
             tick, dashes = _needle_drawings(plan, state.extras)
             if tick is not None:
                 safety.append(tick)
-        self._write(SAFETY, safety, image, frame)
-        self._write(OVERSHOOT, dashes, image, frame)
+        self._write(MARGINS, margins, image, frame)
+        self._write_lines(SAFETY, safety, image, frame)
+        self._write_lines(OVERSHOOT, dashes, image, frame)
         if active is not None and active in self.viewer.layers:
             self.viewer.layers.selection.active = active
 
@@ -88,7 +135,7 @@ class OverlayPainter:
         if suggestion is not None and suggestion.needle is not None:
             n = suggestion.needle
             frame = suggestion.image.frame_index
-            drawings.extend(_overlays.dashed(n.entry_mm, n.target_mm, _SUGGEST_COLOUR, 2.0, 1.0))
+            drawings.extend(_overlays.dashed(n.entry_mm, n.target_mm, _SUGGEST_COLOUR, 12))
             drawings.extend(_overlays.angle_rays(n.target_mm, _window_entries(window), _WINDOW_COLOUR))
         active = self.viewer.layers.selection.active
         self._write(SUGGESTION, drawings, image, frame)

@@ -70,22 +70,27 @@ def tick(entry_mm: Sequence[float], tip_mm: Sequence[float], insertion_mm: float
     return Drawing(pts, "line", color, edge_width_mm=0.5)
 
 
-def dashed(start_mm: Sequence[float], end_mm: Sequence[float], color: str,
-           dash_mm: float = 1.5, gap_mm: float = 1.0) -> list[Drawing]:
-    """A dashed segment from ``start_mm`` to ``end_mm`` as separate short lines.
+def dashed(start_mm: Sequence[float], end_mm: Sequence[float], color: str, n: int = 8) -> list[Drawing]:
+    """A dashed segment from ``start_mm`` to ``end_mm``: ``n`` dashes, each 60 % of its period.
+
+    A fixed number of dashes keeps the overlay's shape count constant while the needle is dragged,
+    so napari only moves vertices.
 
     Examples
     --------
-    >>> [d.points_mm.tolist() for d in dashed((0, 0), (0, 4), "r", 1.5, 1.0)]
-    [[[0.0, 0.0], [0.0, 1.5]], [[0.0, 2.5], [0.0, 4.0]]]
+    10 mm in 2 dashes: period 10 / (2 - 0.4) = 6.25 mm, dash 3.75 mm.
+
+    >>> [d.points_mm.tolist() for d in dashed((0, 0), (0, 10), "r", 2)]
+    [[[0.0, 0.0], [0.0, 3.75]], [[0.0, 6.25], [0.0, 10.0]]]
     """
-    u, n = _unit(start_mm, end_mm)
+    u, length = _unit(start_mm, end_mm)
     start = np.asarray(start_mm, float)
-    out, s = [], 0.0
-    while s < n - 1e-9:
-        e = min(s + dash_mm, n)
-        out.append(Drawing(np.array([start + u * s, start + u * e]), "line", color, edge_width_mm=0.35))
-        s = e + gap_mm
+    period = length / (n - 0.4)
+    out = []
+    for k in range(n):
+        a = k * period
+        out.append(Drawing(np.array([start + u * a, start + u * (a + 0.6 * period)]), "line", color,
+                           edge_width_mm=0.35))
     return out
 
 

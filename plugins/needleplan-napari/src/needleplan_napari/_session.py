@@ -117,8 +117,9 @@ class PlanSession:
     def _watch(self, layer: Any) -> None:
         if layer.__class__.__name__ != "Shapes" or self._painter.owns(layer) or layer in self._watched:
             return
-        layer.events.data.connect(self._on_layer_event)
-        layer.events.set_data.connect(self._on_layer_event)
+        # first: the findings panel is updated before napari re-renders the moved shape
+        layer.events.data.connect(self._on_layer_event, position="first")
+        layer.events.set_data.connect(self._on_layer_event, position="first")
         layer.events.name.connect(self._on_layer_event)
         self._watched.append(layer)
 
