@@ -21,18 +21,11 @@ import time
 
 import numpy as np
 
-from needleplan.calibration import Calibration
 from needleplan.detect import CineMeasures, detect_cine, detect_frame, to_structures
-from needleplan.detect.scoring import kind_of, match_shadow_bones, match_vessels, pleura_errors_mm, points
+from needleplan.detect.scoring import case_calibration, kind_of, match_shadow_bones, match_vessels, pleura_errors_mm, points
 from needleplan.synth import HABITUS, SITE_PRESETS, Motion, generate_case
 
 PLEURA_WRONG_LINE_MM = 3.0  # a detected "pleura" this far off is another line: counted as missed
-
-
-def calibration_of(case) -> Calibration:
-    """The case's calibration (the same numbers its DICOM's ultrasound region carries)."""
-    return Calibration("US_REGION", tuple(case.spacing_mm), tuple(case.origin_px), 0,
-                       tuple(case.region_box_px), "phantom ultrasound region")
 
 
 def col_range_mm(case) -> tuple[float, float]:
@@ -60,7 +53,7 @@ def single_frame(presets, habituses, seeds, per_case):
         for hab in habituses:
             for seed in seeds:
                 case = generate_case(site, hab, seed=seed)
-                cal = calibration_of(case)
+                cal = case_calibration(case)
                 t0 = time.perf_counter()
                 res = detect_frame(case.frames[0], cal, site=case.site)
                 stats["ms"].append(1000 * (time.perf_counter() - t0))
@@ -112,7 +105,7 @@ def cine(presets, habituses, frames, per_case):
             for moving in (True, False):
                 motion = Motion() if moving else Motion(sliding_mm=0.0, pulse_fraction=0.0)
                 case = generate_case(site, hab, frames=frames, seed=100, motion=motion)
-                cal = calibration_of(case)
+                cal = case_calibration(case)
                 m = CineMeasures()
                 t0 = time.perf_counter()
                 res = detect_cine(case.frames, cal, frame_time_ms=motion.frame_time_ms, site=case.site, measures=m)

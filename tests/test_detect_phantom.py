@@ -6,15 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from needleplan.calibration import Calibration
 from needleplan.detect import CineMeasures, detect_cine, detect_frame, to_structures
+from needleplan.detect.scoring import case_calibration as _cal
 from needleplan.detect.scoring import match_shadow_bones, match_vessels, pleura_errors_mm, points
 from needleplan.synth import Motion, generate_case
-
-
-def _cal(case) -> Calibration:
-    return Calibration("US_REGION", tuple(case.spacing_mm), tuple(case.origin_px), 0,
-                       tuple(case.region_box_px), "phantom")
 
 
 def _truth(case, kind):

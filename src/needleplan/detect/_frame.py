@@ -49,8 +49,11 @@ def to_gray(frame: Any) -> np.ndarray:
     """
     arr = np.asarray(frame)
     if arr.ndim == 3 and arr.shape[-1] in (3, 4):
-        rgb = arr[..., :3].astype(np.float32)
-        return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+        out = arr[..., 0].astype(np.float32)
+        out *= np.float32(0.299)
+        out += np.float32(0.587) * arr[..., 1]
+        out += np.float32(0.114) * arr[..., 2]
+        return out
     if arr.ndim != 2:
         raise ImageReadError(
             f"expected one frame of shape (rows, cols) or (rows, cols, 3), got {arr.shape}; "
@@ -151,10 +154,11 @@ def prepare_frame(frame: Any, calibration: Any = None, *, scale: float | None = 
     >>> v.image.shape, v.calibrated
     ((100, 120), False)
     """
-    gray = to_gray(frame)
-    box = _analysis_box(gray.shape, calibration)
-    spacing, calibrated = spacing_of(calibration, gray.shape)
-    crop = gray[box[0] : box[2] + 1, box[1] : box[3] + 1]
+    arr = np.asarray(frame)
+    shape = arr.shape[:2]
+    box = _analysis_box(shape, calibration)
+    spacing, calibrated = spacing_of(calibration, shape)
+    crop = to_gray(arr[box[0] : box[2] + 1, box[1] : box[3] + 1])
     factor = max(1, int(np.floor(WORK_SPACING_MM / max(min(spacing), 1e-6))))
     if factor > 1:
         rows = (crop.shape[0] // factor) * factor

@@ -58,6 +58,8 @@ def merge_across_shadows(lines: list[Line], shadowed: np.ndarray, view: FrameVie
     The pleura is continuous under a rib, but invisible in its shadow, so a traced pleura comes in
     pieces between the ribs.
     """
+    if not shadowed.any():
+        return lines
     tol = view.mm_to_work(2.0, 0)
     pieces = sorted(lines, key=lambda ln: ln.cols[0])
     merged: list[Line] = []

@@ -109,20 +109,19 @@ def shadow_map(view: FrameView, sm: np.ndarray | None = None) -> ShadowMap:
     has = score[r_best, np.arange(cols)] > 0
     ratio[has] = q[r_best[has], np.nonzero(has)[0]]
     contrast[has] = bright[r_best[has], np.nonzero(has)[0]]
-    # the cortex is the brightness peak at or just below the sharpest rise
+    # the cortex is the brightness peak at or just below the sharpest rise, to a fraction of a pixel
+    cs = np.nonzero(has)[0]
     win = max(int(round(view.mm_to_work(0.6, 0))), 1)
-    for c in np.nonzero(has)[0]:
-        r0 = r_best[c]
-        seg = sm[r0 : min(r0 + win + 1, rows), c]
-        r_best[c] = r0 + int(np.argmax(seg))
-    cortex[has] = r_best[has]
-    for c in np.nonzero(has)[0]:  # sub-pixel peak (parabola through the peak and its neighbours)
-        r0 = r_best[c]
-        if 0 < r0 < rows - 1:
-            a3, b3, c3 = sm[r0 - 1, c], sm[r0, c], sm[r0 + 1, c]
-            den = a3 - 2 * b3 + c3
-            if den < 0:
-                cortex[c] = r0 + 0.5 * (a3 - c3) / den
+    idx = np.clip(r_best[cs][:, None] + np.arange(win + 1)[None, :], 0, rows - 1)
+    peak = np.take_along_axis(idx, np.argmax(sm[idx, cs[:, None]], axis=1)[:, None], axis=1)[:, 0]
+    inner = (peak > 0) & (peak < rows - 1)
+    sub = peak.astype(float)
+    p, c = peak[inner], cs[inner]
+    a3, b3, c3 = sm[p - 1, c], sm[p, c], sm[p + 1, c]
+    den = a3 - 2 * b3 + c3
+    safe = den < 0
+    sub[np.nonzero(inner)[0][safe]] += 0.5 * (a3 - c3)[safe] / den[safe]
+    cortex[cs] = sub
     return ShadowMap(cortex, ratio, contrast)
 
 

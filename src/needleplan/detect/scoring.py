@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["points", "kind_of", "upper_edge", "pleura_errors_mm", "match_shadow_bones",
+__all__ = ["case_calibration", "points", "kind_of", "upper_edge", "pleura_errors_mm", "match_shadow_bones",
            "match_vessels", "BoneMatch", "VesselMatch", "RIB_DEPTH_TOL_MM", "VESSEL_MATCH_MM"]
 
 #: A rib suggestion matches a true rib when its cortex lies within this depth of the rib's top.
@@ -19,6 +19,18 @@ RIB_DEPTH_TOL_MM = 2.5
 #: A vessel suggestion matches a true vessel when its centre is within this distance (or within the
 #: vessel's own radius, if larger).
 VESSEL_MATCH_MM = 2.0
+
+
+def case_calibration(case: Any) -> Any:
+    """The calibration of a phantom case (the numbers its DICOM's ultrasound region carries).
+
+    ``case`` is a ``needleplan.synth.SyntheticCase`` (``spacing_mm``, ``origin_px``,
+    ``region_box_px``).
+    """
+    from needleplan.calibration import Calibration
+
+    return Calibration("US_REGION", tuple(case.spacing_mm), tuple(case.origin_px), 0,
+                       tuple(case.region_box_px), "phantom ultrasound region")
 
 
 def kind_of(s: Any) -> str:

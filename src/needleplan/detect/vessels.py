@@ -48,6 +48,8 @@ class VesselBlob:
     lumen_ratio: float              # lumen mean / ring median
     enhancement: float | None       # band below / bands beside (None if not measurable)
     half_level: float               # grey level of the lumen edge (for tracking on a cine)
+    lumen_level: float = 0.0        # mean grey level inside the lumen
+    wall_level: float = 1.0         # median grey level of the ring around it
 
 
 def ellipse_polygon(centre: tuple[float, float], axes: tuple[float, float], orientation: float,
@@ -107,15 +109,19 @@ def find_vessels(view: FrameView, sm: np.ndarray, allowed: np.ndarray) -> list[V
         return out
     rows, cols = sm.shape
     ring_w = max(int(round(view.mm_to_work(1.0, 0))), 2)
+    areas = np.bincount(lab.ravel(), minlength=n + 1)
+    keep = np.nonzero((areas >= amin) & (areas <= amax))[0]
+    keep = keep[keep > 0]
+    if keep.size == 0:
+        return out
+    lab = np.where(np.isin(lab, keep), lab, 0)
     for reg in measure.regionprops(lab):
-        if not (amin <= reg.area <= amax):
-            continue
         r0, c0, r1, c1 = reg.bbox
         if r0 == 0 or c0 == 0 or c1 >= cols:
             continue  # cut by the edge of the image: its shape and centre are unknown
         if r1 >= rows or not allowed[min(r1, rows - 1), (c0 + c1) // 2]:
             continue  # touches the bottom of the searchable tissue: a shadow or the lung, not a lumen
-        if reg.solidity < MIN_SOLIDITY or reg.axis_minor_length < MIN_AXIS_RATIO * reg.axis_major_length:
+        if reg.axis_minor_length < MIN_AXIS_RATIO * reg.axis_major_length:
             continue
         R0, C0 = max(r0 - 3 * ring_w, 0), max(c0 - 3 * ring_w, 0)
         R1, C1 = min(r1 + 3 * ring_w, rows), min(c1 + 3 * ring_w, cols)
@@ -128,8 +134,8 @@ def find_vessels(view: FrameView, sm: np.ndarray, allowed: np.ndarray) -> list[V
         inside = float(patch[local].mean())
         around = float(np.median(patch[ring]))
         ratio = inside / max(around, 1e-6)
-        if ratio > LUMEN_RATIO:
-            continue
+        if ratio > LUMEN_RATIO or reg.solidity < MIN_SOLIDITY:
+            continue  # (solidity last: its convex hull is the slowest test)
         # refine the edge at the half level between lumen and wall, then fit an ellipse
         half = 0.5 * (inside + around)
         grown = ndi.binary_fill_holes(patch < half)
@@ -149,6 +155,8 @@ def find_vessels(view: FrameView, sm: np.ndarray, allowed: np.ndarray) -> list[V
             lumen_ratio=ratio,
             enhancement=enh,
             half_level=half,
+            lumen_level=inside,
+            wall_level=around,
         ))
     return out
 
