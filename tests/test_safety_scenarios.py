@@ -341,3 +341,20 @@ def test_report_is_deterministic_and_sorted_by_severity() -> None:
     ranks = [order.index(f.severity) for f in a.findings]
     assert ranks == sorted(ranks)
     assert a.worst_severity == "warn" and math.isfinite(a.metrics["depth_mm"])
+
+
+def test_trapezius_direction_needs_orientation():
+    # Needle from (0,-18) to (11, 0) heads to the image's right (col increases).
+    base = plan("upper_trapezius", structures=[box("target", 10, -2, 13, 2), pleura(30)], entry=(0, -18), tip=(11, 0))
+    assert "TRAPEZIUS_DIRECTION" not in check_plan(plan_from_dict(base)).codes       # orientation unknown
+    medial = check_plan(plan_from_dict({**base, "orientation": {"right": "medial"}}))
+    assert medial.by_code("TRAPEZIUS_DIRECTION")[0].values["heading"] == "medial"
+    assert "TRAPEZIUS_DIRECTION" not in check_plan(plan_from_dict({**base, "orientation": {"right": "lateral"}})).codes
+
+
+def test_needle_reaches_pleura_suggests_a_shorter_needle():
+    # Vertical 50 mm needle to a tip 6 mm deep, pleura 20 mm: 6 + 10 = 16 mm needed -> 16 mm needle,
+    # which cannot reach the pleura 20 mm away.
+    d = plan("rhomboid", structures=[box("target", 5, -2, 7, 2), pleura(20)], tip=(6, 0), length=50)
+    f = check_plan(plan_from_dict(d)).by_code("NEEDLE_REACHES_PLEURA")[0]
+    assert f.values["suggested_needle_mm"] == 16.0 and "cannot reach it" in f.message

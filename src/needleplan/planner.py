@@ -73,6 +73,7 @@ class Scene:
     hazards: tuple[Hazard, ...]
     backstops: tuple[Hazard, ...]
     shapes: g.ShapeSet           # hazards then backstops, one column each
+    hazard_shapes: g.ShapeSet    # hazards only (the safe angle window's margin test)
     skin: np.ndarray | None
     target_point: np.ndarray | None
     targets: tuple[tuple[np.ndarray, bool], ...]
@@ -189,7 +190,9 @@ def prepare(plan: Plan, thresholds: Mapping[str, float] | None = None) -> Scene:
         target_point = np.asarray(plan.needle.target_mm, dtype=float)
     items = hazards + backstops
     shapes = g.ShapeSet([(h.points, h.closed) for h in items])
-    return Scene(th, tuple(hazards), tuple(backstops), shapes, skin, target_point, tuple(targets), plan.needle)
+    hazard_shapes = g.ShapeSet([(h.points, h.closed) for h in hazards])
+    return Scene(th, tuple(hazards), tuple(backstops), shapes, hazard_shapes, skin, target_point, tuple(targets),
+                 plan.needle)
 
 
 def _scene(plan: Plan | Scene) -> Scene:
@@ -344,7 +347,9 @@ def _clear_paths(sc: Scene, entries: np.ndarray, path: np.ndarray, u: np.ndarray
     fam = np.array([h.family for h in items])
     margins = np.array([h.margin_mm for h in items])
     hazard, backstop, pleura = fam != "backstop", fam == "backstop", fam == "pleura"
-    safe = (sc.shapes.segment_distance(entries, tips)[:, hazard] >= margins[hazard]).all(axis=1)
+    safe = np.ones(len(path), dtype=bool)
+    if hazard.any():
+        safe &= (sc.hazard_shapes.segment_distance(entries, tips) >= margins[hazard]).all(axis=1)
     from_tip = sc.shapes.ray_hits(tips, u)
     bone = np.full(len(path), np.inf)
     if backstop.any():  # the path may not pass through bone before the target

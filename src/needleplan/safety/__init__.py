@@ -22,6 +22,7 @@ PLEURA_MARGIN            warn/block   shaft or tip within the pleura margin (5 m
 PLEURA_OVERSHOOT         warn         extension by the unused length reaches the pleura, no rib first (R3)
 INTERCOSTAL_TARGET       warn         tip or its extension over an intercostal space (R4)
 NEEDLE_REACHES_PLEURA    warn         needle long enough to reach the pleura on this path, no rib first (R5)
+TRAPEZIUS_DIRECTION      warn         upper trapezius needle heading medially/caudally (needs ``orientation``) (R9)
 RIB_IN_PATH              warn         bone met before the planned tip (R4)
 SAFE_INSERTION           info         deepest safe insertion and what limits it (R3, R5, R10, R11)
 VESSEL_CROSSED           block/warn   path crosses an artery or unconfirmed vessel (block) or a vein (warn) (R10)

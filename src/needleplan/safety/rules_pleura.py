@@ -9,9 +9,10 @@ import numpy as np
 
 from needleplan import geometry as g
 from needleplan.planner import depth_below_skin
-from needleplan.safety._shapes import clearance, crosses, first_hits, needle_vectors
+from needleplan.safety._shapes import clearance, crosses, first_hits, needle_vectors, shortest_needle
 from needleplan.safety.context import Context, mm, rule
 from needleplan.safety.report import Finding
+from needleplan.safety.thresholds import STANDARD_NEEDLE_LENGTHS_MM
 
 #: Codes whose severity a lung-disease history raises (R7).
 PNEUMOTHORAX_CODES = ("PLEURA_MARGIN", "PLEURA_OVERSHOOT", "INTERCOSTAL_TARGET", "NEEDLE_REACHES_PLEURA",
@@ -21,10 +22,12 @@ PNEUMOTHORAX_CODES = ("PLEURA_MARGIN", "PLEURA_OVERSHOOT", "INTERCOSTAL_TARGET",
 @rule("pneumothorax_site", codes=("PNEUMOTHORAX_SITE",), rows=("R1", "R19"))
 def pneumothorax_site(ctx: Context):
     if ctx.profile.pneumothorax_class:
+        male = ctx.plan.patient.sex == "M"
         yield Finding("PNEUMOTHORAX_SITE", "info",
                       f"{ctx.profile.name.capitalize()} lies over the rib cage or lung apex: pneumothorax is the "
-                      "main injury here. Tell the patient to return for pleuritic chest pain, breathlessness or "
-                      "cough over the next 2 days.", {"site": ctx.plan.site, "region": ctx.profile.region})
+                      "main injury here" + (" (somewhat more often in men)" if male else "") + ". Tell the patient "
+                      "to return for pleuritic chest pain, breathlessness or cough over the next 2 days.",
+                      {"site": ctx.plan.site, "region": ctx.profile.region, "male_sex": male})
 
 
 def _pleura_depth(ctx: Context, points) -> float | None:
@@ -129,7 +132,40 @@ def needle_reaches_pleura(ctx: Context):
         return
     if m.backstop_along_path_mm is not None and m.backstop_along_path_mm < p:
         return
+    best = shortest_needle(m.needle_length_required_mm, STANDARD_NEEDLE_LENGTHS_MM)
+    if best is not None and best < n.length_mm:
+        advice = f"a {best:g} mm needle still leaves {ctx.th['HUB_MARGIN_MM']:g} mm outside at the target"
+        advice += " but can also reach it" if best >= p else " and cannot reach it"
+    else:
+        advice = "no shorter needle reaches the target with the hub margin; aim onto a rib instead"
     yield Finding("NEEDLE_REACHES_PLEURA", "warn",
                   f"The {n.length_mm:g} mm needle is long enough to reach the pleura on this path "
-                  f"(pleura {mm(p)} from the entry along the needle). Use a shorter needle or aim onto a rib.",
-                  {"needle_length_mm": n.length_mm, "pleura_along_path_mm": round(p, 2)})
+                  f"(pleura {mm(p)} from the entry along the needle); {advice}.",
+                  {"needle_length_mm": n.length_mm, "pleura_along_path_mm": round(p, 2), "suggested_needle_mm": best})
+
+
+#: R9: words a plan's ``orientation`` may give to the image's right-hand side.
+_ORIENTATION_WORDS = ("medial", "lateral", "cranial", "caudal")
+_OPPOSITE = {"medial": "lateral", "lateral": "medial", "cranial": "caudal", "caudal": "cranial"}
+
+
+@rule("trapezius_direction", codes=("TRAPEZIUS_DIRECTION",), rows=("R9",), needs_needle=True)
+def trapezius_direction(ctx: Context):
+    """R9 at the neck base: medially or caudally directed needles come closest to the lung apex.
+
+    Needs the plan's ``orientation`` field, ``{"right": "medial" | "lateral" | "cranial" | "caudal"}``
+    (which way the image's right-hand side points on the patient); without it the rule cannot tell.
+    """
+    orientation = ctx.plan.extra.get("orientation")
+    right = orientation.get("right") if isinstance(orientation, dict) else None
+    if ctx.plan.site != "upper_trapezius" or right not in _ORIENTATION_WORDS:
+        return
+    _entry, _tip, u = needle_vectors(ctx)
+    if abs(u[1]) < 1e-9:
+        return
+    heading = right if u[1] > 0 else _OPPOSITE[right]
+    if heading in ("medial", "caudal"):
+        yield Finding("TRAPEZIUS_DIRECTION", "warn",
+                      f"Needle directed {heading}ly at the neck base: on MRI, paths angled 30 deg medially came "
+                      "closest to the lung apex (minimum 33 mm) while laterally angled ones never met the pleura. "
+                      "Aim laterally or tangentially, or lift the muscle in a pincer grasp.", {"heading": heading})
