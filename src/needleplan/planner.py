@@ -185,7 +185,7 @@ def prepare(plan: Plan, thresholds: Mapping[str, float] | None = None) -> Scene:
             skin = pts
     target_point = None
     if targets:
-        target_point = g.shape_centroid(*targets[0])
+        target_point = g.shape_centroid(*targets[0]) + 0.0  # no negative zero
     elif plan.needle is not None:
         target_point = np.asarray(plan.needle.target_mm, dtype=float)
     items = hazards + backstops
