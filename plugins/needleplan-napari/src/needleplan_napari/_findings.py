@@ -61,15 +61,15 @@ def calibration_text(state: Any) -> tuple[str, bool]:
 
 
 def overlay_text(state: Any) -> str:
-    """The always-visible text on the canvas: calibration source and the worst finding."""
+    """The always-visible text on the canvas: the calibration source and a count of warnings."""
     cal = getattr(state, "calibration", None)
     if cal is None:
         return ""
     text = calibration_label(cal)
-    lines = finding_lines(state)
-    if lines and lines[0][0] in ("block", "warn"):
-        text += f"\n{lines[0][1]}"
-    return text
+    counts = {sev: sum(1 for s, _ in finding_lines(state) if s == sev) for sev in ("block", "warn")}
+    words = {"block": "STOP finding", "warn": "warning"}
+    parts = [f"{n} {words[sev]}{'s' if n > 1 else ''}" for sev, n in counts.items() if n]
+    return text + ("\n" + ", ".join(parts) + " (see the Needle Plan panel)" if parts else "")
 
 
 def colour(severity: str) -> Any:

@@ -188,8 +188,14 @@ class PlanSession:
         if frame_index is None:
             frame_index = self.current_frame()
         needle = Needle(tuple(entry_mm), tuple(tip_mm), self.inputs.needle_length_mm, self.inputs.gauge)
-        layer.data = [_layers.to_layer_data(layer, _layers.needle_shape(needle, self.image_layer(), frame_index))]
-        layer.shape_type = ["line"]
+        data = _layers.to_layer_data(layer, _layers.needle_shape(needle, self.image_layer(), frame_index))
+        if len(layer.data) == 1 and layer.shape_type == ["line"]:
+            layer.data = [data]  # a move: keeps the line's style
+        else:
+            if len(layer.data):
+                layer.data = []
+            layer.add_lines([data], edge_width=_layers.STYLES["needle"].edge_width_mm,
+                            edge_color=_layers.STYLES["needle"].edge_color)
 
     def add_structure(self, kind: str, points_mm: Any, shape_type: str | None = None,
                       frame_index: int | None = None) -> None:

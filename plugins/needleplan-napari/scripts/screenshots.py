@@ -1,0 +1,65 @@
+"""Screenshots of the real napari window with the Needle Plan widget docked (run under Xvfb).
+
+``xvfb-run -a -s "-screen 0 1600x1000x24" python plugins/needleplan-napari/scripts/screenshots.py``
+writes ``docs/screenshots/trapezius_thin.png`` and ``docs/screenshots/piriformis.png`` at
+1280x800.  The cases are the bundled samples (``sample_dicom/``) when present, else the same
+synthetic presets written by :func:`needleplan.synth.write_case` into a temporary folder.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+OUT = REPO / "docs" / "screenshots"
+CASES = (("trapezius_thin", "upper_trapezius", "thin"), ("piriformis", "piriformis", "average"))
+
+
+def case_plan(key: str, preset: str, habitus: str, folder: Path) -> Path:
+    """The sample's reference plan file (bundled if built, else synthesised into ``folder``)."""
+    from needleplan.errors import NeedleplanError
+
+    from needleplan_napari._sample_data import find_sample
+
+    try:
+        return find_sample(key)
+    except NeedleplanError:
+        from needleplan.synth import generate_case, write_case
+
+        written = write_case(generate_case(preset, habitus), folder / f"{preset}_{habitus}.dcm")
+        return Path(written.plan_path)
+
+
+def take(viewer, widget, plan_path: Path, out: Path) -> Path:
+    """Open a plan in the docked widget, frame the image and save the whole window as PNG."""
+    from qtpy.QtWidgets import QApplication
+
+    if widget.open_plan(plan_path) is None:
+        raise RuntimeError(widget.status.text())
+    viewer.reset_view()
+    for _ in range(5):
+        QApplication.processEvents()
+    viewer.screenshot(str(out), canvas_only=False)
+    return out
+
+
+def main(out_dir: Path = OUT) -> list[Path]:
+    import napari
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for key, preset, habitus in CASES:
+            viewer = napari.Viewer(title="needleplan", show=True)
+            viewer.window.resize(1280, 800)
+            _, widget = viewer.window.add_plugin_dock_widget("needleplan-napari", "Needle Plan")
+            written.append(take(viewer, widget, case_plan(key, preset, habitus, Path(tmp)), out_dir / f"{key}.png"))
+            viewer.close()
+    return written
+
+
+if __name__ == "__main__":
+    for p in main(Path(sys.argv[1]) if len(sys.argv) > 1 else OUT):
+        print(p)
