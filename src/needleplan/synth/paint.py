@@ -30,7 +30,7 @@ ECHO = {
     "fat_septa": 0.55,
     "muscle": 0.17,
     "muscle_septa": 0.45,
-    "fascia": 1.3,
+    "fascia": 1.1,
     "target": 0.055,
     "lumen": 0.004,
     "vessel_wall": 1.3,

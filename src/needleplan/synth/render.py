@@ -24,13 +24,13 @@ from needleplan.synth.texture import psf_sigma_px, speckle_magnitude
 
 __all__ = ["Renderer", "compress", "DYNAMIC_RANGE_DB", "TOP_DB"]
 
-DB_PER_MM_PER_MHZ = 0.05  # soft tissue, one way: 0.5 dB/cm/MHz [inference, textbook order]
+DB_PER_MM_PER_MHZ = 0.08  # soft tissue, one way: 0.8 dB/cm/MHz [inference, textbook order]
 TGC_FRACTION = 0.9
 DYNAMIC_RANGE_DB = 60.0
 TOP_DB = 12.0  # amplitude 4 (bone cortex) maps to white
 GAMMA = 2.0
 NOISE_AMPLITUDE = 0.004
-PLEURA_ECHO = 2.5
+PLEURA_ECHO = 3.5
 A_LINE_ECHO = (0.9, 0.45, 0.22, 0.11)  # 1st, 2nd... repeat below the pleura (1I A-lines)
 LUNG_ECHO = 0.09
 PLEURA_SIGMA_MM = 0.25
