@@ -39,7 +39,7 @@ def server(tmp_path_factory):
     try:
         for name in UPLOADABLE:
             srv.upload(DATA / name)
-        for path in sorted(SAMPLES.glob("*.dcm")) if SAMPLES.is_dir() else []:
+        for path in sorted(SAMPLES.rglob("*.dcm")) if SAMPLES.is_dir() else []:
             srv.upload(path)
         # A synthetic case with its reference plan (the phantom), for the plan -> SR -> PACS path.
         from needleplan.synth import generate_case, write_case

@@ -100,7 +100,8 @@ def test_date_ranges():
     assert pacs.parse_date_range("20240101-20240131") == "20240101-20240131"
     assert pacs.parse_date_range("-20240131") == "-20240131"
     assert pacs.parse_date_range("2024-01-01..") == "20240101-"
-    for bad in ("2024-13-01", "yesterday", "20240201-20240101", "-", ".."):
+    assert pacs.parse_date_range("2016") == "20160101-20161231"  # a whole year
+    for bad in ("2024-13-01", "1016", "201601", "yesterday", "20240201-20240101", "-", ".."):
         with pytest.raises(PacsError):
             pacs.parse_date_range(bad)
 

@@ -27,7 +27,7 @@ def register(subparsers: Any) -> None:
     _common(search)
     search.add_argument("--patient", metavar="ID", help="Patient ID")
     search.add_argument("--date", metavar="RANGE",
-                        help="study date or range: YYYYMMDD, YYYYMMDD-YYYYMMDD, YYYY-MM-DD..YYYY-MM-DD")
+                        help="study date or range: YYYY, YYYYMMDD, YYYYMMDD-YYYYMMDD, YYYY-MM-DD..YYYY-MM-DD")
     search.add_argument("--modality", default="US", help="modality in study (default US; 'any' for all)")
     search.add_argument("--limit", type=int, metavar="N", help="at most N studies")
     search.set_defaults(func=_search)

@@ -86,15 +86,17 @@ def _one_date(text: str, whole: str) -> str:
             return _dt.datetime.strptime(text, fmt).strftime("%Y%m%d")
         except ValueError:
             continue
-    raise PacsError(f"date range {whole!r}: {text!r} is not a date; use YYYYMMDD-YYYYMMDD or YYYY-MM-DD..YYYY-MM-DD")
+    raise PacsError(f"date range {whole!r}: {text!r} is not a date; use YYYY, YYYYMMDD-YYYYMMDD or YYYY-MM-DD..YYYY-MM-DD")
 
 
 def parse_date_range(text: str) -> str:
     """A DICOM date range query value from what a person types.
 
-    Accepts ``YYYYMMDD``, ``YYYYMMDD-YYYYMMDD`` (either end may be empty), ISO dates and
-    ``YYYY-MM-DD..YYYY-MM-DD``.
+    Accepts ``YYYYMMDD``, ``YYYYMMDD-YYYYMMDD`` (either end may be empty), ISO dates,
+    ``YYYY-MM-DD..YYYY-MM-DD`` and a year ``YYYY``.
 
+    >>> parse_date_range("2016")
+    '20160101-20161231'
     >>> parse_date_range("2024-01-05..2024-02-01")
     '20240105-20240201'
     >>> parse_date_range("20240105-")
@@ -103,6 +105,8 @@ def parse_date_range(text: str) -> str:
     '20240105'
     """
     whole = text.strip()
+    if re.fullmatch(r"(19|20)\d{2}", whole):
+        return f"{whole}0101-{whole}1231"
     if ".." in whole:
         start, end = whole.split("..", 1)
     elif re.fullmatch(r"\d{4}-\d{2}-\d{2}", whole):
