@@ -185,7 +185,8 @@ CASES = [
     Case("lung_disease",
          plan("upper_trapezius", structures=[TRAP_TARGET, pleura(14)], tip=(12, 0),
               patient={**THIN_F, "lung_disease": True}),
-         {"LUNG_DISEASE": "warn", "PLEURA_MARGIN": "block", "PLEURA_OVERSHOOT": "block", "THIN_PATIENT": "block"}),
+         {"LUNG_DISEASE": "warn", "PLEURA_MARGIN": "block", "PLEURA_OVERSHOOT": "block",
+          "NEEDLE_REACHES_PLEURA": "block", "THIN_PATIENT": "warn"}),
     # 23. Bilateral session at a thoracic site.
     Case("bilateral",
          plan("upper_trapezius", structures=[TRAP_TARGET, pleura(30)], tip=(11, 0),

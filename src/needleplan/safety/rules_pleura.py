@@ -15,8 +15,7 @@ from needleplan.safety.report import Finding
 from needleplan.safety.thresholds import STANDARD_NEEDLE_LENGTHS_MM
 
 #: Codes whose severity a lung-disease history raises (R7).
-PNEUMOTHORAX_CODES = ("PLEURA_MARGIN", "PLEURA_OVERSHOOT", "INTERCOSTAL_TARGET", "NEEDLE_REACHES_PLEURA",
-                      "THIN_PATIENT")
+PNEUMOTHORAX_CODES = ("PLEURA_MARGIN", "PLEURA_OVERSHOOT", "INTERCOSTAL_TARGET", "NEEDLE_REACHES_PLEURA")
 
 
 @rule("pneumothorax_site", codes=("PNEUMOTHORAX_SITE",), rows=("R1", "R19"))
