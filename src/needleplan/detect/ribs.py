@@ -30,6 +30,9 @@ RIB_MIN_WIDTH_MM = 3.0
 RIB_MAX_WIDTH_MM = 30.0
 #: Lowest "typical level" used as a reference (scaled grey levels: tissue speckle's 95th percentile is 1).
 TYPICAL_FLOOR = 0.1
+#: Grey level below which a region is black screen, not tissue (the scaled speckle's 95th
+#: percentile is 1; the darkest phantom soft tissue, fat, sits near 0.3) [inference].
+TISSUE_LEVEL = 0.15
 #: Largest step of the cortex between neighbouring columns of one rib (a rib surface is smooth).
 CORTEX_STEP_MM = 1.0
 #: The band right under a cortex that must already be shadowed, mm.
@@ -104,6 +107,9 @@ def shadow_map(view: FrameView, sm: np.ndarray | None = None) -> ShadowMap:
     near_typ = (pre_t[r_near1] - pre_t[r_near0]) / (r_near1 - r_near0)
     q_near = near_mean / near_typ[:, None]
     ok = (q < SHADOW_RATIO) & (q_near < SHADOW_RATIO) & (bright > CORTEX_CONTRAST)
+    # a shadow is dark *beside echoing tissue* under a cortex *covered by tissue*: not the black
+    # screen below or beside a sector, nor a caption over a black margin
+    ok &= (above >= TISSUE_LEVEL) & (near_typ[:, None] >= TISSUE_LEVEL)
     score = np.where(ok, bright, 0.0)
     r_best = np.argmax(score, axis=0)
     has = score[r_best, np.arange(cols)] > 0
@@ -177,7 +183,8 @@ def detect_ribs(view: FrameView, smap: ShadowMap, *, thoracic: bool | None = Non
         c0, c1 = int(cols[0]), int(cols[-1])
         if c1 - c0 + 1 < min_w:
             continue
-        width_mm = (c1 - c0 + 1) * view.spacing_mm[1]
+        width = (f"{(c1 - c0 + 1) * view.spacing_mm[1]:.1f} mm" if view.calibrated
+                 else f"{(c1 - c0 + 1) * view.factor} px")
         is_rib = thoracic if thoracic is not None else (c1 - c0 + 1) <= max_w
         dark = float(np.median(smap.ratio[cols[good]]))
         bright = float(np.median(smap.contrast[cols[good]]))
@@ -194,7 +201,7 @@ def detect_ribs(view: FrameView, smap: ShadowMap, *, thoracic: bool | None = Non
                 confidence=round(conf, 3),
                 evidence=(
                     f"bright cortex ({bright:.1f}x the tissue above it) with acoustic shadow below "
-                    f"(shadow {dark:.2f} of the level beside it), {width_mm:.1f} mm wide"
+                    f"(shadow {dark:.2f} of the level beside it), {width} wide"
                 ),
             )
         )

@@ -16,6 +16,7 @@ from skimage import measure
 
 from needleplan.detect._frame import FrameView
 from needleplan.detect.results import Detection
+from needleplan.detect.ribs import TISSUE_LEVEL
 
 __all__ = ["VesselBlob", "find_vessels", "vessel_detection", "ellipse_polygon",
            "LUMEN_RATIO", "DIAMETER_MM"]
@@ -29,6 +30,9 @@ SEED_RATIO = 0.45
 #: Vessel diameters searched, mm: from a small perforator to a large deep vessel [inference;
 #: clinical-rules.md 1D names the inferior gluteal artery branch as the deep-site hazard].
 DIAMETER_MM = (1.0, 20.0)
+#: Smallest fitted lumen diameter reported, mm (a smaller anechoic speck is speckle drop-out more
+#: often than a vessel that matters for a needle) [inference; the phantom's smallest artery is 2 mm].
+MIN_DIAMETER_MM = 1.5
 #: Roundness limits: smallest solidity and largest minor/major axis flattening (a vein can be
 #: oval or flat, 1I Vein row).
 MIN_SOLIDITY = 0.85
@@ -134,6 +138,8 @@ def find_vessels(view: FrameView, sm: np.ndarray, allowed: np.ndarray) -> list[V
         inside = float(patch[local].mean())
         around = float(np.median(patch[ring]))
         ratio = inside / max(around, 1e-6)
+        if around < TISSUE_LEVEL or np.mean(patch[ring] > 0.5 * TISSUE_LEVEL) < 0.9:
+            continue  # not surrounded by tissue: black screen, or the outside of a sector
         if ratio > LUMEN_RATIO or reg.solidity < MIN_SOLIDITY:
             continue  # (solidity last: its convex hull is the slowest test)
         # refine the edge at the half level between lumen and wall, then fit an ellipse
@@ -146,6 +152,8 @@ def find_vessels(view: FrameView, sm: np.ndarray, allowed: np.ndarray) -> list[V
         if props.area > 1.5 * reg.area + 50:
             props = measure.regionprops(local.astype(np.uint8))[0]
         cy, cx = props.centroid
+        if np.sqrt(props.axis_major_length * props.axis_minor_length) * view.spacing_mm[0] < MIN_DIAMETER_MM:
+            continue
         enh = _enhancement(sm, view, r1, c0, c1 - 1)
         out.append(VesselBlob(
             centre=(cy + R0, cx + C0),
@@ -158,7 +166,17 @@ def find_vessels(view: FrameView, sm: np.ndarray, allowed: np.ndarray) -> list[V
             lumen_level=inside,
             wall_level=around,
         ))
-    return out
+    return _distinct(out)
+
+
+def _distinct(blobs: list[VesselBlob]) -> list[VesselBlob]:
+    """One blob per lumen: of two blobs whose centres lie within the larger one, keep the darker."""
+    keep: list[VesselBlob] = []
+    for b in sorted(blobs, key=lambda b: b.lumen_ratio):
+        if all(np.hypot(b.centre[0] - k.centre[0], b.centre[1] - k.centre[1]) > max(k.axes[0], b.axes[0])
+               for k in keep):
+            keep.append(b)
+    return sorted(keep, key=lambda b: (b.centre[0], b.centre[1]))
 
 
 def vessel_detection(view: FrameView, blob: VesselBlob, *, kind: str = "vessel",
