@@ -21,12 +21,12 @@ from PIL import Image
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate, generate_frames
 from pydicom.tag import Tag
-from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, generate_uid
+from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit
 
 if TYPE_CHECKING:
     from needleplan.synth import SyntheticCase
 
-__all__ = ["write_dicom", "frame_hashes", "US_IMAGE", "US_MULTIFRAME", "JPEG_QUALITY", "case_uid"]
+__all__ = ["write_dicom", "frame_hashes", "US_IMAGE", "US_MULTIFRAME", "JPEG_QUALITY", "case_uid", "derived_uid"]
 
 US_IMAGE = "1.2.840.10008.5.1.4.1.1.6.1"
 US_MULTIFRAME = "1.2.840.10008.5.1.4.1.1.3.1"
@@ -42,10 +42,24 @@ _BODY_PART = {
 }
 
 
+def derived_uid(*parts: str) -> str:
+    """A ``2.25.<128-bit integer>`` UID (ISO/IEC 9834-8) from a SHA-256 of ``parts``: the same
+    parts give the same UID, so files are reproducible bit for bit.
+
+    >>> derived_uid("a", "b") == derived_uid("a", "b") != derived_uid("a", "c")
+    True
+    >>> derived_uid("a").startswith("2.25.") and len(derived_uid("a")) <= 64
+    True
+    """
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).digest()[:16]
+    return "2.25." + str(int.from_bytes(digest, "big"))
+
+
 def case_uid(case: SyntheticCase, what: str, compression: str = "") -> str:
-    """A UID derived from the case parameters (``2.25.`` form): same case, same UID."""
-    parts = ["needleplan.synth", case.preset, case.habitus, str(case.seed), str(case.n_frames), what, compression]
-    return generate_uid(prefix=None, entropy_srcs=parts)
+    """A UID derived from the case parameters: same case, same UID."""
+    return derived_uid(
+        "needleplan.synth", case.preset, case.habitus, str(case.seed), str(case.n_frames), what, compression
+    )
 
 
 def _region(case: SyntheticCase) -> Dataset:
@@ -84,7 +98,7 @@ def _header(case: SyntheticCase, compression: str) -> Dataset:
     ds.file_meta.MediaStorageSOPClassUID = sop_class
     ds.file_meta.MediaStorageSOPInstanceUID = case_uid(case, "sop", compression)
     ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit if compression == "jpeg" else ExplicitVRLittleEndian
-    ds.file_meta.ImplementationClassUID = generate_uid(prefix=None, entropy_srcs=["needleplan.synth", "1"])
+    ds.file_meta.ImplementationClassUID = derived_uid("needleplan.synth", "implementation", "1")
     ds.file_meta.ImplementationVersionName = "NEEDLEPLAN_SYN1"
     ds.SpecificCharacterSet = "ISO_IR 100"
     ds.ImageType = ["DERIVED", "PRIMARY"]

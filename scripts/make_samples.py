@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Regenerate the bundled samples (``sample_dicom/``) and the gallery (``docs/gallery/``).
+
+Every file is rebuilt bit for bit from fixed presets and seeds: run it again and ``git status``
+shows nothing changed (with the same numpy, scipy, Pillow and pydicom versions; the JPEG cine
+depends on Pillow's encoder).
+
+    python scripts/make_samples.py                 # both folders
+    python scripts/make_samples.py --samples-only  # sample_dicom/ only
+    python scripts/make_samples.py --check         # regenerate into a temp folder and compare
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import hashlib
+import sys
+import tempfile
+from pathlib import Path
+
+from needleplan.synth import SITE_PRESETS, generate_case, write_case
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: (file stem, preset, habitus, frames, seed, compression, what it shows)
+SAMPLES = (
+    ("upper_trapezius_thin_frame", "upper_trapezius", "thin", 1, 1, "none",
+     "thin woman (BMI 17.5), upper trapezius at GB21: pleura 14.6 mm deep, lung apex under the target"),
+    ("rhomboid_intercostal_thin_cine", "rhomboid_intercostal", "thin", 80, 1, "jpeg",
+     "4 s cine over an intercostal space (bat sign): lung sliding, a breath moving the pleura, a pulsating dorsal scapular artery"),
+    ("rhomboid_rib_average_frame", "rhomboid_rib", "average", 1, 1, "none",
+     "rhomboid major with a rib under the target and the needle's extension (the rib is the backstop)"),
+    ("piriformis_average_frame", "piriformis", "average", 1, 1, "none",
+     "piriformis 63 mm deep (curvilinear probe), sciatic nerve deep to it, an inferior gluteal artery branch"),
+)
+
+GALLERY_HABITUS, GALLERY_SEED = "average", 1
+
+
+def make_samples(folder: Path) -> list[Path]:
+    """Write every sample (DICOM, truth, reference plan) and a README listing them into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    lines = [
+        "# Bundled synthetic samples",
+        "",
+        "Made by `python scripts/make_samples.py` (bit for bit reproducible). Each case is a phantom",
+        "(`needleplan.synth`), not a patient: `<name>.dcm` is the image, `<name>.truth.json` a plan",
+        "file whose structures are the ground truth in world millimetres, `<name>.plan.json` a",
+        "reference plan drawn the way a physician would.",
+        "",
+        "| file | preset | habitus | frames | encoding | what it shows |",
+        "|---|---|---|---|---|---|",
+    ]
+    for stem, preset, habitus, frames, seed, compression, what in SAMPLES:
+        case = generate_case(preset, habitus, frames=frames, seed=seed)
+        w = write_case(case, folder / f"{stem}.dcm", compression=compression)
+        written += [w.dicom_path, w.truth_path, w.plan_path]
+        enc = "JPEG Baseline" if compression == "jpeg" else "uncompressed"
+        lines.append(f"| `{stem}.dcm` | {preset} | {habitus} | {frames} | {enc} | {what} |")
+    readme = folder / "README.md"
+    readme.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return [*written, readme]
+
+
+def make_gallery(folder: Path) -> list[Path]:
+    """One PNG per site preset (average habitus), cropped to the calibrated region."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for preset in SITE_PRESETS:
+        case = generate_case(preset, GALLERY_HABITUS, seed=GALLERY_SEED)
+        r0, c0, r1, c1 = case.region_box_px
+        path = folder / f"{preset}.png"
+        Image.fromarray(case.frames[0][r0 : r1 + 1, c0 : c1 + 1]).save(path, optimize=False)
+        out.append(path)
+    return out
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--samples-only", action="store_true", help="skip the gallery")
+    ap.add_argument("--check", action="store_true", help="regenerate into a temporary folder and compare")
+    args = ap.parse_args(argv)
+    if args.check:
+        with tempfile.TemporaryDirectory() as tmp:
+            new = make_samples(Path(tmp))
+            bad = [p.name for p in new if not filecmp.cmp(p, ROOT / "sample_dicom" / p.name, shallow=False)]
+        print("sample_dicom/ is up to date" if not bad else f"differ: {', '.join(bad)}")
+        return 1 if bad else 0
+    files = make_samples(ROOT / "sample_dicom")
+    if not args.samples_only:
+        files += make_gallery(ROOT / "docs" / "gallery")
+    total = 0
+    for p in files:
+        total += p.stat().st_size
+        print(f"{p.relative_to(ROOT)}  {p.stat().st_size:>9,d} B  sha256 {_sha(p)}")
+    print(f"{len(files)} files, {total / 1e6:.2f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
