@@ -64,11 +64,18 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     plan = plan_from_dict(bench_plan())
     scene = prepare(plan)
+    long_d = bench_plan()
+    long_d["needle"]["length_mm"] = 152.0   # nothing filtered by length: every candidate path is traced
+    long_scene = prepare(plan_from_dict(long_d))
     rows = [
         ("check_plan, 10 structures, with angle window", _time(lambda: check_plan(plan), args.repeats), 2.0),
         ("check_plan, 10 structures, no angle window", _time(lambda: check_plan(plan, window=False), args.repeats),
          2.0),
         ("safe_angle_window 60x40 mm, 1 deg steps", _time(lambda: safe_angle_window(scene), args.repeats), 50.0),
+        ("safe_angle_window, 152 mm needle, 1 deg steps", _time(lambda: safe_angle_window(long_scene), args.repeats),
+         50.0),
+        ("safe_angle_window, 152 mm needle, 0.25 deg", _time(lambda: safe_angle_window(long_scene, step_deg=0.25),
+                                                             max(20, args.repeats // 5)), 50.0),
         ("safe_angle_window 60x40 mm, 0.25 deg steps",
          _time(lambda: safe_angle_window(scene, step_deg=0.25), max(20, args.repeats // 5)), 50.0),
     ]

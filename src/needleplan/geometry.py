@@ -152,20 +152,22 @@ def ray_first_hit_many(origins: Any, directions: Any, shape: Any, closed: bool, 
 
 def _ray_segment_t(o: np.ndarray, u: np.ndarray, a: np.ndarray, e: np.ndarray) -> np.ndarray:
     """``(K, M)``: distance along ray k (unit direction) to segment m (``a + [0, 1] e``); inf if missed."""
-    w = a[None, :, :] - o[:, None, :]
-    e = e[None]
-    denom = _cross(u[:, None, :], e)
+    wr, wc = a[None, :, 0] - o[:, 0:1], a[None, :, 1] - o[:, 1:2]
+    er, ec = e[None, :, 0], e[None, :, 1]
+    ur, uc = u[:, 0:1], u[:, 1:2]
+    denom = ur * ec - uc * er
     parallel = np.abs(denom) < 1e-12
-    safe = np.where(parallel, 1.0, denom)
-    t = _cross(w, e) / safe
-    s = _cross(w, u[:, None, :]) / safe
+    inv = 1.0 / np.where(parallel, 1.0, denom)
+    w_x_u = wr * uc - wc * ur
+    t = (wr * ec - wc * er) * inv
+    s = w_x_u * inv
     hit = (~parallel) & (t >= -1e-9) & (s >= -1e-9) & (s <= 1 + 1e-9)
     t_hit = np.where(hit, np.maximum(t, 0.0), np.inf)
     # Collinear overlap: the ray runs along a segment; it meets the nearer end (or starts on it).
-    collinear = parallel & (np.abs(_cross(w, u[:, None, :])) < 1e-9)
+    collinear = parallel & (np.abs(w_x_u) < 1e-9)
     if collinear.any():
-        ta = np.einsum("kmi,ki->km", w, u)
-        tb = np.einsum("kmi,ki->km", w + e, u)
+        ta = wr * ur + wc * uc
+        tb = (wr + er) * ur + (wc + ec) * uc
         t_col = np.where(np.maximum(ta, tb) >= 0, np.maximum(np.minimum(ta, tb), 0.0), np.inf)
         t_hit = np.where(collinear, np.minimum(t_hit, t_col), t_hit)
     return t_hit
@@ -337,12 +339,13 @@ class ShapeSet:
         """``(K, S)``: shortest distance from each segment ``p0[k]-p1[k]`` to each shape (0 if they meet)."""
         q0, q1 = as_points(p0), as_points(p1)
         k = len(q0)
-        f = (q1 - q0)[:, None, :]
-        e = self.e[None]
-        d1 = _cross(e, q0[:, None, :] - self.a[None])
-        d2 = _cross(e, q1[:, None, :] - self.a[None])
-        d3 = _cross(f, self.a[None] - q0[:, None, :])
-        d4 = _cross(f, self.b[None] - q0[:, None, :])
+        ar, ac, er, ec = self.a[None, :, 0], self.a[None, :, 1], self.e[None, :, 0], self.e[None, :, 1]
+        q0r, q0c = q0[:, 0:1], q0[:, 1:2]
+        fr, fc = q1[:, 0:1] - q0r, q1[:, 1:2] - q0c
+        d1 = er * (q0c - ac) - ec * (q0r - ar)
+        d2 = er * (q1[:, 1:2] - ac) - ec * (q1[:, 0:1] - ar)
+        d3 = fr * (ac - q0c) - fc * (ar - q0r)
+        d4 = fr * (ac + ec - q0c) - fc * (ar + er - q0r)
         crosses = ((d1 * d2) < 0) & ((d3 * d4) < 0)
         ends = np.concatenate([q0, q1])
         d_ends = point_segments_distance(ends, self.a, self.b)

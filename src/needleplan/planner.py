@@ -74,6 +74,7 @@ class Scene:
     backstops: tuple[Hazard, ...]
     shapes: g.ShapeSet           # hazards then backstops, one column each
     hazard_shapes: g.ShapeSet    # hazards only (the safe angle window's margin test)
+    stop_shapes: g.ShapeSet      # pleura then backstops (what an overshoot meets)
     skin: np.ndarray | None
     target_point: np.ndarray | None
     targets: tuple[tuple[np.ndarray, bool], ...]
@@ -191,8 +192,10 @@ def prepare(plan: Plan, thresholds: Mapping[str, float] | None = None) -> Scene:
     items = hazards + backstops
     shapes = g.ShapeSet([(h.points, h.closed) for h in items])
     hazard_shapes = g.ShapeSet([(h.points, h.closed) for h in hazards])
-    return Scene(th, tuple(hazards), tuple(backstops), shapes, hazard_shapes, skin, target_point, tuple(targets),
-                 plan.needle)
+    stops = [h for h in hazards if h.family == "pleura"] + backstops
+    stop_shapes = g.ShapeSet([(h.points, h.closed) for h in stops])
+    return Scene(th, tuple(hazards), tuple(backstops), shapes, hazard_shapes, stop_shapes, skin, target_point,
+                 tuple(targets), plan.needle)
 
 
 def _scene(plan: Plan | Scene) -> Scene:
@@ -342,23 +345,24 @@ def _candidate_entries(scene: Scene, target: np.ndarray, phis: np.ndarray, side:
 def _clear_paths(sc: Scene, entries: np.ndarray, path: np.ndarray, u: np.ndarray, target: np.ndarray,
                  length: float) -> np.ndarray:
     """Which candidate paths (entry -> target) keep every margin, miss bone, and overshoot safely."""
-    th, items = sc.thresholds, _items(sc)
+    th = sc.thresholds
     tips = np.broadcast_to(target, entries.shape)
-    fam = np.array([h.family for h in items])
-    margins = np.array([h.margin_mm for h in items])
-    hazard, backstop, pleura = fam != "backstop", fam == "backstop", fam == "pleura"
     safe = np.ones(len(path), dtype=bool)
-    if hazard.any():
-        safe &= (sc.hazard_shapes.segment_distance(entries, tips) >= margins[hazard]).all(axis=1)
-    from_tip = sc.shapes.ray_hits(tips, u)
+    if sc.hazards:
+        margins = np.array([h.margin_mm for h in sc.hazards])
+        safe &= (sc.hazard_shapes.segment_distance(entries, tips) >= margins).all(axis=1)
+    n_pleura = sum(h.family == "pleura" for h in sc.hazards)
+    if sc.stop_shapes.n == 0:
+        return safe
+    from_tip = sc.stop_shapes.ray_hits(tips, u)          # columns: pleura..., backstops...
     bone = np.full(len(path), np.inf)
-    if backstop.any():  # the path may not pass through bone before the target
-        from_entry = sc.shapes.ray_hits(entries, u)[:, backstop]
+    if sc.backstops:  # the path may not pass through bone before the target
+        from_entry = sc.stop_shapes.ray_hits(entries, u)[:, n_pleura:]
         safe &= (from_entry >= path[:, None] - th["BONE_CONTACT_TOLERANCE_MM"]).all(axis=1)
-        bone = from_tip[:, backstop].min(axis=1)
-    if pleura.any():
+        bone = from_tip[:, n_pleura:].min(axis=1)
+    if n_pleura:
         reach = np.maximum(length - path, 0.0) + th["OVERSHOOT_ALLOWANCE_MM"]
-        t_p = from_tip[:, pleura].min(axis=1)
+        t_p = from_tip[:, :n_pleura].min(axis=1)
         safe &= ~((t_p <= reach) & (t_p < bone))
     return safe
 
@@ -393,7 +397,7 @@ def safe_angle_window(plan: Plan | Scene, *, step_deg: float | None = None) -> A
     for sign, name in ((-1.0, "left"), (1.0, "right")):  # entry col below / above the target's
         entries, path, u, angles, ok = _candidate_entries(sc, target, phis, sign)
         safe = ok & (path + th["HUB_MARGIN_MM"] <= length)
-        if _items(sc) and safe.any():
+        if (sc.hazards or sc.backstops) and safe.any():
             keep = np.flatnonzero(safe)      # only candidates the needle length allows are traced
             safe[keep] = _clear_paths(sc, entries[keep], path[keep], u[keep], target, length)
         for a, b in _runs(safe):
