@@ -5,6 +5,7 @@ This module has its own server because one test kills it.  Skips only without th
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -85,7 +86,7 @@ def test_killed_mid_retrieve_then_resumed_without_refetching(server, tmp_path):
 
     with pytest.raises(PacsError, match="cannot reach") as err:
         pacs.retrieve(client, cache, study, series, progress=kill_after_three)
-    assert "\n" not in str(err.value)
+    assert "\n" not in str(err.value) and "3 of 8 instances are safely in" in str(err.value)
     done = [cache.verified_path(s) for s in sops]
     assert [p is not None for p in done] == [True] * 3 + [False] * (N_CINE - 3)
     assert not list(cache.root.rglob("*.part"))  # no half-written file left behind
@@ -206,3 +207,32 @@ def test_store_refused_or_server_down_leaves_the_plan_untouched(server, tmp_path
     # nothing new was written beside the plan
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [plan_path.name, Path(written.dicom_path).name, Path(written.truth_path).name])
+
+
+@needs_orthanc
+def test_two_retrievals_sharing_a_cache_keep_both_in_the_index(server, tmp_path):
+    import threading
+
+    names = ("GREYSCALE_IMAGE.dcm", "OBXXXX1A_rle.dcm", "US1_J2KR.dcm")
+    studies = [str(pydicom.dcmread(DATA / n, stop_before_pixels=True).StudyInstanceUID) for n in names]
+    study, series, sops = server.series
+    errors = []
+
+    def work(uids):
+        try:
+            client = _client(server.dicomweb_url)
+            for uid in uids:  # each thread has its own cache object on the same folder
+                pacs.retrieve(client, pacs.InstanceCache(tmp_path), uid)
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(studies,)), threading.Thread(target=work, args=([study],))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    fresh = pacs.InstanceCache(tmp_path)
+    expected = [str(pydicom.dcmread(DATA / n, stop_before_pixels=True).SOPInstanceUID) for n in names] + sops
+    assert all(fresh.verified_path(uid) is not None for uid in expected)
+    assert len(json.loads((tmp_path / "needleplan-cache.json").read_text())["entries"]) == len(expected)

@@ -3,23 +3,34 @@
 Layout: ``<root>/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm`` and an index
 ``<root>/needleplan-cache.json`` holding each instance's size, SHA-256 and last use.
 
-Crash safety: an instance is written to a temporary name (``.<sop>.<pid>.part``) in its final
+Crash safety: an instance is written to a temporary name (``.<sop>.t<thread>.<pid>.part``) in its final
 folder, flushed to disk, then renamed; only then is it entered in the index (itself replaced
 atomically).  A file counts as cached only when it is in the index *and* its size and SHA-256
 still match, so a partial or damaged file is fetched again, never trusted.
+
+Several processes or threads may share a cache: index updates happen under a lock
+(``<root>/.lock``, ``flock``) on the index as it is on disk.  Eviction does not know what another
+process is retrieving right now, so keep the limit well above one study.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from needleplan.errors import PacsError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover (Windows: one process at a time)
+    fcntl = None
 
 __all__ = ["InstanceCache", "sha256_file"]
 
@@ -77,6 +88,7 @@ class InstanceCache:
             raise PacsError("the cache size limit must be positive")
         self.max_bytes = max_bytes
         self._index_path = self.root / INDEX_NAME
+        self._thread_lock = threading.Lock()
         self._entries: dict[str, dict] = self._load_index()
         self._remove_stale_parts()
 
@@ -100,6 +112,23 @@ class InstanceCache:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self._index_path)
+
+    @contextlib.contextmanager
+    def _locked(self):
+        """Hold the cache's lock (other processes and threads wait) with the index re-read from disk."""
+        with self._thread_lock, open(self.root / ".lock", "a+b") as fh:
+            if fcntl is not None:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                mine = {k: v.get("last_used", 0.0) for k, v in self._entries.items()}
+                self._entries = self._load_index()
+                for uid, used in mine.items():  # keep the uses this object saw since it last saved
+                    if uid in self._entries and used > self._entries[uid].get("last_used", 0.0):
+                        self._entries[uid]["last_used"] = used
+                yield
+            finally:
+                if fcntl is not None:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     def _remove_stale_parts(self) -> None:
         """Delete temporary files left by a process that died mid-write."""
@@ -135,8 +164,10 @@ class InstanceCache:
         except (OSError, KeyError):
             ok = False
         if not ok:
-            del self._entries[sop_uid]
-            self._save_index()
+            with self._locked():
+                if self._entries.get(sop_uid, {}).get("sha256") == entry.get("sha256"):
+                    del self._entries[sop_uid]
+                    self._save_index()
             return None
         entry["last_used"] = time.time()
         return path
@@ -150,7 +181,7 @@ class InstanceCache:
         """
         final = self.path_for(study_uid, series_uid, sop_uid)
         final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.with_name(f".{sop_uid}.{os.getpid()}.part")
+        tmp = final.with_name(f".{sop_uid}.t{threading.get_ident()}.{os.getpid()}.part")
         try:
             write(tmp)
             with open(tmp, "rb+") as fh:
@@ -161,27 +192,33 @@ class InstanceCache:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        self._entries[sop_uid] = {
-            "path": final.relative_to(self.root).as_posix(), "size": size, "sha256": digest,
-            "last_used": time.time(), "study": study_uid, "series": series_uid,
-        }
-        self._save_index()
-        self.evict(protect=set(protect) | {sop_uid})
+        with self._locked():
+            self._entries[sop_uid] = {
+                "path": final.relative_to(self.root).as_posix(), "size": size, "sha256": digest,
+                "last_used": time.time(), "study": study_uid, "series": series_uid,
+            }
+            self._save_index()
+            self._evict(set(protect) | {sop_uid})
         return final
 
     def touch(self, sop_uids: Iterable[str]) -> None:
         """Mark instances as just used and save the index."""
         now = time.time()
-        for uid in sop_uids:
-            if uid in self._entries:
-                self._entries[uid]["last_used"] = now
-        self._save_index()
+        with self._locked():
+            for uid in sop_uids:
+                if uid in self._entries:
+                    self._entries[uid]["last_used"] = now
+            self._save_index()
 
     def evict(self, *, protect: set[str] = frozenset()) -> list[str]:
         """Remove least recently used instances until the cache fits its limit; return their UIDs.
 
         Raises PacsError when the protected instances alone exceed the limit.
         """
+        with self._locked():
+            return self._evict(protect)
+
+    def _evict(self, protect: set[str]) -> list[str]:
         if self.max_bytes is None:
             return []
         removed: list[str] = []

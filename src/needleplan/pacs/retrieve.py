@@ -154,7 +154,13 @@ def retrieve(client: PacsClient, cache: InstanceCache, study_uid: str, series_ui
             reused.append(ref.sop_instance_uid)
             status = "cached"
         else:
-            path = _fetch_one(client, cache, ref, protect)
+            try:
+                path = _fetch_one(client, cache, ref, protect)
+            except PacsError as exc:
+                if done == 1:
+                    raise
+                raise PacsError(f"{exc} ({done - 1} of {len(refs)} instances are safely in {cache.root}; "
+                                "run the same retrieval again to continue from there)") from None
             fetched.append(ref.sop_instance_uid)
             bytes_fetched += path.stat().st_size
             status = "fetched"

@@ -25,6 +25,7 @@ secret must not be readable by other users (``chmod 600``), as for ssh keys.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import stat
 import tomllib
@@ -212,4 +213,8 @@ def make_session(settings: PacsSettings) -> requests.Session:
         session.verify = str(Path(settings.ca_bundle).expanduser())
     else:
         session.verify = bool(settings.verify_tls)
+        if not settings.verify_tls:
+            logging.getLogger("needleplan.pacs").warning(
+                "TLS certificate verification is OFF (verify_tls = false in %s): use only on a test server",
+                settings_path())
     return session
