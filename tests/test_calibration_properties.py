@@ -50,3 +50,23 @@ def test_lookup_inside_iff_every_point_is_in_the_box(r0, c0, h, w, pts) -> None:
     lookup = region_lookup([reg], px)
     assert (lookup.status == "inside") == bool(inside.all())
     assert lookup.status in ("inside", "none")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 300), st.integers(0, 300), st.integers(2, 300), st.integers(2, 300),
+       st.integers(-200, 200), st.integers(-200, 200),
+       st.floats(1e-4, 0.2), st.floats(1e-4, 0.2), st.booleans(), st.booleans())
+def test_region_calibration_puts_the_reference_pixel_at_zero_mm(r0, c0, h, w, ref_r, ref_c, d_r, d_c, neg_r, neg_c):
+    from needleplan.calibration import calibration_from_dataset
+    from tests.dicom_factory import region, us_dataset
+
+    delta = (-d_r if neg_r else d_r, -d_c if neg_c else d_c)
+    ds = us_dataset(r0 + h + 1, c0 + w + 1, pixels=np.zeros((r0 + h + 1, c0 + w + 1), np.uint8),
+                    regions=[region(r0, c0, r0 + h, c0 + w, delta_cm=delta, ref_px=(ref_r, ref_c))])
+    cal = calibration_from_dataset(ds)
+    # origin = box min + reference pixel; spacing = |delta| * 10, whatever the signs
+    assert cal.origin_px == (r0 + ref_r, c0 + ref_c)
+    assert cal.spacing_mm == (round(d_r * 10, 12), round(d_c * 10, 12))
+    assert np.allclose(cal.px_to_mm([r0 + ref_r, c0 + ref_c]), 0.0)
+    # one row down is |dY| * 10 mm deeper, one column right |dX| * 10 mm across
+    assert np.allclose(cal.px_to_mm([r0 + ref_r + 1, c0 + ref_c + 1]), [d_r * 10, d_c * 10])

@@ -158,3 +158,14 @@ def test_folder_opens_its_first_readable_image(tmp_path: Path) -> None:
     write(us_dataset(16, 16), tmp_path / "2_second.dcm")
     info = read_info(tmp_path)
     assert Path(info.path).name == "1_first.dcm" and info.rows == 8
+
+
+def test_read_info_and_open_decode_nothing(tmp_path: Path) -> None:
+    # every frame is garbage: the header, calibration and timing still read; decoding fails only on demand
+    ds = jpeg_baseline(us_dataset(32, 32, frames=5, rgb=True, frame_time_ms=40.0), corrupt_after=-1)
+    path = write(ds, tmp_path / "all_bad.dcm")
+    assert read_info(path).frames == 5
+    image = open_image(path)
+    assert image.frames.shape == (5, 32, 32, 3) and image.decode_count == 0
+    with pytest.raises(DicomReadError, match="frame 0 could not be decoded"):
+        image.frame(0)
