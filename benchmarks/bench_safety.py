@@ -1,7 +1,8 @@
 """Benchmark: one full safety check of a 10-structure plan, and the safe angle window of a 60 x 40 mm field.
 
-Targets (issue 4): full check < 2 ms median; safe angle window < 50 ms (so the plugin can update while
-the needle is dragged).  Prints a plain table.
+Targets (issue 4): full check < 2 ms median (``check_plan(plan, window=False)``); safe angle window
+< 50 ms (so the plugin can update while the needle is dragged); ``check_plan(plan)`` computes both.
+Prints a plain table; exit 1 if a target is missed.
 
     python benchmarks/bench_safety.py [--repeats 300]
 """
@@ -68,7 +69,7 @@ def main(argv=None) -> int:
     long_d["needle"]["length_mm"] = 152.0   # nothing filtered by length: every candidate path is traced
     long_scene = prepare(plan_from_dict(long_d))
     rows = [
-        ("check_plan, 10 structures, with angle window", _time(lambda: check_plan(plan), args.repeats), 2.0),
+        ("check_plan + angle window (budget 2 + 50 ms)", _time(lambda: check_plan(plan), args.repeats), 52.0),
         ("check_plan, 10 structures, no angle window", _time(lambda: check_plan(plan, window=False), args.repeats),
          2.0),
         ("safe_angle_window 60x40 mm, 1 deg steps", _time(lambda: safe_angle_window(scene), args.repeats), 50.0),

@@ -310,6 +310,12 @@ class ShapeSet:
         self.starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int) if counts else np.zeros(0, int)
         self.owner = np.repeat(np.arange(self.n), counts)
         self.e = self.b - self.a
+        # The closed shapes' edges alone, for inside tests.
+        self._closed_ids = np.flatnonzero(self.closed)
+        mask = self.closed[self.owner] if self.n else np.zeros(0, dtype=bool)
+        self._ca, self._cb = self.a[mask], self.b[mask]
+        closed_counts = np.asarray(counts, dtype=int)[self._closed_ids] if self.n else np.zeros(0, int)
+        self._cstarts = np.concatenate([[0], np.cumsum(closed_counts)[:-1]]).astype(int)
 
     def _min(self, per_segment: np.ndarray) -> np.ndarray:
         if self.n == 0:
@@ -319,16 +325,17 @@ class ShapeSet:
     def contains(self, points: Any) -> np.ndarray:
         """``(P, S)``: is each point inside each closed shape (False for open shapes)."""
         p = as_points(points)
-        if self.n == 0:
-            return np.zeros((len(p), 0), dtype=bool)
+        out = np.zeros((len(p), self.n), dtype=bool)
+        if len(self._closed_ids) == 0:
+            return out
         pr, pc = p[:, 0:1], p[:, 1:2]
-        ar, ac, br, bc = self.a[:, 0], self.a[:, 1], self.b[:, 0], self.b[:, 1]
+        ar, ac, br, bc = self._ca[:, 0], self._ca[:, 1], self._cb[:, 0], self._cb[:, 1]
         straddles = (ar > pr) != (br > pr)
         with np.errstate(divide="ignore", invalid="ignore"):
             col_at = ac + (pr - ar) * (bc - ac) / (br - ar)
-        crossings = (straddles & (pc < col_at)).astype(int)
-        inside = (np.add.reduceat(crossings, self.starts, axis=1) % 2) == 1
-        return inside & self.closed[None, :]
+        crossings = (straddles & (pc < col_at)).astype(np.int8)
+        out[:, self._closed_ids] = (np.add.reduceat(crossings, self._cstarts, axis=1) % 2) == 1
+        return out
 
     def point_distance(self, points: Any) -> np.ndarray:
         """``(P, S)``: shortest distance from each point to each shape (0 inside a closed one)."""

@@ -110,8 +110,14 @@ def intercostal_target(ctx: Context):
         return
     _entry, tip, u = needle_vectors(ctx)
     directions = np.array([u, [1.0, 0.0]])
-    t_pleura = first_hits(ctx, tip, directions, "pleura")
-    t_rib = first_hits(ctx, tip, directions, "rib", "bone")
+    if ctx.scene is not None:  # the planner's pleura-then-backstops shapes: one pass for both rays
+        n_pleura = sum(h.family == "pleura" for h in ctx.scene.hazards)
+        hits = ctx.scene.stop_shapes.ray_hits(np.array([tip, tip]), directions)
+        t_pleura = hits[:, :n_pleura].min(axis=1)
+        t_rib = hits[:, n_pleura:].min(axis=1) if hits.shape[1] > n_pleura else np.full(2, math.inf)
+    else:
+        t_pleura = first_hits(ctx, tip, directions, "pleura")
+        t_rib = first_hits(ctx, tip, directions, "rib", "bone")
     for k, label in enumerate(("extension", "vertical")):
         if math.isfinite(t_pleura[k]) and t_pleura[k] < t_rib[k]:
             where = "the needle's forward extension" if label == "extension" else "the tip"
