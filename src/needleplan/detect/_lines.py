@@ -121,41 +121,44 @@ def trace_lines(
     max_gap = max(int(round(view.mm_to_work(max_gap_mm, 1) / step)), 1)
     min_sep = max(int(round(view.mm_to_work(1.0, 0))), 2)
     chains: list[list[tuple[int, float, float]]] = []  # (strip index, row, strength)
+    active: list[int] = []  # chains whose last point is at most max_gap strips back
     for k in range(centres.size):
         if skip_cols is not None and skip_cols[min(int(centres[k]), skip_cols.size - 1)]:
             continue
+        active = [j for j in active if k - chains[j][-1][0] <= max_gap]
         p = prof[:, k]
         peaks, props = find_peaks(p, height=min_strength, distance=min_sep)
         if peaks.size == 0:
             continue
-        order = np.argsort(-props["peak_heights"])
-        taken: set[int] = set()
-        for i in order:
-            r = int(peaks[i])
-            # sub-pixel row by a parabola through the peak and its neighbours
-            if 0 < r < p.size - 1:
-                a, b, c = p[r - 1], p[r], p[r + 1]
-                den = a - 2 * b + c
-                r_sub = r + (0.5 * (a - c) / den if den < 0 else 0.0)
-            else:
-                r_sub = float(r)
-            best, best_d = -1, np.inf
-            for j, ch in enumerate(chains):
-                if j in taken:
-                    continue
-                k_last, r_last, _ = ch[-1]
-                gap = k - k_last
-                if gap < 1 or gap > max_gap:
-                    continue
-                d = abs(r_sub - r_last)
-                if d <= jump * gap and d < best_d:
-                    best, best_d = j, d
+        heights = props["peak_heights"]
+        # sub-pixel rows by a parabola through each peak and its neighbours
+        inner = (peaks > 0) & (peaks < p.size - 1)
+        rows_sub = peaks.astype(float)
+        pk = peaks[inner]
+        a3, b3, c3 = p[pk - 1], p[pk], p[pk + 1]
+        den = a3 - 2 * b3 + c3
+        with np.errstate(divide="ignore", invalid="ignore"):
+            off = np.where(den < 0, 0.5 * (a3 - c3) / den, 0.0)
+        rows_sub[inner] += off
+        last_rows = np.array([chains[j][-1][1] for j in active]) if active else np.empty(0)
+        last_gaps = np.array([k - chains[j][-1][0] for j in active]) if active else np.empty(0)
+        taken = np.zeros(len(active), bool)
+        new_chains = []
+        for i in np.argsort(-heights):
+            r_sub = float(rows_sub[i])
+            best = -1
+            if len(active):
+                d = np.abs(last_rows - r_sub)
+                ok = (~taken) & (d <= jump * last_gaps)
+                if ok.any():
+                    best = int(np.argmin(np.where(ok, d, np.inf)))
             if best >= 0:
-                chains[best].append((k, r_sub, float(props["peak_heights"][i])))
-                taken.add(best)
+                chains[active[best]].append((k, r_sub, float(heights[i])))
+                taken[best] = True
             else:
-                chains.append([(k, r_sub, float(props["peak_heights"][i]))])
-                taken.add(len(chains) - 1)
+                chains.append([(k, r_sub, float(heights[i]))])
+                new_chains.append(len(chains) - 1)
+        active.extend(new_chains)
     min_len = view.mm_to_work(min_length_mm, 1)
     lines = []
     for ch in chains:

@@ -78,7 +78,7 @@ def analyse_frame(frame: Any, calibration: Any = None, *, site: str | None = Non
     sm = smooth(view, 0.3)
     smap = shadow_map(view, sm)
     thoracic = is_thoracic_site(site)
-    ribs = detect_ribs(view, smap, thoracic=thoracic)
+    ribs = detect_ribs(view, smap, sm, thoracic=thoracic)
     skin, skin_rows = detect_skin(view, sm)
     if skin is None:
         skin_rows = np.zeros(view.image.shape[1])
@@ -87,8 +87,8 @@ def analyse_frame(frame: Any, calibration: Any = None, *, site: str | None = Non
     rr = np.arange(ridge.shape[0])[:, None]
     top = np.where(smap.shadowed, smap.cortex_row - view.mm_to_work(0.8, 0), np.inf)[None, :]
     ridge = np.where(rr >= top, np.float32(0.0), ridge)
-    lines = trace_lines(view, ridge, min_strength=LINE_MIN_STRENGTH)
-    lines = merge_across_shadows(lines, smap.shadowed, view)
+    traced = trace_lines(view, ridge, min_strength=LINE_MIN_STRENGTH)
+    lines = merge_across_shadows(traced, smap.shadowed, view)  # the pleura runs on under a rib
     rib_rows = []
     for det in ribs:
         if det.kind == "rib":
@@ -101,12 +101,18 @@ def analyse_frame(frame: Any, calibration: Any = None, *, site: str | None = Non
         deepest = pleura.line.row_at(cols)
     deepest = np.where(smap.shadowed, np.fmin(deepest, smap.cortex_row), deepest)
     strongest = max((float(np.median(ln.strength)) for ln in lines), default=1.0)
-    fascia = detect_fascia(view, [ln for ln in lines if pleura is None or ln is not pleura.line],
+    pleura_pieces = set() if pleura is None else {id(ln) for ln in traced if _part_of(ln, pleura.line)}
+    fascia = detect_fascia(view, [ln for ln in traced if id(ln) not in pleura_pieces],
                            top_row=skin_rows, bottom_row=deepest, ridge_scale=strongest)
     allowed = _searchable(view, sm, smap, skin_rows, pleura)
     blobs = tuple(find_vessels(view, smooth(view, VESSEL_SMOOTH_MM), allowed))
     dets = tuple(([skin] if skin is not None else []) + fascia + ribs)
     return FrameAnalysis(view, sm, smap, skin_rows, pleura, blobs, dets)
+
+
+def _part_of(piece, line) -> bool:
+    """Whether a traced piece is part of a (merged) line."""
+    return bool(np.isin(piece.cols, line.cols).all() and np.isin(piece.rows, line.rows).all())
 
 
 def _searchable(view: FrameView, sm: np.ndarray, smap: ShadowMap, skin_rows: np.ndarray,

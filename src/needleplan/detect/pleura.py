@@ -61,6 +61,7 @@ def merge_across_shadows(lines: list[Line], shadowed: np.ndarray, view: FrameVie
     if not shadowed.any():
         return lines
     tol = view.mm_to_work(2.0, 0)
+    shadow_sum = np.concatenate([[0], np.cumsum(shadowed)])
     pieces = sorted(lines, key=lambda ln: ln.cols[0])
     merged: list[Line] = []
     used = [False] * len(pieces)
@@ -73,9 +74,11 @@ def merge_across_shadows(lines: list[Line], shadowed: np.ndarray, view: FrameVie
             other = pieces[j]
             if used[j] or other.cols[0] <= cur.cols[-1]:
                 continue
-            gap = np.arange(int(cur.cols[-1]) + 1, int(other.cols[0]))
-            shadow_frac = float(shadowed[gap].mean()) if gap.size else 1.0
-            if shadow_frac >= 0.6 and abs(other.rows[0] - cur.rows[-1]) <= tol:
+            if abs(other.rows[0] - cur.rows[-1]) > tol:
+                continue
+            g0, g1 = int(cur.cols[-1]) + 1, int(other.cols[0])
+            shadow_frac = (shadow_sum[g1] - shadow_sum[g0]) / (g1 - g0) if g1 > g0 else 1.0
+            if shadow_frac >= 0.6:
                 cur = Line(np.concatenate([cur.rows, other.rows]), np.concatenate([cur.cols, other.cols]),
                            np.concatenate([cur.strength, other.strength]))
                 used[j] = True

@@ -161,7 +161,24 @@ def _smooth_pieces(view: FrameView, smap: ShadowMap, runs: list[tuple[int, int]]
                 yield cols[piece], rows[piece], good[piece]
 
 
-def detect_ribs(view: FrameView, smap: ShadowMap, *, thoracic: bool | None = None) -> list[Detection]:
+def _sides_echo(view: FrameView, sm: np.ndarray, c0: int, c1: int, cortex_row: float) -> bool:
+    """Whether the columns beside a shadow hold tissue at its depth (or are the image's edge).
+
+    A sector's oblique edge also darkens a column below some point, but black screen lies beside it.
+    """
+    rows, cols = sm.shape
+    w = max(int(round(view.mm_to_work(2.0, 1))), 2)
+    r0 = int(min(max(cortex_row + view.mm_to_work(1.2, 0), 0), rows - 1))
+    r1 = int(min(r0 + max(view.mm_to_work(NEAR_SHADOW_MM, 0), 2), rows))
+    for a, b in ((c0 - w, c0), (c1 + 1, c1 + 1 + w)):
+        a, b = max(a, 0), min(b, cols)
+        if b - a >= 1 and float(sm[r0:r1, a:b].mean()) < TISSUE_LEVEL:
+            return False
+    return True
+
+
+def detect_ribs(view: FrameView, smap: ShadowMap, sm: np.ndarray, *,
+                thoracic: bool | None = None) -> list[Detection]:
     """Ribs (or bone) as open polylines along the shadow-casting cortex, in image pixels.
 
     Parameters
@@ -170,6 +187,8 @@ def detect_ribs(view: FrameView, smap: ShadowMap, *, thoracic: bool | None = Non
         The working frame.
     smap : ShadowMap
         Output of :func:`shadow_map`.
+    sm : numpy.ndarray
+        The smoothed working image.
     thoracic : bool or None
         Site over the thorax (True: shadows are ribs), elsewhere (False: bone), or unknown (None:
         ribs when the shadow is rib-sized).
@@ -181,7 +200,7 @@ def detect_ribs(view: FrameView, smap: ShadowMap, *, thoracic: bool | None = Non
     step = max(int(round(view.mm_to_work(1.0, 1))), 1)
     for cols, rows, good in _smooth_pieces(view, smap, _runs(smap.shadowed, bridge)):
         c0, c1 = int(cols[0]), int(cols[-1])
-        if c1 - c0 + 1 < min_w:
+        if c1 - c0 + 1 < min_w or not _sides_echo(view, sm, c0, c1, float(np.median(rows))):
             continue
         width = (f"{(c1 - c0 + 1) * view.spacing_mm[1]:.1f} mm" if view.calibrated
                  else f"{(c1 - c0 + 1) * view.factor} px")
