@@ -1,9 +1,11 @@
 """The ``needleplan`` command.
 
-Each subcommand lives in its own module in this package and exposes
+Each subcommand lives in its own module in this package, named like the subcommand, and exposes
 ``register(subparsers) -> None``, which adds its parser and sets ``func`` (a callable taking the
 parsed ``argparse.Namespace`` and returning an exit code).  Modules are discovered, so adding a
-subcommand never edits this file.
+subcommand never edits this file.  When the first argument names a subcommand, only that module
+is imported: ``needleplan info`` does not pay for importing napari-free but heavy modules such as
+the phantom or the PACS client.
 
 Bad input exits non-zero with one line on stderr (``needleplan: error: ...``), never a traceback.
 """
@@ -24,18 +26,23 @@ __all__ = ["main", "build_parser"]
 EXIT_BAD_INPUT = 2
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the top-level parser with every discovered subcommand registered."""
+def _subcommand_names() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Build the top-level parser with the discovered subcommands registered (or just ``only``)."""
     parser = argparse.ArgumentParser(
         prog="needleplan",
         description="Plan ultrasound-guided needle procedures in calibrated millimetres.",
     )
     parser.add_argument("--version", action="version", version=f"needleplan {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if module_info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{module_info.name}")
+    names = _subcommand_names()
+    if only is not None and only in names:
+        names = [only]
+    for name in names:
+        module = importlib.import_module(f"{__name__}.{name}")
         register = getattr(module, "register", None)
         if register is not None:
             register(subparsers)
@@ -44,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(only=argv[0] if argv else None)
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
     if func is None:
