@@ -233,3 +233,25 @@ def test_px_to_mm_keeps_the_shape_and_rejects_bad_arrays() -> None:
     assert cal.px_to_mm(np.zeros((7, 2))).shape == (7, 2)
     with pytest.raises(ValueError):
         cal.px_to_mm(np.zeros((3, 3)))
+
+
+def test_reference_pixel_standing_for_a_nonzero_depth_moves_the_row_origin_to_the_skin() -> None:
+    # Region at rows 40-239, 0.025 cm/px (0.25 mm/px); reference pixel (0, 160) relative to the box,
+    # so the reference pixel is image row 40.  ReferencePixelPhysicalValueY = 0.5 cm says row 40 is
+    # already 5 mm deep: the skin (depth 0) lies 5 mm / 0.25 mm = 20 rows above, at row 20.
+    item = region(40, 0, 239, 319, delta_cm=(0.025, 0.025), ref_px=(0, 160))
+    item.ReferencePixelPhysicalValueY = 0.5
+    item.ReferencePixelPhysicalValueX = 2.9  # lateral value: the column origin stays at the probe centre
+    cal = calibration_from_dataset(us_dataset(regions=[item]))
+    assert cal.origin_px == (20.0, 160.0)
+    # a point at image row 80 is (80 - 20) * 0.25 = 15 mm below the skin, not (80 - 40) * 0.25 = 10 mm
+    assert cal.px_to_mm([80.0, 160.0]).tolist() == pytest.approx([15.0, 0.0])
+    assert any("depth of 5 mm" in n for n in cal.notes)
+
+
+def test_reference_pixel_at_zero_depth_leaves_the_origin_on_the_reference_pixel() -> None:
+    item = region(40, 0, 239, 319, delta_cm=(0.025, 0.025), ref_px=(0, 160))
+    item.ReferencePixelPhysicalValueY = 0.0
+    cal = calibration_from_dataset(us_dataset(regions=[item]))
+    assert cal.origin_px == (40.0, 160.0)
+    assert not any("stands for a depth" in n for n in cal.notes)

@@ -51,7 +51,17 @@ def _region(i: int, item: Any, rows: int | None, cols: int | None) -> Ultrasound
         units_row=_int(item, "PhysicalUnitsYDirection"), units_col=_int(item, "PhysicalUnitsXDirection"),
         delta_row=_float(item, "PhysicalDeltaY"), delta_col=_float(item, "PhysicalDeltaX"),
         reference_px=ref, problem=problem,
+        reference_value_row=_reference_value(item, "ReferencePixelPhysicalValueY"),
     )
+
+
+def _reference_value(item: Any, keyword: str) -> float:
+    value = item.get(keyword)
+    try:
+        value = float(value) if value not in (None, "") else 0.0
+    except (TypeError, ValueError):
+        return 0.0
+    return value if math.isfinite(value) else 0.0
 
 
 def regions_from_dataset(ds: Any) -> tuple[UltrasoundRegion, ...]:
@@ -132,6 +142,10 @@ def calibration_from_dataset(ds: Any) -> Calibration:
                              f"{other.spacing_mm[1]:.4g} mm/px, origin {other.origin_px}); measurements there use it")
         for bad in refused:
             notes.append(f"{bad.describe()} not used: {bad.problem}")
+        if best.reference_value_row and best.reference_px is not None:
+            notes.append(f"the reference pixel of {best.describe()} stands for a depth of "
+                         f"{best.reference_value_row * 10:.4g} mm; depths are measured from the skin line "
+                         f"above it (row {best.origin_px[0]:.1f})")
         spacing = best.spacing_mm
         assert spacing is not None
         reason = f"ultrasound {best.describe()}: {spacing[0]:.4g} x {spacing[1]:.4g} mm/px"

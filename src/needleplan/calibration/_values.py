@@ -72,6 +72,10 @@ class UltrasoundRegion:
     delta_col: float
     reference_px: tuple[float, float] | None
     problem: str | None = None
+    #: ReferencePixelPhysicalValueY in the row unit (cm for a length region): the depth the reference
+    #: pixel stands for.  Almost always 0 (the reference pixel is on the skin line); when it is not,
+    #: the row origin moves so that ``row_mm`` stays the depth below the skin.
+    reference_value_row: float = 0.0
 
     @property
     def is_length_region(self) -> bool:
@@ -104,11 +108,24 @@ class UltrasoundRegion:
 
     @property
     def origin_px(self) -> tuple[float, float]:
-        """Image index of the reference pixel: box min + reference pixel (or the box min)."""
+        """Image index of world (0, 0) mm: box min + reference pixel (or the box min).
+
+        When the reference pixel stands for a non-zero depth (``reference_value_row``, e.g. an image
+        whose top starts 5 mm below the skin), the row origin moves to where the depth is zero:
+        ``row0 = ref_row - value / delta_row``.  The column origin stays at the reference pixel (the
+        centre of the probe face), design.md section 3.
+
+        >>> r = UltrasoundRegion(0, (0, 0, 99, 99), 1, 1, 0, 3, 3, 0.01, 0.01, (10.0, 50.0), None, 0.5)
+        >>> r.origin_px   # 0.5 cm at row 10 with 0.01 cm/px: depth 0 lies 50 rows above
+        (-40.0, 50.0)
+        """
         r0, c0 = float(self.box_px[0]), float(self.box_px[1])
         if self.reference_px is None:
             return (r0, c0)
-        return (r0 + self.reference_px[0], c0 + self.reference_px[1])
+        row = r0 + self.reference_px[0]
+        if self.reference_value_row and self.delta_row and math.isfinite(self.reference_value_row):
+            row -= self.reference_value_row / self.delta_row
+        return (row, c0 + self.reference_px[1])
 
     @property
     def area_px(self) -> int:
