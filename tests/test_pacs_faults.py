@@ -236,3 +236,20 @@ def test_two_retrievals_sharing_a_cache_keep_both_in_the_index(server, tmp_path)
     expected = [str(pydicom.dcmread(DATA / n, stop_before_pixels=True).SOPInstanceUID) for n in names] + sops
     assert all(fresh.verified_path(uid) is not None for uid in expected)
     assert len(json.loads((tmp_path / "needleplan-cache.json").read_text())["entries"]) == len(expected)
+
+
+@needs_orthanc
+def test_a_store_the_server_acknowledges_but_drops_is_reported(tmp_path):
+    # Orthanc's Lua filter drops every Encapsulated PDF (modality DOC), yet STOW-RS answers "stored"
+    lua = "function ReceivedInstanceFilter(dicom, origin, info)\n  return dicom.Modality ~= 'DOC'\nend\n"
+    with LocalOrthanc(tmp_path / "server", lua=lua) as srv:
+        srv.upload(DATA / "US1_J2KR.dcm")
+        client = _client(srv.dicomweb_url)
+        source = pydicom.dcmread(DATA / "US1_J2KR.dcm", stop_before_pixels=True)
+        pdf = pacs.encapsulated_pdf(b"%PDF-1.4\n%%EOF\n", source)
+        with pytest.raises(PacsError, match="does not list it"):
+            pacs.store_instances(client, [pdf], study_uid=str(source.StudyInstanceUID))
+        sr_like = pydicom.dcmread(DATA / "US1_J2KR.dcm")  # an instance the filter lets through
+        sr_like.SOPInstanceUID = sr_like.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        stored = pacs.store_instances(client, [sr_like], study_uid=str(source.StudyInstanceUID))
+        assert stored.stored == (str(sr_like.SOPInstanceUID),)

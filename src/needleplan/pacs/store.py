@@ -50,8 +50,12 @@ def _failures(response: pydicom.Dataset) -> list[str]:
     return out
 
 
-def store_instances(client: PacsClient, datasets: Sequence[pydicom.Dataset], *, study_uid: str) -> StoreResult:
+def store_instances(client: PacsClient, datasets: Sequence[pydicom.Dataset], *, study_uid: str,
+                    verify: bool = True) -> StoreResult:
     """STOW-RS ``datasets`` to ``/studies/{study_uid}``; each must belong to that study.
+
+    With ``verify`` (the default), the server is then asked (QIDO-RS) to list each instance, so a
+    store that was acknowledged but dropped is reported, not trusted.
 
     Retried on transient faults only because every dataset carries its SOP Instance UID from
     before the first attempt, so a repeat stores the same objects again (see
@@ -83,7 +87,26 @@ def store_instances(client: PacsClient, datasets: Sequence[pydicom.Dataset], *, 
     if accepted and not set(uids) <= accepted:
         missing = sorted(set(uids) - accepted)
         raise PacsError(f"PACS did not confirm storing {', '.join(missing)}; check the study on the server")
+    if verify:
+        _verify_listed(client, study_uid, uids)
     return StoreResult(study_uid, tuple(uids))
+
+
+def _verify_listed(client: PacsClient, study_uid: str, uids: Sequence[str]) -> None:
+    """Ask the server (QIDO-RS) whether each stored instance is really in the study.
+
+    A STOW-RS "success" is not proof: Orthanc 1.10, for one, lists an instance its own filter
+    dropped among the stored ones.
+    """
+    for uid in uids:
+        found = client.call(
+            f"check that {uid} was stored",
+            lambda uid=uid: client.dicomweb.search_for_instances(
+                study_instance_uid=study_uid, search_filters={"SOPInstanceUID": uid}, fields=["SOPInstanceUID"]),
+        )
+        if not any(str((item.get("00080018", {}).get("Value") or [""])[0]) == uid for item in found):
+            raise PacsError(f"PACS answered that it stored {uid} but does not list it in study {study_uid}; "
+                            "the server dropped it (ask its administrator); nothing local was changed")
 
 
 def encapsulated_pdf(pdf: bytes, source: pydicom.Dataset, *, title: str = "needleplan report",

@@ -72,9 +72,12 @@ class LocalOrthanc:
         User name -> password; when given, HTTP basic authentication is required.
     port : int, optional
         HTTP port; a free one by default.
+    lua : str, optional
+        A Lua script for Orthanc (e.g. a ``ReceivedInstanceFilter`` that refuses some instances).
     """
 
-    def __init__(self, storage_dir, *, users: dict[str, str] | None = None, port: int | None = None):
+    def __init__(self, storage_dir, *, users: dict[str, str] | None = None, port: int | None = None,
+                 lua: str | None = None):
         binary = find_orthanc()
         plugin = find_dicomweb_plugin()
         if binary is None:
@@ -87,6 +90,7 @@ class LocalOrthanc:
         self.storage_dir.mkdir(parents=True, exist_ok=True)
         self.users = dict(users or {})
         self.port = port or free_port()
+        self.lua = lua
         self._process: subprocess.Popen | None = None
         self._log_file = None
 
@@ -119,6 +123,10 @@ class LocalOrthanc:
             "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "Host": f"127.0.0.1:{self.port}"},
             "StableAge": 1,
         }
+        if self.lua:
+            script = self.storage_dir / "script.lua"
+            script.write_text(self.lua, encoding="utf-8")
+            config["LuaScripts"] = [str(script)]
         path = self.storage_dir / "orthanc.json"
         path.write_text(json.dumps(config, indent=2), encoding="utf-8")
         return path
