@@ -69,7 +69,8 @@ CASES = [
           "THIN_PATIENT": "warn", "STEEP_ANGLE": "warn"},
          ("PLEURA_MARGIN", "PLEURA_NOT_MARKED", "RIB_IN_PATH"),
          {"path_length_mm": 19.723, "angle_deg": 59.534, "max_safe_insertion_mm": 23.204,
-          "max_safe_insertion_limited_by": "pleura", "overshoot_first_hit_mm": 9.282},
+          "max_safe_insertion_limited_by": "pleura", "overshoot_first_hit_mm": 9.282,
+          "population_spd_estimate_mm": 40.59},
          # Kim 2002: 10 x (0.380 x 22 - 4.301) = 40.6 mm
          {"THIN_PATIENT": {"population_spd_estimate_mm": 40.6, "skin_to_pleura_mm": 25.0}}),
     # 4. Piriformis target behind an artery: artery box rows 40-44, cols -12..-8; entry (0,-40) to (58, 0).

@@ -53,6 +53,19 @@ TARGET_MISSED             warn         planned tip not inside the marked target
 TARGET_NOT_MARKED         info         no target marked
 ========================= ============ =================================================================
 
+Optional plan fields the rules read (beyond design.md section 4; all kept on save):
+
+- ``probe``: ``"linear"`` or ``{"type": "linear", "frequency_mhz": 12}`` (R15);
+- ``orientation``: ``{"right": "medial" | "lateral" | "cranial" | "caudal"}`` (R9);
+- ``planning_position`` / ``procedure_position``: e.g. ``"prone"`` / ``"sitting"`` (R8);
+- ``formulary``: ``"strict"`` for BNF-style lidocaine caps (R16);
+- ``side``: ``"bilateral"``; ``patient.bilateral_session``: true (R7);
+- ``patient.thoracic_surgery`` / ``emphysema`` / ``copd`` / ``lung_cancer`` / ``tuberculosis`` /
+  ``chronic_bronchitis`` / ``pneumonia``: true, like ``patient.lung_disease`` (R7);
+- ``needle.echogenic``: true (R13 wording);
+- structure ``frame_index`` different from the plan's: pleura/viscera margin 10 mm (R3);
+  structure ``suggested``: true: a detector's proposal, never a confirmed hazard.
+
 Examples
 --------
 >>> from needleplan.safety import check_plan

@@ -14,7 +14,7 @@ from needleplan.safety import rules_dose, rules_needle, rules_patient, rules_ple
 from needleplan.safety import rules_structures  # noqa: F401  (registers its rules)
 from needleplan.safety.context import RULES, Context
 from needleplan.safety.report import SEVERITIES, Finding, SafetyReport
-from needleplan.safety.rules_patient import lung_history
+from needleplan.safety.rules_patient import kim_spd_mm, lung_history
 from needleplan.safety.rules_pleura import PNEUMOTHORAX_CODES
 from needleplan.safety.thresholds import resolve_thresholds
 
@@ -59,6 +59,9 @@ def _metrics(ctx: Context) -> dict[str, Any]:
     out["safe_angle_window_deg"] = [[i.from_deg, i.to_deg] for i in w.intervals] if w else None
     out["safe_angle_window"] = [dataclasses.asdict(i) for i in w.intervals] if w else None
     out["suggested_trajectory"] = dataclasses.asdict(w.suggested) if w and w.suggested else None
+    bmi = plan.patient.bmi
+    # R6: the Kim 2002 population estimate, context only (never a limit).
+    out["population_spd_estimate_mm"] = kim_spd_mm(bmi, ctx.th) if bmi and ctx.profile.kim_spd_applies else None
     return _clean(out)
 
 
