@@ -121,6 +121,8 @@ def test_retrieve_one_series_and_one_instance(client, tmp_path):
     assert by_series.paths == by_instance.paths and by_instance.reused == (h.SOPInstanceUID,)
     with pytest.raises(PacsError, match="no instances"):
         pacs.retrieve(client, cache, h.StudyInstanceUID, "1.2.3.4.5.6.7")
+    with pytest.raises(PacsError, match="not a DICOM UID"):
+        pacs.retrieve(client, cache, "1.2/../../studies?x=1")
 
 
 def test_plan_sr_stored_into_the_source_study_and_read_back(server, client, tmp_path):

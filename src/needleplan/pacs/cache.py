@@ -32,7 +32,7 @@ try:
 except ImportError:  # pragma: no cover (Windows: one process at a time)
     fcntl = None
 
-__all__ = ["InstanceCache", "sha256_file"]
+__all__ = ["InstanceCache", "sha256_file", "check_uid"]
 
 INDEX_NAME = "needleplan-cache.json"
 _PART_RE = re.compile(r"^\..+\.(\d+)\.part$")
@@ -48,7 +48,8 @@ def sha256_file(path) -> str:
     return digest.hexdigest()
 
 
-def _check_uid(uid: str) -> str:
+def check_uid(uid: str) -> str:
+    """``uid`` if it can be a (possibly non-conformant) DICOM UID, else PacsError: safe in a path or URL."""
     if not _SAFE_UID.fullmatch(uid) or uid in (".", ".."):
         raise PacsError(f"refusing a UID that is not a DICOM UID: {uid[:70]!r}")
     return uid
@@ -140,7 +141,7 @@ class InstanceCache:
     # -- queries ---------------------------------------------------------------------------
     def path_for(self, study_uid: str, series_uid: str, sop_uid: str) -> Path:
         """Where an instance lives in the cache."""
-        return self.root / _check_uid(study_uid) / _check_uid(series_uid) / f"{_check_uid(sop_uid)}.dcm"
+        return self.root / check_uid(study_uid) / check_uid(series_uid) / f"{check_uid(sop_uid)}.dcm"
 
     @property
     def total_bytes(self) -> int:

@@ -18,7 +18,7 @@ import pydicom
 from pydicom.pixels.utils import get_expected_length
 
 from needleplan.errors import PacsError
-from needleplan.pacs.cache import InstanceCache
+from needleplan.pacs.cache import InstanceCache, check_uid
 from needleplan.pacs.client import PacsClient
 from needleplan.pacs.query import InstanceRef, list_instances
 
@@ -142,6 +142,9 @@ def retrieve(client: PacsClient, cache: InstanceCache, study_uid: str, series_ui
     """
     if sop_uid and not series_uid:
         raise PacsError("retrieving one instance needs its series UID too")
+    for uid in (study_uid, series_uid, sop_uid):
+        if uid is not None:
+            check_uid(uid)  # before it goes into a URL
     refs = list_instances(client, study_uid, series_uid, sop_uid)
     protect = {r.sop_instance_uid for r in refs}
     paths: list[str] = []
