@@ -14,6 +14,7 @@ from needleplan.cli._output import print_json
 __all__ = ["register"]
 
 _STATUSES = ("draft", "submitted", "approved", "changes_requested")
+_TABLE_COLUMNS = ("id", "created", "site", "author", "status", "worst_severity", "worst_code")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -50,9 +51,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
+    filters = {"status": args.status, "site": args.site, "patient_id": args.patient,
+               "code": args.code, "limit": args.limit}
+    if not args.json:  # the table needs seven columns of the index, nothing else
+        filters["columns"] = _TABLE_COLUMNS
     with open_library(args) as lib:
-        rows = lib.list_plans(status=args.status, site=args.site, patient_id=args.patient,
-                              code=args.code, limit=args.limit)
+        rows = lib.list_plans(**filters)
     if args.json:
         print_json({"plans": rows, "count": len(rows)})
         return 0

@@ -126,8 +126,11 @@ def replace_findings(conn: sqlite3.Connection, plan_id: int, revision: int,
 
 def query_plans(conn: sqlite3.Connection, *, status: str | None = None, site: str | None = None,
                 patient_id: str | None = None, code: str | None = None,
-                limit: int | None = None) -> list[dict]:
-    """Plans matching the filters, newest first, as dicts keyed by :data:`PLAN_COLUMNS`."""
+                limit: int | None = None, columns: tuple[str, ...] = PLAN_COLUMNS) -> list[dict]:
+    """Plans matching the filters, newest first, as dicts of ``columns`` (all by default)."""
+    unknown = set(columns) - set(PLAN_COLUMNS)
+    if unknown:
+        raise LibraryError(f"unknown index columns {sorted(unknown)}")
     where, params = [], []
     if status:
         where.append("status = ?")
@@ -141,7 +144,7 @@ def query_plans(conn: sqlite3.Connection, *, status: str | None = None, site: st
     if code:
         where.append("(' ' || finding_codes || ' ') LIKE ?")
         params.append(f"% {code} %")
-    sql = f"SELECT {','.join(PLAN_COLUMNS)} FROM plans"
+    sql = f"SELECT {','.join(columns)} FROM plans"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY created DESC, id DESC"
@@ -151,4 +154,4 @@ def query_plans(conn: sqlite3.Connection, *, status: str | None = None, site: st
         rows = conn.execute(sql, params).fetchall()
     except sqlite3.DatabaseError as exc:
         raise LibraryError(f"the library index cannot be read: {exc}") from exc
-    return [dict(zip(PLAN_COLUMNS, r)) for r in rows]
+    return [dict(zip(columns, r)) for r in rows]
