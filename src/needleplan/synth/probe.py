@@ -22,7 +22,7 @@ import numpy as np
 __all__ = ["Probe", "ImageGrid", "LINEAR", "CURVILINEAR", "image_grid"]
 
 #: Black screen margins around the calibrated region, in pixels: (top, bottom, left, right).
-MARGINS_PX = (20, 10, 24, 40)
+MARGINS_PX = (20, 10, 24, 41)
 
 
 @dataclass(frozen=True, slots=True)

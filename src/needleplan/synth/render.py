@@ -36,15 +36,24 @@ LUNG_ECHO = 0.09
 PLEURA_SIGMA_MM = 0.25
 
 
+_LUT_SIZE = 4096
+_LUT = np.rint(255.0 * np.linspace(0.0, 1.0, _LUT_SIZE) ** GAMMA).astype(np.uint8)
+
+
 def compress(amplitude: np.ndarray) -> np.ndarray:
-    """Log-compress an amplitude image to uint8: ``TOP_DB`` is white, 60 dB below is black.
+    """Log-compress an amplitude image to uint8: ``TOP_DB`` is white, 60 dB below is black, a
+    gamma of 2 in between (a 4096-entry look-up table: steps of 0.015 dB).
 
     >>> compress(np.array([4.0, 4.0 * 10 ** (-60 / 20), 1e-9])).tolist()
     [255, 0, 0]
     """
-    db = 20.0 * np.log10(np.maximum(amplitude, 1e-12))
-    x = np.clip((db - (TOP_DB - DYNAMIC_RANGE_DB)) * (1.0 / DYNAMIC_RANGE_DB), 0.0, 1.0)
-    return np.rint(255.0 * x**GAMMA).astype(np.uint8)
+    lo = (TOP_DB - DYNAMIC_RANGE_DB) / 20.0
+    scale = np.float32((_LUT_SIZE - 1) / (DYNAMIC_RANGE_DB / 20.0))
+    x = np.log10(np.maximum(amplitude, np.float32(1e-12)).astype(np.float32, copy=False))
+    x -= np.float32(lo)
+    x *= scale
+    np.clip(x, 0, _LUT_SIZE - 1, out=x)
+    return _LUT[x.astype(np.int32)]
 
 
 @dataclass
@@ -61,6 +70,10 @@ class Renderer:
     pad: tuple[int, int]
     fan: np.ndarray
     ruler: list[tuple[int, int, int]]
+    row_mm: np.ndarray  # (rows, 1) float32
+    transmission: np.ndarray  # static round-trip transmission with TGC
+    lung_row0: int  # first row the lung can reach
+    mhz: float
 
     @classmethod
     def build(cls, scene: Scene, grid: ImageGrid, motion: Motion, rng: np.random.Generator) -> Renderer:
@@ -78,32 +91,47 @@ class Renderer:
         if maps.pleura_row_mm is not None:
             lung = speckle_magnitude((shape[0] + 2 * pad[0], shape[1] + 2 * pad[1]), psf, rng)
         noise = speckle_magnitude((shape[0] + 64, shape[1] + 64), (0.7, 0.7), rng)
-        return cls(scene, grid, motion, maps, wall, lung, noise, pad, fan_mask(probe, grid), _ruler(grid))
+        row_mm = grid.row_mm().astype(np.float32)
+        lung_row0 = grid.rows
+        if maps.pleura_row_mm is not None:
+            top_mm = float(maps.pleura_row_mm.min()) - motion.pleura_shift_mm - 3.0 * PLEURA_SIGMA_MM - grid.spacing_mm
+            lung_row0 = int(np.searchsorted(row_mm[:, 0], top_mm))
+        transmission = _transmission(maps.alpha, row_mm, grid, probe.frequency_mhz)
+        return cls(
+            scene, grid, motion, maps, wall, lung, noise, pad, fan_mask(probe, grid), _ruler(grid),
+            row_mm, transmission, lung_row0, probe.frequency_mhz,
+        )
 
     def frame(self, index: int) -> np.ndarray:
         """Frame ``index`` as a ``(rows, cols)`` uint8 image."""
         g, maps, motion = self.grid, self.maps, self.motion
         t = motion.time_s(index)
-        row_mm = g.row_mm().astype(np.float32)
-        echo, alpha, speckle = maps.echo, maps.alpha, self.wall_speckle
+        echo, speckle, transmission = maps.echo, self.wall_speckle, self.transmission
         if maps.pleura_row_mm is not None and self.lung_speckle is not None:
+            # Below the pleura, the lung (its attenuation equals the chest-wall muscle's, so the
+            # static transmission holds); only the rows the lung can reach are recomputed.
             shift = motion.pleura_shift(t)
             pleura = (maps.pleura_row_mm + shift).astype(np.float32)[None, :]
-            lung_mask = (row_mm >= pleura - 3.0 * PLEURA_SIGMA_MM) & ~maps.solid
-            echo = np.where(lung_mask, _lung_echo(row_mm, pleura), echo)
-            alpha = np.where(lung_mask, np.float32(1.0), alpha)
+            r0 = self.lung_row0
+            band_mm = self.row_mm[r0:]
+            mask = (band_mm >= pleura - 3.0 * PLEURA_SIGMA_MM) & ~maps.solid[r0:]
+            echo, speckle = echo.copy(), speckle.copy()
+            echo[r0:] = np.where(mask, _lung_echo(band_mm, pleura), echo[r0:])
             dr = int(round(shift / g.spacing_mm))
             dc = int(round(motion.sliding(t) / g.spacing_mm))
-            r0, c0 = self.pad[0] - dr, self.pad[1] - dc
-            window = self.lung_speckle[r0 : r0 + g.rows, c0 : c0 + g.cols]
-            speckle = np.where(lung_mask, window, speckle)
+            wr, wc = self.pad[0] - dr + r0, self.pad[1] - dc
+            window = self.lung_speckle[wr : wr + g.rows - r0, wc : wc + g.cols]
+            speckle[r0:] = np.where(mask, window, speckle[r0:])
         if maps.vessels:
             echo = echo.copy() if echo is maps.echo else echo
-            alpha = alpha.copy() if alpha is maps.alpha else alpha
+            alpha = maps.alpha.copy()
+            transmission = transmission.copy()
             scale = motion.artery_scale(t)
             for patch in maps.vessels:
                 paint_vessel(echo, alpha, patch, scale)
-        amplitude = echo * speckle * _transmission(alpha, row_mm, g, self.scene.probe.frequency_mhz)
+                transmission[:, patch.cols] = _transmission(alpha[:, patch.cols], self.row_mm, g, self.mhz)
+        amplitude = echo * speckle
+        amplitude *= transmission
         k = (index * 17) % 64, (index * 29) % 64
         amplitude += NOISE_AMPLITUDE * self.noise[k[0] : k[0] + g.rows, k[1] : k[1] + g.cols]
         out = compress(amplitude)
