@@ -61,7 +61,7 @@ class OverlayPainter:
             return
         if not drawings:
             if len(layer.data):
-                layer.data = np.zeros((0, 2, image.ndim))
+                layer.data = np.zeros((0, 2, layer.ndim))
             self._drawn.pop(name, None)
             return
         vecs = []

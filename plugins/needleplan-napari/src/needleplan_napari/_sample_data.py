@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["sample_layers", "sample_trapezius_thin", "sample_piriformis", "find_sample"]
+__all__ = [
+    "sample_layers", "find_sample", "sample_trapezius_thin", "sample_piriformis",
+    "sample_rhomboid_intercostal_cine", "sample_rhomboid_rib",
+]
 
 
 def find_sample(fragment: str) -> Path:
@@ -65,3 +68,13 @@ def sample_trapezius_thin() -> list[tuple]:
 def sample_piriformis() -> list[tuple]:
     """Piriformis: deep target, sciatic nerve and gluteal vessels nearby."""
     return sample_layers(find_sample("piriformis"))
+
+
+def sample_rhomboid_intercostal_cine() -> list[tuple]:
+    """Rhomboid over an intercostal space in a thin patient, a breathing cine (time slider in ms)."""
+    return sample_layers(find_sample("rhomboid_intercostal"))
+
+
+def sample_rhomboid_rib() -> list[tuple]:
+    """Rhomboid with a rib under the target: the bony backstop case."""
+    return sample_layers(find_sample("rhomboid_rib"))

@@ -183,11 +183,13 @@ class PlanWidget(QWidget):
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt
         self._enable()
-        super().showEvent(event)
+        if event is not None:
+            super().showEvent(event)
 
     def hideEvent(self, event: Any) -> None:  # noqa: N802 - Qt
         self._disable()
-        super().hideEvent(event)
+        if event is not None:
+            super().hideEvent(event)
 
     # --- actions (public: the tests and the shortcuts call these) --------------------------------
 
