@@ -58,16 +58,12 @@ def _load(args: argparse.Namespace):
 
 def _frame(plan, image_arg: str | None, folder: Path):
     """(frame or None, note) for the plan's image; ImageBindingError if it is another image."""
+    from needleplan.cli._plan_image import plan_image_path
     from needleplan.io import open_image
     from needleplan.plan import verify_binding
 
-    if image_arg:
-        candidate = Path(image_arg)
-    elif plan.image.path:
-        candidate = Path(plan.image.path)
-        if not candidate.is_absolute():
-            candidate = folder / candidate
-    else:
+    candidate = plan_image_path(plan, folder, image_arg)
+    if candidate is None:
         return None, "The plan names no image: the marks are drawn without it."
     if not candidate.exists():
         if image_arg:

@@ -32,15 +32,12 @@ def _export(args: argparse.Namespace) -> int:
     from needleplan.plan import load_plan, verify_binding
     from needleplan.sr import export_sr
 
+    from needleplan.cli._plan_image import plan_image_path
+
     plan_path = Path(args.plan)
     plan = load_plan(plan_path)
-    if args.image:
-        image_path = Path(args.image)
-    elif plan.image.path:
-        image_path = Path(plan.image.path)
-        if not image_path.is_absolute():
-            image_path = plan_path.parent / image_path
-    else:
+    image_path = plan_image_path(plan, plan_path.parent, args.image)
+    if image_path is None:
         raise FileNotFoundError("the plan names no image; give the DICOM image with --image")
     verify_binding(plan, open_image(image_path))  # a plan for another image is refused
     out = export_sr(plan, image_path, args.output)
