@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     widget.session.updated.connect(on_panel)
     times_ms, overlay_ms, setter_ms = [], [], []
     for i in range(args.repeats):
-        new_tip = (tip[0] + 0.1 * (i % 7), tip[1] - 0.07 * (i % 5))
+        new_tip = (tip[0] + 0.1 * (i % 7 + 1), tip[1] - 0.07 * (i % 5))  # never the previous tip
         world = _layers.needle_shape(type("N", (), {"entry_mm": entry, "target_mm": new_tip})(), image, frame)
         data = [_layers.to_layer_data(needle, world)]
         stamps.clear()
