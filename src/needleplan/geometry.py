@@ -157,7 +157,8 @@ def _ray_segment_t(o: np.ndarray, u: np.ndarray, a: np.ndarray, e: np.ndarray) -
     ur, uc = u[:, 0:1], u[:, 1:2]
     denom = ur * ec - uc * er
     parallel = np.abs(denom) < 1e-12
-    inv = 1.0 / np.where(parallel, 1.0, denom)
+    with np.errstate(over="ignore"):
+        inv = 1.0 / np.where(parallel, 1.0, denom)
     w_x_u = wr * uc - wc * ur
     t = (wr * ec - wc * er) * inv
     s = w_x_u * inv
@@ -184,7 +185,7 @@ def ray_shape_hits(origin: Any, direction: Any, shape: Any, closed: bool) -> flo
 
 def _linear_interval(a0: np.ndarray, k: np.ndarray, lo: float | np.ndarray, hi: float | np.ndarray):
     """Interval of s where ``lo <= a0 + s k <= hi`` (arrays); empty as (inf, -inf)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         s1 = (lo - a0) / k
         s2 = (hi - a0) / k
     flat = np.abs(k) < _EPS
