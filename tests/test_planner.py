@@ -158,3 +158,17 @@ def test_overshoot_reach_is_unused_length(d):
     assert o.reach_mm == pytest.approx(max(0.0, p.needle.length_mm - m.path_length_mm))
     if o.first_hit is not None:
         assert 0.0 <= o.first_hit_mm <= o.reach_mm
+
+
+@settings(max_examples=40, deadline=None)
+@given(random_plan())
+def test_suggested_trajectory_passes_the_rules_it_was_chosen_by(d):
+    # Whatever the window suggests must pass every margin rule of the check (window and rules agree).
+    p = plan_from_dict(d)
+    new = suggest(p)
+    if new is None:
+        assert "NO_SAFE_ANGLE" in check_plan(p).codes
+        return
+    codes = check_plan(new).codes
+    assert not codes & {"PLEURA_MARGIN", "PLEURA_OVERSHOOT", "VESSEL_CROSSED", "VESSEL_MARGIN",
+                        "NEEDLE_TOO_SHORT", "RIB_IN_PATH", "NO_SAFE_ANGLE"}
