@@ -7,6 +7,8 @@ import multiprocessing
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from needleplan.errors import ImageBindingError, LibraryError, ReadOnlyPlanError, \
     RevisionConflictError
@@ -240,3 +242,51 @@ def test_default_library_dir_honours_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("NEEDLEPLAN_LIBRARY")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     assert default_library_dir() == Path(tmp_path / "data" / "needleplan" / "library")
+
+
+ACTIONS = ("save", "submit", "approve", "request_changes", "new_draft", "outcome")
+#: the workflow as a table: action -> (statuses it is allowed from, status after)
+MODEL = {"save": ({"draft", "submitted", "changes_requested"}, "draft"),
+         "new_draft": ({"draft", "submitted", "changes_requested", "approved"}, "draft"),
+         "submit": ({"draft"}, "submitted"),
+         "approve": ({"submitted"}, "approved"),
+         "request_changes": ({"submitted"}, "changes_requested"),
+         "outcome": ({"draft", "submitted", "changes_requested", "approved"}, None)}
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(ACTIONS), min_size=1, max_size=12))
+def test_any_sequence_of_actions_follows_the_workflow_and_keeps_files_and_index_agreeing(
+        tmp_path_factory, actions):
+    root = tmp_path_factory.mktemp("lib")
+    with Library(root) as lib:
+        lib.add(make_plan(notes="rev 1"))
+        status, revision = "draft", 1
+        for action in actions:
+            allowed, after = MODEL[action]
+            try:
+                if action in ("save", "new_draft"):
+                    getattr(lib, action)(1, make_plan(notes=f"rev {revision + 1}"),
+                                         expected_revision=revision)
+                elif action == "submit":
+                    lib.submit(1)
+                elif action == "outcome":
+                    lib.set_outcome(1, Outcome(pain_before=5, pain_after=2))
+                else:
+                    getattr(lib, action)(1, reviewer="Dr Bo", comment="c")
+            except LibraryError:
+                assert status not in allowed, (action, status)
+                continue
+            assert status in allowed, (action, status)
+            if action in ("save", "new_draft"):
+                revision += 1
+            status = after or status
+            assert (lib.record(1)["status"], lib.record(1)["revision"]) == (status, revision)
+        assert verify(lib) == []
+        assert [lib.load(1, r)["notes"] for r in range(1, revision + 1)] == \
+            [f"rev {r}" for r in range(1, revision + 1)]
+    # the index rebuilt from the files alone gives the same state
+    (root / "index.sqlite").unlink()
+    with Library(root) as lib:
+        assert (lib.record(1)["status"], lib.record(1)["revision"]) == (status, revision)

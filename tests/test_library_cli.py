@@ -162,3 +162,16 @@ def test_library_option_wins_over_the_environment(env, case, capsys, tmp_path):
     run(capsys, "library", "add", str(case.plan_path), "--library", str(other))
     assert json.loads(run(capsys, "review", "--library", str(other), "--json")[1])["count"] == 1
     assert not Path(env / "lib").exists()
+
+
+def test_a_plan_exported_from_another_library_is_added_as_a_new_plan(env, case, capsys,
+                                                                     tmp_path):
+    other = tmp_path / "other"
+    run(capsys, "library", "add", str(case.plan_path), "--library", str(other))
+    exported = tmp_path / "from_other.json"
+    run(capsys, "library", "export", "1", "-o", str(exported), "--library", str(other))
+    run(capsys, "library", "add", str(case.plan_path))  # this library's own plan 1
+    code, out, _ = run(capsys, "library", "add", str(exported))
+    assert code == 0 and out.startswith("plan 2 revision 1")  # not saved over plan 1
+    with Library(env / "lib") as lib:
+        assert lib.record(1)["revision"] == 1

@@ -83,11 +83,12 @@ def _add(args: argparse.Namespace) -> int:
     by = user_name(args.by)
     with open_library(args, create=True) as lib:
         if args.new_draft is not None:
-            base = block.get("revision") if block.get("plan_id") == args.new_draft else None
+            ours = block.get("plan_id") == args.new_draft and block.get("library_uid") == lib.uid
+            base = block.get("revision") if ours else None
             current = lib.record(args.new_draft)["revision"]
             row = lib.new_draft(args.new_draft, plan, expected_revision=base or current,
                                 saved_by=by)
-        elif block.get("plan_id") and not args.as_new:
+        elif block.get("plan_id") and not args.as_new and block.get("library_uid") == lib.uid:
             row = lib.save(int(block["plan_id"]), plan, expected_revision=int(block["revision"]),
                            saved_by=by)
         else:

@@ -76,6 +76,25 @@ def _refresh_row(lib: Library, plan_id: int) -> None:
     idx.upsert_plan(lib.conn, summarize_events(plan_id, events))
 
 
+def library_uid(root: Path, *, create: bool) -> str | None:
+    """The library's identity (``library.json``), so a plan exported from one library is never
+    saved over a plan of another that happens to have the same id."""
+    import uuid
+
+    from needleplan.library._files import publish_json
+
+    path = root / "library.json"
+    if not path.exists() and create:
+        try:
+            publish_json(path, {"format": "needleplan.library", "uid": uuid.uuid4().hex})
+        except FileExistsError:
+            pass  # created by another process at the same moment
+    try:
+        return str(read_json(path)["uid"])
+    except (LibraryError, KeyError):
+        return None
+
+
 def _is_damaged_db(exc: BaseException) -> bool:
     text = str(exc).lower()
     return "not a database" in text or "malformed" in text

@@ -57,6 +57,7 @@ class Library:
             raise LibraryError(f"no plan library at {self.root}; add a plan first with "
                                "`needleplan library add PLAN` or give --library DIR")
         self._conn, self.rebuilt_from = recovery.open_index(self.root, create=create)
+        self.uid = recovery.library_uid(self.root, create=create)
         try:
             self.recovered = recovery.recover_journal(self)
         except Exception as exc:  # a read-only library can still be listed
@@ -208,7 +209,8 @@ class Library:
         summary = plan_summary(plan_dict)
         earlier = self._poor_outcomes(summary["patient_id"], summary["site"], plan_id)
         extra = prior_outcome_finding(earlier, summary["site"] or "this site")
-        block = {"plan_id": plan_id, "revision": revision, "seq": self._next_seq(plan_id),
+        block = {"library_uid": self.uid, "plan_id": plan_id, "revision": revision,
+                 "seq": self._next_seq(plan_id),
                  "parent_revision": parent, "saved_at": utc_now(), "saved_by": saved_by,
                  "findings": [extra] if extra else []}
         body = {**plan_dict, LIBRARY_KEY: block}
