@@ -169,20 +169,20 @@ def _int(v: Any, where: str, *, optional: bool = False, minimum: int = 0) -> int
     return int(v)
 
 
-def _str(v: Any, where: str, *, optional: bool = True) -> str | None:
+def _typed(v: Any, where: str, kind: type, expected: str, optional: bool) -> Any:
     if v is None and optional:
         return None
-    if not isinstance(v, str):
-        raise _fail(where, "a string", v)
+    if not isinstance(v, kind):
+        raise _fail(where, expected, v)
     return v
+
+
+def _str(v: Any, where: str, *, optional: bool = True) -> str | None:
+    return _typed(v, where, str, "a string", optional)
 
 
 def _bool(v: Any, where: str, *, optional: bool = True) -> bool | None:
-    if v is None and optional:
-        return None
-    if not isinstance(v, bool):
-        raise _fail(where, "true or false", v)
-    return v
+    return _typed(v, where, bool, "true or false", optional)
 
 
 def _point(v: Any, where: str) -> Point:
