@@ -37,7 +37,7 @@ def _bench_one(client, path: Path, work: Path, repeat: int) -> dict:
     from needleplan.io import open_image
 
     header = pydicom.dcmread(path, stop_before_pixels=True)
-    study = str(header.StudyInstanceUID)
+    uids = (str(header.StudyInstanceUID), str(header.SeriesInstanceUID), str(header.SOPInstanceUID))
     size_mb = path.stat().st_size / 1e6
     disk, cold, warm = [], [], []
     for k in range(repeat):
@@ -45,7 +45,7 @@ def _bench_one(client, path: Path, work: Path, repeat: int) -> dict:
         cache_dir = work / f"cache-{path.stem}-{k}"
 
         def from_pacs():
-            result = pacs.retrieve(client, pacs.InstanceCache(cache_dir), study)
+            result = pacs.retrieve(client, pacs.InstanceCache(cache_dir), *uids)  # both cines share a study
             open_image(result.paths[0]).frame(0)
 
         cold.append(_timed(from_pacs))
