@@ -8,24 +8,50 @@ each habitus, one cine with the default motion (sliding, pulsation) and one with
 pulsation switched off through the public ``Motion`` (``sliding_mm=0``, ``pulse_fraction=0``: the
 non-pulsating vessel must be called a vein): lung sliding accuracy, artery/vein accuracy.
 
-Usage: ``python scripts/evaluate_detect.py [--seeds 3] [--cine-frames 40] [--json out.json]``
+Harder variants: ``--via-dicom`` writes every case as a JPEG Baseline DICOM (quality 90) and reads
+it back with ``needleplan.io.open_image``, taking the calibration from the file's ultrasound region
+(the path a physician's file takes); ``--degrade SIGMA`` lowers the gain to 75 % and adds Gaussian
+noise of SIGMA grey levels to every frame (a noisier, flatter scanner than the phantom's).
+
+Usage: ``python scripts/evaluate_detect.py [--seeds 3] [--cine-frames 40] [--via-dicom]
+[--degrade 12] [--json out.json]``
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
 from needleplan.detect import CineMeasures, detect_cine, detect_frame, to_structures
 from needleplan.detect.scoring import case_calibration, kind_of, match_shadow_bones, match_vessels, pleura_errors_mm, points
-from needleplan.synth import HABITUS, SITE_PRESETS, Motion, generate_case
+from needleplan.io import open_image
+from needleplan.synth import HABITUS, SITE_PRESETS, Motion, generate_case, write_case
 
 PLEURA_WRONG_LINE_MM = 3.0  # a detected "pleura" this far off is another line: counted as missed
+OPTIONS = {"via_dicom": False, "degrade": 0.0}
+
+
+def frames_and_calibration(case):
+    """The frames and calibration the detector sees: the phantom's own, or its DICOM's, degraded."""
+    frames, cal = case.frames, case_calibration(case)
+    if OPTIONS["degrade"] > 0:
+        rng = np.random.default_rng(case.seed + 7919)
+        noisy = 0.75 * frames.astype(np.float32) + rng.normal(0.0, OPTIONS["degrade"], frames.shape)
+        frames = np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
+        case = type(case)(**{f: getattr(case, f) for f in case.__dataclass_fields__} | {"frames": frames})
+    if OPTIONS["via_dicom"]:
+        with tempfile.TemporaryDirectory() as tmp:
+            written = write_case(case, Path(tmp) / "case.dcm", compression="jpeg")
+            image = open_image(written.dicom_path)
+            frames = np.stack([image.frame(i) for i in range(image.info.frames)])
+            cal = image.info.calibration
+    return frames, cal
 
 
 def col_range_mm(case) -> tuple[float, float]:
@@ -53,9 +79,9 @@ def single_frame(presets, habituses, seeds, per_case):
         for hab in habituses:
             for seed in seeds:
                 case = generate_case(site, hab, seed=seed)
-                cal = case_calibration(case)
+                frames, cal = frames_and_calibration(case)
                 t0 = time.perf_counter()
-                res = detect_frame(case.frames[0], cal, site=case.site)
+                res = detect_frame(frames[0], cal, site=case.site)
                 stats["ms"].append(1000 * (time.perf_counter() - t0))
                 dets = to_structures(res, cal)
                 name = f"{site}/{hab}/{seed}"
@@ -105,10 +131,10 @@ def cine(presets, habituses, frames, per_case):
             for moving in (True, False):
                 motion = Motion() if moving else Motion(sliding_mm=0.0, pulse_fraction=0.0)
                 case = generate_case(site, hab, frames=frames, seed=100, motion=motion)
-                cal = case_calibration(case)
+                data, cal = frames_and_calibration(case)
                 m = CineMeasures()
                 t0 = time.perf_counter()
-                res = detect_cine(case.frames, cal, frame_time_ms=motion.frame_time_ms, site=case.site, measures=m)
+                res = detect_cine(data, cal, frame_time_ms=motion.frame_time_ms, site=case.site, measures=m)
                 stats["fps"].append(frames / (time.perf_counter() - t0))
                 dets = to_structures(res, cal)
                 name = f"{site}/{hab}/{'moving' if moving else 'still'}"
@@ -146,12 +172,16 @@ def main(argv=None) -> int:
     ap.add_argument("--habitus", nargs="*", default=list(HABITUS))
     ap.add_argument("--no-cine", action="store_true")
     ap.add_argument("--json", default=None, help="write every number and per-case row here")
+    ap.add_argument("--via-dicom", action="store_true", help="JPEG DICOM round trip, file calibration")
+    ap.add_argument("--degrade", type=float, default=0.0, metavar="SIGMA", help="gain 75%% + noise")
     args = ap.parse_args(argv)
+    OPTIONS.update(via_dicom=args.via_dicom, degrade=args.degrade)
     per_case: list[dict] = []
     n = len(args.presets) * len(args.habitus) * args.seeds
     print(f"single frames: {n} cases")
     s = single_frame(args.presets, args.habitus, range(args.seeds), per_case)
     summary = {
+        "via_dicom": args.via_dicom, "degrade_sigma": args.degrade,
         "cases": n,
         "thoracic_cases": s["thoracic"],
         "pleura_error_median_mm": float(np.median(s["pleura_err"])) if s["pleura_err"] else None,

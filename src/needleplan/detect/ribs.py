@@ -33,10 +33,18 @@ TYPICAL_FLOOR = 0.1
 #: Grey level below which a region is black screen, not tissue (the scaled speckle's 95th
 #: percentile is 1; the darkest phantom soft tissue, fat, sits near 0.3) [inference].
 TISSUE_LEVEL = 0.15
+#: A cortex is among the brightest echoes of the frame: at least its 95th percentile (the scale's 1)
+#: (1I Rib row: "very hyperechoic") [inference].
+CORTEX_LEVEL = 1.0
+#: Black screen (outside a sector): a third of the tissue level.
+BLACK_LEVEL = TISSUE_LEVEL / 3
 #: Largest step of the cortex between neighbouring columns of one rib (a rib surface is smooth).
 CORTEX_STEP_MM = 1.0
 #: The band right under a cortex that must already be shadowed, mm.
 NEAR_SHADOW_MM = 2.0
+#: Shadowed columns up to twice this far apart belong to one rib (ribs lie a centimetre or more
+#: apart, 1I "bat sign"; a fascia meeting the cortex can break the shadow test for a few columns).
+RIB_BRIDGE_MM = 2.0
 #: Depth of tissue that must lie below a cortex for its shadow to be judged.
 SHADOW_DEPTH_MM = 4.0
 
@@ -110,6 +118,7 @@ def shadow_map(view: FrameView, sm: np.ndarray | None = None) -> ShadowMap:
     # a shadow is dark *beside echoing tissue* under a cortex *covered by tissue*: not the black
     # screen below or beside a sector, nor a caption over a black margin
     ok &= (above >= TISSUE_LEVEL) & (near_typ[:, None] >= TISSUE_LEVEL)
+    ok &= sm[:last] >= CORTEX_LEVEL
     score = np.where(ok, bright, 0.0)
     r_best = np.argmax(score, axis=0)
     has = score[r_best, np.arange(cols)] > 0
@@ -143,14 +152,15 @@ def _runs(mask: np.ndarray, bridge: int) -> list[tuple[int, int]]:
     return [(int(s[0].start), int(s[0].stop - 1)) for s in ndi.find_objects(lab)] if n else []
 
 
-def _smooth_pieces(view: FrameView, smap: ShadowMap, runs: list[tuple[int, int]]):
-    """Split each run of shadowed columns where the cortex jumps (two bones, or a false cortex)."""
+def _smooth_pieces(view: FrameView, smap: ShadowMap, sm: np.ndarray, runs: list[tuple[int, int]]):
+    """Split each run of shadowed columns where the cortex jumps (two bones, or a false cortex);
+    runs with black screen beside them are dropped whole."""
     step = view.mm_to_work(CORTEX_STEP_MM, 0)
     for c0, c1 in runs:
         cols = np.arange(c0, c1 + 1)
         rows = smap.cortex_row[cols]
         good = np.isfinite(rows)
-        if not good.any():
+        if not good.any() or not _sides_echo(view, sm, c0, c1, float(np.median(rows[good]))):
             continue
         rows = np.interp(cols, cols[good], rows[good])
         k = max(int(round(view.mm_to_work(1.5, 1))) | 1, 3)
@@ -162,17 +172,20 @@ def _smooth_pieces(view: FrameView, smap: ShadowMap, runs: list[tuple[int, int]]
 
 
 def _sides_echo(view: FrameView, sm: np.ndarray, c0: int, c1: int, cortex_row: float) -> bool:
-    """Whether the columns beside a shadow hold tissue at its depth (or are the image's edge).
+    """Whether the columns beside a shadow hold tissue just above its cortex (or are the image's
+    edge).
 
-    A sector's oblique edge also darkens a column below some point, but black screen lies beside it.
+    A sector's oblique edge also darkens a column below some point, but there black screen lies
+    beside it, at the cortex's depth and above; beside a rib lies soft tissue.
     """
     rows, cols = sm.shape
-    w = max(int(round(view.mm_to_work(2.0, 1))), 2)
-    r0 = int(min(max(cortex_row + view.mm_to_work(1.2, 0), 0), rows - 1))
-    r1 = int(min(r0 + max(view.mm_to_work(NEAR_SHADOW_MM, 0), 2), rows))
-    for a, b in ((c0 - w, c0), (c1 + 1, c1 + 1 + w)):
+    skip = max(int(round(view.mm_to_work(1.0, 1))), 1)
+    w = max(int(round(view.mm_to_work(3.0, 1))), 2)
+    r1 = int(min(max(cortex_row - view.mm_to_work(1.0, 0), 1), rows))
+    r0 = int(max(r1 - max(view.mm_to_work(3.0, 0), 2), 0))
+    for a, b in ((c0 - skip - w, c0 - skip), (c1 + 1 + skip, c1 + 1 + skip + w)):
         a, b = max(a, 0), min(b, cols)
-        if b - a >= 1 and float(sm[r0:r1, a:b].mean()) < TISSUE_LEVEL:
+        if b - a >= 1 and float(sm[r0:r1, a:b].mean()) < BLACK_LEVEL:
             return False
     return True
 
@@ -194,13 +207,13 @@ def detect_ribs(view: FrameView, smap: ShadowMap, sm: np.ndarray, *,
         ribs when the shadow is rib-sized).
     """
     out: list[Detection] = []
-    bridge = max(int(round(view.mm_to_work(0.8, 1))), 1)
+    bridge = max(int(round(view.mm_to_work(RIB_BRIDGE_MM, 1))), 1)
     min_w = view.mm_to_work(RIB_MIN_WIDTH_MM, 1)
     max_w = view.mm_to_work(RIB_MAX_WIDTH_MM, 1)
     step = max(int(round(view.mm_to_work(1.0, 1))), 1)
-    for cols, rows, good in _smooth_pieces(view, smap, _runs(smap.shadowed, bridge)):
+    for cols, rows, good in _smooth_pieces(view, smap, sm, _runs(smap.shadowed, bridge)):
         c0, c1 = int(cols[0]), int(cols[-1])
-        if c1 - c0 + 1 < min_w or not _sides_echo(view, sm, c0, c1, float(np.median(rows))):
+        if c1 - c0 + 1 < min_w:
             continue
         width = (f"{(c1 - c0 + 1) * view.spacing_mm[1]:.1f} mm" if view.calibrated
                  else f"{(c1 - c0 + 1) * view.factor} px")
