@@ -142,22 +142,42 @@ def test_vessel_lumen_is_anechoic(preset: str) -> None:
     assert lumen.mean() < 12.0 and around.mean() > 3 * lumen.mean() + 20
 
 
-@pytest.mark.parametrize("habitus,seed", [("thin", 1), ("obese", 2)])
-def test_posterior_enhancement_under_a_vessel(habitus: str, seed: int) -> None:
-    # fluid barely attenuates: under the 2 mm dorsal scapular artery (10 MHz) the tissue is
-    # brighter than at the same depth 4 radii to either side (down to the rib line, where the
-    # rib's shadow begins: 4 mm below the artery when thin, 4 mm when obese)
-    case = generate_case("rhomboid_intercostal", habitus, seed=seed)
-    rc, cc, w = _artery_px(case)
-    rib_top = min(np.asarray(s["points_mm"])[:, 0].min() for s in case.structures if s["kind"] == "rib")
-    f = case.frames[0].astype(float)
-    rows = slice(rc + int(2.5 * w), _px(case, rib_top - 0.5, 0.0)[0])
-    assert rows.stop - rows.start >= 10
-    k = int(w)
-    below = f[rows, cc - k : cc + k + 1].mean()
-    d = int(4 * w)
-    side = 0.5 * (f[rows, cc - d - k : cc - d + k + 1].mean() + f[rows, cc + d - k : cc + d + k + 1].mean())
-    assert below > side + 5.0, (below, side)
+def test_posterior_enhancement_in_the_transmission() -> None:
+    # The renderer's round-trip transmission under the 2 mm dorsal scapular artery (rhomboid,
+    # 10 MHz): the lumen attenuates 0.03x soft tissue, so below it the loss is smaller by
+    # 2 (round trip) x 0.08 dB/mm/MHz x 10 MHz x 0.97 x 2 mm = 3.1 dB -> amplitude x 1.43
+    # (the wall ring adds a little: 1.40-1.50 accepted).
+    from needleplan.synth.habitus import HABITUS
+    from needleplan.synth.motion import Motion
+    from needleplan.synth.probe import image_grid
+    from needleplan.synth.render import Renderer
+    from needleplan.synth.sites import build_scene
+
+    scene = build_scene("rhomboid_intercostal", HABITUS["thin"], np.random.default_rng(0))
+    grid = image_grid(scene.probe)
+    r = Renderer.build(scene, grid, Motion(), np.random.default_rng(0))
+    art = [b for b in scene.blobs if b.tissue == "artery"][0]
+    s = grid.spacing_mm
+    rc = int(round(grid.origin_px[0] + (art.centre_mm[0] + 2.0) / s))  # 1 mm under the vessel
+    cc = int(round(grid.origin_px[1] + art.centre_mm[1] / s))
+    ratio = r.transmission[rc, cc] / r.transmission[rc, cc + int(4.0 / s)]
+    assert 1.40 < ratio < 1.50
+
+
+def test_posterior_enhancement_in_the_image() -> None:
+    # In the pixels, averaged over 5 seeds (one seed's muscle septa can outshine 3 dB): the tissue
+    # under the artery, down to the rib line, is brighter than 4 radii to the right (the nerve is
+    # to the left).
+    gains = []
+    for seed in range(5):
+        case = generate_case("rhomboid_intercostal", "obese", seed=seed)
+        rc, cc, w = _artery_px(case)
+        rib_top = min(np.asarray(s["points_mm"])[:, 0].min() for s in case.structures if s["kind"] == "rib")
+        f = case.frames[0].astype(float)
+        rows = slice(rc + int(2.5 * w), _px(case, rib_top - 0.5, 0.0)[0])
+        k, d = int(w), int(4 * w)
+        gains.append(f[rows, cc - k : cc + k + 1].mean() - f[rows, cc + d - k : cc + d + k + 1].mean())
+    assert np.mean(gains) > 8.0, gains
 
 
 def test_pleura_is_brighter_than_the_muscle_above() -> None:

@@ -34,8 +34,9 @@ ECHO = {
     "target": 0.055,
     "lumen": 0.004,
     "vessel_wall": 1.3,
-    "epineurium": 0.85,
-    "fascicle": 0.09,
+    "epineurium": 1.1,
+    "fascicle": 0.05,
+    "nerve_rim": 1.4,
     "bone_cortex": 4.0,
     "kidney": 0.16,
     "kidney_capsule": 1.2,
@@ -212,6 +213,8 @@ def paint_static(
             semi_px = (blob.semi_axes_mm[0] / sp, blob.semi_axes_mm[1] / sp)
             fasc = fascicle_mask(shape, centre_px, semi_px, rng)
             echo[mask] = (ECHO["epineurium"] * (1.0 - fasc) + ECHO["fascicle"] * fasc)[mask]
+            rim = ndimage.binary_dilation(mask, iterations=max(int(round(0.3 / sp)), 1)) & ~mask
+            echo[rim] = ECHO["nerve_rim"]  # hyperechoic epineurium / fat rim (1I Nerve)
             alpha[mask] = ATTENUATION["nerve"]
         elif blob.tissue == "kidney":
             _paint_kidney(echo, alpha, mask, blob, grid, fields)

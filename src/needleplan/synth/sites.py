@@ -121,9 +121,9 @@ def _rhomboid(h: Habitus, rng: np.random.Generator, over_rib: bool) -> Scene:
     ]
     target = _target(sm + rhomb / 2.0, 0.0)
     # Dorsal scapular artery deep to rhomboid, nerve medial to it (1A Cho 2019); 2 mm artery and
-    # 2.4 x 1.6 mm nerve [inference].  Placed on the far (left) side of the target.
+    # 3.2 x 2.0 mm nerve [inference].  Placed on the far (left) side of the target.
     artery = blob("dorsal scapular artery", "artery", "artery", (sm + rhomb + 1.2, -10.0), (1.0, 1.0), pulsatile=True)
-    nerve = blob("dorsal scapular nerve", "nerve", "nerve", (sm + rhomb + 1.0, -14.0), (0.8, 1.2))
+    nerve = blob("dorsal scapular nerve", "nerve", "nerve", (sm + rhomb + 1.2, -14.5), (1.0, 1.6))
     if over_rib:
         # the rib sits where the needle's extension meets the rib line (the backstop)
         # and under the tip, so the tip is over the rib too (R4)

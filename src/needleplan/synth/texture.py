@@ -80,7 +80,7 @@ def fascicle_mask(
     of a nerve in short axis (clinical-rules 1I Nerve)."""
     out = np.zeros(grid_shape, dtype=np.float32)
     a, b = semi_axes_px
-    radius = max(1.2, 0.2 * min(a, b))
+    radius = max(1.5, 0.28 * min(a, b))
     n_try = int(6 * a * b / (radius * radius)) + 8
     cy, cx = centre_px
     placed: list[tuple[float, float, float]] = []
