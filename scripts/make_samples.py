@@ -36,6 +36,15 @@ SAMPLES = (
 )
 
 GALLERY_HABITUS, GALLERY_SEED = "average", 1
+GALLERY_CAPTIONS = {
+    "upper_trapezius": "Upper trapezius at GB21 (linear 10 MHz): fat, trapezius, the apical pleural line with an A-line below.",
+    "rhomboid_rib": "Rhomboid major over a rib: the rib's bright cortex and its black acoustic shadow under the target.",
+    "rhomboid_intercostal": "Rhomboid over an intercostal space: two rib shadows and the pleural line 5 mm deeper (bat sign), A-line, dorsal scapular artery and nerve.",
+    "thoracic_paraspinal": "Thoracic paraspinal (parasagittal): erector spinae over two transverse processes, the pleura 12 mm deeper between them.",
+    "gluteus_medius": "Gluteus medius (curvilinear 3.5 MHz): medius and minimus over the ilium, the superior gluteal artery's deep branch between them.",
+    "piriformis": "Piriformis 63 mm deep under gluteus maximus, the sciatic nerve (honeycomb) deep to it, an inferior gluteal artery branch.",
+    "quadratus_lumborum": "Quadratus lumborum at L3: the transverse process's shadow (the backstop) and the kidney deep and lateral.",
+}
 
 
 def make_samples(folder: Path) -> list[Path]:
@@ -76,7 +85,18 @@ def make_gallery(folder: Path) -> list[Path]:
         path = folder / f"{preset}.png"
         Image.fromarray(case.frames[0][r0 : r1 + 1, c0 : c1 + 1]).save(path, optimize=False)
         out.append(path)
-    return out
+    lines = [
+        "# Phantom gallery",
+        "",
+        f"One frame of each site preset ({GALLERY_HABITUS} habitus, seed {GALLERY_SEED}), cropped to the calibrated",
+        "region; made by `python scripts/make_samples.py`. Synthetic images (`needleplan.synth`), not patients.",
+        "",
+    ]
+    for preset in SITE_PRESETS:
+        lines += [f"![{preset}]({preset}.png)", "", f"*{preset}*: {GALLERY_CAPTIONS[preset]}", ""]
+    readme = folder / "README.md"
+    readme.write_text("\n".join(lines), encoding="utf-8")
+    return [*out, readme]
 
 
 def _sha(path: Path) -> str:

@@ -145,6 +145,11 @@ def test_bundled_samples_are_small_complete_and_current(tmp_path: Path) -> None:
         image = open_image(p)
         for path in (truth, plan):
             verify_binding(load_plan(path), image)
+        # `needleplan info` reports the spacing and origin the generator wrote
+        written = json.loads(truth.read_text())["calibration"]
+        info = read_info(p).calibration
+        assert info.source == "US_REGION" and info.spacing_mm == pytest.approx(written["spacing_mm"])
+        assert info.origin_px == pytest.approx(written["origin_px"])
     # regenerate the thin upper trapezius frame: bit for bit the same
     import importlib.util
 

@@ -148,14 +148,14 @@ def _paint_bone(echo, alpha, mask, row_px, sigma_px) -> None:
 
 
 def _paint_kidney(echo, alpha, mask, blob: Blob, grid: ImageGrid, fields) -> None:
-    inner = blob_mask(
-        Blob("sinus", "other", "kidney", tuple((blob.centre_mm[0] + 0.45 * (r - blob.centre_mm[0]),
-                                               blob.centre_mm[1] + 0.55 * (c - blob.centre_mm[1]))
-                                              for r, c in blob.points_mm),
-             blob.centre_mm, blob.semi_axes_mm), grid)
-    echo[mask] = ECHO["kidney"] * (1.0 + 0.2 * fields["fine"][: grid.rows, : grid.cols][mask])
-    sinus = inner & mask
-    echo[sinus] = ECHO["renal_sinus"] * (1.0 + 0.5 * np.clip(fields["septa"][: grid.rows, : grid.cols][sinus], -1, 2))
+    """Kidney: hypoechoic cortex, bright capsule, echogenic central sinus (half its size)."""
+    (cr, cc), (a, b) = blob.centre_mm, blob.semi_axes_mm
+    row_mm, col_mm = grid.row_mm(), grid.col_mm()
+    sinus = mask & ((((row_mm - cr) / (0.45 * a)) ** 2 + ((col_mm - cc) / (0.55 * b)) ** 2) <= 1.0)
+    fine = fields["fine"][: grid.rows, : grid.cols]
+    septa = fields["septa"][: grid.rows, : grid.cols]
+    echo[mask] = ECHO["kidney"] * (1.0 + 0.2 * fine[mask])
+    echo[sinus] = ECHO["renal_sinus"] * (1.0 + 0.5 * np.clip(septa[sinus], -1, 2))
     edge = mask & ~ndimage.binary_erosion(mask, iterations=2)
     echo[edge] = ECHO["kidney_capsule"]
     alpha[mask] = ATTENUATION["kidney"]
