@@ -29,7 +29,7 @@ from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 
 from needleplan.errors import CalibrationError, ImageBindingError
-from needleplan.plan import Plan, plan_to_dict
+from needleplan.plan import Plan, plan_to_dict, with_report
 from needleplan.sr import _codes as c
 
 __all__ = ["plan_to_sr", "plan_fields"]
@@ -145,7 +145,9 @@ def plan_to_sr(plan: Plan, source: Dataset, *, series_number: int = 901,
         raise ImageBindingError(f"this image (SOP Instance UID {uid}) is not the one the plan was "
                                 f"made on ({plan.image.sop_instance_uid}); give the plan's image")
     report = check_plan(plan)
-    findings = [dict(f) for f in plan.findings] or [f.to_dict() for f in report.findings]
+    if not plan.findings:  # a plan saved without its check is exported as checked now
+        plan = with_report(plan, report)
+    findings = [dict(f) for f in plan.findings]
     metrics = {**dict(plan.metrics), **dict(report.metrics)}
     groups = [_structure_group(plan, i, source) for i in range(len(plan.structures))]
     if plan.needle is not None:
