@@ -145,3 +145,47 @@ def test_uncalibrated_image_shows_no_mm_and_two_point_calibration(make_napari_vi
     assert tip == pytest.approx((18.75, 37.5), abs=1e-4) and entry == pytest.approx((0.0, 31.25), abs=1e-4)
     assert "Path" in widget.metrics_label.text() and "UNCALIBRATED" not in " ".join(widget.findings_shown())
     assert widget.save_plan(tmp_path / "x.plan.json") is not None
+
+
+def test_open_then_save_keeps_labels_suggestions_and_unknown_fields(make_napari_viewer_proxy, tmp_path):
+    """A plan written elsewhere (a detector's suggestion, labels, fields we do not know) survives."""
+    import shutil
+
+    from needleplan.plan import plan_to_dict
+
+    samples = Path(__file__).resolve().parents[3] / "sample_dicom"
+    src = samples / "piriformis_average_frame.plan.json"
+    shutil.copy(samples / "piriformis_average_frame.dcm", tmp_path / "piriformis_average_frame.dcm")
+    d = json.loads(src.read_text())
+    d["lab_id"] = "kept-top"
+    d["patient"].update(bmi=24.0, weight_kg=70.0, sex="F", lung_disease=False, anticoagulated=False, mrn_hash="ab12")
+    d["needle"]["hub_colour"] = "yellow"
+    d["image"]["station"] = "US-3"
+    d["structures"][0]["label"] = "taut band, medial"
+    d["structures"].append({"kind": "vein", "points_mm": [[30.0, -5.0], [30.0, -2.0], [32.0, -2.0], [32.0, -5.0]],
+                            "closed": True, "suggested": True, "confidence": 0.62, "evidence": "dark oval, compressible",
+                            "detector": "vessels-v1"})
+    d["injectate"][0]["lot"] = "L123" if d.get("injectate") else None
+    d.pop("findings", None), d.pop("metrics", None)
+    path = tmp_path / "piriformis.plan.json"
+    path.write_text(json.dumps(d))
+
+    viewer = make_napari_viewer_proxy()
+    widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Needle Plan")[1]
+    assert widget.open_plan(path) is not None, widget.status.text()
+    # the suggested vein is drawn but is not a confirmed hazard (the core says so, we do not hide it)
+    assert "SUGGESTION_UNCONFIRMED" in widget.session.state.report.codes
+    out = tmp_path / "again.plan.json"
+    assert widget.save_plan(out) is not None, widget.status.text()
+    a, b = plan_to_dict(plan_from_file(path)), plan_to_dict(plan_from_file(out))
+    for x in (a, b):
+        for k in ("findings", "metrics"):
+            x.pop(k, None)
+        x["image"].pop("path", None), x["image"].pop("pixel_sha256", None)
+    assert _close(a, b), json.dumps({"before": a, "after": b})[:3000]
+
+
+def plan_from_file(p):
+    from needleplan.plan import load_plan
+
+    return load_plan(p)

@@ -13,6 +13,7 @@ Widgets never do coordinate arithmetic: they call these functions.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,8 @@ __all__ = [
     "layer_structures",
     "needle_from_layer",
     "structure_shape",
+    "draw_structures",
+    "FEATURE_DEFAULTS",
     "needle_shape",
     "to_layer_data",
     "world_on_frame",
@@ -220,12 +223,36 @@ def _ellipse_outline(corners: np.ndarray) -> np.ndarray:
     return centre + np.cos(t)[:, None] * a + np.sin(t)[:, None] * b
 
 
+_SHAPE_KEYS = ("napari_shape", "corners_mm")  # extra keys the layer itself stands for
+#: Per-shape fields a drawing cannot show, kept in the shapes layer's ``features`` table so that a
+#: plan opened and saved again keeps them.  A new mark gets the neutral defaults: drawn by the
+#: physician, so confirmed (never ``suggested``).
+FEATURE_DEFAULTS = {"label": "", "suggested": False, "confidence": np.nan, "evidence": "", "extra_json": ""}
+
+
+def _feature_row(layer: Any, i: int) -> dict[str, Any]:
+    feats = getattr(layer, "features", None)
+    if feats is None or i >= len(feats) or "suggested" not in feats.columns:
+        return {}
+    row = feats.iloc[i]
+    conf = row.get("confidence")
+    extra = row.get("extra_json") or ""
+    return {
+        "label": row.get("label") or None,
+        "suggested": bool(row.get("suggested", False)),
+        "confidence": None if conf is None or not np.isfinite(conf) else float(conf),
+        "evidence": row.get("evidence") or None,
+        "extra": json.loads(extra) if extra else {},
+    }
+
+
 def layer_structures(layer: Any, kind: str, image_layer: Any) -> list[Structure]:
     """Every shape of a structure layer as a core :class:`~needleplan.plan.Structure`.
 
     Points are world ``(row, col)`` (mm when the image is calibrated); paths and lines are open,
     polygons, rectangles and ellipses closed.  An ellipse is kept as its outline polygon, with its
-    corners in ``extra`` so the layer can be restored exactly.
+    corners in ``extra`` so the layer can be restored exactly; label, suggestion flag, confidence,
+    evidence and unknown fields come from the layer's ``features``.
     """
     from needleplan.plan import Structure
 
@@ -233,12 +260,13 @@ def layer_structures(layer: Any, kind: str, image_layer: Any) -> list[Structure]
     for i, shape_type in enumerate(layer.shape_type):
         world = world_vertices(layer, i)
         pts = world[:, -2:]
-        extra: dict[str, Any] = {}
+        row = _feature_row(layer, i)
+        extra: dict[str, Any] = dict(row.pop("extra", {}))
         if shape_type == "ellipse":
-            extra = {"napari_shape": "ellipse", "corners_mm": [[float(r), float(c)] for r, c in pts]}
+            extra.update(napari_shape="ellipse", corners_mm=[[float(r), float(c)] for r, c in pts])
             pts = _ellipse_outline(pts)
-        elif shape_type == "rectangle":
-            extra = {"napari_shape": "rectangle"}
+        elif shape_type in ("rectangle", "line"):
+            extra["napari_shape"] = shape_type
         closed = shape_type not in ("path", "line")
         out.append(
             Structure(
@@ -247,9 +275,31 @@ def layer_structures(layer: Any, kind: str, image_layer: Any) -> list[Structure]
                 closed=closed,
                 frame_index=frame_of_world(image_layer, world[0]),
                 extra=extra,
+                **row,
             )
         )
     return out
+
+
+def _features_of(label: Any = None, suggested: Any = False, confidence: Any = None, evidence: Any = None,
+                 extra: Any = None) -> dict[str, Any]:
+    extra = {k: v for k, v in dict(extra or {}).items() if k not in _SHAPE_KEYS}
+    return {"label": label or "", "suggested": bool(suggested),
+            "confidence": np.nan if confidence is None else float(confidence),
+            "evidence": evidence or "", "extra_json": json.dumps(extra) if extra else ""}
+
+
+def draw_structures(layer: Any, structures: Any, image_layer: Any) -> None:
+    """Add structures to a shapes layer exactly as they were marked, with their per-shape fields."""
+    import pandas as pd
+
+    rows = [_features_of(**_feature_row(layer, i)) for i in range(len(layer.data))]
+    for s in structures:
+        world, shape_type = structure_shape(s, image_layer)
+        layer.add(to_layer_data(layer, world), shape_type=shape_type)
+        rows.append(_features_of(s.label, s.suggested, s.confidence, s.evidence, s.extra))
+    layer.features = pd.DataFrame(rows, columns=list(FEATURE_DEFAULTS))
+    layer.feature_defaults = FEATURE_DEFAULTS
 
 
 def needle_from_layer(layer: Any, image_layer: Any) -> tuple[tuple[float, float], tuple[float, float], int | None] | None:
@@ -275,8 +325,8 @@ def structure_shape(structure: Structure, image_layer: Any) -> tuple[np.ndarray,
     extra = dict(getattr(structure, "extra", {}) or {})
     if extra.get("napari_shape") == "ellipse" and "corners_mm" in extra:
         pts, shape_type = np.asarray(extra["corners_mm"], dtype=float), "ellipse"
-    elif extra.get("napari_shape") == "rectangle":
-        pts, shape_type = np.asarray(structure.points_mm, dtype=float), "rectangle"
+    elif extra.get("napari_shape") in ("rectangle", "line"):
+        pts, shape_type = np.asarray(structure.points_mm, dtype=float), extra["napari_shape"]
     else:
         pts = np.asarray(structure.points_mm, dtype=float)
         shape_type = "polygon" if structure.closed else ("line" if len(pts) == 2 and structure.kind == "needle" else "path")

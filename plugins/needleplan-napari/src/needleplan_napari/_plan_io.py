@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
     from needleplan_napari._session import PlanSession
 
-__all__ = ["save", "open_plan", "apply_calibration", "two_point_calibration", "inputs_from_plan", "saved_differences"]
+__all__ = ["save", "open_plan", "apply_calibration", "two_point_calibration", "inputs_from_plan", "saved_differences",
+           "by_kind"]
 
 
 def save(session: PlanSession, path: str | Path) -> Plan:
@@ -109,10 +110,8 @@ def open_plan(session: PlanSession, path: str | Path, *, force: bool = False) ->
             meta = getattr(layer, "metadata", {}).get(_layers.META, {})
             if meta.get("role") in ("structure", "needle"):
                 session.viewer.layers.remove(layer)
-        for s in plan.structures:
-            layer = session.kind_layer(s.kind if s.kind in _layers.STYLES else "other")
-            world, shape_type = _layers.structure_shape(s, image)
-            layer.add(_layers.to_layer_data(layer, world), shape_type=shape_type)
+        for kind, group in by_kind(plan.structures).items():
+            _layers.draw_structures(session.kind_layer(kind), group, image)
         session.inputs = inputs_from_plan(plan)
         if plan.needle is not None:
             session.set_needle(plan.needle.entry_mm, plan.needle.target_mm, plan.image.frame_index)
@@ -121,6 +120,14 @@ def open_plan(session: PlanSession, path: str | Path, *, force: bool = False) ->
     session.loaded_plan = plan
     session.refresh(force=True)
     return plan
+
+
+def by_kind(structures: Any) -> dict[str, list]:
+    """Structures grouped by the layer they are drawn in (unknown kinds go to ``other``)."""
+    out: dict[str, list] = {}
+    for s in structures:
+        out.setdefault(s.kind if s.kind in _layers.STYLES else "other", []).append(s)
+    return out
 
 
 class _quiet:

@@ -35,6 +35,7 @@ def sample_layers(plan_path: Path) -> list[tuple]:
     from needleplan.plan import load_plan
 
     from needleplan_napari import _layers
+    from needleplan_napari._plan_io import by_kind
 
     plan = load_plan(plan_path)
     image_path = Path(plan.image.path or "")
@@ -44,14 +45,9 @@ def sample_layers(plan_path: Path) -> list[tuple]:
     kwargs["metadata"][_layers.META]["plan"] = plan
     image = Image(data, **kwargs)
     out = [(data, kwargs, kind)]
-    by_kind: dict[str, list] = {}
-    for s in plan.structures:
-        by_kind.setdefault(s.kind if s.kind in _layers.STYLES else "other", []).append(s)
-    for k, structures in by_kind.items():
+    for k, structures in by_kind(plan.structures).items():
         layer = Shapes(**_layers.shapes_layer_kwargs(k, image))
-        for s in structures:
-            world, shape_type = _layers.structure_shape(s, image)
-            layer.add(_layers.to_layer_data(layer, world), shape_type=shape_type)
+        _layers.draw_structures(layer, structures, image)
         out.append(layer.as_layer_data_tuple())
     if plan.needle is not None:
         layer = Shapes(**_layers.shapes_layer_kwargs("needle", image))

@@ -206,10 +206,11 @@ class PlanSession:
         shape_type = shape_type or _layers.STYLES[kind].shape_type
         if frame_index is None:
             frame_index = self.current_frame()
-        extra = {"napari_shape": "ellipse", "corners_mm": points_mm} if shape_type == "ellipse" else {}
-        s = Structure(kind, tuple(map(tuple, points_mm)), shape_type not in ("path", "line"), frame_index, extra=extra)
-        world, st = _layers.structure_shape(s, self.image_layer())
-        layer.add(_layers.to_layer_data(layer, world), shape_type=shape_type if shape_type != "polygon" else st)
+        pts = [[float(r), float(c)] for r, c in points_mm]
+        extra = {"napari_shape": shape_type, "corners_mm": pts} if shape_type in ("ellipse", "rectangle") else {}
+        closed = shape_type not in ("path", "line")
+        _layers.draw_structures(layer, [Structure(kind, tuple(map(tuple, pts)), closed, frame_index, extra=extra)],
+                                self.image_layer())
 
     def current_frame(self) -> int | None:
         return _layers.frame_of_world(self.image_layer(), np.asarray(self.viewer.dims.point, float))
@@ -231,6 +232,7 @@ class PlanSession:
         source = _layers.image_source(image)
         structures: list = []
         needle = None
+        base = self.loaded_plan
         frame = self.current_frame() or 0
         if cal.is_calibrated:  # without a length calibration nothing is handed over as mm
             for layer in self.viewer.layers:
@@ -241,22 +243,25 @@ class PlanSession:
             if got is not None:
                 entry, tip, nframe = got
                 frame = nframe if nframe is not None else frame
-                needle = Needle(entry, tip, self.inputs.needle_length_mm, self.inputs.gauge)
+                needle = Needle(entry, tip, self.inputs.needle_length_mm, self.inputs.gauge, _extra(base, "needle"))
         i = self.inputs
-        base = self.loaded_plan
+        injectate = tuple(Injectate(d, c, v, e) for d, c, v, e in i.injectate)
+        if base is not None and injectate == tuple(replace(x, extra={}) for x in base.injectate):
+            injectate = base.injectate  # unchanged: keep their unknown fields
         return Plan(
             image=ImageBinding(
                 path=None if source is None else str(source.info.path),
                 sop_instance_uid=None if source is None else source.info.sop_instance_uid,
                 frame_index=frame,
+                extra=_extra(base, "image"),
             ),
             calibration=cal,
             site=i.site,
             approach=i.approach,
-            patient=Patient(i.bmi, i.weight_kg, i.sex, i.lung_disease, i.anticoagulated),
+            patient=Patient(i.bmi, i.weight_kg, i.sex, i.lung_disease, i.anticoagulated, _extra(base, "patient")),
             structures=tuple(structures),
             needle=needle,
-            injectate=tuple(Injectate(d, c, v, e) for d, c, v, e in i.injectate),
+            injectate=injectate,
             author=None if base is None else base.author,
             created=None if base is None else base.created,
             notes=None if base is None else base.notes,
@@ -325,6 +330,12 @@ class PlanSession:
             return plan
         sha = source.frame_sha256(plan.image.frame_index)
         return replace(plan, image=replace(plan.image, pixel_sha256=sha))
+
+
+def _extra(base: Plan | None, part: str) -> dict:
+    """Unknown fields of a part of the plan that was opened (kept on save, design.md section 4)."""
+    obj = None if base is None else getattr(base, part)
+    return dict(obj.extra) if obj is not None else {}
 
 
 def _planner_extras(plan: Plan) -> dict:
