@@ -203,3 +203,23 @@ def test_image_grid_origin_is_world_zero(spacing, depth, footprint) -> None:
         # the skin arc of a curved face lies inside the box
         edge = skin_row_mm(p, np.array([-p.footprint_mm, p.footprint_mm]))
         assert np.all(edge >= (r0 - g.origin_px[0]) * spacing - 1e-9)
+
+
+def test_reference_plans_pass_the_safety_engine(cases) -> None:
+    # A physician's reference plan is never blocked; the teaching points still show up.
+    from needleplan.safety import check_plan
+
+    codes = {}
+    for key, case in cases.items():
+        report = check_plan(plan_from_dict(case.plan_dict(truth=False)))
+        assert report.worst_severity != "block", (key, [f.message for f in report.findings])
+        codes[key] = report.codes
+    # over an intercostal space the tip has no rib backstop; over a rib it has
+    assert all("INTERCOSTAL_TARGET" in codes[("rhomboid_intercostal", h)] for h in HABITUS)
+    assert not any("INTERCOSTAL_TARGET" in codes[("rhomboid_rib", h)] for h in HABITUS)
+    assert not any("INTERCOSTAL_TARGET" in codes[("thoracic_paraspinal", h)] for h in HABITUS)
+    # the thin woman at the upper trapezius (BMI 17.5, pleura 14.6 mm) is flagged thin
+    assert "THIN_PATIENT" in codes[("upper_trapezius", "thin")]
+    assert "THIN_PATIENT" not in codes[("gluteus_medius", "obese")]
+    # no vessel or nerve is crossed by a reference needle
+    assert not any(c & {"VESSEL_CROSSED", "NERVE_CROSSED", "TARGET_MISSED"} for c in codes.values())
