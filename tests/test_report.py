@@ -24,6 +24,10 @@ from needleplan.safety import check_plan
 from needleplan.synth import generate_case, write_case
 
 
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_PLANS = sorted((ROOT / "sample_dicom").glob("*.plan.json"))
+
+
 def pdf_text(path: Path) -> str:
     """The text of a matplotlib PDF: the strings of every TJ operator, page by page."""
     raw = path.read_bytes()
@@ -204,3 +208,19 @@ def test_cli_report_of_a_library_plan_shows_status_and_reviewer(trapezius, tmp_p
                  "--image", str(trapezius.dicom_path)]) == 0
     text = out.read_text()
     assert "approved" in text and "Dr Bo" in text and "1 revision 1" in text
+
+
+@pytest.mark.parametrize("plan_path", SAMPLE_PLANS, ids=[p.name for p in SAMPLE_PLANS])
+def test_every_bundled_sample_gets_a_report_with_its_findings(plan_path, tmp_path):
+    from needleplan.anatomy import SITE_PROFILES
+
+    out = tmp_path / "r.html"
+    assert main(["report", str(plan_path), "-o", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    plan = load_plan(plan_path)
+    assert "not found" not in text  # the sample's image is beside it and bound to it
+    for finding in check_plan(plan).findings:
+        assert f"{finding.code}</b>" in text
+    thoracic = SITE_PROFILES[plan.site].region == "thoracic"
+    assert ("Warning signs after the procedure" in text) == thoracic
+    assert "<td>-</td>" not in text.split("<h2>Measurements")[1].split("</table>")[0]

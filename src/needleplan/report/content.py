@@ -116,8 +116,8 @@ def build_content(plan: Plan, report: Any, *, record: Mapping[str, Any] | None =
               ("Reviewer", record.get("reviewer") or "-")]
     if record.get("id") is not None:
         people.append(("Library plan", f"{record['id']} revision {record.get('revision')}"))
-    rows = [(label, format_mm(metrics.get(key), unit)) for key, label, unit in _METRICS
-            if key in metrics]
+    rows = [(label, format_mm(metrics[key], unit)) for key, label, unit in _METRICS
+            if metrics.get(key) is not None]
     if plan.needle is not None:
         gauge = f" {plan.needle.gauge} G" if plan.needle.gauge else ""
         rows.append(("Needle", f"{plan.needle.length_mm:g} mm{gauge}"))
