@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from needleplan.detect import CineMeasures, detect_cine, detect_frame, to_structures
-from needleplan.detect.scoring import case_calibration, kind_of, match_shadow_bones, match_vessels, pleura_errors_mm, points
+from needleplan.detect.scoring import case_calibration, kind_of, match_lines, match_shadow_bones, match_vessels, pleura_errors_mm, points
 from needleplan.io import open_image
 from needleplan.synth import HABITUS, SITE_PRESETS, Motion, generate_case, write_case
 
@@ -74,7 +74,8 @@ def single_frame(presets, habituses, seeds, per_case):
     stats = {"pleura_err": [], "pleura_case_med": [], "thoracic": 0, "missed": [], "invented": [],
              "true_ribs": 0, "found_ribs": 0, "rib_sugg": 0, "rib_ok": 0, "rib_depth_err": [],
              "true_vessels": 0, "found_vessels": 0, "vessel_sugg": 0, "vessel_ok": 0, "vessel_err": [],
-             "ms": []}
+             "ms": [], "skin_err": [], "skin_n": 0, "skin_found": 0,
+             "fascia_true": 0, "fascia_found": 0, "fascia_sugg": 0, "fascia_ok": 0, "fascia_err": []}
     for site in presets:
         for hab in habituses:
             for seed in seeds:
@@ -119,6 +120,17 @@ def single_frame(presets, habituses, seeds, per_case):
                 stats["vessel_ok"] += len(vm.pairs)
                 stats["vessel_err"].extend(p[2] for p in vm.pairs)
                 row["vessels"] = f"{len(vm.pairs)}/{vm.true_vessels} found, {vm.suggestions} suggested"
+                sk = match_lines(dets, case.structures, "skin")
+                stats["skin_n"] += sk.true_lines
+                stats["skin_found"] += sk.found
+                stats["skin_err"].extend(sk.errors_mm)
+                fm = match_lines(dets, case.structures, "fascia", also=("other", "skin", "pleura"))
+                stats["fascia_true"] += fm.true_lines
+                stats["fascia_found"] += fm.found
+                stats["fascia_sugg"] += fm.suggestions
+                stats["fascia_ok"] += fm.correct
+                stats["fascia_err"].extend(fm.errors_mm)
+                row["fascia"] = f"{fm.found}/{fm.true_lines} found, {fm.correct}/{fm.suggestions} right"
                 per_case.append(row)
                 print(f"  {name:<38} {row.get('pleura', '-'):<22} {row['ribs']:<26} {row['vessels']}", flush=True)
     return stats
@@ -198,6 +210,12 @@ def main(argv=None) -> int:
         "true_vessels": s["true_vessels"], "vessel_suggestions": s["vessel_sugg"],
         "vessel_centre_error_median_mm": float(np.median(s["vessel_err"])) if s["vessel_err"] else None,
         "vessel_centre_error_p95_mm": pct(s["vessel_err"], 95),
+        "skin_found": f"{s['skin_found']}/{s['skin_n']}",
+        "skin_error_median_mm": float(np.median(s["skin_err"])) if s["skin_err"] else None,
+        "fascia_recall": s["fascia_found"] / s["fascia_true"] if s["fascia_true"] else None,
+        "fascia_precision": s["fascia_ok"] / s["fascia_sugg"] if s["fascia_sugg"] else None,
+        "true_fasciae": s["fascia_true"], "fascia_suggestions": s["fascia_sugg"],
+        "fascia_error_median_mm": float(np.median(s["fascia_err"])) if s["fascia_err"] else None,
         "single_frame_ms_median": float(np.median(s["ms"])), "single_frame_ms_max": float(np.max(s["ms"])),
     }
     if not args.no_cine:

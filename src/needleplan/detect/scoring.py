@@ -11,11 +11,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["case_calibration", "points", "kind_of", "upper_edge", "pleura_errors_mm", "match_shadow_bones",
+__all__ = ["case_calibration", "match_lines", "LineMatch", "LINE_TOL_MM", "points", "kind_of", "upper_edge", "pleura_errors_mm", "match_shadow_bones",
            "match_vessels", "BoneMatch", "VesselMatch", "RIB_DEPTH_TOL_MM", "VESSEL_MATCH_MM"]
 
 #: A rib suggestion matches a true rib when its cortex lies within this depth of the rib's top.
 RIB_DEPTH_TOL_MM = 2.5
+#: A line suggestion (fascia, skin) matches a true boundary when its median depth error over the
+#: columns they share is within this.
+LINE_TOL_MM = 1.0
 #: A vessel suggestion matches a true vessel when its centre is within this distance (or within the
 #: vessel's own radius, if larger).
 VESSEL_MATCH_MM = 2.0
@@ -176,3 +179,49 @@ def match_vessels(detected: list[Any], truth: list[Any]) -> tuple[VesselMatch, l
         used_d.add(j)
         pairs.append((i, j, dist))
     return VesselMatch(len(tv), len(dv), tuple(pairs)), tv, dv
+
+
+@dataclass(frozen=True, slots=True)
+class LineMatch:
+    """Line suggestions matched to true open boundaries."""
+
+    true_lines: int              # true lines of the scored kind
+    found: int                   # of them, matched by a suggestion
+    suggestions: int
+    correct: int                 # suggestions matching any true open boundary
+    errors_mm: tuple[float, ...]  # median depth error of each match to a scored true line
+
+
+def match_lines(detected: list[Any], truth: list[Any], kind: str, *, also: tuple[str, ...] = ()) -> LineMatch:
+    """Match open ``kind`` suggestions to true open lines of ``kind`` (or of the ``also`` kinds,
+    which count for precision only) by their median depth error where they overlap.
+
+    Examples
+    --------
+    >>> det = [{"kind": "fascia", "points_mm": [[5.1, 0.0], [5.3, 10.0]], "closed": False}]
+    >>> tru = [{"kind": "fascia", "points_mm": [[5.0, -5.0], [5.0, 15.0]], "closed": False}]
+    >>> m = match_lines(det, tru, "fascia")
+    >>> m.found, m.correct, round(m.errors_mm[0], 2)   # errors 0.1 and 0.3: median 0.2
+    (1, 1, 0.2)
+    """
+    def is_open(s: Any) -> bool:
+        return not (s["closed"] if isinstance(s, dict) else s.closed)
+
+    scored = [s for s in truth if kind_of(s) == kind and is_open(s)]
+    others = [s for s in truth if kind_of(s) in also and is_open(s)]
+    dets = [s for s in detected if kind_of(s) == kind]
+    found: set[int] = set()
+    correct = 0
+    errors = []
+    for d in dets:
+        hit = False
+        for j, t in enumerate(scored + others):
+            err = pleura_errors_mm(d, t)
+            if err.size >= max(2, 0.5 * len(points(d))) and np.median(err) <= LINE_TOL_MM:
+                hit = True
+                if j < len(scored) and j not in found:
+                    found.add(j)
+                    errors.append(float(np.median(err)))
+                break
+        correct += hit
+    return LineMatch(len(scored), len(found), len(dets), correct, tuple(errors))

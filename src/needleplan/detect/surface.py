@@ -24,8 +24,9 @@ SKIN_LEVEL = 0.6
 #: rises about 7 mm over a 50 mm footprint, clinical-rules 1F probe sizes) [inference].
 SKIN_SPREAD_MM = 10.0
 #: Smallest median ridge strength of a fascia (speckle traced into a line stays below it)
-#: [inference, tuned on the phantom: fasciae 0.18-0.42, chained speckle 0.11-0.18].
-FASCIA_MIN_STRENGTH = 0.18
+#: [inference: phantom fasciae 0.18-0.42 and chained speckle 0.11-0.18, real MSK fasciae 0.12-0.17;
+#: a compromise that keeps the clearer real ones and lets some phantom speckle through].
+FASCIA_MIN_STRENGTH = 0.14
 #: A fascia must run across at least this fraction of the frame's width (1I Fascia row: a *linear*
 #: layer, not a speck).
 FASCIA_MIN_SPAN = 0.35
