@@ -8,8 +8,8 @@ depth below the skin (design.md section 3).
 
 A curvilinear probe is rendered into the same rectangular, linearly spaced grid: the fan is a
 mask, world mm are still linear per pixel, and the skin follows the probe face's arc (it rises
-above ``row_mm = 0`` towards the edges of the footprint).  Shadows are cast straight down the
-columns, not along the fan's radial beams: a simplification a reader of the image should know.
+above ``row_mm = 0`` towards the edges of the footprint).  Shadows are cast along the fan's
+radial beams; the anatomy itself is drawn in the Cartesian world (no scan conversion).
 """
 
 from __future__ import annotations

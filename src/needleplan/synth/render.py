@@ -4,7 +4,8 @@ Per frame: the lung under the pleura (pleural line, A-line reverberations at mul
 skin-to-pleura distance, a faint texture) is laid below the breathing pleura, its speckle field
 shifted sideways (lung sliding) while the chest wall's speckle stays still; pulsating arteries are
 repainted; the amplitude is the echogenicity times Rayleigh speckle times the round-trip
-attenuation (integrated down each column, so bone casts a shadow and fluid an enhancement),
+attenuation (integrated down each column, or along the fan's beams for a curvilinear probe, so
+bone casts a shadow and fluid an enhancement),
 corrected by a time-gain compensation that undoes 90% of the soft-tissue loss; electronic noise
 is added and the result log-compressed to 8 bits.
 """
@@ -15,6 +16,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from needleplan.synth.motion import Motion
 from needleplan.synth.paint import StaticMaps, paint_static, paint_vessel
@@ -96,7 +98,10 @@ class Renderer:
         if maps.pleura_row_mm is not None:
             top_mm = float(maps.pleura_row_mm.min()) - motion.pleura_shift_mm - 3.0 * PLEURA_SIGMA_MM - grid.spacing_mm
             lung_row0 = int(np.searchsorted(row_mm[:, 0], top_mm))
-        transmission = _transmission(maps.alpha, row_mm, grid, probe.frequency_mhz)
+        if probe.kind == "curvilinear":
+            transmission = _transmission_fan(maps.alpha, grid, probe)
+        else:
+            transmission = _transmission(maps.alpha, row_mm, grid, probe.frequency_mhz)
         return cls(
             scene, grid, motion, maps, wall, lung, noise, pad, fan_mask(probe, grid), _ruler(grid),
             row_mm, transmission, lung_row0, probe.frequency_mhz,
@@ -129,7 +134,8 @@ class Renderer:
             scale = motion.artery_scale(t)
             for patch in maps.vessels:
                 paint_vessel(echo, alpha, patch, scale)
-                transmission[:, patch.cols] = _transmission(alpha[:, patch.cols], self.row_mm, g, self.mhz)
+                if self.scene.probe.kind != "curvilinear":  # the fan keeps the enhancement at rest
+                    transmission[:, patch.cols] = _transmission(alpha[:, patch.cols], self.row_mm, g, self.mhz)
         amplitude = echo * speckle
         amplitude *= transmission
         k = (index * 17) % 64, (index * 29) % 64
@@ -156,6 +162,33 @@ def _transmission(alpha: np.ndarray, row_mm: np.ndarray, g: ImageGrid, mhz: floa
     loss_db = (np.cumsum(alpha, axis=0, dtype=np.float32) - 0.5 * alpha) * db_per_px
     tgc_db = TGC_FRACTION * 2.0 * DB_PER_MM_PER_MHZ * mhz * np.maximum(row_mm, 0.0)
     return np.power(np.float32(10.0), (tgc_db - loss_db) * np.float32(1.0 / 20.0))
+
+
+def _transmission_fan(alpha: np.ndarray, g: ImageGrid, probe) -> np.ndarray:
+    """Round-trip transmission along the fan's radial beams (curvilinear probe), with TGC on the
+    depth along the beam: shadows and enhancement spread out from the virtual apex.
+
+    The attenuation map is resampled onto a polar grid (radius x angle, one pixel per step at the
+    fan's far edge), integrated along each beam and resampled back.
+    """
+    s, radius = g.spacing_mm, float(probe.radius_mm)
+    half = probe.half_angle_rad
+    apex_r, apex_c = g.origin_px[0] - radius / s, float(g.origin_px[1])
+    rho = radius + np.arange(0.0, probe.depth_mm + 2 * s, s)
+    dtheta = s / (radius + probe.depth_mm)
+    theta = np.arange(-half - 2 * dtheta, half + 2 * dtheta, dtheta)
+    pr = apex_r + (rho[:, None] * np.cos(theta[None, :])) / s
+    pc = apex_c + (rho[:, None] * np.sin(theta[None, :])) / s
+    alpha_polar = ndimage.map_coordinates(alpha, [pr, pc], order=1, mode="nearest")
+    db_per_px = 2.0 * DB_PER_MM_PER_MHZ * probe.frequency_mhz * s
+    loss_db = (np.cumsum(alpha_polar, axis=0) - 0.5 * alpha_polar) * db_per_px
+    tgc_db = TGC_FRACTION * 2.0 * DB_PER_MM_PER_MHZ * probe.frequency_mhz * (rho - radius)[:, None]
+    t_polar = np.power(10.0, (tgc_db - loss_db) / 20.0)
+    rr = (np.arange(g.rows)[:, None] - apex_r) * s
+    cc = (np.arange(g.cols)[None, :] - apex_c) * s
+    ri = (np.hypot(rr, cc) - radius) / s
+    ti = (np.arctan2(cc, rr) - theta[0]) / dtheta
+    return ndimage.map_coordinates(t_polar, [ri, ti], order=1, mode="nearest").astype(np.float32)
 
 
 def _ruler(g: ImageGrid) -> list[tuple[int, int, int]]:
