@@ -236,3 +236,23 @@ def test_different_seeds_give_different_speckle() -> None:
     patch = (slice(190, 290), slice(100, 400))
     ha, hb = (x[patch] - ndimage.uniform_filter(x, 15)[patch] for x in (a, b))
     assert np.corrcoef(ha.ravel(), hb.ravel())[0, 1] < 0.2
+
+
+def test_curvilinear_fan_is_masked_and_shadows_fan_out() -> None:
+    case = generate_case("quadratus_lumborum", "average", seed=2)
+    f = case.frames[0]
+    r0, c0, r1, c1 = case.region_box_px
+    # outside the 60-degree fan: black; the box's top corners lie outside it
+    assert f[r0 : r0 + 5, c0 : c0 + 5].max() == 0 and f[r0 : r0 + 5, c1 - 4 : c1 + 1].max() == 0
+    # under the transverse process the shadow follows the beam, which leans outwards from the
+    # apex (50 mm above the skin line): 40 mm below the bone, the beam through the bone's outer
+    # third has moved away from the midline by (40 / (depth + 50)) of its distance to it
+    tp = np.asarray(_one(case, "bone")["points_mm"])
+    bottom = tp[:, 0].max()
+    col_in = tp[:, 1].min() + 0.3 * (tp[:, 1].max() - tp[:, 1].min())  # left (outer) third
+    lean = col_in * 40.0 / (bottom + 50.0)  # negative: further left
+    r, c = _px(case, bottom + 40.0, col_in + lean)
+    assert f[r - 4 : r + 5, c - 4 : c + 5].astype(float).mean() < 8.0
+    # while straight down at the bone's inner edge, the beam has left the shadow
+    r, c = _px(case, bottom + 40.0, tp[:, 1].max() - 0.5)
+    assert f[r - 4 : r + 5, c - 4 : c + 5].astype(float).mean() > 15.0
