@@ -1,7 +1,8 @@
 """Screenshots of the real napari window with the Needle Plan widget docked (run under Xvfb).
 
 ``xvfb-run -a -s "-screen 0 1600x1000x24" python plugins/needleplan-napari/scripts/screenshots.py``
-writes ``docs/screenshots/trapezius_thin.png`` and ``docs/screenshots/piriformis.png`` at
+writes ``docs/screenshots/trapezius_thin.png``, ``docs/screenshots/piriformis.png`` and
+``docs/screenshots/trapezius_suggest.png`` (the safe angle window and the suggested trajectory) at
 1280x800.  The cases are the bundled samples (``sample_dicom/``) when present, else the same
 synthetic presets written by :func:`needleplan.synth.write_case` into a temporary folder.
 """
@@ -32,12 +33,14 @@ def case_plan(key: str, preset: str, habitus: str, folder: Path) -> Path:
         return Path(written.plan_path)
 
 
-def take(viewer, widget, plan_path: Path, out: Path) -> Path:
+def take(viewer, widget, plan_path: Path, out: Path, *, suggest: bool = False) -> Path:
     """Open a plan in the docked widget, frame the image and save the whole window as PNG."""
     from qtpy.QtWidgets import QApplication
 
     if widget.open_plan(plan_path) is None:
         raise RuntimeError(widget.status.text())
+    if suggest:
+        widget.suggest(background=False)
     viewer.reset_view()
     for _ in range(5):
         QApplication.processEvents()
@@ -56,6 +59,9 @@ def main(out_dir: Path = OUT) -> list[Path]:
             viewer.window.resize(1280, 800)
             _, widget = viewer.window.add_plugin_dock_widget("needleplan-napari", "Needle Plan")
             written.append(take(viewer, widget, case_plan(key, preset, habitus, Path(tmp)), out_dir / f"{key}.png"))
+            if key == "trapezius_thin":
+                written.append(take(viewer, widget, case_plan(key, preset, habitus, Path(tmp)),
+                                    out_dir / "trapezius_suggest.png", suggest=True))
             viewer.close()
     return written
 

@@ -94,6 +94,25 @@ def test_needleplan_view_opens_the_viewer_with_the_widget(monkeypatch, qtbot):
     assert seen["layers"][0].startswith("RGB_IMAGE.dcm") and seen["scale"] == pytest.approx((0.2378717,) * 2, rel=1e-6)
 
 
+def test_needleplan_view_without_argument_opens_the_bundled_sample_plan(monkeypatch, qtbot):
+    import napari
+
+    from needleplan.cli import main
+
+    if not SAMPLES:
+        pytest.skip("sample_dicom/ is not built yet (make samples)")
+    seen = {}
+
+    def fake_run(*a, **k):
+        viewer = napari.current_viewer()
+        seen["kinds"] = {_layers.kind_of_layer(ly) for ly in viewer.layers}
+        viewer.close()
+
+    monkeypatch.setattr(napari, "run", fake_run)
+    assert main(["view"]) == 0
+    assert {"needle", "pleura", "target"} <= seen["kinds"]
+
+
 def test_needleplan_view_bad_input_is_one_line(capsys, tmp_path):
     from needleplan.cli import main
 

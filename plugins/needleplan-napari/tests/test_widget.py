@@ -147,3 +147,15 @@ def test_suggest_in_background_then_accept(docked, qtbot):
     assert entry == pytest.approx(s.needle.entry_mm, abs=1e-4)
     assert tip == pytest.approx(s.needle.target_mm, abs=1e-4)
     assert len(viewer.layers["needleplan: suggestion"].data) == 0
+
+
+def test_export_report_from_the_panel_in_a_worker(docked, qtbot, tmp_path):
+    viewer, widget = docked
+    _thin_trapezius(widget)
+    widget.set_needle((0.0, -18.0), (9.5, 2.0))
+    out = tmp_path / "report.pdf"
+    worker = widget.export_report(out)
+    with qtbot.waitSignal(worker.finished, timeout=60_000):
+        pass
+    qtbot.waitUntil(lambda: "Report written" in widget.status.text(), timeout=10_000)
+    assert out.read_bytes()[:5] == b"%PDF-"

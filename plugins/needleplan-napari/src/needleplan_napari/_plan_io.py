@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from needleplan_napari._session import PlanSession
 
-__all__ = ["save", "open_plan", "apply_calibration", "two_point_calibration", "inputs_from_plan", "saved_differences",
+__all__ = ["save", "report_inputs", "write_report_file", "open_plan", "apply_calibration", "two_point_calibration", "inputs_from_plan", "saved_differences",
            "by_kind"]
 
 
@@ -32,19 +32,38 @@ def save(session: PlanSession, path: str | Path) -> Plan:
     needleplan.errors.CalibrationError
         Without a length calibration: calibrate first (two points of known distance).
     """
-    from needleplan.errors import CalibrationError, NeedleplanError
     from needleplan.plan import save_plan
     from needleplan.safety import check_plan
 
-    plan = session.build_plan()
-    if plan is None:
-        raise NeedleplanError("no image is open; open an ultrasound DICOM before saving a plan")
-    if not plan.calibration.is_calibrated:
-        raise CalibrationError("this image has no length calibration, so the plan has no millimetres to save; "
-                               "calibrate with two points of known distance first")
-    plan = session.with_binding(plan)
+    plan = _checked_plan(session)
     save_plan(plan, path, report=check_plan(plan))
     return plan
+
+
+def report_inputs(session: PlanSession) -> tuple[Plan, Any]:
+    """The checked, bound plan and its display frame, read on the main thread for a report."""
+    plan = _checked_plan(session)
+    source = _layers.image_source(session.image_layer())
+    return plan, (None if source is None else source.frame(plan.image.frame_index))
+
+
+def write_report_file(plan: Plan, frame: Any, path: str | Path) -> int:
+    """Write the report (PDF, PNG or HTML by suffix); pages written.  Pure: safe in a worker."""
+    from needleplan.report import write_report
+
+    return write_report(plan, path, frame=frame)
+
+
+def _checked_plan(session: PlanSession) -> Plan:
+    from needleplan.errors import CalibrationError, NeedleplanError
+
+    plan = session.build_plan()
+    if plan is None:
+        raise NeedleplanError("no image is open; open an ultrasound DICOM first")
+    if not plan.calibration.is_calibrated:
+        raise CalibrationError("this image has no length calibration, so the plan has no millimetres; "
+                               "calibrate with two points of known distance first")
+    return session.with_binding(plan)
 
 
 def _image_path(plan: Plan, plan_path: Path) -> Path | None:

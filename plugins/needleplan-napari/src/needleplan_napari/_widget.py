@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel,
+    QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel,
     QListWidget, QListWidgetItem, QPushButton, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from needleplan_napari import _findings, _plan_io
+from needleplan_napari._qt_helpers import Call, MarkKey, canvas_overlay, set_combo, spin
 from needleplan_napari._session import PlanInputs, PlanSession
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ class PlanWidget(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         self.ruler_button = QPushButton("Draw ruler line")
         self.ruler_button.setToolTip("Draw a line between two depth-ruler ticks, enter their distance, Apply")
-        self.ruler_mm = _spin(0.5, 200.0, 10.0, " mm")
+        self.ruler_mm = spin(0.5, 200.0, 10.0, " mm")
         self.apply_cal_button = QPushButton("Apply")
         for x in (self.ruler_button, self.ruler_mm, self.apply_cal_button):
             row.addWidget(x)
@@ -126,11 +127,14 @@ class PlanWidget(QWidget):
         self.accept_button.setEnabled(False)
         self.save_button = QPushButton("Save plan...")
         self.open_button = QPushButton("Open plan...")
+        self.report_button = QPushButton("Export report...")
         self.suggest_button.clicked.connect(self.suggest)
         self.accept_button.clicked.connect(self.accept_suggestion)
         self.save_button.clicked.connect(self._save_dialog)
         self.open_button.clicked.connect(self._open_dialog)
-        for i, b in enumerate((self.suggest_button, self.accept_button, self.save_button, self.open_button)):
+        self.report_button.clicked.connect(self._report_dialog)
+        buttons = (self.suggest_button, self.accept_button, self.save_button, self.open_button, self.report_button)
+        for i, b in enumerate(buttons):
             actions.addWidget(b, i // 2, i % 2)
         lay.addLayout(actions)
         self.status = QLabel("")
@@ -143,16 +147,16 @@ class PlanWidget(QWidget):
     def _patient_tab(self) -> QWidget:
         w = QWidget()
         form = QFormLayout(w)
-        self.bmi = _spin(0.0, 80.0, 0.0, " kg/m2", special="unknown")
-        self.weight = _spin(0.0, 300.0, 0.0, " kg", special="unknown")
+        self.bmi = spin(0.0, 80.0, 0.0, " kg/m2", special="unknown")
+        self.weight = spin(0.0, 300.0, 0.0, " kg", special="unknown")
         self.sex = QComboBox()
         self.sex.addItems(["", "F", "M", "O"])
         self.lung_disease = QCheckBox("COPD, emphysema or other lung disease")
         self.anticoagulated = QCheckBox("on anticoagulants / antiplatelets")
         self.drug = QComboBox()
         self.drug.addItems(list(DRUGS))
-        self.concentration = _spin(0.0, 10.0, 1.0, " %")
-        self.volume = _spin(0.0, 100.0, 2.0, " mL")
+        self.concentration = spin(0.0, 10.0, 1.0, " %")
+        self.volume = spin(0.0, 100.0, 2.0, " mL")
         self.epinephrine = QCheckBox("with epinephrine")
         for label, x in (("BMI", self.bmi), ("Weight", self.weight), ("Sex", self.sex), ("", self.lung_disease),
                          ("", self.anticoagulated), ("Injectate", self.drug), ("Concentration", self.concentration),
@@ -171,10 +175,10 @@ class PlanWidget(QWidget):
     def _enable(self) -> None:
         self.session.enable()
         for key, kind in SHORTCUTS.items():
-            self.viewer.bind_key(key, _Mark(self, kind), overwrite=True)
-        self.viewer.bind_key("Alt-G", _Call(self.suggest), overwrite=True)
-        _overlay(self.viewer, "scale_bar").visible = True
-        _overlay(self.viewer, "text").visible = True
+            self.viewer.bind_key(key, MarkKey(self, kind), overwrite=True)
+        self.viewer.bind_key("Alt-G", Call(self.suggest), overwrite=True)
+        canvas_overlay(self.viewer, "scale_bar").visible = True
+        canvas_overlay(self.viewer, "text").visible = True
 
     def _disable(self) -> None:
         self.session.disable()
@@ -223,17 +227,17 @@ class PlanWidget(QWidget):
         for x in widgets:
             x.blockSignals(True)
         try:
-            _set_combo(self.site, i.site)
-            _set_combo(self.approach, i.approach)
-            _set_combo(self.needle_length, f"{i.needle_length_mm:g} mm", add=True)
-            _set_combo(self.gauge, f"{i.gauge} G" if i.gauge else "25 G", add=True)
+            set_combo(self.site, i.site)
+            set_combo(self.approach, i.approach)
+            set_combo(self.needle_length, f"{i.needle_length_mm:g} mm", add=True)
+            set_combo(self.gauge, f"{i.gauge} G" if i.gauge else "25 G", add=True)
             self.bmi.setValue(i.bmi or 0.0)
             self.weight.setValue(i.weight_kg or 0.0)
-            _set_combo(self.sex, i.sex or "")
+            set_combo(self.sex, i.sex or "")
             self.lung_disease.setChecked(i.lung_disease)
             self.anticoagulated.setChecked(i.anticoagulated)
             drug, conc, vol, epi = i.injectate[0] if i.injectate else ("", 1.0, 2.0, False)
-            _set_combo(self.drug, drug, add=True)
+            set_combo(self.drug, drug, add=True)
             self.concentration.setValue(conc)
             self.volume.setValue(vol)
             self.epinephrine.setChecked(epi)
@@ -309,6 +313,35 @@ class PlanWidget(QWidget):
             self.status.setText(f"<b>Not done:</b> {exc}")
             return None
 
+    def export_report(self, path: Any, *, background: bool = True) -> Any:
+        """Write the report (PDF/PNG/HTML by suffix); the rendering runs in a worker thread."""
+        got = self._guard(_plan_io.report_inputs, self.session)
+        if got is None:
+            return None
+        plan, frame = got
+
+        def done(pages: int) -> None:
+            self.status.setText(f"Report written: {path} ({pages} page{'s' if pages != 1 else ''})")
+
+        if not background:
+            pages = self._guard(_plan_io.write_report_file, plan, frame, path)
+            if pages is not None:
+                done(pages)
+            return pages
+        from napari.qt.threading import create_worker
+
+        self.status.setText("Writing the report...")
+        worker = create_worker(_plan_io.write_report_file, plan, frame, path)
+        worker.returned.connect(done)  # handlers run on the main thread
+        worker.errored.connect(lambda exc: self.status.setText(f"<b>Not done:</b> {exc}"))
+        worker.start()
+        return worker
+
+    def _report_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export report", "", "Report (*.pdf *.png *.html)")
+        if path:
+            self.export_report(path if path.lower().endswith((".pdf", ".png", ".html")) else path + ".pdf")
+
     def _save_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save plan", "", "Needle plans (*.plan.json)")
         if path:
@@ -325,7 +358,7 @@ class PlanWidget(QWidget):
         cal_text, calibrated = _findings.calibration_text(state)
         self.calibration_label.setText(cal_text)
         self.calibrate_row.setVisible(state.calibration is not None and not calibrated)
-        _overlay(self.viewer, "text").text = _findings.overlay_text(state)
+        canvas_overlay(self.viewer, "text").text = _findings.overlay_text(state)
         self.metrics_label.setText(_findings.metrics_text(state))
         self.findings_list.clear()
         for severity, text in _findings.finding_lines(state):
@@ -344,49 +377,3 @@ class PlanWidget(QWidget):
     def findings_shown(self) -> list[str]:
         """The lines in the findings panel, top to bottom (for tests and the benchmark)."""
         return [self.findings_list.item(i).text() for i in range(self.findings_list.count())]
-
-
-class _Mark:
-    """A key binding that starts marking one kind (a small callable, not a closure: easy to unbind)."""
-
-    def __init__(self, widget: PlanWidget, kind: str) -> None:
-        self.widget, self.kind = widget, kind
-
-    def __call__(self, viewer: Any) -> None:
-        self.widget.mark(self.kind)
-
-
-class _Call:
-    def __init__(self, func: Any) -> None:
-        self.func = func
-
-    def __call__(self, viewer: Any) -> None:
-        self.func()
-
-
-def _overlay(viewer: Any, name: str) -> Any:
-    """A canvas overlay (``scale_bar``, ``text``): ``viewer.canvas.overlays`` from napari 0.9 on."""
-    canvas = getattr(viewer, "canvas", None)
-    if canvas is not None:
-        return canvas.overlays[name]
-    return getattr(viewer, "text_overlay" if name == "text" else name)  # napari < 0.9
-
-
-def _spin(lo: float, hi: float, value: float, suffix: str, special: str | None = None) -> QDoubleSpinBox:
-    s = QDoubleSpinBox()
-    s.setRange(lo, hi)
-    s.setDecimals(1)
-    s.setValue(value)
-    s.setSuffix(suffix)
-    if special:
-        s.setSpecialValueText(special)
-    return s
-
-
-def _set_combo(combo: QComboBox, text: str, add: bool = False) -> None:
-    i = combo.findText(text)
-    if i < 0 and add:
-        combo.addItem(text)
-        i = combo.count() - 1
-    if i >= 0:
-        combo.setCurrentIndex(i)
