@@ -87,8 +87,10 @@ def test_every_structure_is_plan_format_and_inside_the_region(cases) -> None:
             assert pts.ndim == 2 and pts.shape[1] == 2 and len(pts) >= 2
             assert np.all(pts >= lo) and np.all(pts <= hi), (case.preset, st_["label"])
         # and the plan model accepts them
-        plan = plan_from_dict(case.plan_dict(truth=True))
+        plan = case.to_plan(truth=True)
         assert len(plan.structures) == len(case.structures)
+        assert [s.kind for s in plan.structures] == [s["kind"] for s in case.structures]
+        assert plan.needle.length_mm == case.needle["length_mm"]
 
 
 def test_reference_needle_is_drawn_like_a_physician(cases) -> None:

@@ -123,6 +123,13 @@ class SyntheticCase:
         """The reference plan (image binding incomplete until written)."""
         return self.plan_dict(truth=False)
 
+    def to_plan(self, *, truth: bool = False, image: dict | None = None):
+        """The truth or the reference plan as a :class:`needleplan.plan.Plan` value (its
+        ``structures`` are plan ``Structure`` objects)."""
+        from needleplan.plan import plan_from_dict
+
+        return plan_from_dict(self.plan_dict(truth=truth, image=image))
+
 
 @dataclass(frozen=True, slots=True)
 class WrittenCase:
