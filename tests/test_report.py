@@ -63,11 +63,15 @@ def test_frame_extent_puts_pixel_centres_at_their_world_mm(trapezius):
     fig = Figure()
     ax = fig.add_subplot()
     draw_plan(ax, plan, frame, None)
-    # 391 x 565 frame, 0.1 mm pixels, origin (20, 274) px:
+    # pixel edges: column c spans (c - 0.5 .. c + 0.5 - origin) * spacing, likewise rows
+    rows, cols = frame.shape[:2]
+    (sr, sc), (orow, ocol) = plan.calibration.spacing_mm, plan.calibration.origin_px
+    expected = [(-0.5 - ocol) * sc, (cols - 0.5 - ocol) * sc, (rows - 0.5 - orow) * sr,
+                (-0.5 - orow) * sr]
+    np.testing.assert_allclose(ax.images[0].get_extent(), expected)
+    # worked example: 391 x 565 frame, 0.1 mm pixels, origin (20, 274) px:
     # left (-0.5 - 274) * 0.1 = -27.45, right (564 + 0.5 - 274) * 0.1 = 29.05,
     # bottom (390 + 0.5 - 20) * 0.1 = 37.05, top (-0.5 - 20) * 0.1 = -2.05
-    assert frame.shape[:2] == (391, 565)
-    np.testing.assert_allclose(ax.images[0].get_extent(), [-27.45, 29.05, 37.05, -2.05])
     np.testing.assert_allclose(image_extent_mm((391, 565), (0.1, 0.1), (20, 274)),
                                [-27.45, 29.05, 37.05, -2.05])
     assert ax.get_aspect() == 1.0  # equal mm on both axes: to scale
