@@ -159,3 +159,15 @@ def test_export_report_from_the_panel_in_a_worker(docked, qtbot, tmp_path):
         pass
     qtbot.waitUntil(lambda: "Report written" in widget.status.text(), timeout=10_000)
     assert out.read_bytes()[:5] == b"%PDF-"
+
+
+def test_a_drawing_the_core_refuses_is_said_not_hidden(docked):
+    viewer, widget = docked
+    _thin_trapezius(widget)
+    widget.set_needle((5.0, 1.0), (5.0, 1.0))          # a click, not a needle: zero length
+    shown = widget.findings_shown()
+    assert len(shown) == 1 and shown[0].startswith("STOP: this drawing cannot be checked")
+    assert "same point" in shown[0]
+    assert " mm" not in widget.metrics_label.text()
+    widget.set_needle((0.0, -18.0), (9.5, 2.0))        # drawn again: checked again
+    assert any("[THIN_PATIENT]" in line for line in widget.findings_shown())

@@ -19,6 +19,9 @@ _COLOUR = {"block": "#ff5555", "warn": "#ffb000", "info": "#9ecbff"}
 
 def finding_lines(state: Any) -> list[tuple[str, str]]:
     """``(severity, text)`` for every finding, most severe first (stable within a severity)."""
+    error = getattr(state, "error", None)
+    if error:
+        return [("block", f"{_LABEL['block']}: this drawing cannot be checked: {error}")]
     report = getattr(state, "report", None)
     if report is None:
         return []
@@ -34,6 +37,8 @@ def metrics_text(state: Any) -> str:
     """Depth, path length, angle and the deepest safe insertion, one line each (mm only if calibrated)."""
     report = getattr(state, "report", None)
     plan = getattr(state, "plan", None)
+    if getattr(state, "error", None):
+        return "No numbers until the drawing can be checked (see below)."
     if report is None or plan is None:
         return ""
     if not plan.calibration.is_calibrated:

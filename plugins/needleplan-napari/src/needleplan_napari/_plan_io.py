@@ -225,7 +225,7 @@ def _rename(name: str, cal: Calibration) -> str:
 
 def saved_differences(plan: Plan, report: Any) -> list[str]:
     """Finding codes that appeared or went away since the plan was saved (design.md section 4)."""
-    if not plan.findings:
+    if not plan.findings or report is None:
         return []
     before = {f.get("code") for f in plan.findings}
     now = set(report.codes)

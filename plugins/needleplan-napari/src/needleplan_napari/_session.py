@@ -51,7 +51,8 @@ class SessionState:
     calibration: Any = None  # needleplan.calibration.Calibration of the image, or None (no image)
     plan: Plan | None = None
     report: SafetyReport | None = None
-    extras: dict = field(default_factory=dict)  # planner numbers: max_safe_insertion_mm, overshoot_mm
+    extras: dict = field(default_factory=dict)  # planner results: metrics, insertion, overshoot
+    error: str | None = None  # why the drawing cannot be checked (e.g. a needle of zero length)
 
 
 class PlanSession:
@@ -278,8 +279,12 @@ class PlanSession:
         if plan is None:
             self.state = SessionState()
         else:
-            report = check_plan(plan)
-            self.state = SessionState(plan.calibration, plan, report, _planner_extras(plan))
+            from needleplan.errors import NeedleplanError
+
+            try:
+                self.state = SessionState(plan.calibration, plan, check_plan(plan), _planner_extras(plan))
+            except NeedleplanError as exc:  # a drawing the core refuses: say why, check nothing
+                self.state = SessionState(plan.calibration, plan, None, {}, " ".join(str(exc).split()))
         self.updated.emit(self.state)
         self._painter.paint(self.state, self.image_layer())
         return self.state

@@ -248,7 +248,7 @@ class PlanWidget(QWidget):
 
     def _inputs_changed(self, *_: Any) -> None:
         i = self.inputs()
-        if i.needle_length_mm != self.session.inputs.needle_length_mm or i != self.session.inputs:
+        if i != self.session.inputs:
             self.session.set_inputs(i)
 
     def suggest(self, *, background: bool = True) -> Any:
