@@ -22,6 +22,7 @@ __all__ = [
     "ReadOnlyPlanError",
     "PacsError",
     "DeidentificationError",
+    "UnknownPresetError",
 ]
 
 
@@ -74,3 +75,7 @@ class PacsError(NeedleplanError):
 
 class DeidentificationError(ValueError, NeedleplanError):
     """An image could not be de-identified safely (e.g. burned-in text with no region to keep)."""
+
+
+class UnknownPresetError(ValueError, NeedleplanError):
+    """A site, habitus, probe or compression name the phantom does not know."""

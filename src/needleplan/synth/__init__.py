@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 
-from needleplan.synth._errors import UnknownPresetError
+from needleplan.errors import UnknownPresetError
 from needleplan.synth.dicom import COMPRESSIONS, frame_hashes, write_dicom
 from needleplan.synth.habitus import HABITUS, habitus_preset
 from needleplan.synth.motion import DEFAULT_MOTION, Motion

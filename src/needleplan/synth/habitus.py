@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from needleplan.synth._errors import UnknownPresetError
+from needleplan.errors import UnknownPresetError
 
 __all__ = ["Habitus", "HABITUS", "habitus_preset"]
 

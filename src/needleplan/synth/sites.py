@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from needleplan.synth._errors import UnknownPresetError
+from needleplan.errors import UnknownPresetError
 from needleplan.synth.habitus import Habitus
 from needleplan.synth.probe import CURVILINEAR, LINEAR
 from needleplan.synth.scene import Blob, Boundary, Layer, Scene, blob
