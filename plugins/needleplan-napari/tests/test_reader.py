@@ -94,3 +94,31 @@ def test_cine_on_the_time_slider(make_napari_viewer_proxy):
     assert all("meter" not in str(u) for u in layer.units[1:])
     viewer.dims.set_current_step(0, 12)
     np.testing.assert_array_equal(np.asarray(layer.data[12]), layer.metadata["needleplan"]["image"].frame(12))
+
+
+@pytest.mark.parametrize(
+    "name, spacing_mm, origin_px, rgb",
+    [
+        # palette colour, RLE: region box min (col 120, row 60) + reference pixel (col 340, row 36)
+        # -> origin (row 96, col 460); PhysicalDelta 0.02622878766 cm -> 0.2622878766 mm/px
+        ("OBXXXX1A_rle.dcm", 0.2622878766196998, (96.0, 460.0), True),
+        # MONOCHROME2, no reference pixel: origin = region box min (row 38, col 14); 0.0064904690 cm
+        ("GREYSCALE_IMAGE.dcm", 0.064904689685088305, (38.0, 14.0), False),
+    ],
+)
+def test_more_real_files_scale_translate_units(make_napari_viewer_proxy, name, spacing_mm, origin_px, rgb):
+    viewer = make_napari_viewer_proxy()
+    (layer,) = viewer.open(str(REAL / name), plugin=PLUGIN)
+    assert layer.rgb is rgb
+    assert tuple(layer.scale) == pytest.approx((spacing_mm, spacing_mm), rel=1e-9)
+    # translate = -origin_px * spacing, e.g. OBXXXX1A: (-96 * 0.26229, -460 * 0.26229) = (-25.18, -120.65) mm
+    assert tuple(layer.translate) == pytest.approx((-origin_px[0] * spacing_mm, -origin_px[1] * spacing_mm), rel=1e-9)
+    assert tuple(str(u) for u in layer.units) == ("millimeter", "millimeter")
+    assert layer.data_to_world(origin_px) == pytest.approx((0.0, 0.0), abs=1e-9)
+
+
+def test_open_a_series_folder(make_napari_viewer_proxy, tmp_path):
+    shutil.copy(REAL / "RGB_IMAGE.dcm", tmp_path / "IM0001")
+    viewer = make_napari_viewer_proxy()
+    (layer,) = viewer.open(str(tmp_path), plugin=PLUGIN)
+    assert tuple(layer.scale) == pytest.approx((0.2378717, 0.2378717), rel=1e-6)
