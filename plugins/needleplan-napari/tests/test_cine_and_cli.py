@@ -159,3 +159,16 @@ def test_sample_data_menu_entries(make_napari_viewer_proxy):
         assert widget.findings_shown()
         for ly in list(viewer.layers):
             viewer.layers.remove(ly)
+
+
+def test_opening_a_long_cine_decodes_only_what_is_shown(make_napari_viewer_proxy, tmp_path):
+    from needleplan.synth import generate_case, write_case
+
+    written = write_case(generate_case("rhomboid_intercostal", "thin", frames=40), tmp_path / "long.dcm")
+    viewer = make_napari_viewer_proxy()
+    (layer,) = viewer.open(str(written.dicom_path), plugin=PLUGIN)
+    source = layer.metadata["needleplan"]["image"]
+    assert layer.data.shape[0] == 40
+    assert source.decode_count <= 2            # the frame on screen, not the 40-frame loop
+    viewer.dims.set_current_step(0, 30)
+    assert source.decode_count <= 4
