@@ -171,6 +171,9 @@ def find_pleura(
         if rib_support:
             ev.append("lies just deeper than the rib cortex")
         ev.append(f"brightness {bright:.2f} of the brightest line")
+        under = smap.shadowed[int(ln.cols[0]) : int(ln.cols[-1]) + 1]
+        if under.any():
+            ev.append(f"drawn straight across {100 * under.mean():.0f}% of its length hidden in rib shadow")
         cand = PleuraCandidate(ln, score, a_line, rib_support, bright, tuple(ev))
         if best is None or cand.score > best.score:
             best = cand

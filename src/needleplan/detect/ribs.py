@@ -23,7 +23,7 @@ __all__ = ["ShadowMap", "shadow_map", "detect_ribs", "SHADOW_RATIO", "RIB_MAX_WI
 #: the fraction is an [inference] tuned on the phantom, see docs/detect-evaluation.md).
 SHADOW_RATIO = 0.4
 #: Bright cortex: at least this many times the soft tissue 1-5 mm above it (1I: "very hyperechoic").
-CORTEX_CONTRAST = 1.6
+CORTEX_CONTRAST = 1.3
 #: Narrowest shadow kept as a rib, and widest: an adult rib is about 1-2 cm wide in a longitudinal
 #: view (1I Rib row, "bat sign" geometry); a wider bright line with a shadow is reported as bone.
 RIB_MIN_WIDTH_MM = 3.0
@@ -35,7 +35,7 @@ TYPICAL_FLOOR = 0.1
 TISSUE_LEVEL = 0.15
 #: A cortex is among the brightest echoes of the frame: at least its 95th percentile (the scale's 1)
 #: (1I Rib row: "very hyperechoic") [inference].
-CORTEX_LEVEL = 1.0
+CORTEX_LEVEL = 0.8
 #: Black screen (outside a sector): a third of the tissue level.
 BLACK_LEVEL = TISSUE_LEVEL / 3
 #: Largest step of the cortex between neighbouring columns of one rib (a rib surface is smooth).
@@ -172,20 +172,25 @@ def _smooth_pieces(view: FrameView, smap: ShadowMap, sm: np.ndarray, runs: list[
 
 
 def _sides_echo(view: FrameView, sm: np.ndarray, c0: int, c1: int, cortex_row: float) -> bool:
-    """Whether the columns beside a shadow hold tissue just above its cortex (or are the image's
-    edge).
+    """Whether the columns beside a shadow hold tissue just above and below its cortex's depth
+    (or are the image's edge).
 
-    A sector's oblique edge also darkens a column below some point, but there black screen lies
-    beside it, at the cortex's depth and above; beside a rib lies soft tissue.
+    A sector's oblique sides and its curved floor also darken a column below some point, but there
+    black screen lies beside it on one side; beside a rib's shadow lies soft tissue on both.
     """
     rows, cols = sm.shape
     skip = max(int(round(view.mm_to_work(1.0, 1))), 1)
     w = max(int(round(view.mm_to_work(3.0, 1))), 2)
-    r1 = int(min(max(cortex_row - view.mm_to_work(1.0, 0), 1), rows))
-    r0 = int(max(r1 - max(view.mm_to_work(3.0, 0), 2), 0))
+    h = max(int(round(view.mm_to_work(3.0, 0))), 2)
+    top = int(min(max(cortex_row - view.mm_to_work(1.0, 0), 1), rows))
+    low = int(min(max(cortex_row + view.mm_to_work(2.0, 0), 0), rows - 1))
     for a, b in ((c0 - skip - w, c0 - skip), (c1 + 1 + skip, c1 + 1 + skip + w)):
         a, b = max(a, 0), min(b, cols)
-        if b - a >= 1 and float(sm[r0:r1, a:b].mean()) < BLACK_LEVEL:
+        if b - a < 1:
+            continue  # the shadow reaches the edge of the image
+        above = float(sm[max(top - h, 0) : top, a:b].mean())
+        below = float(sm[low : low + h, a:b].mean()) if low + h <= rows else above
+        if min(above, below) < BLACK_LEVEL:
             return False
     return True
 
