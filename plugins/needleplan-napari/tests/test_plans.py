@@ -189,3 +189,25 @@ def plan_from_file(p):
     from needleplan.plan import load_plan
 
     return load_plan(p)
+
+
+def test_panel_equals_needleplan_check_on_the_saved_plan(make_napari_viewer_proxy, tmp_path, capsys):
+    """What the physician sees is what `needleplan check PLAN --image IMAGE --json` says."""
+    from needleplan.cli import main
+
+    viewer = make_napari_viewer_proxy()
+    widget = _dock(viewer)
+    _draw_full_plan(widget)
+    path = tmp_path / "case.plan.json"
+    assert widget.save_plan(path) is not None
+    capsys.readouterr()
+    assert main(["check", str(path), "--image", str(REAL / "RGB_IMAGE.dcm"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    label = {"block": "STOP", "warn": "WARNING", "info": "note"}
+    from_cli = [f"{label[f['severity']]}: {f['message']} [{f['code']}]" for f in out["findings"]]
+    assert sorted(widget.findings_shown()) == sorted(from_cli)
+    m = widget.session.state.report.metrics
+    for key in ("depth_mm", "path_length_mm", "angle_deg", "max_safe_insertion_mm"):
+        assert out["metrics"][key] == pytest.approx(m[key], abs=1e-3), key
+    # path length by hand: entry (0, -16) to tip (9, 0): hypot(9, 16) = 18.358 mm
+    assert out["metrics"]["path_length_mm"] == pytest.approx(18.358, abs=1e-3)

@@ -36,7 +36,7 @@ def save(session: PlanSession, path: str | Path) -> Plan:
     from needleplan.safety import check_plan
 
     plan = _checked_plan(session)
-    save_plan(plan, path, report=check_plan(plan))
+    save_plan(plan, path, report=check_plan(plan, regions=session.regions()))
     return plan
 
 

@@ -158,6 +158,11 @@ class PlanSession:
     def image_layer(self) -> Any:
         return _layers.viewer_image_layer(self.viewer)
 
+    def regions(self) -> Any:
+        """The image's ultrasound regions (for CROSS_REGION), as ``needleplan check --image`` uses."""
+        source = _layers.image_source(self.image_layer())
+        return None if source is None else source.info.regions
+
     def calibration(self) -> Any:
         image = self.image_layer()
         return None if image is None else _layers.image_calibration(image)
@@ -282,7 +287,8 @@ class PlanSession:
             from needleplan.errors import NeedleplanError
 
             try:
-                self.state = SessionState(plan.calibration, plan, check_plan(plan), _planner_extras(plan))
+                report = check_plan(plan, regions=self.regions())
+                self.state = SessionState(plan.calibration, plan, report, _planner_extras(plan))
             except NeedleplanError as exc:  # a drawing the core refuses: say why, check nothing
                 self.state = SessionState(plan.calibration, plan, None, {}, " ".join(str(exc).split()))
         self.updated.emit(self.state)
