@@ -52,6 +52,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == ["--version"]:
+        print(f"needleplan {__version__}")
+        return 0
     parser = build_parser(only=argv[0] if argv else None)
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
@@ -60,6 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     try:
         return int(func(args) or 0)
+    except BrokenPipeError:  # `needleplan review | head`: the reader left; not an error of ours
+        _silence_stdout()
+        return 0
     except NeedleplanError as exc:
         print(f"needleplan: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -69,6 +75,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("needleplan: interrupted", file=sys.stderr)
         return 130
+
+
+def _silence_stdout() -> None:
+    """Point stdout at devnull so the interpreter's final flush does not raise again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _one_line(exc: BaseException) -> str:
