@@ -47,6 +47,11 @@ __all__ = [
     "FEATURE_DEFAULTS",
     "needle_shape",
     "to_layer_data",
+    "world_to_index",
+    "index_to_world",
+    "image_indices_of",
+    "place_at_image_indices",
+    "set_image_calibration",
     "world_on_frame",
     "viewer_image_layer",
 ]
@@ -345,6 +350,42 @@ def world_on_frame(points_mm: Any, image_layer: Any, frame_index: int | None) ->
     if t_world is None:
         return pts
     return np.column_stack([np.full(len(pts), t_world), pts])
+
+
+def world_to_index(image_layer: Any, world: Any) -> np.ndarray:
+    """Image data indices ``(N, ndim)`` of world points (``world_to_data`` of the image layer)."""
+    return np.array([image_layer.world_to_data(tuple(w)) for w in np.atleast_2d(np.asarray(world, float))])
+
+
+def index_to_world(image_layer: Any, index: Any) -> np.ndarray:
+    """World points ``(N, ndim)`` of image data indices (``data_to_world`` of the image layer)."""
+    return np.array([image_layer.data_to_world(tuple(v)) for v in np.atleast_2d(np.asarray(index, float))])
+
+
+def image_indices_of(layer: Any, image_layer: Any) -> list[np.ndarray]:
+    """Each shape of ``layer`` as the image indices under its vertices (to survive a recalibration)."""
+    return [world_to_index(image_layer, world_vertices(layer, i)) for i in range(len(layer.data))]
+
+
+def place_at_image_indices(layer: Any, image_layer: Any, indices: list[np.ndarray], units: Any) -> None:
+    """Put each shape back on the same image pixels after the image's geometry changed.
+
+    Same number of shapes, so napari keeps their types, colours, widths and features.
+    """
+    layer.units = units
+    layer.data = [to_layer_data(layer, index_to_world(image_layer, idx)) for idx in indices]
+
+
+def set_image_calibration(image_layer: Any, cal: Calibration) -> dict:
+    """Give an image layer a new calibration: scale, translate, units, metadata and name."""
+    frame_time = float(image_layer.scale[0]) if image_layer.ndim == 3 and "second" in str(image_layer.units[0]) else None
+    kw = calibrated_image_kwargs(cal, image_layer.ndim, frame_time)
+    image_layer.scale, image_layer.translate, image_layer.units = kw["scale"], kw["translate"], kw["units"]
+    meta = dict(image_layer.metadata[META])
+    meta["calibration"] = cal
+    image_layer.metadata = {**image_layer.metadata, META: meta}
+    image_layer.name = f"{image_layer.name.split(' [', 1)[0]} [{calibration_label(cal)}]"
+    return kw
 
 
 def to_layer_data(layer: Any, world: np.ndarray) -> np.ndarray:

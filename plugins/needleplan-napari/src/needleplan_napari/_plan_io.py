@@ -10,8 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from needleplan_napari import _layers
 
 if TYPE_CHECKING:
@@ -173,8 +171,7 @@ def two_point_calibration(session: PlanSession, p0_world: Any, p1_world: Any, di
     from needleplan.calibration import manual_calibration
 
     image = session.image_layer()
-    p0 = np.asarray(image.world_to_data(tuple(p0_world)), float)[-2:]
-    p1 = np.asarray(image.world_to_data(tuple(p1_world)), float)[-2:]
+    p0, p1 = _layers.world_to_index(image, [p0_world, p1_world])[:, -2:]
     cal = manual_calibration(p0, p1, distance_mm)
     apply_calibration(session, cal)
     return cal
@@ -184,43 +181,19 @@ def apply_calibration(session: PlanSession, cal: Calibration) -> None:
     """Put a calibration on the image layer and move every mark to the new world coordinates.
 
     Each mark keeps the image pixels it was drawn on: world -> image index (old geometry) ->
-    world (new geometry).
+    world (new geometry), with its type, colour and per-shape fields.
     """
     image = session.image_layer()
-    moves = []
     with _quiet(session):
+        moves = []
         for layer in list(session.viewer.layers):
             meta = getattr(layer, "metadata", {}).get(_layers.META, {})
-            if meta.get("role") not in ("structure", "needle", "calibration") or not len(layer.data):
-                continue
-            shapes = []
-            for i in range(len(layer.data)):
-                world = _layers.world_vertices(layer, i)
-                index = np.array([image.world_to_data(tuple(w)) for w in world])
-                shapes.append((index, layer.shape_type[i]))
-            moves.append((layer, shapes))
-        kw = _layers.calibrated_image_kwargs(cal, image.ndim, _frame_time(image))
-        image.scale, image.translate, image.units = kw["scale"], kw["translate"], kw["units"]
-        meta = dict(image.metadata[_layers.META])
-        meta["calibration"] = cal
-        image.metadata = {**image.metadata, _layers.META: meta}
-        image.name = _rename(image.name, cal)
-        for layer, shapes in moves:
-            layer.units = kw["units"]
-            data = [_layers.to_layer_data(layer, np.array([image.data_to_world(tuple(v)) for v in idx]))
-                    for idx, _ in shapes]
-            layer.data = []
-            layer.add(data, shape_type=[st for _, st in shapes])
+            if meta.get("role") in ("structure", "needle", "calibration") and len(layer.data):
+                moves.append((layer, _layers.image_indices_of(layer, image)))
+        kw = _layers.set_image_calibration(image, cal)
+        for layer, indices in moves:
+            _layers.place_at_image_indices(layer, image, indices, kw["units"])
     session.refresh(force=True)
-
-
-def _frame_time(image: Any) -> float | None:
-    return float(image.scale[0]) if image.ndim == 3 and "second" in str(image.units[0]) else None
-
-
-def _rename(name: str, cal: Calibration) -> str:
-    stem = name.split(" [", 1)[0]
-    return f"{stem} [{_layers.calibration_label(cal)}]"
 
 
 def saved_differences(plan: Plan, report: Any) -> list[str]:
