@@ -171,3 +171,30 @@ def test_a_drawing_the_core_refuses_is_said_not_hidden(docked):
     assert " mm" not in widget.metrics_label.text()
     widget.set_needle((0.0, -18.0), (9.5, 2.0))        # drawn again: checked again
     assert any("[THIN_PATIENT]" in line for line in widget.findings_shown())
+
+
+def test_dragging_the_needle_tip_with_the_mouse_updates_the_panel_during_the_drag(docked):
+    """A real vertex drag through napari's own mouse bindings: findings follow every mouse move."""
+    from napari.utils._test_utils import read_only_mouse_event
+    from napari.utils.interactions import mouse_move_callbacks, mouse_press_callbacks, mouse_release_callbacks
+
+    viewer, widget = docked
+    _thin_trapezius(widget)
+    widget.set_needle((0.0, -18.0), (9.5, 2.0))
+    needle = widget.session.kind_layer("needle")
+    needle.mode = "direct"
+    needle.selected_data = {0}
+    needle.scale_factor = 0.001   # zoomed in: the click lands on the tip vertex only
+    mouse_press_callbacks(needle, read_only_mouse_event(type="mouse_press", position=(9.5, 2.0)))
+    seen = []
+    for tip in ((10.5, 2.0), (11.5, 2.0), (12.0, 2.0)):
+        mouse_move_callbacks(needle, read_only_mouse_event(type="mouse_move", is_dragging=True, position=tip))
+        plan = widget.session.state.plan
+        assert plan.needle.target_mm == pytest.approx(tip, abs=1e-4)        # before the release
+        seen.append(widget.session.state.report.codes)
+    mouse_release_callbacks(needle, read_only_mouse_event(type="mouse_release", is_dragging=True,
+                                                          position=(12.0, 2.0)))
+    # at 12 mm the tip is ~2.9 mm above the pleura (margin 5 mm): the panel says so, live
+    assert "PLEURA_MARGIN" in seen[-1]
+    assert any("[PLEURA_MARGIN]" in line for line in widget.findings_shown())
+    assert widget.session.state.plan.needle.entry_mm == pytest.approx((0.0, -18.0), abs=1e-4)
