@@ -175,6 +175,9 @@ def test_open_then_save_keeps_labels_suggestions_and_unknown_fields(make_napari_
     assert widget.open_plan(path) is not None, widget.status.text()
     # the suggested vein is drawn but is not a confirmed hazard (the core says so, we do not hide it)
     assert "SUGGESTION_UNCONFIRMED" in widget.session.state.report.codes
+    vein = widget.session.kind_layer("vein")
+    assert vein.edge_color[-1][3] == pytest.approx(0.4)       # drawn faint: not a confirmed hazard
+    assert bool(vein.features["suggested"].iloc[-1]) is True
     out = tmp_path / "again.plan.json"
     assert widget.save_plan(out) is not None, widget.status.text()
     a, b = plan_to_dict(plan_from_file(path)), plan_to_dict(plan_from_file(out))

@@ -198,3 +198,15 @@ def test_dragging_the_needle_tip_with_the_mouse_updates_the_panel_during_the_dra
     assert "PLEURA_MARGIN" in seen[-1]
     assert any("[PLEURA_MARGIN]" in line for line in widget.findings_shown())
     assert widget.session.state.plan.needle.entry_mm == pytest.approx((0.0, -18.0), abs=1e-4)
+
+
+def test_a_new_line_in_the_needle_layer_replaces_the_old_needle(docked):
+    viewer, widget = docked
+    _thin_trapezius(widget)
+    widget.set_needle((0.0, -18.0), (9.5, 2.0))
+    needle = widget.session.kind_layer("needle")
+    needle.add_lines(np.array([[0.0, -10.0], [9.0, 1.0]]))   # what drawing a second line does
+    assert len(needle.data) == 1
+    plan = widget.session.state.plan
+    assert plan.needle.entry_mm == pytest.approx((0.0, -10.0), abs=1e-4)
+    assert plan.needle.target_mm == pytest.approx((9.0, 1.0), abs=1e-4)

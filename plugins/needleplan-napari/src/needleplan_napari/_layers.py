@@ -275,6 +275,11 @@ def draw_structures(layer: Any, structures: Any, image_layer: Any) -> None:
         rows.append(_features_of(s.label, s.suggested, s.confidence, s.evidence, s.extra))
     layer.features = pd.DataFrame(rows, columns=list(FEATURE_DEFAULTS))
     layer.feature_defaults = FEATURE_DEFAULTS
+    suggested = [i for i, r in enumerate(rows) if r["suggested"]]
+    if suggested:  # a detector's unconfirmed proposal is drawn faint: it is not a confirmed hazard
+        colours = np.array(layer.edge_color, dtype=float)
+        colours[suggested, 3] = 0.4
+        layer.edge_color = colours
 
 
 def needle_from_layer(layer: Any, image_layer: Any) -> tuple[tuple[float, float], tuple[float, float], int | None] | None:

@@ -151,6 +151,13 @@ class PlanSession:
         self.refresh()
 
     def _on_layer_event(self, event: Any = None) -> None:
+        layer = getattr(event, "source", None)
+        if str(getattr(event, "action", "")) == "added" and _layers.kind_of_layer(layer) == "needle" \
+                and len(layer.data) > 1:
+            # one needle: a line drawn in the needle layer replaces the previous one
+            layer.selected_data = set(range(len(layer.data) - 1))
+            layer.remove_selected()
+            return  # the removal's own events refresh the check
         self.refresh()
 
     # --- layers -------------------------------------------------------------------------------
