@@ -1,0 +1,68 @@
+"""The deepest safe insertion along the drawn trajectory and what the overshoot past the tip meets."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from needleplan.plan import Plan
+from needleplan.planner._scene import Scene, _first_hit, _items, _needle_of, _scene
+
+
+@dataclass(frozen=True, slots=True)
+class SafeInsertion:
+    """How far along this trajectory the needle may be inserted, and what limits it."""
+
+    max_safe_insertion_mm: float
+    limited_by: str
+    remaining_mm: float
+    limits_mm: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Overshoot:
+    """The straight extension past the tip by the unused needle length (plus allowance)."""
+
+    reach_mm: float
+    first_hit: str | None
+    first_hit_mm: float | None
+    pleura_mm: float | None
+    backstop_mm: float | None
+
+
+def max_safe_insertion(plan: Plan | Scene) -> SafeInsertion:
+    """The deepest insertion (mm from the entry along this trajectory) that keeps every margin.
+
+    Limited by the first hazard margin the tip would enter, bone contact (the tip stops on a rib),
+    or the needle length minus the hub margin, whichever comes first.
+    """
+    sc = _scene(plan)
+    entry, _tip, u, path = _needle_of(sc)
+    limits: dict[str, float] = {}
+    items = _items(sc)
+    if items:
+        capsule = sc.shapes.capsule_entry(entry, u, [h.margin_mm for h in items])
+        hits = sc.shapes.ray_hits(entry, u)[0]
+        for j, h in enumerate(items):
+            s = float(hits[j] if h.family == "backstop" else capsule[j])
+            limits[h.kind] = min(limits.get(h.kind, math.inf), s)
+    limits["needle_length"] = max(0.0, sc.needle.length_mm - sc.thresholds["HUB_MARGIN_MM"])
+    kind = min(limits, key=lambda k: limits[k])
+    best = limits[kind]
+    return SafeInsertion(best, kind, best - path, {k: v for k, v in limits.items() if math.isfinite(v)})
+
+
+def overshoot(plan: Plan | Scene) -> Overshoot:
+    """Extend the path past the tip by the unused needle length (+ allowance): what does it meet first?"""
+    sc = _scene(plan)
+    _entry, tip, u, path = _needle_of(sc)
+    reach = max(0.0, sc.needle.length_mm - path) + sc.thresholds["OVERSHOOT_ALLOWANCE_MM"]
+    row = sc.shapes.ray_hits(tip, u)[0]
+    hits = [(float(row[j]), h.kind) for j, h in enumerate(_items(sc))]
+    pleura = _first_hit(sc, row, "pleura")
+    bone = _first_hit(sc, row, None)
+    within = [(t, k) for t, k in hits if t <= reach]
+    first_t, first_k = min(within) if within else (None, None)
+    return Overshoot(reach, first_k, first_t, None if math.isinf(pleura) else pleura,
+                     None if math.isinf(bone) else bone)

@@ -1,0 +1,130 @@
+"""A plan's geometry prepared once (hazards, backstops, skin, target) and the helpers every metric shares."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from needleplan import geometry as g
+from needleplan.anatomy import BACKSTOP_KINDS, hazard_family
+from needleplan.errors import CalibrationError, NeedleplanError
+from needleplan.plan import Needle, Plan
+from needleplan.safety.thresholds import resolve_thresholds
+
+
+@dataclass(frozen=True, slots=True)
+class Hazard:
+    """A confirmed structure the needle must respect: its margin (0 for a bony backstop)."""
+
+    index: int
+    kind: str
+    family: str
+    label: str | None
+    points: np.ndarray
+    closed: bool
+    margin_mm: float
+    other_frame: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Scene:
+    """A plan's geometry prepared once for every metric and rule."""
+
+    thresholds: Mapping[str, float]
+    hazards: tuple[Hazard, ...]
+    backstops: tuple[Hazard, ...]
+    shapes: g.ShapeSet           # hazards then backstops, one column each
+    hazard_shapes: g.ShapeSet    # hazards only (the safe angle window's margin test)
+    stop_shapes: g.ShapeSet      # pleura then backstops (what an overshoot meets)
+    skin: np.ndarray | None
+    target_point: np.ndarray | None
+    targets: tuple[tuple[np.ndarray, bool], ...]
+    needle: Needle | None
+
+
+def position_changed(plan: Plan) -> bool:
+    """R8: the plan records a planning position and a different procedure position."""
+    a, b = plan.extra.get("planning_position"), plan.extra.get("procedure_position")
+    return bool(a and b and a != b)
+
+
+def prepare(plan: Plan, thresholds: Mapping[str, float] | None = None) -> Scene:
+    """Prepare a calibrated plan's geometry; ``thresholds`` are resolved values (default: the site's)."""
+    if not plan.calibration.is_calibrated:
+        raise CalibrationError("the plan has no length calibration, so nothing can be measured in mm; "
+                               "calibrate the image (for example two points on the depth ruler) first")
+    th = thresholds if thresholds is not None else resolve_thresholds(plan.site)
+    moved = position_changed(plan)
+    hazards, backstops, targets, skin = [], [], [], None
+    for i, s in enumerate(plan.structures):
+        if s.suggested:
+            continue
+        pts = np.asarray(s.points_mm, dtype=float)
+        other = moved or (s.frame_index is not None and s.frame_index != plan.image.frame_index)
+        family = hazard_family(s.kind)
+        if family is not None:
+            key = f"{family.upper()}_MARGIN_MM"
+            if other and f"{family.upper()}_MARGIN_OTHER_FRAME_MM" in th:
+                key = f"{family.upper()}_MARGIN_OTHER_FRAME_MM"
+            hazards.append(Hazard(i, s.kind, family, s.label, pts, s.closed, th[key], other))
+        elif s.kind in BACKSTOP_KINDS:
+            backstops.append(Hazard(i, s.kind, "backstop", s.label, pts, s.closed, 0.0, other))
+        elif s.kind == "target":
+            targets.append((pts, s.closed))
+        elif s.kind == "skin" and skin is None and len(pts) >= 2:
+            skin = pts
+    target_point = None
+    if targets:
+        target_point = g.shape_centroid(*targets[0]) + 0.0  # no negative zero
+    elif plan.needle is not None:
+        target_point = np.asarray(plan.needle.target_mm, dtype=float)
+    items = hazards + backstops
+    shapes = g.ShapeSet([(h.points, h.closed) for h in items])
+    hazard_shapes = g.ShapeSet([(h.points, h.closed) for h in hazards])
+    stops = [h for h in hazards if h.family == "pleura"] + backstops
+    stop_shapes = g.ShapeSet([(h.points, h.closed) for h in stops])
+    return Scene(th, tuple(hazards), tuple(backstops), shapes, hazard_shapes, stop_shapes, skin, target_point,
+                 tuple(targets), plan.needle)
+
+
+def _scene(plan: Plan | Scene) -> Scene:
+    return plan if isinstance(plan, Scene) else prepare(plan)
+
+
+def _needle_of(scene: Scene) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    if scene.needle is None:
+        raise NeedleplanError("the plan has no needle drawn; draw the needle (entry and tip) first")
+    entry = np.asarray(scene.needle.entry_mm, dtype=float)
+    tip = np.asarray(scene.needle.target_mm, dtype=float)
+    length = float(np.hypot(*(tip - entry)))
+    if length <= 0:
+        raise NeedleplanError("the needle's entry and tip are the same point; draw the needle again")
+    return entry, tip, (tip - entry) / length, length
+
+
+def depth_below_skin(scene: Scene, point: Any) -> float:
+    """Vertical depth (mm) of a point below the skin line (or below ``row_mm = 0``)."""
+    p = np.asarray(point, dtype=float)
+    if scene.skin is None:
+        return float(p[0])
+    return float(p[0] - g.polyline_row_at_col(scene.skin, float(p[1])))
+
+
+def _skin_direction(scene: Scene, point: np.ndarray) -> np.ndarray:
+    if scene.skin is None:
+        return np.array([0.0, 1.0])
+    return g.nearest_segment_direction(scene.skin, point)
+
+
+def _items(sc: Scene) -> tuple[Hazard, ...]:
+    return sc.hazards + sc.backstops
+
+
+def _first_hit(sc: Scene, hits: np.ndarray, family: str | None) -> float:
+    """Smallest ray distance among the scene's pleura (family 'pleura') or backstops (None)."""
+    cols = [j for j, h in enumerate(_items(sc)) if (h.family == family if family else h.family == "backstop")]
+    return float(hits[cols].min()) if cols else math.inf

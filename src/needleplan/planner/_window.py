@@ -1,0 +1,168 @@
+"""The safe in-plane angle window for the target and the suggested trajectory."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from needleplan import geometry as g
+from needleplan.errors import NeedleplanError
+from needleplan.plan import Plan
+from needleplan.planner._scene import Scene, _scene
+
+_FAR_MM = 1000.0  # how far the skin line is continued sideways for entry points beyond the image
+
+
+@dataclass(frozen=True, slots=True)
+class AngleInterval:
+    """A run of safe in-plane angles (deg to the skin) from one side, with its entry points."""
+
+    side: str
+    from_deg: float
+    to_deg: float
+    entry_from_mm: tuple[float, float]
+    entry_to_mm: tuple[float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Trajectory:
+    """A suggested needle path."""
+
+    entry_mm: tuple[float, float]
+    target_mm: tuple[float, float]
+    angle_deg: float
+    path_length_mm: float
+    side: str
+    visible: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AngleWindow:
+    """The safe angle window for the target; empty ``intervals`` means no safe angle."""
+
+    target_mm: tuple[float, float]
+    intervals: tuple[AngleInterval, ...]
+    suggested: Trajectory | None
+    candidates: int
+    reason: str
+
+
+def _extended_skin(scene: Scene) -> np.ndarray | None:
+    if scene.skin is None:
+        return None
+    s = scene.skin if scene.skin[0, 1] <= scene.skin[-1, 1] else scene.skin[::-1]
+    return np.vstack([[s[0, 0], s[0, 1] - _FAR_MM], s, [s[-1, 0], s[-1, 1] + _FAR_MM]])
+
+
+def _candidate_entries(scene: Scene, target: np.ndarray, phis: np.ndarray, side: float):
+    """Entry points, path lengths and angles to the skin for rays from the target up to the skin."""
+    d = np.stack([-np.sin(phis), side * np.cos(phis)], axis=1)  # from target towards the skin
+    skin = _extended_skin(scene)
+    origins = np.broadcast_to(target, d.shape)
+    if skin is None:
+        t = np.where(target[0] > 0, target[0] / np.sin(phis), np.inf)
+        seg_dir = np.broadcast_to(np.array([0.0, 1.0]), d.shape)
+    else:
+        t, idx = g.ray_first_hit_many(origins, d, skin, False, return_index=True)
+        e = np.diff(skin, axis=0)
+        e = e / np.maximum(np.hypot(e[:, 0], e[:, 1]), 1e-12)[:, None]
+        seg_dir = e[np.maximum(idx, 0)]
+    ok = np.isfinite(t) & (t > 0)
+    t = np.where(ok, t, 0.0)
+    entries = origins + t[:, None] * d
+    cos = np.abs(np.einsum("ij,ij->i", d, seg_dir))
+    angles = np.degrees(np.arccos(np.clip(cos, 0.0, 1.0)))
+    return entries, t, -d, angles, ok
+
+
+def _clear_paths(sc: Scene, entries: np.ndarray, path: np.ndarray, u: np.ndarray, target: np.ndarray,
+                 length: float) -> np.ndarray:
+    """Which candidate paths (entry -> target) keep every margin, miss bone, and overshoot safely."""
+    th = sc.thresholds
+    tips = np.broadcast_to(target, entries.shape)
+    safe = np.ones(len(path), dtype=bool)
+    if sc.hazards:
+        margins = np.array([h.margin_mm for h in sc.hazards])
+        safe &= (sc.hazard_shapes.segment_distance(entries, tips) >= margins).all(axis=1)
+    n_pleura = sum(h.family == "pleura" for h in sc.hazards)
+    if sc.stop_shapes.n == 0:
+        return safe
+    from_tip = sc.stop_shapes.ray_hits(tips, u)          # columns: pleura..., backstops...
+    bone = np.full(len(path), np.inf)
+    if sc.backstops:  # the path may not pass through bone before the target
+        from_entry = sc.stop_shapes.ray_hits(entries, u)[:, n_pleura:]
+        safe &= (from_entry >= path[:, None] - th["BONE_CONTACT_TOLERANCE_MM"]).all(axis=1)
+        bone = from_tip[:, n_pleura:].min(axis=1)
+    if n_pleura:
+        reach = np.maximum(length - path, 0.0) + th["OVERSHOOT_ALLOWANCE_MM"]
+        t_p = from_tip[:, :n_pleura].min(axis=1)
+        safe &= ~((t_p <= reach) & (t_p < bone))
+    return safe
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    runs, start = [], None
+    for i, m in enumerate(mask.tolist() + [False]):
+        if m and start is None:
+            start = i
+        elif not m and start is not None:
+            runs.append((start, i - 1))
+            start = None
+    return runs
+
+
+def safe_angle_window(plan: Plan | Scene, *, step_deg: float | None = None) -> AngleWindow:
+    """In-plane angles (and entry points on the skin) from which the target is reached safely.
+
+    A candidate is safe when its whole path keeps every hazard's margin, does not pass through a
+    rib, fits the needle with the hub margin left outside, and its overshoot meets a rib or nothing
+    before the pleura.  The suggestion is the flattest safe path (best seen in-plane).
+    """
+    sc = _scene(plan)
+    th = sc.thresholds
+    if sc.target_point is None:
+        raise NeedleplanError("no target is marked and no needle is drawn; mark the target first")
+    target = sc.target_point
+    length = sc.needle.length_mm if sc.needle is not None else math.inf
+    step = step_deg or th["WINDOW_STEP_DEG"]
+    phis = np.radians(np.arange(th["WINDOW_MIN_ANGLE_DEG"], 90.0 + 1e-9, step))
+    intervals, best = [], None
+    for sign, name in ((-1.0, "left"), (1.0, "right")):  # entry col below / above the target's
+        entries, path, u, angles, ok = _candidate_entries(sc, target, phis, sign)
+        safe = ok & (path + th["HUB_MARGIN_MM"] <= length)
+        if (sc.hazards or sc.backstops) and safe.any():
+            keep = np.flatnonzero(safe)      # only candidates the needle length allows are traced
+            safe[keep] = _clear_paths(sc, entries[keep], path[keep], u[keep], target, length)
+        for a, b in _runs(safe):
+            lo, hi = (a, b) if angles[a] <= angles[b] else (b, a)
+            intervals.append(AngleInterval(name, round(float(angles[lo]), 2), round(float(angles[hi]), 2),
+                                           tuple(entries[lo].tolist()), tuple(entries[hi].tolist())))
+        if safe.any():
+            i = int(np.flatnonzero(safe)[np.argmin(angles[safe])])
+            cand = (float(angles[i]), float(path[i]), name, entries[i])
+            if best is None or cand[:2] < best[:2]:
+                best = cand
+    suggested = None
+    if best is not None:
+        angle, path_len, name, entry = best
+        suggested = Trajectory(tuple(entry.tolist()), tuple(target.tolist()), angle, path_len, name,
+                               angle <= th["ANGLE_WARN_DEG"])
+        reason = f"flattest safe path: {angle:.0f} deg from the {name}, {path_len:.1f} mm long"
+    else:
+        reason = ("no in-plane angle reaches the target clear of every hazard margin with this needle "
+                  "and an overshoot that meets a rib or nothing before the pleura")
+    return AngleWindow(tuple(target.tolist()), tuple(intervals), suggested, 2 * len(phis), reason)
+
+
+def suggest(plan: Plan) -> Plan | None:
+    """The plan with its needle moved onto the suggested trajectory (same length), or None if none is safe."""
+    if plan.needle is None:
+        raise NeedleplanError("the plan has no needle; draw one so its length is known, then ask again")
+    window = safe_angle_window(plan)
+    if window.suggested is None:
+        return None
+    t = window.suggested
+    needle = replace(plan.needle, entry_mm=t.entry_mm, target_mm=t.target_mm)
+    return replace(plan, needle=needle, findings=(), metrics={})
