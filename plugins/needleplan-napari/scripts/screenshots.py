@@ -2,8 +2,9 @@
 
 ``xvfb-run -a -s "-screen 0 1600x1000x24" python plugins/needleplan-napari/scripts/screenshots.py``
 writes ``docs/screenshots/trapezius_thin.png``, ``docs/screenshots/piriformis.png`` and
-``docs/screenshots/trapezius_suggest.png`` (the safe angle window and the suggested trajectory) at
-1280x800.  The cases are the bundled samples (``sample_dicom/``) when present, else the same
+``docs/screenshots/trapezius_suggest.png`` (the safe angle window and the suggested trajectory) and
+``docs/screenshots/uncalibrated.png`` (a real file without calibration: pixels only, two-point
+calibration offered) at 1280x800.  The cases are the bundled samples (``sample_dicom/``) when present, else the same
 synthetic presets written by :func:`needleplan.synth.write_case` into a temporary folder.
 """
 
@@ -63,7 +64,25 @@ def main(out_dir: Path = OUT) -> list[Path]:
                 written.append(take(viewer, widget, case_plan(key, preset, habitus, Path(tmp)),
                                     out_dir / "trapezius_suggest.png", suggest=True))
             viewer.close()
+    written.append(take_uncalibrated(out_dir / "uncalibrated.png"))
     return written
+
+
+def take_uncalibrated(out: Path) -> Path:
+    """A real DICOM with no calibration (US1_J2KR.dcm): the panel says so and offers the ruler."""
+    import napari
+    from qtpy.QtWidgets import QApplication
+
+    viewer = napari.Viewer(title="needleplan", show=True)
+    viewer.window.resize(1280, 800)
+    _, widget = viewer.window.add_plugin_dock_widget("needleplan-napari", "Needle Plan")
+    viewer.open(str(REPO / "tests" / "data" / "real_dicom" / "US1_J2KR.dcm"), plugin="needleplan-napari")
+    widget.set_needle((100.0, 250.0), (250.0, 300.0))
+    for _ in range(5):
+        QApplication.processEvents()
+    viewer.screenshot(str(out), canvas_only=False)
+    viewer.close()
+    return out
 
 
 if __name__ == "__main__":

@@ -144,6 +144,7 @@ def test_uncalibrated_image_shows_no_mm_and_two_point_calibration(make_napari_vi
     entry, tip, _ = _layers.needle_from_layer(widget.session.kind_layer("needle"), image)
     assert tip == pytest.approx((18.75, 37.5), abs=1e-4) and entry == pytest.approx((0.0, 31.25), abs=1e-4)
     assert "Path" in widget.metrics_label.text() and "UNCALIBRATED" not in " ".join(widget.findings_shown())
+    assert widget.session.kind_layer("needle").edge_width == pytest.approx([0.35])   # 2 px became 0.35 mm
     assert widget.save_plan(tmp_path / "x.plan.json") is not None
 
 

@@ -98,9 +98,9 @@ def calibrated_image_kwargs(cal: Calibration, ndim: int, frame_time_ms: float | 
 
 
 def calibration_label(cal: Calibration) -> str:
-    """One line naming the calibration source, shown in the layer name and the panel."""
+    """One short line naming the calibration source: layer name, canvas text, panel (with the reason)."""
     if not cal.is_calibrated:
-        return f"UNCALIBRATED - pixels only ({cal.reason})"
+        return "UNCALIBRATED - pixels only"
     r, c = cal.spacing_mm
     where = f" region {cal.region_index}" if cal.region_index is not None else ""
     return f"{cal.source}{where}: {r:.4g} x {c:.4g} mm/px"
@@ -170,7 +170,8 @@ def shapes_layer_kwargs(kind: str, image_layer: Any) -> dict:
         "shape_type": style.shape_type,
         "edge_color": style.edge_color,
         "face_color": style.face_color,
-        "edge_width": style.edge_width_mm,
+        # widths are world units: mm, or on an uncalibrated image pixels (then a fixed 2 px)
+        "edge_width": style.edge_width_mm if all(str(u) in ("mm", "millimeter") for u in units[-2:]) else 2.0,
         "metadata": {META: {"role": role, "kind": kind}},
     }
 

@@ -193,6 +193,10 @@ def apply_calibration(session: PlanSession, cal: Calibration) -> None:
         kw = _layers.set_image_calibration(image, cal)
         for layer, indices in moves:
             _layers.place_at_image_indices(layer, image, indices, kw["units"])
+            kind = layer.metadata[_layers.META].get("kind")
+            if kind in _layers.STYLES:  # widths were pixels, now millimetres
+                layer.edge_width = _layers.STYLES[kind].edge_width_mm
+                layer.current_edge_width = _layers.STYLES[kind].edge_width_mm
     session.refresh(force=True)
 
 
