@@ -105,7 +105,8 @@ def analyse_frame(frame: Any, calibration: Any = None, *, site: str | None = Non
     fascia = detect_fascia(view, [ln for ln in traced if id(ln) not in pleura_pieces],
                            top_row=skin_rows, bottom_row=deepest, ridge_scale=strongest)
     allowed = _searchable(view, sm, smap, skin_rows, pleura)
-    blobs = tuple(find_vessels(view, smooth(view, VESSEL_SMOOTH_MM), allowed))
+    vessel_sm = smooth(view, max(VESSEL_SMOOTH_MM, view.spacing_mm[0]))  # at least one working pixel
+    blobs = tuple(find_vessels(view, vessel_sm, allowed))
     dets = tuple(([skin] if skin is not None else []) + fascia + ribs)
     return FrameAnalysis(view, sm, smap, skin_rows, pleura, blobs, dets)
 
