@@ -158,7 +158,11 @@ def test_an_sr_without_needleplan_fields_imports_with_the_image_calibration(case
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(spacing=st.tuples(st.floats(0.03, 0.6), st.floats(0.03, 0.6)),
        origin=st.tuples(st.floats(-50, 80), st.floats(0, 600)),
-       points=st.lists(st.tuples(st.floats(-30, 60), st.floats(-40, 40)), min_size=3,
+       # Points on a 0.001 mm grid and distinct: SCOORD is float32, and an open polyline whose
+       # last point equals its first reads back as a polygon (2D SCOORD has no polygon type), so
+       # points closer than float32 can tell apart (8e-101 vs 0) are not a round-trip case.
+       points=st.lists(st.tuples(st.floats(-30, 60).map(lambda v: round(v, 3)),
+                                 st.floats(-40, 40).map(lambda v: round(v, 3))), min_size=3,
                        max_size=8, unique=True),
        closed=st.booleans())
 def test_any_anisotropic_calibration_round_trips_points(cases, spacing, origin, points, closed):
