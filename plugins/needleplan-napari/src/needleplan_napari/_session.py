@@ -245,7 +245,9 @@ class PlanSession:
         source = _layers.image_source(image)
         structures: list = []
         needle = None
-        base = self.loaded_plan
+        base = self.loaded_plan  # its author, notes and unknown fields, if it is this image's plan
+        if base is not None and source is not None and base.image.sop_instance_uid != source.info.sop_instance_uid:
+            base = None
         frame = self.current_frame() or 0
         if cal.is_calibrated:  # without a length calibration nothing is handed over as mm
             for layer in self.viewer.layers:
