@@ -210,3 +210,23 @@ def test_a_new_line_in_the_needle_layer_replaces_the_old_needle(docked):
     plan = widget.session.state.plan
     assert plan.needle.entry_mm == pytest.approx((0.0, -10.0), abs=1e-4)
     assert plan.needle.target_mm == pytest.approx((9.0, 1.0), abs=1e-4)
+
+
+def test_the_form_is_wired_to_the_live_check(docked):
+    viewer, widget = docked
+    _thin_trapezius(widget)
+    widget.set_needle((0.0, -18.0), (9.5, 2.0))
+    assert "LUNG_DISEASE" not in widget.session.state.report.codes
+    widget.lung_disease.setChecked(True)                  # a click in the Patient tab, no button
+    assert "LUNG_DISEASE" in widget.session.state.report.codes
+    # lidocaine 1 % x 30 mL = 300 mg; 50 kg x 4.5 mg/kg = 225 mg maximum -> past the limit
+    widget.weight.setValue(50.0)
+    widget.drug.setCurrentText("lidocaine")
+    widget.concentration.setValue(1.0)
+    widget.volume.setValue(30.0)
+    assert "DOSE_LIMIT" in widget.session.state.report.codes
+    assert any("[DOSE_LIMIT]" in line and line.startswith("STOP") for line in widget.findings_shown())
+    widget.needle_length.setCurrentText("89 mm")
+    assert widget.session.state.plan.needle.length_mm == 89.0
+    widget.site.setCurrentText("piriformis")
+    assert widget.session.state.plan.site == "piriformis"
