@@ -70,6 +70,15 @@ def visible_vessels(case) -> list[dict]:
     return out
 
 
+def _accumulate(stats: dict, values: dict) -> None:
+    """Add counts to the counters and extend the lists of ``stats``."""
+    for key, value in values.items():
+        if isinstance(stats[key], list):
+            stats[key].extend(value)
+        else:
+            stats[key] += value
+
+
 def single_frame(presets, habituses, seeds, per_case):
     stats = {"pleura_err": [], "pleura_case_med": [], "thoracic": 0, "missed": [], "invented": [],
              "true_ribs": 0, "found_ribs": 0, "rib_sugg": 0, "rib_ok": 0, "rib_depth_err": [],
@@ -107,29 +116,21 @@ def single_frame(presets, habituses, seeds, per_case):
                     stats["invented"].append(name)
                     row["pleura"] = "INVENTED"
                 bm = match_shadow_bones(dets, case.structures, col_range_mm(case))
-                stats["true_ribs"] += bm.true_ribs
-                stats["found_ribs"] += bm.found_ribs
-                stats["rib_sugg"] += bm.rib_suggestions
-                stats["rib_ok"] += bm.correct_rib_suggestions
-                stats["rib_depth_err"].extend(bm.depth_errors_mm)
-                row["ribs"] = f"{bm.found_ribs}/{bm.true_ribs} found, {bm.correct_rib_suggestions}/{bm.rib_suggestions} right"
                 vm, tv, dv = match_vessels(dets, visible_vessels(case))
-                stats["true_vessels"] += vm.true_vessels
-                stats["found_vessels"] += len(vm.pairs)
-                stats["vessel_sugg"] += vm.suggestions
-                stats["vessel_ok"] += len(vm.pairs)
-                stats["vessel_err"].extend(p[2] for p in vm.pairs)
-                row["vessels"] = f"{len(vm.pairs)}/{vm.true_vessels} found, {vm.suggestions} suggested"
                 sk = match_lines(dets, case.structures, "skin")
-                stats["skin_n"] += sk.true_lines
-                stats["skin_found"] += sk.found
-                stats["skin_err"].extend(sk.errors_mm)
                 fm = match_lines(dets, case.structures, "fascia", also=("other", "skin", "pleura"))
-                stats["fascia_true"] += fm.true_lines
-                stats["fascia_found"] += fm.found
-                stats["fascia_sugg"] += fm.suggestions
-                stats["fascia_ok"] += fm.correct
-                stats["fascia_err"].extend(fm.errors_mm)
+                _accumulate(stats, {
+                    "true_ribs": bm.true_ribs, "found_ribs": bm.found_ribs, "rib_sugg": bm.rib_suggestions,
+                    "rib_ok": bm.correct_rib_suggestions, "rib_depth_err": bm.depth_errors_mm,
+                    "true_vessels": vm.true_vessels, "found_vessels": len(vm.pairs),
+                    "vessel_sugg": vm.suggestions, "vessel_ok": len(vm.pairs),
+                    "vessel_err": [p[2] for p in vm.pairs],
+                    "skin_n": sk.true_lines, "skin_found": sk.found, "skin_err": sk.errors_mm,
+                    "fascia_true": fm.true_lines, "fascia_found": fm.found, "fascia_sugg": fm.suggestions,
+                    "fascia_ok": fm.correct, "fascia_err": fm.errors_mm,
+                })
+                row["ribs"] = f"{bm.found_ribs}/{bm.true_ribs} found, {bm.correct_rib_suggestions}/{bm.rib_suggestions} right"
+                row["vessels"] = f"{len(vm.pairs)}/{vm.true_vessels} found, {vm.suggestions} suggested"
                 row["fascia"] = f"{fm.found}/{fm.true_lines} found, {fm.correct}/{fm.suggestions} right"
                 per_case.append(row)
                 print(f"  {name:<38} {row.get('pleura', '-'):<22} {row['ribs']:<26} {row['vessels']}", flush=True)
@@ -137,7 +138,8 @@ def single_frame(presets, habituses, seeds, per_case):
 
 
 def cine(presets, habituses, frames, per_case):
-    stats = {"slide_n": 0, "slide_ok": 0, "slide_rows": [], "av_n": 0, "av_ok": 0, "av_rows": [], "fps": []}
+    stats = {"slide_n": 0, "slide_ok": 0, "slide_rows": [], "av_n": 0, "av_ok": 0, "av_rows": [], "fps": [],
+             "swings": []}
     for site in presets:
         for hab in habituses:
             for moving in (True, False):
@@ -161,12 +163,18 @@ def cine(presets, habituses, frames, per_case):
                 elif has_pleura:
                     line += " sliding: no pleura detected"
                 vm, tv, dv = match_vessels(dets, visible_vessels(case))
+                swings = {}
+                vessel_dets = [d for d in res.detections if d.kind in ("artery", "vein", "vessel")]
+                for det, pulse in zip(vessel_dets, m.pulses):
+                    swings[id(det)] = pulse.swing if pulse is not None else None
                 for i, j, _ in vm.pairs:
                     expected = "artery" if moving else "vein"
                     got = kind_of(dv[j])
                     stats["av_n"] += 1
                     stats["av_ok"] += got == expected
-                    line += f" | vessel {got} (expected {expected})"
+                    swing = swings.get(id(vessel_dets[j])) if j < len(vessel_dets) else None
+                    stats["swings"].append((moving, swing))
+                    line += f" | vessel {got} (expected {expected}, area swing {swing if swing is None else round(100 * swing)}%)"
                 per_case.append({"cine": name, "detail": line.strip()})
                 print(line, flush=True)
     return stats
@@ -228,6 +236,14 @@ def main(argv=None) -> int:
             "artery_vein_cases": c["av_n"],
             "artery_vein_accuracy": c["av_ok"] / c["av_n"] if c["av_n"] else None,
             "cine_fps_median": float(np.median(c["fps"])),
+            "sliding_travel_mm_present": [round(min((r[1] for r in c["slide_rows"] if r[2]), default=np.nan), 2),
+                                          round(max((r[1] for r in c["slide_rows"] if r[2]), default=np.nan), 2)],
+            "sliding_travel_mm_absent": [round(min((r[1] for r in c["slide_rows"] if not r[2]), default=np.nan), 2),
+                                         round(max((r[1] for r in c["slide_rows"] if not r[2]), default=np.nan), 2)],
+            "area_swing_pct_pulsating": [round(100 * f(w for mv, w in c["swings"] if mv and w is not None), 1)
+                                         for f in (min, max)] if any(mv for mv, _ in c["swings"]) else None,
+            "area_swing_pct_still": [round(100 * f(w for mv, w in c["swings"] if not mv and w is not None), 1)
+                                     for f in (min, max)] if any(not mv for mv, _ in c["swings"]) else None,
         })
     print("\nsummary")
     for k, v in summary.items():
