@@ -22,13 +22,13 @@ from qtpy.QtWidgets import (
 )
 
 from needleplan_napari import _layers
+from needleplan_napari._panels import PLUGIN, guarded, plan_widget, run_worker
 
 if TYPE_CHECKING:
     import napari
 
 __all__ = ["TeachingWidget", "score_lines", "REFERENCE_NAME", "REFERENCE_COLOUR"]
 
-PLUGIN = "needleplan-napari"
 REFERENCE_NAME = "expert reference (read-only)"
 #: One colour for everything the expert drew, unlike any kind colour (_styles.STYLES), so the
 #: resident never mistakes it for a mark of their own.
@@ -148,25 +148,14 @@ class TeachingWidget(QWidget):
             skipped = "".join(f"; left out {s}: {why}" for s, why in result.skipped)
             self.status.setText(f"Starter set: {len(result.made)} case(s) made{skipped}")
 
-        if not background:
-            got = self._guard(build_starter_set, folder)
-            if got is not None:
-                done(got)
-            return got
-        from napari.qt.threading import create_worker
-
-        self.status.setText("Building the starter cases...")
-        worker = create_worker(build_starter_set, folder)
-        worker.returned.connect(done)
-        worker.errored.connect(lambda exc: self.status.setText(f"<b>Not done:</b> {exc}"))
-        worker.start()
-        return worker
+        return run_worker(self.status, build_starter_set, folder, done=done, background=background,
+                          working="Building the starter cases...")
 
     # --- a turn --------------------------------------------------------------------------------
 
     def plan_widget(self) -> Any:
         """The Needle Plan dock widget (docked if it is not yet): the resident plans with it."""
-        return self.viewer.window.add_plugin_dock_widget(PLUGIN, "Needle Plan")[1]
+        return plan_widget(self.viewer)
 
     def start_selected(self) -> Any:
         item = self.cases.currentItem()
@@ -270,10 +259,4 @@ class TeachingWidget(QWidget):
         return None
 
     def _guard(self, func: Any, *args: Any, **kw: Any) -> Any:
-        from needleplan.errors import NeedleplanError
-
-        try:
-            return func(*args, **kw)
-        except (NeedleplanError, OSError) as exc:
-            self.status.setText(f"<b>Not done:</b> {exc}")
-            return None
+        return guarded(self.status, func, *args, **kw)

@@ -1,0 +1,55 @@
+"""What the Teaching and PACS panels share: the Needle Plan widget, guarded calls, worker threads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["PLUGIN", "plan_widget", "guarded", "run_worker"]
+
+PLUGIN = "needleplan-napari"
+
+
+def plan_widget(viewer: Any) -> Any:
+    """The Needle Plan dock widget (docked if it is not yet): its session builds the plan."""
+    return viewer.window.add_plugin_dock_widget(PLUGIN, "Needle Plan")[1]
+
+
+def guarded(status: Any, func: Callable, *args: Any, **kw: Any) -> Any:
+    """``func(*args, **kw)``, or ``None`` with the core's one-line message in the ``status`` label."""
+    from needleplan.errors import NeedleplanError
+
+    try:
+        return func(*args, **kw)
+    except (NeedleplanError, OSError) as exc:
+        status.setText(f"<b>Not done:</b> {exc}")
+        return None
+
+
+def run_worker(status: Any, func: Callable, *args: Any, done: Callable[[Any], None], background: bool = True,
+               working: str = "Working...", failed: str = "Not done") -> Any:
+    """Run ``func(*args)`` in a napari worker thread; ``done(result)`` runs on the main thread.
+
+    A failure is shown as ``<b>{failed}:</b> message`` in ``status``.  With ``background=False``
+    the call runs at once (and its result is returned instead of the worker).
+    """
+    if not background:
+        result = guarded(status, func, *args)
+        if result is not None:
+            done(result)
+        return result
+    from napari.qt.threading import create_worker
+
+    from needleplan.errors import NeedleplanError
+
+    def fail(exc: BaseException) -> None:
+        why = str(exc) if isinstance(exc, (NeedleplanError, OSError)) else f"{type(exc).__name__}: {exc}"
+        status.setText(f"<b>{failed}:</b> {why}")
+
+    status.setText(working)
+    # errors are shown in the panel, not re-raised into Qt's event loop
+    worker = create_worker(func, *args, _ignore_errors=True)
+    worker.returned.connect(done)  # handlers run on the main thread
+    worker.errored.connect(fail)
+    worker.start()
+    return worker
