@@ -20,6 +20,7 @@ from qtpy.QtWidgets import (
 from needleplan_napari import _findings, _plan_io
 from needleplan_napari._qt_helpers import Call, MarkKey, canvas_overlay, set_combo, spin
 from needleplan_napari._session import PlanInputs, PlanSession
+from needleplan_napari._suggestions_panel import SuggestionPanel
 
 if TYPE_CHECKING:
     import napari
@@ -120,6 +121,8 @@ class PlanWidget(QWidget):
         self.findings_list.setWordWrap(True)
         self.findings_list.setMinimumHeight(120)
         lay.addWidget(self.findings_list, stretch=1)
+        self.suggestions = SuggestionPanel(self.session)  # detector suggestions: Detect, Accept, Reject
+        lay.addWidget(self.suggestions)
 
         actions = QGridLayout()
         self.suggest_button = QPushButton("Suggest (Alt+G)")
@@ -177,6 +180,7 @@ class PlanWidget(QWidget):
         for key, kind in SHORTCUTS.items():
             self.viewer.bind_key(key, MarkKey(self, kind), overwrite=True)
         self.viewer.bind_key("Alt-G", Call(self.suggest), overwrite=True)
+        self.suggestions.enable()
         canvas_overlay(self.viewer, "scale_bar").visible = True
         canvas_overlay(self.viewer, "text").visible = True
 
@@ -184,6 +188,7 @@ class PlanWidget(QWidget):
         self.session.disable()
         for key in (*SHORTCUTS, "Alt-G"):
             self.viewer.bind_key(key, None)
+        self.suggestions.disable()
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt
         self._enable()
