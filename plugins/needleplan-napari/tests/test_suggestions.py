@@ -124,6 +124,22 @@ def test_reject_removes_and_a_new_detection_replaces_only_suggestions(trapezius,
     assert len(widget.suggestions.shown()) == n
     assert sum(1 for s in plan.structures if s.suggested) == n
     assert len(plan.structures) == n + 1
+    # a suggestion deleted by hand in napari leaves the list too
+    viewer.layers["fascia"].selected_data = {0}
+    viewer.layers["fascia"].remove_selected()
+    assert len(widget.suggestions.shown()) == n - 1
+
+
+def test_a_stale_selection_never_touches_an_accepted_mark(trapezius, qtbot):
+    viewer, widget = trapezius
+    _detect(widget, qtbot)
+    stale = [r for r in _suggestions.suggestion_refs(viewer) if r.kind == "pleura"]
+    widget.suggestions.select(_row(widget, "pleura"))
+    assert widget.suggestions.accept_selected() == 1
+    assert _suggestions.reject(widget.session, stale) == 0      # that pleura is a mark now: kept
+    assert _suggestions.accept(widget.session, stale) == 0
+    assert len(viewer.layers["pleura"].data) == 1
+    assert "PLEURA_SUGGESTED_UNMARKED" not in _codes(widget)
 
 
 def test_save_keeps_suggestions_and_reopening_restores_them(trapezius, qtbot, tmp_path, make_napari_viewer_proxy):

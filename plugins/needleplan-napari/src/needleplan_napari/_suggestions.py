@@ -175,16 +175,24 @@ def _set_suggested(layer: Any, indices: list[int], value: bool) -> None:
     style_suggestions(layer)
 
 
-def _group(refs: list[SuggestionRef]) -> dict[Any, tuple[Any, list[int]]]:
+def _still_suggested(ref: SuggestionRef, viewer: Any) -> bool:
+    """Whether ``ref`` still names an unaccepted suggestion (a stale list must never touch a mark)."""
+    if ref.layer not in viewer.layers or ref.index >= len(ref.layer.data) or not _suggested_mask(ref.layer)[ref.index]:
+        return False
+    return str(ref.layer.features.iloc[ref.index].get("evidence") or "") == ref.evidence
+
+
+def _group(refs: list[SuggestionRef], viewer: Any) -> dict[Any, tuple[Any, list[int]]]:
     out: dict[Any, tuple[Any, list[int]]] = {}
     for r in refs:
-        out.setdefault(r.layer.unique_id, (r.layer, []))[1].append(r.index)
+        if _still_suggested(r, viewer):
+            out.setdefault(r.layer.unique_id, (r.layer, []))[1].append(r.index)
     return out
 
 
 def accept(session: PlanSession, refs: list[SuggestionRef]) -> int:
     """Make the given suggestions marks (``suggested=False``; confidence and evidence kept); how many."""
-    groups = _group([r for r in refs if r.layer in session.viewer.layers])
+    groups = _group(refs, session.viewer)
     for layer, indices in groups.values():
         _set_suggested(layer, indices, False)
     session.refresh()
@@ -195,7 +203,7 @@ def reject(session: PlanSession, refs: list[SuggestionRef]) -> int:
     """Remove the given suggestions from their layers; how many."""
     from needleplan_napari._plan_io import _quiet
 
-    groups = _group([r for r in refs if r.layer in session.viewer.layers])
+    groups = _group(refs, session.viewer)
     with _quiet(session):
         for layer, indices in groups.values():
             layer.selected_data = set(indices)
