@@ -75,16 +75,20 @@ def test_search_retrieve_open_in_mm_store_and_read_back(make_napari_viewer_proxy
     plan = plan_widget.open_plan(PLAN)
     assert plan is not None, plan_widget.status.text()
     plan_bytes = PLAN.read_bytes()
+    widget.with_report.setChecked(True)
     widget.store_plan()
     qtbot.waitUntil(lambda: widget.status.text().startswith(("Stored", "<b>Not stored")), timeout=60000)
-    assert widget.status.text() == f"Stored 1 object(s) into study {header.StudyInstanceUID}", widget.status.text()
+    assert widget.status.text() == f"Stored 2 object(s) into study {header.StudyInstanceUID}", widget.status.text()
     assert PLAN.read_bytes() == plan_bytes
 
     # read the SR back from the server, independently of the widget
     with pacs.connect(pacs.PacsSettings(url=pacs_env.dicomweb_url, user=USER, password=PASSWORD)) as client:
         back = pacs.retrieve(client, pacs.InstanceCache(tmp_path / "back"), header.StudyInstanceUID)
-    srs = [p for p in back.paths if pydicom.dcmread(p, stop_before_pixels=True).Modality == "SR"]
-    assert len(srs) == 1
+    modality = {p: pydicom.dcmread(p, stop_before_pixels=True).Modality for p in back.paths}
+    assert sorted(modality.values()) == ["DOC", "SR", "US"]
+    srs = [p for p, m in modality.items() if m == "SR"]
+    pdf = pydicom.dcmread(next(p for p, m in modality.items() if m == "DOC"))
+    assert bytes(pdf.EncapsulatedDocument).startswith(b"%PDF")
     restored = import_sr(srs[0], image_path=IMAGE)
     built = plan_widget.session.build_plan()
     # SCOORDs are float32 pixels: within 1e-4 px x 0.1 mm/px, far below 0.001 mm
@@ -93,13 +97,13 @@ def test_search_retrieve_open_in_mm_store_and_read_back(make_napari_viewer_proxy
     assert restored.needle.entry_mm == pytest.approx(plan.needle.entry_mm, abs=1e-3)
     assert sorted(s.kind for s in restored.structures) == sorted(s.kind for s in built.structures)
 
-    # retrieving again opens the SR's study: the image from the cache, the SR is not opened as an image
+    # retrieving again: the image from the cache; the SR and the PDF are not opened as images
     widget.search()
-    qtbot.waitUntil(lambda: widget.table.item(0, 5) is not None and widget.table.item(0, 5).text() == "2",
+    qtbot.waitUntil(lambda: widget.table.item(0, 5) is not None and widget.table.item(0, 5).text() == "3",
                     timeout=30000)
     widget.retrieve()
     qtbot.waitUntil(lambda: "from the cache" in widget.status.text(), timeout=60000)
-    assert "Opened 1 image(s) (1 fetched, 1 from the cache); 1 non-image object(s) not opened" == widget.status.text()
+    assert "Opened 1 image(s) (2 fetched, 1 from the cache); 2 non-image object(s) not opened" == widget.status.text()
 
 
 def test_server_down_gives_a_clear_message_and_the_local_plan_untouched(make_napari_viewer_proxy, qtbot, pacs_env,

@@ -123,3 +123,19 @@ def test_a_case_does_not_start_over_another_image(make_napari_viewer_proxy, case
     assert teach.start_selected() is None
     assert "Close the open ultrasound image first" in teach.status.text()
     assert teach.submit() is None and "Start a case first" in teach.status.text()
+
+
+def test_build_starter_set_button_fills_the_list(make_napari_viewer_proxy, qtbot, tmp_path):
+    """The worker builds every starter case (phantom presets) into the chosen folder and lists them."""
+    from needleplan.training.starter import STARTER_SET
+
+    viewer = make_napari_viewer_proxy()
+    teach = viewer.window.add_plugin_dock_widget(PLUGIN, "Teaching case")[1]
+    teach.set_cases_dir(tmp_path / "new-cases")
+    assert teach.cases.count() == 0 and "No case in this folder" in teach.status.text()
+    teach.build_starter_set()
+    qtbot.waitUntil(lambda: teach.status.text().startswith(("Starter set", "<b>Not done")), timeout=120000)
+    made = int(teach.status.text().split()[2])
+    assert teach.status.text().startswith("Starter set: ") and made == teach.cases.count() >= 1
+    # every preset is made, or said why not (a reference that would not be safe is left out)
+    assert made + teach.status.text().count("left out") == len(STARTER_SET)

@@ -143,7 +143,9 @@ class PacsWidget(QWidget):
         if self.settings is None:
             return None
         self.url.setText(self.settings.url or "")
-        self.auth_label.setText(f"Login: {_auth_text(self.settings)} (from the environment or {settings_path()})")
+        self.auth_label.setText(f"Login: {_auth_text(self.settings)}")
+        self.auth_label.setToolTip(f"Credentials come only from the environment (NEEDLEPLAN_PACS_USER/_PASSWORD "
+                                   f"or NEEDLEPLAN_PACS_TOKEN) or the settings file {settings_path()}")
         return self.settings
 
     def _url(self) -> str | None:
