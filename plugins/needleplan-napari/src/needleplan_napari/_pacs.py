@@ -50,12 +50,23 @@ def _search(settings: Any, url: str | None, patient_id: str | None, date: str | 
         return pacs.search_studies(client, patient_id=patient_id, date=date)
 
 
-def _retrieve(settings: Any, url: str | None, study_uid: str, progress: Any) -> Any:
+def _retrieve(settings: Any, url: str | None, study_uid: str, progress: Any) -> tuple[Any, list[str]]:
+    """Retrieve a study into the cache; the result and which of its files are images (headers only)."""
     from needleplan import pacs
+    from needleplan.errors import NeedleplanError
+    from needleplan.io import read_info
 
     with pacs.connect(settings, url=url) as client:
-        return pacs.retrieve(client, pacs.default_cache(settings), study_uid,
-                             progress=lambda done, total, _uid, _status: progress.changed.emit(done, total))
+        result = pacs.retrieve(client, pacs.default_cache(settings), study_uid,
+                               progress=lambda done, total, _uid, _status: progress.changed.emit(done, total))
+    images = []
+    for path in result.paths:
+        try:
+            read_info(path)  # an SR or a PDF of the study is not an image
+        except NeedleplanError:
+            continue
+        images.append(path)
+    return result, images
 
 
 def _store(settings: Any, url: str | None, plan: Any, image_path: str, frame: Any, with_report: bool) -> Any:
@@ -190,19 +201,13 @@ class PacsWidget(QWidget):
         self.progress.setMaximum(total)
         self.progress.setValue(done)
 
-    def _open_retrieved(self, result: Any) -> None:
+    def _open_retrieved(self, got: tuple[Any, list[str]]) -> None:
         """Open every image of the study with the plugin's reader (plans and reports are skipped)."""
-        from needleplan.errors import NeedleplanError
-        from needleplan.io import read_info
-
-        self.opened, skipped = [], 0
-        for path in result.paths:
-            try:
-                read_info(path)  # an SR or a PDF of the study is not an image
-            except NeedleplanError:
-                skipped += 1
-                continue
+        result, images = got
+        self.opened = []
+        for path in images:
             self.opened.extend(self.viewer.open(path, plugin=PLUGIN))
+        skipped = len(result.paths) - len(images)
         note = f"; {skipped} non-image object(s) not opened" if skipped else ""
         self.status.setText(f"Opened {len(self.opened)} image(s) ({len(result.fetched)} fetched, "
                             f"{len(result.reused)} from the cache){note}")
