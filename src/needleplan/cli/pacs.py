@@ -122,6 +122,7 @@ def _put(args: argparse.Namespace) -> int:
     import pydicom
 
     from needleplan.cli._output import print_json
+    from needleplan.cli._plan_image import plan_image_path
     from needleplan.errors import DicomReadError
     from needleplan.io import open_image
     from needleplan.pacs import store_plan
@@ -129,13 +130,8 @@ def _put(args: argparse.Namespace) -> int:
 
     plan_path = Path(args.plan)
     plan = load_plan(plan_path)
-    if args.image:
-        image_path = Path(args.image)
-    elif plan.image.path:
-        image_path = Path(plan.image.path)
-        if not image_path.is_absolute():
-            image_path = plan_path.parent / image_path
-    else:
+    image_path = plan_image_path(plan, plan_path.parent, args.image)
+    if image_path is None:
         raise ValueError("the plan names no image; give --image IMAGE (the DICOM it was made on)")
     if not image_path.is_file():
         raise FileNotFoundError(f"image {image_path} not found; give --image IMAGE")
