@@ -130,6 +130,24 @@ def test_reject_removes_and_a_new_detection_replaces_only_suggestions(trapezius,
     assert len(widget.suggestions.shown()) == n - 1
 
 
+def test_a_shape_drawn_after_accept_or_reject_is_a_mark_not_a_suggestion(trapezius, qtbot):
+    viewer, widget = trapezius
+    _detect(widget, qtbot)
+    fascia = viewer.layers["fascia"]
+    assert len(fascia.data) == 2 and all(fascia.features["suggested"])
+    widget.suggestions.select(_row(widget, "fascia") + 1)        # the second fascia; the first stays suggested
+    assert widget.suggestions.accept_selected() == 1
+    fascia.add(np.array([[20.0, -5.0], [20.0, 5.0]]), shape_type="path")   # what drawing a path does
+    assert list(fascia.features["suggested"]) == [True, False, False]
+    # ... and carries none of a detector's confidence or evidence (napari would copy row 0's)
+    assert fascia.features["evidence"].iloc[-1] == "" and np.isnan(fascia.features["confidence"].iloc[-1])
+    widget.suggestions.select(_row(widget, "fascia"))
+    assert widget.suggestions.reject_selected() == 1
+    fascia.add(np.array([[22.0, -5.0], [22.0, 5.0]]), shape_type="path")
+    assert list(fascia.features["suggested"]) == [False, False, False]
+    assert sum(s.kind == "fascia" and not s.suggested for s in widget.session.state.plan.structures) == 3
+
+
 def test_a_stale_selection_never_touches_an_accepted_mark(trapezius, qtbot):
     viewer, widget = trapezius
     _detect(widget, qtbot)

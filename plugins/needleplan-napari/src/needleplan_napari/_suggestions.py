@@ -172,6 +172,9 @@ def _set_suggested(layer: Any, indices: list[int], value: bool) -> None:
     feats = layer.features.copy()
     feats.loc[feats.index[indices], "suggested"] = value
     layer.features = feats
+    # a features assignment makes napari take defaults from the first row: without this, a shape the
+    # physician draws next would carry a detector's confidence and evidence as if it had been detected
+    layer.feature_defaults = _layers.FEATURE_DEFAULTS
     style_suggestions(layer)
 
 
