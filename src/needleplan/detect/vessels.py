@@ -23,8 +23,13 @@ __all__ = ["VesselBlob", "find_vessels", "vessel_detection", "ellipse_polygon",
 
 #: A lumen is anechoic: its mean grey level is under this fraction of the tissue ring around it
 #: (1I Artery/Vein rows: "anechoic"; the fraction is an [inference] tuned on the phantom, where
-#: lumens measure 0.06-0.09 and hypoechoic fat lobules and the target 0.19 and more).
-LUMEN_RATIO = 0.15
+#: lumens measure 0.03-0.09 (up to 0.15 under heavy added noise) and hypoechoic fat lobules and
+#: the target 0.19 and more, before the shape tests).
+LUMEN_RATIO = 0.2
+#: The tissue ring around a lumen must be visibly grey on screen: at least this many of 255 grey
+#: levels (a lumen is dark *against tissue*; the black field of an empty or under-gained screen
+#: is not tissue) [inference: phantom walls 80-140 with gain from 75 % to 100 %].
+MIN_WALL_GREY = 40.0
 #: Pixels darker than this fraction of the tissue's median level seed a lumen candidate.
 SEED_RATIO = 0.45
 #: Vessel diameters searched, mm: from a small perforator to a large deep vessel [inference;
@@ -97,7 +102,7 @@ def find_vessels(view: FrameView, sm: np.ndarray, allowed: np.ndarray) -> list[V
     >>> img = (0.5 + 0.1 * rng.standard_normal((200, 200))).astype(np.float32)
     >>> rr, cc = np.mgrid[:200, :200]
     >>> img[(rr - 80) ** 2 + (cc - 100) ** 2 < 20 ** 2] = 0.02
-    >>> v = FrameView(img, (0, 0, 199, 199), 1, (0.1, 0.1), True, 1.0)
+    >>> v = FrameView(img, (0, 0, 199, 199), 1, (0.1, 0.1), True, 100.0)  # tissue: 0.5 x 100 grey
     >>> [tuple(round(x) for x in b.centre) for b in find_vessels(v, img, np.ones_like(img, bool))]
     [(80, 100)]
     """
@@ -138,7 +143,8 @@ def find_vessels(view: FrameView, sm: np.ndarray, allowed: np.ndarray) -> list[V
         inside = float(patch[local].mean())
         around = float(np.median(patch[ring]))
         ratio = inside / max(around, 1e-6)
-        if around < TISSUE_LEVEL or np.mean(patch[ring] > 0.5 * TISSUE_LEVEL) < 0.9:
+        if (around < TISSUE_LEVEL or around * view.scale < MIN_WALL_GREY
+                or np.mean(patch[ring] > 0.5 * TISSUE_LEVEL) < 0.9):
             continue  # not surrounded by tissue: black screen, or the outside of a sector
         if ratio > LUMEN_RATIO or reg.solidity < MIN_SOLIDITY:
             continue  # (solidity last: its convex hull is the slowest test)
