@@ -167,3 +167,15 @@ def test_region_box_limits_the_search() -> None:
 def test_bad_frame_shape_is_a_typed_error() -> None:
     with pytest.raises(ImageReadError, match="one frame"):
         detect_frame(np.zeros((3, 10, 10, 3), np.uint8))
+
+
+@settings(max_examples=10, deadline=None)
+@given(pleura_px=st.integers(120, 190), spacing=st.sampled_from([0.08, 0.1, 0.12]),
+       origin_row=st.integers(0, 10), seed=st.integers(0, 1000))
+def test_pleura_depth_property(pleura_px: int, spacing: float, origin_row: int, seed: int) -> None:
+    # the pleura drawn at image row pleura_px is (pleura_px - origin_row) * spacing mm deep;
+    # the A-line sits at twice its depth below the skin (origin_row), inside the 420-row frame
+    cal = _cal(spacing, origin_px=(float(origin_row), 0.0))
+    frame = chest(pleura_px=pleura_px, origin=(float(origin_row), 0.0), seed=seed)
+    pts = _pleura(to_structures(detect_frame(frame, cal), cal))
+    assert np.median(pts[:, 0]) == pytest.approx((pleura_px - origin_row) * spacing, abs=1.5 * spacing)
