@@ -156,3 +156,46 @@ def test_non_ultrasound_file_does_not_crash() -> None:
         detect_image(open_image(DATA / "CT_small.dcm"))
     except NeedleplanError:
         pass
+
+
+def test_into_uses_the_plans_manual_calibration(capsys, tmp_path) -> None:
+    # an uncalibrated copy of a phantom frame (PNG) with a plan that calibrated it by hand:
+    # 0.1 mm per pixel, origin at the region's reference pixel, so mm match the phantom's truth
+    from PIL import Image
+
+    from needleplan.calibration import Calibration
+    from needleplan.plan import ImageBinding, Plan, save_plan
+
+    case = generate_case("rhomboid_intercostal", "thin", seed=2)
+    png = tmp_path / "frame.png"
+    Image.fromarray(case.frames[0]).save(png)
+    image = open_image(png)
+    assert not image.info.calibration.is_calibrated
+    manual = Calibration("MANUAL", tuple(case.spacing_mm), tuple(case.origin_px), None, None, "two points 10 mm apart")
+    plan_path = tmp_path / "plan.json"
+    save_plan(Plan(image=ImageBinding(path=png.name, frame_index=0, pixel_sha256=image.frame_sha256(0)),
+                   calibration=manual, site="rhomboid"), plan_path)
+    out = _run_json(capsys, str(png), "--into", str(plan_path))
+    pleura = [s for s in out["structures"] if s["kind"] == "pleura"]
+    truth = np.asarray([s for s in case.structures if s["kind"] == "pleura"][0]["points_mm"])
+    rows = np.asarray(pleura[0]["points_mm"])
+    assert np.median(np.abs(rows[:, 0] - np.interp(rows[:, 1], truth[:, 1], truth[:, 0]))) < 1.0
+    assert [s.kind for s in load_plan(plan_path).structures if s.kind == "pleura"] == ["pleura"]
+
+
+def test_into_refuses_an_uncalibrated_plan(capsys, tmp_path) -> None:
+    from PIL import Image
+
+    from needleplan.plan import ImageBinding, Plan, save_plan
+
+    case = generate_case("rhomboid_intercostal", "thin", seed=2)
+    png = tmp_path / "frame.png"
+    Image.fromarray(case.frames[0]).save(png)
+    image = open_image(png)
+    plan_path = tmp_path / "plan.json"
+    save_plan(Plan(image=ImageBinding(path=png.name, frame_index=0, pixel_sha256=image.frame_sha256(0)),
+                   calibration=image.info.calibration, site="rhomboid"), plan_path)
+    before = plan_path.read_text()
+    assert main(["detect", str(png), "--into", str(plan_path)]) == 2
+    assert "no length calibration" in capsys.readouterr().err
+    assert plan_path.read_text() == before

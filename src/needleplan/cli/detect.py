@@ -67,8 +67,9 @@ def run(args: argparse.Namespace) -> int:
         frame = bound
         verify_binding(plan, image)
         site = site or plan.site
-    result = detect_image(image, frame=frame, cine=args.cine, site=site)
+    # with --into, the plan's calibration (it may be a manual one) sets both the filter sizes and mm
     calibration = plan.calibration if plan is not None else image.info.calibration
+    result = detect_image(image, frame=frame, cine=args.cine, site=site, calibration=calibration)
     structures = None
     reason = None
     try:

@@ -108,13 +108,18 @@ def detect_cine(
 
 
 def detect_image(image: Any, *, frame: int | None = None, cine: bool = False,
-                 site: str | None = None) -> DetectionResult:
-    """Detect on a :class:`~needleplan.io.LoadedImage`: one frame (default 0) or the whole cine."""
+                 site: str | None = None, calibration: Any = None) -> DetectionResult:
+    """Detect on a :class:`~needleplan.io.LoadedImage`: one frame (default 0) or the whole cine.
+
+    ``calibration`` overrides the image's own (a plan's manual calibration of an image that has
+    none); by default the image's is used.
+    """
     info = image.info
+    cal = calibration if calibration is not None else info.calibration
     if cine:
-        return detect_cine(image.frames, info.calibration, frame_time_ms=info.frame_time_ms,
+        return detect_cine(image.frames, cal, frame_time_ms=info.frame_time_ms,
                            site=site, frame_index=frame or 0)
     from needleplan.detect.analyse import detect_frame
 
     index = frame or 0
-    return detect_frame(image.frame(index), info.calibration, site=site, frame_index=index)
+    return detect_frame(image.frame(index), cal, site=site, frame_index=index)
