@@ -183,7 +183,10 @@ def test_https_to_a_plain_server_fails_tls_and_is_not_retried(server, caplog):
     assert client.session.verify is True  # TLS verification is on by default
     with pytest.raises(PacsError, match="TLS"):
         pacs.search_studies(client)
-    assert "retry" not in caplog.text
+    # Only needleplan's own retry log counts: the `retrying` package inside dicomweb-client logs a
+    # WARNING for the single attempt it makes even with its retries switched off.
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("needleplan")]
+    assert not any("retry" in m for m in ours), ours
 
 
 @needs_orthanc
