@@ -172,3 +172,22 @@ def test_suggested_trajectory_passes_the_rules_it_was_chosen_by(d):
     codes = check_plan(new).codes
     assert not codes & {"PLEURA_MARGIN", "PLEURA_OVERSHOOT", "VESSEL_CROSSED", "VESSEL_MARGIN",
                         "NEEDLE_TOO_SHORT", "RIB_IN_PATH", "NO_SAFE_ANGLE"}
+
+
+def _tie_plan(dr: float, dc: float) -> dict:
+    # Hypothesis found these: the artery's corner (2, 5) lies exactly 5.0 mm (its margin) from the
+    # tip (2, 0), and the pleura 6 mm under the tip meets the overshoot's reach exactly at 18.66 deg.
+    # Moved by (dr, dc), rounding made the same ties fall the other way; ties must not flip.
+    d = plan("upper_trapezius",
+             structures=[line("skin", (0.0, -100.0), (0.0, 100.0)), pleura(8.0, -100.0, 100.0),
+                         box("artery", 2.0, 5.0, 5.0, 8.0), box("target", 1.0, -1.0, 3.0, 1.0)],
+             entry=(0.0, 0.0), tip=(2.0, 0.0), length=25.0)
+    return _shifted(d, dr, dc) if (dr or dc) else d
+
+
+@pytest.mark.parametrize("dr, dc", [(48.0, 1.9872904637168602), (-13.7, 41.3), (0.1, 0.2)])
+def test_a_clearance_equal_to_its_margin_does_not_flip_when_everything_moves(dr, dc):
+    a = check_plan(plan_from_dict(_tie_plan(0.0, 0.0)))
+    b = check_plan(plan_from_dict(_tie_plan(dr, dc)))
+    assert {(f.code, f.severity) for f in a.findings} == {(f.code, f.severity) for f in b.findings}
+    assert a.metrics["safe_angle_window_deg"] == b.metrics["safe_angle_window_deg"]

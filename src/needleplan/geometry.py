@@ -41,9 +41,16 @@ __all__ = [
     "nearest_segment_direction",
     "shape_centroid",
     "ShapeSet",
+    "TIE_MM",
 ]
 
 _EPS = 1e-12
+#: Distances that differ by less than this are the same distance when compared with a margin or a
+#: reach.  Not a clinical number: it only keeps a clearance that equals its margin exactly (marks on
+#: whole millimetres) from flipping between "kept" and "within the margin" with rounding, e.g. when
+#: every coordinate is moved by the same offset.  A clearance equal to its margin keeps it; a pleura
+#: exactly at the overshoot's reach is reached.
+TIE_MM = 1e-6
 
 
 def as_points(points: Any) -> np.ndarray:

@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from needleplan.geometry import TIE_MM
 from needleplan.plan import Plan
 from needleplan.planner._scene import Scene, _first_hit, _items, _needle_of, _scene
 
@@ -62,7 +63,7 @@ def overshoot(plan: Plan | Scene) -> Overshoot:
     hits = [(float(row[j]), h.kind) for j, h in enumerate(_items(sc))]
     pleura = _first_hit(sc, row, "pleura")
     bone = _first_hit(sc, row, None)
-    within = [(t, k) for t, k in hits if t <= reach]
+    within = [(t, k) for t, k in hits if t <= reach + TIE_MM]
     first_t, first_k = min(within) if within else (None, None)
     return Overshoot(reach, first_k, first_t, None if math.isinf(pleura) else pleura,
                      None if math.isinf(bone) else bone)

@@ -85,7 +85,7 @@ def _clear_paths(sc: Scene, entries: np.ndarray, path: np.ndarray, u: np.ndarray
     safe = np.ones(len(path), dtype=bool)
     if sc.hazards:
         margins = np.array([h.margin_mm for h in sc.hazards])
-        safe &= (sc.hazard_shapes.segment_distance(entries, tips) >= margins).all(axis=1)
+        safe &= (sc.hazard_shapes.segment_distance(entries, tips) >= margins - g.TIE_MM).all(axis=1)
     n_pleura = sum(h.family == "pleura" for h in sc.hazards)
     if sc.stop_shapes.n == 0:
         return safe
@@ -98,7 +98,7 @@ def _clear_paths(sc: Scene, entries: np.ndarray, path: np.ndarray, u: np.ndarray
     if n_pleura:
         reach = np.maximum(length - path, 0.0) + th["OVERSHOOT_ALLOWANCE_MM"]
         t_p = from_tip[:, :n_pleura].min(axis=1)
-        safe &= ~((t_p <= reach) & (t_p < bone))
+        safe &= ~((t_p <= reach + g.TIE_MM) & (t_p < bone))
     return safe
 
 
@@ -131,7 +131,7 @@ def safe_angle_window(plan: Plan | Scene, *, step_deg: float | None = None) -> A
     intervals, best = [], None
     for sign, name in ((-1.0, "left"), (1.0, "right")):  # entry col below / above the target's
         entries, path, u, angles, ok = _candidate_entries(sc, target, phis, sign)
-        safe = ok & (path + th["HUB_MARGIN_MM"] <= length)
+        safe = ok & (path + th["HUB_MARGIN_MM"] <= length + g.TIE_MM)
         if (sc.hazards or sc.backstops) and safe.any():
             keep = np.flatnonzero(safe)      # only candidates the needle length allows are traced
             safe[keep] = _clear_paths(sc, entries[keep], path[keep], u[keep], target, length)

@@ -86,7 +86,7 @@ def pleura_margin(ctx: Context):
             yield Finding("PLEURA_MARGIN", "block",
                           f"The needle as drawn reaches or crosses the pleura (tip {mm(tip)} from the pleural line); "
                           f"it must stop at least {h.margin_mm:g} mm above it{why}.", values)
-        elif shaft < h.margin_mm:
+        elif shaft < h.margin_mm - g.TIE_MM:
             part = f"Tip {mm(tip)} above the pleura" if tip - shaft < 1e-6 else f"Shaft passes {mm(shaft)} from the pleura"
             yield Finding("PLEURA_MARGIN", "warn", f"{part}; margin {h.margin_mm:g} mm{why}.", values)
 
@@ -94,7 +94,7 @@ def pleura_margin(ctx: Context):
 @rule("pleura_overshoot", codes=("PLEURA_OVERSHOOT",), rows=("R3",), needs_mm=True, needs_needle=True)
 def pleura_overshoot(ctx: Context):
     o = ctx.over
-    if o.pleura_mm is None or o.pleura_mm > o.reach_mm:
+    if o.pleura_mm is None or o.pleura_mm > o.reach_mm + g.TIE_MM:
         return
     if o.backstop_mm is not None and o.backstop_mm < o.pleura_mm:
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from needleplan.anatomy import hazard_family
+from needleplan.geometry import TIE_MM
 from needleplan.safety._shapes import clearance
 from needleplan.safety.context import Context, mm, rule
 from needleplan.safety.report import Finding
@@ -37,7 +38,7 @@ def _family_rule(family: str):
             if not ctx.calibrated:
                 continue
             margin = margin_by_index[i]
-            if shaft < margin:
+            if shaft < margin - TIE_MM:
                 part = f"tip {mm(tip)}" if tip - shaft < 1e-6 else f"shaft {mm(shaft)}"
                 yield Finding(f"{code}_MARGIN", "warn",
                               f"Needle {part} from the marked {_name(s)}; margin {margin:g} mm.",
