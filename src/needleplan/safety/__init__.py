@@ -39,6 +39,9 @@ NEEDLE_TOO_SHORT          block/warn   cannot reach (block) or less than the hub
 STEEP_ANGLE               info/warn    in-plane angle above 30 (info), 40 (warn), 50 deg (strong warn) (R13)
 OUT_OF_PLANE              info/warn    out-of-plane approach; warn at thoracic sites (R14)
 PROBE_DEPTH               warn         linear (high-frequency) probe and a target deeper than it shows well (R15)
+IMAGE_TOO_SHALLOW         warn/info    nothing marked under the target (pleura/rib/bone; bone and the site's
+                                       viscera/nerve at deep sites) and the image ends above the overshoot reach;
+                                       info when the plan has no region box, so the depth is unchecked (R15)
 NO_SAFE_ANGLE             warn         no in-plane angle reaches the target safely with this needle (R3-R5, R13)
 THIN_PATIENT              info/warn    BMI <18.5 (warn) / <23 (info), women at trapezius/rhomboid (info),
                                        measured skin-to-pleura below the site threshold (warn) (R6)

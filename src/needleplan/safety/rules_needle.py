@@ -1,10 +1,13 @@
 """The drawn needle: target hit, length (R5, R12), bone in the way, deepest safe insertion, angle and
-visibility (R13), out-of-plane caution (R14), probe against depth (R15), and the safe angle window."""
+visibility (R13), out-of-plane caution (R14), probe against depth and image depth (R15), and the safe
+angle window."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+
+import numpy as np
 
 from needleplan import geometry as g
 from needleplan.safety._shapes import shortest_needle
@@ -151,6 +154,58 @@ def probe_depth(ctx: Context):
                       f"Target {mm(depth)} deep with a {what}: penetration is often limited to about "
                       f"{limit / 10:g} cm; a curvilinear 2-5 MHz probe shows deep targets better.",
                       {"depth_mm": round(depth, 2), "limit_mm": limit, "frequency_mhz": freq})
+
+
+#: R15 (second part): what lies under the target and would stop, or be hurt by, an overshoot.
+_FLOOR_WORDS: Mapping[str, str] = {"pleura": "the pleura", "rib": "a rib", "bone": "bone",
+                                   "viscera": "the kidney or peritoneum", "nerve": "the nerve"}
+
+
+def _floor_kinds(profile) -> tuple[str, ...]:
+    """Kinds that show what is under the target: pleura or bone at thoracic sites; bone and the site's
+    expected viscera or nerve at deep and lumbar sites; none at superficial ones (rule not run)."""
+    if profile.region == "thoracic":
+        return ("pleura", "rib", "bone")
+    if profile.region in ("deep", "lumbar"):
+        return ("bone",) + tuple(k for k in profile.expected_hazards if k in ("viscera", "nerve"))
+    return ()
+
+
+@rule("image_depth", codes=("IMAGE_TOO_SHALLOW",), rows=("R15",), needs_mm=True, needs_needle=True)
+def image_depth(ctx: Context):
+    """WARN when nothing is marked under the target and the image ends above where an overshoot reaches.
+
+    The reach is the straight extension past the tip by the unused needle length (the PLEURA_OVERSHOOT
+    geometry); the image ends at the calibrated region's deepest row.  Rows are world ``row_mm``.
+    """
+    kinds = _floor_kinds(ctx.profile)
+    if not kinds:
+        return
+    plan = ctx.plan
+    entry, tip = np.asarray(plan.needle.entry_mm, float), np.asarray(plan.needle.target_mm, float)
+    if any(max(p[0] for p in s.points_mm) > tip[0] for _i, s in ctx.confirmed(*kinds)):
+        return
+    reach = ctx.over.reach_mm
+    down = float((tip - entry)[0]) / float(np.hypot(*(tip - entry)))
+    reach_row_mm = float(tip[0]) + reach * max(down, 0.0)
+    what = " or ".join(dict.fromkeys(_FLOOR_WORDS[k] for k in kinds))
+    values = {"tip_row_mm": round(float(tip[0]), 2), "reach_row_mm": round(reach_row_mm, 2),
+              "overshoot_reach_mm": round(reach, 2), "looked_for": list(kinds)}
+    box = plan.calibration.region_box_px
+    if box is None:
+        yield Finding("IMAGE_TOO_SHALLOW", "info",
+                      f"Image depth not checked: the plan has no calibrated region box. Nothing is marked beneath "
+                      f"the target and the needle could reach {mm(reach_row_mm)} along this path; make sure the "
+                      f"image shows {what} under it.", {**values, "image_depth_mm": None,
+                                                        "skipped": "no calibrated region box"})
+        return
+    image_row_mm = float(plan.calibration.px_to_mm([float(box[2]), float(box[1])])[0])
+    if image_row_mm < reach_row_mm:
+        yield Finding("IMAGE_TOO_SHALLOW", "warn",
+                      f"The image shows {mm(image_row_mm)}; the needle could reach {mm(reach_row_mm)} along this "
+                      f"path ({mm(reach)} of unused needle past the tip at {mm(float(tip[0]))}); nothing is marked "
+                      f"beneath the target: deepen the image to see {what} under it.",
+                      {**values, "image_depth_mm": round(image_row_mm, 2)})
 
 
 @rule("angle_window", codes=("NO_SAFE_ANGLE",), rows=("R3", "R4", "R5", "R13"), needs_mm=True)
