@@ -151,11 +151,10 @@ def test_unreadable_files_fail_with_one_line(capsys, name: str) -> None:
     assert err.startswith("needleplan: error:") and "\n" not in err
 
 
-def test_non_ultrasound_file_does_not_crash() -> None:
-    try:
+def test_non_ultrasound_file_is_refused() -> None:
+    # CT is not ultrasound: a typed error, not meaningless "skin" suggestions (tests/test_detect_modality.py)
+    with pytest.raises(NeedleplanError, match="detect works on ultrasound images"):
         detect_image(open_image(DATA / "CT_small.dcm"))
-    except NeedleplanError:
-        pass
 
 
 def test_into_uses_the_plans_manual_calibration(capsys, tmp_path) -> None:

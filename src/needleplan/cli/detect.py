@@ -1,8 +1,9 @@
-"""``needleplan detect IMAGE [--frame N | --cine] [--site SITE] [--json] [--into PLAN]``.
+"""``needleplan detect IMAGE [--frame N | --cine] [--site SITE] [--json] [--into PLAN] [--any-modality]``.
 
 Prints the assisted-marking suggestions (skin, fascia, ribs, pleura, vessels) of one frame or a
 cine.  ``--into PLAN`` adds them to an existing plan as suggestions (``suggested: true``), replacing
 the suggestions of an earlier run and keeping every accepted mark; the plan is saved atomically.
+A DICOM that is not ultrasound (CT, MR ...) is refused unless ``--any-modality`` is given.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--into", metavar="PLAN", default=None,
                    help="add the suggestions to this plan file (saved atomically)")
+    p.add_argument("--any-modality", action="store_true",
+                   help="run on a DICOM whose modality is not ultrasound (CT, MR ...): the results mean little")
     p.set_defaults(func=run)
 
 
@@ -69,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
         site = site or plan.site
     # with --into, the plan's calibration (it may be a manual one) sets both the filter sizes and mm
     calibration = plan.calibration if plan is not None else image.info.calibration
-    result = detect_image(image, frame=frame, cine=args.cine, site=site, calibration=calibration)
+    result = detect_image(image, frame=frame, cine=args.cine, site=site, calibration=calibration,
+                          any_modality=args.any_modality)
     structures = None
     reason = None
     try:

@@ -16,13 +16,14 @@ Modules: :mod:`~needleplan.detect.ribs` (cortex + shadow), :mod:`~needleplan.det
 from __future__ import annotations
 
 from needleplan.detect.analyse import analyse_frame, detect_frame, is_thoracic_site
-from needleplan.detect.cine import CineMeasures, detect_cine, detect_image
+from needleplan.detect.cine import CineMeasures, NotUltrasoundError, detect_cine, detect_image
 from needleplan.detect.results import Detection, DetectionResult, structure_dicts, to_structures
 
 __all__ = [
     "CineMeasures",
     "Detection",
     "DetectionResult",
+    "NotUltrasoundError",
     "analyse_frame",
     "detect_cine",
     "detect_frame",

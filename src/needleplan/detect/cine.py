@@ -4,6 +4,8 @@ pulsation measured over every frame.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from needleplan.detect._frame import prepare_frame
@@ -13,9 +15,9 @@ from needleplan.detect.pulsation import PulseResult, PulseTracker
 from needleplan.detect.results import DetectionResult
 from needleplan.detect.sliding import SlidingResult, SlidingTracker
 from needleplan.detect.vessels import vessel_detection
-from needleplan.errors import ImageReadError
+from needleplan.errors import ImageReadError, NeedleplanError
 
-__all__ = ["detect_cine", "detect_image", "CineMeasures"]
+__all__ = ["detect_cine", "detect_image", "CineMeasures", "NotUltrasoundError"]
 
 #: Pleura confidence change from the cine: sliding confirms the line is pleura (1I Pleura row);
 #: its absence does not make the line less likely pleura (a pneumothorax has a pleural line too) but
@@ -107,19 +109,36 @@ def detect_cine(
     return DetectionResult(tuple(dets), frame_index, view.calibrated, tuple(notes))
 
 
+class NotUltrasoundError(ValueError, NeedleplanError):
+    """The detectors were asked to run on a DICOM image whose modality is not ultrasound (US)."""
+
+
 def detect_image(image: Any, *, frame: int | None = None, cine: bool = False,
-                 site: str | None = None, calibration: Any = None) -> DetectionResult:
+                 site: str | None = None, calibration: Any = None, any_modality: bool = False) -> DetectionResult:
     """Detect on a :class:`~needleplan.io.LoadedImage`: one frame (default 0) or the whole cine.
 
     ``calibration`` overrides the image's own (a plan's manual calibration of an image that has
-    none); by default the image's is used.
+    none); by default the image's is used.  The detectors' cues (bright lines with an acoustic
+    shadow, lung sliding) are ultrasound cues: a DICOM whose modality is not ``US`` (CT, MR, OT ...)
+    raises :class:`NotUltrasoundError` unless ``any_modality`` is true.  Images without a modality
+    (PNG, JPEG) are taken as ultrasound screenshots.
     """
     info = image.info
+    modality = (info.modality or "").strip().upper()
+    if modality and modality != "US" and not any_modality:
+        name = Path(info.path).name if info.path else "this image"
+        raise NotUltrasoundError(f"detect works on ultrasound images; {name} is {modality}: open an ultrasound "
+                                 "image, or pass --any-modality to try anyway")
     cal = calibration if calibration is not None else info.calibration
     if cine:
-        return detect_cine(image.frames, cal, frame_time_ms=info.frame_time_ms,
-                           site=site, frame_index=frame or 0)
-    from needleplan.detect.analyse import detect_frame
+        result = detect_cine(image.frames, cal, frame_time_ms=info.frame_time_ms,
+                             site=site, frame_index=frame or 0)
+    else:
+        from needleplan.detect.analyse import detect_frame
 
-    index = frame or 0
-    return detect_frame(image.frame(index), cal, site=site, frame_index=index)
+        index = frame or 0
+        result = detect_frame(image.frame(index), cal, site=site, frame_index=index)
+    if modality and modality != "US":
+        note = f"not an ultrasound image ({modality}): the suggestions use ultrasound cues and mean little here"
+        result = replace(result, notes=(note, *result.notes))
+    return result
