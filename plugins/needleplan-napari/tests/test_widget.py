@@ -131,17 +131,30 @@ def test_closing_and_reopening_the_dock_does_not_pile_up_callbacks(make_napari_v
     assert len(calls) == 1
 
 
-def test_suggest_in_background_then_accept(docked, qtbot):
+def _buttons(widget, text):
+    from qtpy.QtWidgets import QPushButton
+
+    return [b for b in widget.findChildren(QPushButton) if b.text() == text]
+
+
+def test_suggest_in_background_then_use_suggested_path(docked, qtbot):
+    from qtpy.QtCore import Qt
+
     viewer, widget = docked
+    # "Accept" is the detector suggestions' button only; the suggested needle path has its own label.
+    assert _buttons(widget, "Accept") == [widget.suggestions.accept_button]
+    [use_path] = _buttons(widget, "Use suggested path")
+    assert not use_path.isEnabled()
     _thin_trapezius(widget)
     widget.set_needle((0.0, -18.0), (9.5, 2.0))
     worker = widget.suggest()
     with qtbot.waitSignal(worker.finished, timeout=30_000):
         pass
-    qtbot.waitUntil(lambda: widget.accept_button.isEnabled(), timeout=10_000)
+    qtbot.waitUntil(use_path.isEnabled, timeout=10_000)
+    assert "Use suggested path" in widget.status.text()
     s = widget.session.suggestion
     assert len(viewer.layers["needleplan: suggestion"].data) > 0
-    widget.accept_suggestion()
+    qtbot.mouseClick(use_path, Qt.MouseButton.LeftButton)
     entry, tip, _ = __import__("needleplan_napari._layers", fromlist=["x"]).needle_from_layer(
         widget.session.kind_layer("needle"), widget.session.image_layer())
     assert entry == pytest.approx(s.needle.entry_mm, abs=1e-4)

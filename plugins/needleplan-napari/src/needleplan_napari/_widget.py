@@ -126,17 +126,19 @@ class PlanWidget(QWidget):
 
         actions = QGridLayout()
         self.suggest_button = QPushButton("Suggest (Alt+G)")
-        self.accept_button = QPushButton("Accept")
-        self.accept_button.setEnabled(False)
+        # "Accept" belongs to the detector suggestions above; this one takes the suggested needle path.
+        self.use_path_button = QPushButton("Use suggested path")
+        self.use_path_button.setToolTip("Replace the drawn needle by the suggested trajectory (after Suggest)")
+        self.use_path_button.setEnabled(False)
         self.save_button = QPushButton("Save plan...")
         self.open_button = QPushButton("Open plan...")
         self.report_button = QPushButton("Export report...")
         self.suggest_button.clicked.connect(self.suggest)
-        self.accept_button.clicked.connect(self.accept_suggestion)
+        self.use_path_button.clicked.connect(self.accept_suggestion)
         self.save_button.clicked.connect(self._save_dialog)
         self.open_button.clicked.connect(self._open_dialog)
         self.report_button.clicked.connect(self._report_dialog)
-        buttons = (self.suggest_button, self.accept_button, self.save_button, self.open_button, self.report_button)
+        buttons = (self.suggest_button, self.use_path_button, self.save_button, self.open_button, self.report_button)
         for i, b in enumerate(buttons):
             actions.addWidget(b, i // 2, i % 2)
         lay.addLayout(actions)
@@ -372,12 +374,13 @@ class PlanWidget(QWidget):
             self.findings_list.addItem(item)
 
     def _show_suggestion(self, suggestion: Any) -> None:
-        self.accept_button.setEnabled(suggestion is not None)
+        self.use_path_button.setEnabled(suggestion is not None)
         if suggestion is None:
             self.status.setText("No safe trajectory found from this target (or it was accepted).")
         else:
             n = suggestion.needle
-            self.status.setText(f"Suggested: entry ({n.entry_mm[0]:.1f}, {n.entry_mm[1]:.1f}) mm; Accept to use it")
+            self.status.setText(f"Suggested: entry ({n.entry_mm[0]:.1f}, {n.entry_mm[1]:.1f}) mm; "
+                                "press 'Use suggested path' to take it")
 
     def findings_shown(self) -> list[str]:
         """The lines in the findings panel, top to bottom (for tests and the benchmark)."""
