@@ -82,6 +82,28 @@ def detect_job(session: PlanSession) -> DetectJob:
     return DetectJob(image, source, cal, session.current_frame() or 0, cine, session.inputs.site or None)
 
 
+def prepare_detectors() -> None:
+    """Import the detectors and run their FFTs once, on the calling (main) thread.
+
+    scipy's pocketfft extension crashed the interpreter (segmentation fault) when it was first
+    imported and used inside a Qt worker thread after other napari work; importing it and running
+    one small transform on the main thread first avoids that.  Cheap after the first call.
+    """
+    global _PREPARED
+    if _PREPARED:
+        return
+    import scipy.fft
+
+    import needleplan.detect  # noqa: F401  (imports skimage.registration and scipy.fft here)
+
+    scipy.fft.fftn(np.ones((4, 4)))
+    np.fft.rfft(np.ones(8))
+    _PREPARED = True
+
+
+_PREPARED = False
+
+
 def run_detection(job: DetectJob) -> list:
     """Run the detectors (one frame, or the whole cine for sliding and pulsation): suggested structures.
 

@@ -96,6 +96,7 @@ class SuggestionPanel(QGroupBox):
             return None
         from napari.qt.threading import create_worker
 
+        _suggestions.prepare_detectors()  # on the main thread, before any worker touches scipy.fft
         self.status.setText(f"Detecting on {where}...")
         self.detect_button.setEnabled(False)
         self.worker = create_worker(_suggestions.run_detection, job)
