@@ -23,6 +23,7 @@ __all__ = [
     "PacsError",
     "DeidentificationError",
     "UnknownPresetError",
+    "NotUltrasoundError",
 ]
 
 
@@ -79,3 +80,7 @@ class DeidentificationError(ValueError, NeedleplanError):
 
 class UnknownPresetError(ValueError, NeedleplanError):
     """A site, habitus, probe or compression name the phantom does not know."""
+
+
+class NotUltrasoundError(ValueError, NeedleplanError):
+    """The detectors were asked to run on a DICOM image whose modality is not ultrasound (US)."""

@@ -15,7 +15,7 @@ from needleplan.detect.pulsation import PulseResult, PulseTracker
 from needleplan.detect.results import DetectionResult
 from needleplan.detect.sliding import SlidingResult, SlidingTracker
 from needleplan.detect.vessels import vessel_detection
-from needleplan.errors import ImageReadError, NeedleplanError
+from needleplan.errors import ImageReadError, NotUltrasoundError
 
 __all__ = ["detect_cine", "detect_image", "CineMeasures", "NotUltrasoundError"]
 
@@ -107,10 +107,6 @@ def detect_cine(
         measures.sliding = sliding
         measures.pulses = results
     return DetectionResult(tuple(dets), frame_index, view.calibrated, tuple(notes))
-
-
-class NotUltrasoundError(ValueError, NeedleplanError):
-    """The detectors were asked to run on a DICOM image whose modality is not ultrasound (US)."""
 
 
 def detect_image(image: Any, *, frame: int | None = None, cine: bool = False,
