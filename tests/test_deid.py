@@ -18,7 +18,7 @@ from needleplan.cli import main
 from needleplan.deid import Deidentifier, deidentify_path
 from needleplan.deid.header import table_action
 from needleplan.deid.pixels import keep_mask
-from needleplan.errors import CalibrationError, DicomReadError, UnsupportedCodecError
+from needleplan.errors import DeidentificationError, DicomReadError, UnsupportedCodecError
 
 DATA = Path(__file__).parent / "data" / "real_dicom"
 CLEANABLE = ["GREYSCALE_IMAGE", "RGB_IMAGE", "OBXXXX1A_rle", "US-YBR_FULL_422-EVRLE",
@@ -207,11 +207,11 @@ def test_dates_shifted_by_one_offset(cleaned):
 
 def test_uncleanable_image_is_refused(tmp_path):
     # US1_J2KR: no region, BurnedInAnnotation absent -> cannot be called clean.
-    with pytest.raises(CalibrationError, match="BurnedInAnnotation is absent"):
+    with pytest.raises(DeidentificationError, match="BurnedInAnnotation is absent"):
         Deidentifier("s").deidentify_file(DATA / "US1_J2KR.dcm", tmp_path / "x.dcm")
     assert not (tmp_path / "x.dcm").exists()
     # examples_ybr_color: its region box lies outside the (downscaled) image; no guessing.
-    with pytest.raises(CalibrationError):
+    with pytest.raises(DeidentificationError):
         Deidentifier("s").deidentify_file(DATA / "examples_ybr_color.dcm", tmp_path / "y.dcm")
 
 

@@ -27,7 +27,7 @@ from dicomanonymizer.dicomfields_selector import dicom_anonymization_database_se
 from pydicom.dataset import Dataset
 from pydicom.tag import BaseTag
 
-from needleplan.errors import CalibrationError
+from needleplan.errors import DeidentificationError
 
 __all__ = ["HeaderProfile", "TABLE_VERSION", "table_action"]
 
@@ -139,7 +139,7 @@ class HeaderProfile:
             if keyword in ds:
                 del ds[keyword]
         if _regions_bytes(ds) != regions_before:  # pragma: no cover - a guard, not a path
-            raise CalibrationError("de-identification changed the Sequence of Ultrasound Regions; "
+            raise DeidentificationError("de-identification changed the Sequence of Ultrasound Regions; "
                                    "nothing was written; report this file as a needleplan bug")
 
 

@@ -17,7 +17,7 @@ from pydicom.sr.codedict import codes
 from needleplan.calibration import regions_from_dataset
 from needleplan.deid import pixels
 from needleplan.deid.header import TABLE_VERSION, HeaderProfile
-from needleplan.errors import CalibrationError, DicomReadError, ImageReadError, NeedleplanError
+from needleplan.errors import DeidentificationError, DicomReadError, ImageReadError, NeedleplanError
 
 __all__ = ["DeidResult", "Deidentifier", "deidentify_path", "read_secret"]
 
@@ -109,7 +109,7 @@ class Deidentifier:
         elif self.allow_burned_in:
             done, clean = PixelsDone((), 0), False
         else:
-            raise CalibrationError(
+            raise DeidentificationError(
                 f"{source}: no calibrated ultrasound region to keep and BurnedInAnnotation is {burned}, "
                 "so burned-in patient text cannot be cleaned; mask it by hand, or pass "
                 "--allow-burned-in to write it marked as not de-identified")
