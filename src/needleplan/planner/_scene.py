@@ -46,6 +46,29 @@ class Scene:
     needle: Needle | None
 
 
+#: How far (mm) an open pleura mark is continued sideways, at the depth of its end points, beyond its
+#: marked ends: the pleura is a continuous sheet under the chest wall, so an overshoot or a shaft past
+#: the end of a partly marked pleura meets it too (the same convention as the skin line's depth).
+PLEURA_CONTINUED_MM = 1000.0
+
+
+def continued_pleura(points: np.ndarray) -> np.ndarray:
+    """An open pleura polyline continued horizontally beyond its two ends by :data:`PLEURA_CONTINUED_MM`.
+
+    >>> continued_pleura(np.array([[20.0, 40.0], [20.0, 5.0]])).tolist()
+    [[20.0, -995.0], [20.0, 5.0], [20.0, 40.0], [20.0, 1040.0]]
+    """
+    p = points if points[0, 1] <= points[-1, 1] else points[::-1]
+    return np.vstack([[p[0, 0], p[0, 1] - PLEURA_CONTINUED_MM], p, [p[-1, 0], p[-1, 1] + PLEURA_CONTINUED_MM]])
+
+
+def _traced(h: Hazard) -> tuple[np.ndarray, bool]:
+    """The shape the geometry traces for a hazard: an open pleura continues beyond its marked ends."""
+    if h.family == "pleura" and not h.closed and len(h.points) >= 2:
+        return continued_pleura(h.points), False
+    return h.points, h.closed
+
+
 def position_changed(plan: Plan) -> bool:
     """R8: the plan records a planning position and a different procedure position."""
     a, b = plan.extra.get("planning_position"), plan.extra.get("procedure_position")
@@ -83,10 +106,10 @@ def prepare(plan: Plan, thresholds: Mapping[str, float] | None = None) -> Scene:
     elif plan.needle is not None:
         target_point = np.asarray(plan.needle.target_mm, dtype=float)
     items = hazards + backstops
-    shapes = g.ShapeSet([(h.points, h.closed) for h in items])
-    hazard_shapes = g.ShapeSet([(h.points, h.closed) for h in hazards])
+    shapes = g.ShapeSet([_traced(h) for h in items])
+    hazard_shapes = g.ShapeSet([_traced(h) for h in hazards])
     stops = [h for h in hazards if h.family == "pleura"] + backstops
-    stop_shapes = g.ShapeSet([(h.points, h.closed) for h in stops])
+    stop_shapes = g.ShapeSet([_traced(h) for h in stops])
     return Scene(th, tuple(hazards), tuple(backstops), shapes, hazard_shapes, stop_shapes, skin, target_point,
                  tuple(targets), plan.needle)
 

@@ -98,10 +98,17 @@ def pleura_overshoot(ctx: Context):
         return
     if o.backstop_mm is not None and o.backstop_mm < o.pleura_mm:
         return
+    _entry, tip, u = needle_vectors(ctx)
+    hit_col = float(tip[1] + o.pleura_mm * u[1])
+    beyond = not any(h.points[:, 1].min() - g.TIE_MM <= hit_col <= h.points[:, 1].max() + g.TIE_MM
+                     for h in _pleura_hazards(ctx))
+    where = (" (beyond the marked end of the pleura: it is taken to continue at the depth of its last marked "
+             "point; mark it across the needle's path)") if beyond else ""
     yield Finding("PLEURA_OVERSHOOT", "warn",
                   f"If the needle is pushed further, its straight path meets the pleura {mm(o.pleura_mm)} past the "
-                  f"planned tip with no rib in between; {mm(o.reach_mm)} of needle is still unused.",
-                  {"pleura_beyond_tip_mm": round(o.pleura_mm, 2), "unused_length_mm": round(o.reach_mm, 2)})
+                  f"planned tip{where} with no rib in between; {mm(o.reach_mm)} of needle is still unused.",
+                  {"pleura_beyond_tip_mm": round(o.pleura_mm, 2), "unused_length_mm": round(o.reach_mm, 2),
+                   "beyond_marked_pleura": beyond})
 
 
 @rule("intercostal_target", codes=("INTERCOSTAL_TARGET",), rows=("R4",), needs_needle=True)

@@ -1,0 +1,69 @@
+"""Review of the safety engine: each test pins a bug that could let a needle reach a hazard unwarned.
+
+Coordinates are world mm (row, col); row = depth below a skin at row 0 unless a skin line is marked.
+Every expected number is worked out by hand in the comment beside it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from needleplan.plan import plan_from_dict
+from needleplan.safety import check_plan
+from tests.scenarios.plans import box, plan, pleura
+
+
+def _report(p):
+    return check_plan(plan_from_dict(p))
+
+
+def _codes(report) -> dict[str, str]:
+    return {f.code: f.severity for f in report.findings}
+
+
+# --- a pleura marked only across part of the image -------------------------------------------------
+# The pleura is a continuous sheet under the chest wall: a physician who marks it from col 5 to col 40
+# (where it is visible) expects the needle's extension at col 0 to meet it too.  The engine already
+# reports skin-to-pleura 20 mm at the tip's column (the nearest marked end), so the overshoot must not
+# silently treat the unmarked continuation as empty space.
+#
+# Vertical needle entry (0, 0) -> tip (10, 0), 38 mm long: unused 38 - 10 = 28 mm, reaching row 38.
+# Pleura marked at row 20, cols 5..40, assumed to continue at row 20: met 20 - 10 = 10 mm past the tip,
+# within the 28 mm reach and with no rib in between -> PLEURA_OVERSHOOT (warn), and the needle is long
+# enough to reach it: pleura 20 mm from the entry <= 38 mm -> NEEDLE_REACHES_PLEURA (warn).
+
+
+@pytest.mark.parametrize("c0, c1", [(5.0, 40.0), (-40.0, -5.0)])
+def test_overshoot_past_the_end_of_a_partly_marked_pleura_is_reported(c0, c1):
+    r = _report(plan("upper_trapezius", structures=[box("target", 8, -2, 12, 2), pleura(20, c0, c1)],
+                     entry=(0, 0), tip=(10, 0), length=38))
+    codes = _codes(r)
+    assert codes.get("PLEURA_OVERSHOOT") == "warn"
+    assert codes.get("NEEDLE_REACHES_PLEURA") == "warn"
+    assert codes.get("INTERCOSTAL_TARGET") == "warn"
+    assert r.metrics["overshoot_first_hit"] == "pleura"
+    assert r.metrics["overshoot_first_hit_mm"] == pytest.approx(10.0)
+    assert r.metrics["pleura_along_path_mm"] == pytest.approx(20.0)
+    over = next(f for f in r.findings if f.code == "PLEURA_OVERSHOOT")
+    # Honest wording: the hit is on the assumed continuation, not on the marked line.
+    assert over.values["beyond_marked_pleura"] is True
+    assert "beyond the marked end" in over.message
+
+
+def test_overshoot_on_the_marked_part_of_the_pleura_says_nothing_about_its_ends():
+    # Same needle, pleura marked across the needle (cols -40..40): hit 10 mm past the tip, on the mark.
+    r = _report(plan("upper_trapezius", structures=[box("target", 8, -2, 12, 2), pleura(20)],
+                     entry=(0, 0), tip=(10, 0), length=38))
+    over = next(f for f in r.findings if f.code == "PLEURA_OVERSHOOT")
+    assert over.values["beyond_marked_pleura"] is False
+    assert "beyond the marked end" not in over.message
+
+
+def test_a_rib_before_the_pleura_continuation_still_stops_the_overshoot():
+    # Rib rows 12-16, cols -4..4 under the tip (10, 0): met 2 mm past the tip, before the pleura's
+    # continuation at 10 mm -> no PLEURA_OVERSHOOT (the rib is the backstop).
+    r = _report(plan("upper_trapezius", structures=[box("target", 8, -2, 12, 2), box("rib", 12, -4, 16, 4),
+                                                    pleura(20, 5, 40)], entry=(0, 0), tip=(10, 0), length=38))
+    assert "PLEURA_OVERSHOOT" not in _codes(r)
+    assert r.metrics["overshoot_first_hit"] == "rib"
+    assert r.metrics["overshoot_first_hit_mm"] == pytest.approx(2.0)
