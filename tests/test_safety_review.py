@@ -67,3 +67,52 @@ def test_a_rib_before_the_pleura_continuation_still_stops_the_overshoot():
     assert "PLEURA_OVERSHOOT" not in _codes(r)
     assert r.metrics["overshoot_first_hit"] == "rib"
     assert r.metrics["overshoot_first_hit_mm"] == pytest.approx(2.0)
+
+
+# --- the needle is measured from where it crosses the skin --------------------------------------------
+# A physician reads "deepest safe insertion 20 mm from the entry" as 20 mm from the skin puncture.  If the
+# drawn entry sits 5 mm above the skin (in the gel, above row 0), every length measured from the drawn
+# point counts 5 mm of air: the needle would be pushed 5 mm deeper than safe, and the unused length
+# past the tip would be under-estimated by 5 mm.
+#
+# No skin line: skin at row 0.  Entry drawn at (-5, 0), tip (10, 0), 38 mm needle, pleura row 20.
+# Skin crossing (0, 0): path 10; deepest safe = 20 - 5 margin = 15 mm from the skin (the needle's
+# 38 - 10 hub = 28 mm is longer); unused 38 - 10 = 28 mm; pleura 20 mm from the skin along the needle.
+def test_entry_drawn_above_the_skin_is_measured_from_the_skin():
+    r = _report(plan("upper_trapezius", structures=[box("target", 8, -2, 12, 2), pleura(20)],
+                     entry=(-5, 0), tip=(10, 0), length=38))
+    m = r.metrics
+    assert m["path_length_mm"] == pytest.approx(10.0)
+    assert m["max_safe_insertion_mm"] == pytest.approx(15.0)
+    assert m["max_safe_insertion_limited_by"] == "pleura"
+    assert m["overshoot_reach_mm"] == pytest.approx(28.0)
+    assert m["pleura_along_path_mm"] == pytest.approx(20.0)
+
+
+def test_entry_drawn_above_a_marked_skin_line_is_measured_from_that_line():
+    # Skin marked at row 2; entry drawn at (-3, 0), tip (12, 0): the skin is crossed at (2, 0).
+    # path 12 - 2 = 10; depth 12 - 2 = 10; pleura row 22: deepest safe 22 - 5 - 2 = 15 from the skin.
+    from tests.scenarios.plans import line
+    r = _report(plan("upper_trapezius", structures=[line("skin", (2, -40), (2, 40)), box("target", 10, -2, 14, 2),
+                                                    pleura(22)], entry=(-3, 0), tip=(12, 0), length=38))
+    m = r.metrics
+    assert m["depth_mm"] == pytest.approx(10.0)
+    assert m["path_length_mm"] == pytest.approx(10.0)
+    assert m["max_safe_insertion_mm"] == pytest.approx(15.0)
+
+
+def test_oblique_entry_above_the_skin():
+    # Entry (-4, -3) to tip (8, 6): u = (12, 9) / 15 = (0.8, 0.6); back from the tip to row 0:
+    # 8 / 0.8 = 10 mm, so the skin is crossed at (0, 0): path 10, angle atan(0.8 / 0.6) = 53.13 deg.
+    r = _report(plan("other", structures=[box("target", 6, 4, 10, 8)], entry=(-4, -3), tip=(8, 6), length=38))
+    assert r.metrics["path_length_mm"] == pytest.approx(10.0)
+    assert r.metrics["angle_deg"] == pytest.approx(53.130, abs=1e-3)
+
+
+def test_entry_drawn_below_the_skin_is_extended_back_to_the_skin():
+    # Entry drawn at (3, 0) inside the tissue, tip (10, 0), 19 mm needle: the needle really enters at
+    # (0, 0), path 10, needing 10 + 10 hub = 20 mm > 19 -> NEEDLE_TOO_SHORT warn (9 mm left outside).
+    # Measured from the drawn point (path 7, needs 17) it would be passed as fine.
+    r = _report(plan("other", structures=[box("target", 8, -2, 12, 2)], entry=(3, 0), tip=(10, 0), length=19))
+    assert r.metrics["path_length_mm"] == pytest.approx(10.0)
+    assert _codes(r).get("NEEDLE_TOO_SHORT") == "warn"

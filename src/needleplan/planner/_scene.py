@@ -118,14 +118,49 @@ def _scene(plan: Plan | Scene) -> Scene:
     return plan if isinstance(plan, Scene) else prepare(plan)
 
 
+_SKIN_FAR_MM = 1000.0  # how far the skin line is continued sideways for entry points beyond the image
+
+
+def extended_skin(scene: Scene) -> np.ndarray | None:
+    """The marked skin line ordered by column and continued horizontally beyond both ends (or None)."""
+    if scene.skin is None:
+        return None
+    s = scene.skin if scene.skin[0, 1] <= scene.skin[-1, 1] else scene.skin[::-1]
+    return np.vstack([[s[0, 0], s[0, 1] - _SKIN_FAR_MM], s, [s[-1, 0], s[-1, 1] + _SKIN_FAR_MM]])
+
+
+def skin_entry(scene: Scene, entry: np.ndarray, tip: np.ndarray) -> np.ndarray:
+    """Where the drawn needle's line crosses the skin, going back from the tip (the skin puncture).
+
+    The drawn entry when the line does not cross the skin behind the tip (tip above the skin, or a
+    needle heading up or sideways).  Without a skin line the skin is ``row_mm = 0``.
+    """
+    d = tip - entry
+    u = d / float(np.hypot(*d))
+    if scene.skin is None:
+        t = float(tip[0] / u[0]) if u[0] > 1e-12 else math.inf
+    else:
+        t = g.ray_shape_hits(tip, -u, extended_skin(scene), False)
+    if not math.isfinite(t) or t <= 1e-9:
+        return entry
+    return tip - t * u
+
+
 def _needle_of(scene: Scene) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Skin entry, tip, unit direction and path length of the drawn needle.
+
+    Lengths are measured from where the needle crosses the skin, not from the drawn entry point: an
+    entry drawn above the skin would count air as insertion (the needle pushed deeper than safe), one
+    drawn below it would hide part of the path (design.md section 3: depth from the skin surface).
+    """
     if scene.needle is None:
         raise NeedleplanError("the plan has no needle drawn; draw the needle (entry and tip) first")
     entry = np.asarray(scene.needle.entry_mm, dtype=float)
     tip = np.asarray(scene.needle.target_mm, dtype=float)
-    length = float(np.hypot(*(tip - entry)))
-    if length <= 0:
+    if float(np.hypot(*(tip - entry))) <= 0:
         raise NeedleplanError("the needle's entry and tip are the same point; draw the needle again")
+    entry = skin_entry(scene, entry, tip)
+    length = float(np.hypot(*(tip - entry)))
     return entry, tip, (tip - entry) / length, length
 
 

@@ -10,10 +10,7 @@ import numpy as np
 from needleplan import geometry as g
 from needleplan.errors import NeedleplanError
 from needleplan.plan import Plan
-from needleplan.planner._scene import Scene, _scene
-
-_FAR_MM = 1000.0  # how far the skin line is continued sideways for entry points beyond the image
-
+from needleplan.planner._scene import Scene, _scene, extended_skin
 
 @dataclass(frozen=True, slots=True)
 class AngleInterval:
@@ -49,17 +46,10 @@ class AngleWindow:
     reason: str
 
 
-def _extended_skin(scene: Scene) -> np.ndarray | None:
-    if scene.skin is None:
-        return None
-    s = scene.skin if scene.skin[0, 1] <= scene.skin[-1, 1] else scene.skin[::-1]
-    return np.vstack([[s[0, 0], s[0, 1] - _FAR_MM], s, [s[-1, 0], s[-1, 1] + _FAR_MM]])
-
-
 def _candidate_entries(scene: Scene, target: np.ndarray, phis: np.ndarray, side: float):
     """Entry points, path lengths and angles to the skin for rays from the target up to the skin."""
     d = np.stack([-np.sin(phis), side * np.cos(phis)], axis=1)  # from target towards the skin
-    skin = _extended_skin(scene)
+    skin = extended_skin(scene)
     origins = np.broadcast_to(target, d.shape)
     if skin is None:
         t = np.where(target[0] > 0, target[0] / np.sin(phis), np.inf)
