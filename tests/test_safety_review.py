@@ -116,3 +116,35 @@ def test_entry_drawn_below_the_skin_is_extended_back_to_the_skin():
     r = _report(plan("other", structures=[box("target", 8, -2, 12, 2)], entry=(3, 0), tip=(10, 0), length=19))
     assert r.metrics["path_length_mm"] == pytest.approx(10.0)
     assert _codes(r).get("NEEDLE_TOO_SHORT") == "warn"
+
+
+# --- a needle drawn backwards ------------------------------------------------------------------------
+# Drawn from the target up to the skin, entry (10, 0) and "tip" (0, 0): every rule measures from the
+# wrong end.  Depth reads 0 mm, the extension past the "tip" points out of the patient, so the pleura
+# 20 mm deep draws no PLEURA_OVERSHOOT and no NEEDLE_REACHES_PLEURA although the real tip is 10 mm deep
+# with 28 mm of needle unused.  The plan must be refused until it is redrawn from the skin.
+def test_needle_drawn_from_tip_to_entry_is_blocked():
+    r = _report(plan("upper_trapezius", structures=[box("target", 8, -2, 12, 2), pleura(20)],
+                     entry=(10, 0), tip=(0, 0), length=38))
+    f = next(f for f in r.findings if f.code == "NEEDLE_REVERSED")
+    assert f.severity == "block"
+    # entry 10 mm below the skin (row 0), tip 0 mm: 10 - 0 = 10 mm the wrong way.
+    assert f.values["entry_depth_mm"] == pytest.approx(10.0)
+    assert f.values["tip_depth_mm"] == pytest.approx(0.0)
+
+
+def test_needle_rising_in_rows_but_going_deeper_under_a_sloping_skin_is_not_reversed():
+    # Skin from (20, -40) to (0, 40): row = 10 - col / 4.  Entry (10, 0) on the skin (depth 0); tip
+    # (8, 30) where the skin is at 10 - 7.5 = 2.5: tip depth 8 - 2.5 = 5.5 mm.  The row falls from 10
+    # to 8 but the needle goes 5.5 mm deeper under the skin: not reversed.
+    from tests.scenarios.plans import line
+    r = _report(plan("other", structures=[line("skin", (20, -40), (0, 40)), box("target", 6, 28, 10, 32)],
+                     entry=(10, 0), tip=(8, 30), length=38))
+    assert "NEEDLE_REVERSED" not in _codes(r)
+    assert r.metrics["depth_mm"] == pytest.approx(5.5)
+
+
+def test_needle_drawn_the_right_way_is_not_reversed():
+    r = _report(plan("upper_trapezius", structures=[box("target", 8, -2, 12, 2), pleura(20)],
+                     entry=(0, 0), tip=(10, 0), length=38))
+    assert "NEEDLE_REVERSED" not in _codes(r)

@@ -35,6 +35,7 @@ VISCERA_MARGIN            warn         within the viscera margin (R18)
 VISCERA_NOT_MARKED        warn         lumbar site without kidney/peritoneum marked (R18)
 DOPPLER_ADVISED           info         deep gluteal site with no vessel marked (R10)
 SUGGESTION_UNCONFIRMED    info         detected hazards not accepted, not used (R10, R11, R18)
+NEEDLE_REVERSED           block        needle drawn from the target to the skin: tip shallower than the entry
 NEEDLE_TOO_SHORT          block/warn   cannot reach (block) or less than the hub margin left outside (warn) (R5, R12)
 STEEP_ANGLE               info/warn    in-plane angle above 30 (info), 40 (warn), 50 deg (strong warn) (R13)
 OUT_OF_PLANE              info/warn    out-of-plane approach; warn at thoracic sites (R14)

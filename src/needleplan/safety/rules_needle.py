@@ -10,6 +10,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from needleplan import geometry as g
+from needleplan.planner import depth_below_skin
 from needleplan.safety._shapes import shortest_needle
 from needleplan.safety.context import Context, mm, rule
 from needleplan.safety.report import Finding
@@ -38,6 +39,23 @@ def target_hit(ctx: Context):
         dist = f" ({mm(best)} from it)" if ctx.calibrated else ""
         yield Finding("TARGET_MISSED", "warn", f"The planned tip is not inside the marked target{dist}.",
                       {"distance_mm": round(best, 2) if ctx.calibrated else None})
+
+
+@rule("needle_direction", codes=("NEEDLE_REVERSED",), rows=("design.md 3",), needs_mm=True, needs_needle=True)
+def needle_direction(ctx: Context):
+    """The needle runs from the skin into the patient: its tip must lie deeper below the skin than its entry.
+
+    A needle drawn from the target to the skin has every length measured from the wrong end: its depth
+    reads shallow and its extension points out of the patient, so no pleura overshoot is ever found.
+    """
+    entry_depth = depth_below_skin(ctx.scene, ctx.plan.needle.entry_mm)
+    tip_depth = depth_below_skin(ctx.scene, ctx.plan.needle.target_mm)
+    if entry_depth > tip_depth + g.TIE_MM:
+        yield Finding("NEEDLE_REVERSED", "block",
+                      f"The needle's tip is {mm(tip_depth)} below the skin but its entry {mm(entry_depth)}: it is "
+                      "drawn from the target towards the skin (or points out of it), so depth, overshoot and the "
+                      "pleura checks are measured from the wrong end. Redraw it from the skin entry to the target.",
+                      {"entry_depth_mm": round(entry_depth, 2), "tip_depth_mm": round(tip_depth, 2)})
 
 
 @rule("needle_length", codes=("NEEDLE_TOO_SHORT",), rows=("R5", "R12"), needs_mm=True, needs_needle=True)
