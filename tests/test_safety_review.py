@@ -148,3 +148,18 @@ def test_needle_drawn_the_right_way_is_not_reversed():
     r = _report(plan("upper_trapezius", structures=[box("target", 8, -2, 12, 2), pleura(20)],
                      entry=(0, 0), tip=(10, 0), length=38))
     assert "NEEDLE_REVERSED" not in _codes(r)
+
+
+# --- angle to a skin line entered beyond its marked end ----------------------------------------------
+# The skin is marked from (0, -20) to (4, 20) (sloping 4/40 = 0.1) and, as for depth, continues
+# horizontally beyond its ends.  Entry (0, -40) lies on that horizontal continuation; tip (10, -30):
+# the needle runs at atan(10 / 10) = 45 deg to the horizontal skin there.  Measured against the sloping
+# marked segment instead it reads 45 - atan(0.1) = 45 - 5.71 = 39.29 deg: under the 40 deg visibility
+# warning, so the warning was lost (and the safe angle window, which uses the horizontal continuation,
+# disagreed with the metrics for the same path).
+def test_angle_to_the_skin_beyond_the_marked_end_of_the_skin_line():
+    from tests.scenarios.plans import line
+    r = _report(plan("other", structures=[line("skin", (0, -20), (4, 20)), box("target", 8, -32, 12, -28)],
+                     entry=(0, -40), tip=(10, -30), length=38))
+    assert r.metrics["angle_deg"] == pytest.approx(45.0, abs=1e-6)
+    assert _codes(r).get("STEEP_ANGLE") == "warn"

@@ -173,9 +173,10 @@ def depth_below_skin(scene: Scene, point: Any) -> float:
 
 
 def _skin_direction(scene: Scene, point: np.ndarray) -> np.ndarray:
+    """Direction of the skin at a point: the marked line continued horizontally beyond its ends, as for depth."""
     if scene.skin is None:
         return np.array([0.0, 1.0])
-    return g.nearest_segment_direction(scene.skin, point)
+    return g.nearest_segment_direction(extended_skin(scene), point)
 
 
 def _items(sc: Scene) -> tuple[Hazard, ...]:
