@@ -48,6 +48,9 @@ def test_overshoot_past_the_end_of_a_partly_marked_pleura_is_reported(c0, c1):
     # Honest wording: the hit is on the assumed continuation, not on the marked line.
     assert over.values["beyond_marked_pleura"] is True
     assert "beyond the marked end" in over.message
+    reach = next(f for f in r.findings if f.code == "NEEDLE_REACHES_PLEURA")
+    assert reach.values["beyond_marked_pleura"] is True
+    assert "beyond the marked end" in reach.message
 
 
 def test_overshoot_on_the_marked_part_of_the_pleura_says_nothing_about_its_ends():

@@ -91,6 +91,16 @@ def pleura_margin(ctx: Context):
             yield Finding("PLEURA_MARGIN", "warn", f"{part}; margin {h.margin_mm:g} mm{why}.", values)
 
 
+_BEYOND_WORDS = (" (beyond the marked end of the pleura: it is taken to continue at the depth of its last marked "
+                 "point; mark it across the needle's path)")
+
+
+def _beyond_marked(ctx: Context, col_mm: float) -> bool:
+    """Does a pleura hit at this column lie on the assumed continuation rather than on a marked pleura?"""
+    return not any(h.points[:, 1].min() - g.TIE_MM <= col_mm <= h.points[:, 1].max() + g.TIE_MM
+                   for h in _pleura_hazards(ctx))
+
+
 @rule("pleura_overshoot", codes=("PLEURA_OVERSHOOT",), rows=("R3",), needs_mm=True, needs_needle=True)
 def pleura_overshoot(ctx: Context):
     o = ctx.over
@@ -99,11 +109,8 @@ def pleura_overshoot(ctx: Context):
     if o.backstop_mm is not None and o.backstop_mm < o.pleura_mm:
         return
     _entry, tip, u = needle_vectors(ctx)
-    hit_col = float(tip[1] + o.pleura_mm * u[1])
-    beyond = not any(h.points[:, 1].min() - g.TIE_MM <= hit_col <= h.points[:, 1].max() + g.TIE_MM
-                     for h in _pleura_hazards(ctx))
-    where = (" (beyond the marked end of the pleura: it is taken to continue at the depth of its last marked "
-             "point; mark it across the needle's path)") if beyond else ""
+    beyond = _beyond_marked(ctx, float(tip[1] + o.pleura_mm * u[1]))
+    where = _BEYOND_WORDS if beyond else ""
     yield Finding("PLEURA_OVERSHOOT", "warn",
                   f"If the needle is pushed further, its straight path meets the pleura {mm(o.pleura_mm)} past the "
                   f"planned tip{where} with no rib in between; {mm(o.reach_mm)} of needle is still unused.",
@@ -150,10 +157,13 @@ def needle_reaches_pleura(ctx: Context):
         advice += " but can also reach it" if best >= p else " and cannot reach it"
     else:
         advice = "no shorter needle reaches the target with the hub margin; aim onto a rib instead"
+    _entry, tip, u = needle_vectors(ctx)  # the pleura lies p - path past the tip along the needle
+    beyond = _beyond_marked(ctx, float(tip[1] + (p - m.path_length_mm) * u[1]))
     yield Finding("NEEDLE_REACHES_PLEURA", "warn",
                   f"The {n.length_mm:g} mm needle is long enough to reach the pleura on this path "
-                  f"(pleura {mm(p)} from the entry along the needle); {advice}.",
-                  {"needle_length_mm": n.length_mm, "pleura_along_path_mm": round(p, 2), "suggested_needle_mm": best})
+                  f"(pleura {mm(p)} from the skin along the needle{_BEYOND_WORDS if beyond else ''}); {advice}.",
+                  {"needle_length_mm": n.length_mm, "pleura_along_path_mm": round(p, 2), "suggested_needle_mm": best,
+                   "beyond_marked_pleura": beyond})
 
 
 #: R9: words a plan's ``orientation`` may give to the image's right-hand side.
