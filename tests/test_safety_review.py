@@ -166,3 +166,34 @@ def test_angle_to_the_skin_beyond_the_marked_end_of_the_skin_line():
                      entry=(0, -40), tip=(10, -30), length=38))
     assert r.metrics["angle_deg"] == pytest.approx(45.0, abs=1e-6)
     assert _codes(r).get("STEEP_ANGLE") == "warn"
+
+
+# --- dose boundaries must not flip with floating-point rounding -----------------------------------
+# R16: WARN at >= 80% of the maximum, BLOCK only above 100%.
+def test_ropivacaine_exactly_at_80_percent_warns():
+    # Ropivacaine 0.75% = 7.5 mg/mL; 11.2 mL = 11.2 x 0.75 x 10 = 84 mg.  35 kg x 3 mg/kg = 105 mg
+    # (< 200 mg cap).  84 / 105 = 0.80 exactly -> DOSE_LIMIT warn.  In floating point 11.2 x 0.75 x 10
+    # is 83.99999999999999, so the warning was lost.
+    from tests.scenarios.plans import lido
+    r = _report(plan("other", structures=[box("target", 8, -2, 12, 2)], patient={"weight_kg": 35},
+                     injectate=[lido(11.2, 0.75, drug="ropivacaine")]))
+    f = next(f for f in r.findings if f.code == "DOSE_LIMIT")
+    assert f.severity == "warn"
+    assert f.values["fraction_of_max"] == pytest.approx(0.8)
+
+
+def test_lidocaine_exactly_at_the_maximum_warns_but_does_not_block():
+    # Lidocaine 0.75% 21.6 mL = 21.6 x 0.75 x 10 = 162 mg; 36 kg x 4.5 mg/kg = 162 mg (< 300 mg cap):
+    # 100% exactly -> warn (block is for > 100%).  Floating point gave 1.0000000000000002 -> block.
+    from tests.scenarios.plans import lido
+    r = _report(plan("other", structures=[box("target", 8, -2, 12, 2)], patient={"weight_kg": 36},
+                     injectate=[lido(21.6, 0.75)]))
+    assert _codes(r).get("DOSE_LIMIT") == "warn"
+
+
+def test_dose_just_over_the_maximum_blocks():
+    # 21.7 mL x 0.75 x 10 = 162.75 mg of 162 mg: 100.46% > 100% -> block.
+    from tests.scenarios.plans import lido
+    r = _report(plan("other", structures=[box("target", 8, -2, 12, 2)], patient={"weight_kg": 36},
+                     injectate=[lido(21.7, 0.75)]))
+    assert _codes(r).get("DOSE_LIMIT") == "block"

@@ -12,6 +12,11 @@ DRUG_NAMES = {"lidocaine": "LIDOCAINE", "lignocaine": "LIDOCAINE", "xylocaine": 
               "bupivacaine": "BUPIVACAINE", "marcaine": "BUPIVACAINE", "ropivacaine": "ROPIVACAINE",
               "naropin": "ROPIVACAINE", "mepivacaine": "MEPIVACAINE"}
 
+#: Fractions of the maximum that differ by less than this are the same fraction.  Not a clinical
+#: number: mL x % x 10 is inexact in binary (11.2 mL x 0.75% x 10 = 83.99999999999999 mg), and without
+#: it a dose at exactly 80% lost its warning and one at exactly 100% was blocked.
+_TIE_FRACTION = 1e-9
+
 
 def drug_limit_mg(drug: str, epinephrine: bool, weight_kg: float | None, th) -> float:
     """Maximum dose (mg): mg/kg x weight, capped at the absolute maximum (the cap alone if weight unknown).
@@ -52,9 +57,9 @@ def dose(ctx: Context):
     basis = f"for {weight:g} kg" if weight is not None else "weight unknown, absolute maxima used"
     mixed = "; mixtures counted as additive" if len(detail) > 1 else ""
     values = {"fraction_of_max": round(total, 4), "weight_kg": weight, "drugs": detail}
-    if total > th["DOSE_BLOCK_FRACTION"]:
+    if total > th["DOSE_BLOCK_FRACTION"] + _TIE_FRACTION:
         severity, head = "block", "Local anaesthetic dose over the maximum"
-    elif total >= th["DOSE_WARN_FRACTION"]:
+    elif total >= th["DOSE_WARN_FRACTION"] - _TIE_FRACTION:
         severity, head = "warn", "Local anaesthetic dose near the maximum"
     else:
         if weight is None:
