@@ -197,3 +197,14 @@ def test_dose_just_over_the_maximum_blocks():
     r = _report(plan("other", structures=[box("target", 8, -2, 12, 2)], patient={"weight_kg": 36},
                      injectate=[lido(21.7, 0.75)]))
     assert _codes(r).get("DOSE_LIMIT") == "block"
+
+
+def test_pleura_exactly_one_needle_length_along_the_path_is_reached():
+    # R5: warn when the needle length is >= the skin-to-pleura distance along the path.  Needle from
+    # (0, 0) along (8, 15) / 17; pleura at row 25 x 8 / 17 = 11.7647 mm is met after exactly
+    # 11.7647 x 17 / 8 = 25 mm, the needle's length.  Binary rounding gave 25.000000000000004 > 25, and
+    # the warning was lost (the overshoot uses the same tie rule: a pleura at the reach is reached).
+    row = 25.0 * 8.0 / 17.0
+    r = _report(plan("upper_trapezius", structures=[pleura(row, -500, 500)], entry=(0, 0), tip=(4, 7.5), length=25))
+    assert r.metrics["pleura_along_path_mm"] == pytest.approx(25.0)
+    assert "NEEDLE_REACHES_PLEURA" in _codes(r)

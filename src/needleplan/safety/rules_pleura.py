@@ -147,7 +147,7 @@ def intercostal_target(ctx: Context):
 def needle_reaches_pleura(ctx: Context):
     m, n = ctx.metrics, ctx.plan.needle
     p = m.pleura_along_path_mm
-    if p is None or p > n.length_mm:
+    if p is None or p > n.length_mm + g.TIE_MM:
         return
     if m.backstop_along_path_mm is not None and m.backstop_along_path_mm < p:
         return
