@@ -208,3 +208,17 @@ def test_pleura_exactly_one_needle_length_along_the_path_is_reached():
     r = _report(plan("upper_trapezius", structures=[pleura(row, -500, 500)], entry=(0, 0), tip=(4, 7.5), length=25))
     assert r.metrics["pleura_along_path_mm"] == pytest.approx(25.0)
     assert "NEEDLE_REACHES_PLEURA" in _codes(r)
+
+
+def test_pleura_margin_against_the_continuation_says_so():
+    # Pleura marked at row 20 across cols 5..40 only; vertical needle at col 0 to a tip 16 mm deep.
+    # Continued at row 20 the pleura is 20 - 16 = 4 mm under the tip (< 5 mm margin) -> PLEURA_MARGIN
+    # warn.  The marked segment's nearest point (20, 5) is sqrt(4^2 + 5^2) = 6.4 mm away, so the warning
+    # rests on the continuation: the message must say so, so the physician marks the pleura there.
+    r = _report(plan("upper_trapezius", structures=[box("target", 14, -2, 18, 2), pleura(20, 5, 40)],
+                     entry=(0, 0), tip=(16, 0), length=38))
+    f = next(f for f in r.findings if f.code == "PLEURA_MARGIN")
+    assert f.severity == "warn"
+    assert f.values["tip_to_pleura_mm"] == pytest.approx(4.0)
+    assert f.values["beyond_marked_pleura"] is True
+    assert "beyond the marked end" in f.message

@@ -36,7 +36,7 @@ from __future__ import annotations
 from needleplan.planner._insertion import Overshoot, SafeInsertion, max_safe_insertion, overshoot
 from needleplan.planner._metrics import NeedleMetrics, needle_metrics
 from needleplan.planner._scene import Hazard, Scene, position_changed, prepare
-from needleplan.planner._scene import depth_below_skin  # noqa: F401  (used by needleplan.safety.rules_pleura)
+from needleplan.planner._scene import depth_below_skin, skin_entry  # noqa: F401  (used by needleplan.safety.rules_pleura)
 from needleplan.planner._window import AngleInterval, AngleWindow, Trajectory, safe_angle_window, suggest
 
 __all__ = [

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from needleplan import geometry as g
-from needleplan.planner import depth_below_skin
+from needleplan.planner import depth_below_skin, skin_entry
 from needleplan.safety._shapes import clearance, crosses, first_hits, needle_vectors, shortest_needle
 from needleplan.safety.context import Context, mm, rule
 from needleplan.safety.report import Finding
@@ -68,6 +68,16 @@ def _pleura_hazards(ctx: Context):
     return [h for h in ctx.scene.hazards if h.family == "pleura"] if ctx.scene is not None else []
 
 
+_BEYOND_WORDS = (" (beyond the marked end of the pleura: it is taken to continue at the depth of its last marked "
+                 "point; mark it across the needle's path)")
+
+
+def _beyond_marked(ctx: Context, col_mm: float) -> bool:
+    """Does a pleura hit at this column lie on the assumed continuation rather than on a marked pleura?"""
+    return not any(h.points[:, 1].min() - g.TIE_MM <= col_mm <= h.points[:, 1].max() + g.TIE_MM
+                   for h in _pleura_hazards(ctx))
+
+
 @rule("pleura_margin", codes=("PLEURA_MARGIN",), rows=("R3",), needs_needle=True)
 def pleura_margin(ctx: Context):
     if not ctx.calibrated:
@@ -77,11 +87,16 @@ def pleura_margin(ctx: Context):
                 yield Finding("PLEURA_MARGIN", "block", "The needle as drawn crosses the pleura.",
                               {"structure": i, "crosses": True})
         return
+    entry, tip_point, _u = needle_vectors(ctx)
+    entry = skin_entry(ctx.scene, entry, tip_point)
     for h in _pleura_hazards(ctx):
         shaft, tip = clearance(ctx, h.index, None)
+        # The clearance is to the pleura continued beyond its marked ends; say so when only that is close.
+        beyond = g.segment_shape_distance(entry, tip_point, h.points, h.closed) > shaft + g.TIE_MM
         why = " (pleura marked on another frame or position)" if h.other_frame else ""
+        why += _BEYOND_WORDS if beyond else ""
         values = {"structure": h.index, "tip_to_pleura_mm": round(tip, 2), "shaft_to_pleura_mm": round(shaft, 2),
-                  "margin_mm": h.margin_mm, "crosses": shaft <= 1e-9}
+                  "margin_mm": h.margin_mm, "crosses": shaft <= 1e-9, "beyond_marked_pleura": beyond}
         if shaft <= 1e-9:
             yield Finding("PLEURA_MARGIN", "block",
                           f"The needle as drawn reaches or crosses the pleura (tip {mm(tip)} from the pleural line); "
@@ -89,16 +104,6 @@ def pleura_margin(ctx: Context):
         elif shaft < h.margin_mm - g.TIE_MM:
             part = f"Tip {mm(tip)} above the pleura" if tip - shaft < 1e-6 else f"Shaft passes {mm(shaft)} from the pleura"
             yield Finding("PLEURA_MARGIN", "warn", f"{part}; margin {h.margin_mm:g} mm{why}.", values)
-
-
-_BEYOND_WORDS = (" (beyond the marked end of the pleura: it is taken to continue at the depth of its last marked "
-                 "point; mark it across the needle's path)")
-
-
-def _beyond_marked(ctx: Context, col_mm: float) -> bool:
-    """Does a pleura hit at this column lie on the assumed continuation rather than on a marked pleura?"""
-    return not any(h.points[:, 1].min() - g.TIE_MM <= col_mm <= h.points[:, 1].max() + g.TIE_MM
-                   for h in _pleura_hazards(ctx))
 
 
 @rule("pleura_overshoot", codes=("PLEURA_OVERSHOOT",), rows=("R3",), needs_mm=True, needs_needle=True)
