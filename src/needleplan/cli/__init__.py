@@ -13,7 +13,9 @@ Bad input exits non-zero with one line on stderr (``needleplan: error: ...``), n
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -26,13 +28,23 @@ __all__ = ["main", "build_parser"]
 EXIT_BAD_INPUT = 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr, like every other error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        command = self.prog.removeprefix("needleplan").strip()
+        where = f"{command}: " if command else ""
+        self.exit(EXIT_BAD_INPUT, f"needleplan: error: {where}{_one_line_text(message)} "
+                                  f"(see 'needleplan {command + ' ' if command else ''}--help')\n")
+
+
 def _subcommand_names() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """Build the top-level parser with the discovered subcommands registered (or just ``only``)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="needleplan",
         description="Plan ultrasound-guided needle procedures in calibrated millimetres.",
     )
@@ -72,6 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as exc:  # a file that is not there, a number that is not one
         print(f"needleplan: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except MemoryError:
+        print("needleplan: error: not enough memory for this request; ask for fewer frames or a smaller "
+              "image, or close other programs", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("needleplan: interrupted", file=sys.stderr)
         return 130
@@ -79,8 +95,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _silence_stdout() -> None:
     """Point stdout at devnull so the interpreter's final flush does not raise again."""
-    import os
-
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -88,8 +102,28 @@ def _silence_stdout() -> None:
         pass
 
 
+# What a user does about a file-system error the code did not word itself (errno -> advice).
+_OS_ADVICE = {
+    errno.ENOENT: "no such file or folder; check the path",
+    errno.EISDIR: "is a folder; give a file path",
+    errno.ENOTDIR: "a part of this path is a file, not a folder; check the path",
+    errno.EEXIST: "a file is in the way; choose another path",
+    errno.EACCES: "permission denied; choose a file or folder you may use",
+    errno.EPERM: "permission denied; choose a file or folder you may use",
+    errno.EROFS: "the disk is read-only; choose a writable folder",
+    errno.ENOSPC: "the disk is full; free space and try again",
+}
+
+
 def _one_line(exc: BaseException) -> str:
-    text = str(exc) or exc.__class__.__name__
+    if isinstance(exc, OSError) and exc.filename is not None and exc.errno in _OS_ADVICE:
+        # str() of a raw OSError is "[Errno 2] No such file or directory: 'x'": say it in words
+        worded = exc.strerror if exc.strerror and exc.strerror != os.strerror(exc.errno) else None
+        return _one_line_text(f"{exc.filename}: {worded or _OS_ADVICE[exc.errno]}")
+    return _one_line_text(str(exc) or exc.__class__.__name__)
+
+
+def _one_line_text(text: str) -> str:
     return " ".join(text.split())
 
 
