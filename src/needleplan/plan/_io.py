@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -44,6 +45,11 @@ def save_plan(plan: Plan, path: str | os.PathLike[str], *, report: Any = None) -
     path = Path(path)
     text = json.dumps(jsonable(plan_to_dict(plan)), indent=2, ensure_ascii=False) + "\n"
     folder = path.parent if str(path.parent) else Path(".")
+    # Name the user's path, not the temporary file, when the destination cannot be written.
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    if not folder.is_dir():
+        raise FileNotFoundError(errno.ENOENT, f"folder {folder} does not exist; create it first", str(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
