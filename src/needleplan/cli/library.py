@@ -9,7 +9,10 @@ command says so.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
+import uuid
 from pathlib import Path
 
 from needleplan.cli._library_args import add_library_option, open_library, user_name
@@ -105,12 +108,23 @@ def _add(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from needleplan.library._files import publish_json
 
+    out = Path(args.output)
+    folder = out.parent if str(out.parent) else Path(".")
+    if out.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a folder; give a file path such as plan.json", str(out))
+    if not folder.is_dir():
+        raise FileNotFoundError(errno.ENOENT, f"folder {folder} does not exist; create it first", str(out))
     with open_library(args) as lib:
         body = lib.load(args.id, args.revision)
-    out = Path(args.output)
-    if out.exists():
-        out.unlink()  # the user named this file; the library copy is untouched
-    publish_json(out, body)
+    # Publish beside the target, then rename over it: a file the user had there is replaced only
+    # by a complete export, never deleted first and lost if the write fails.
+    staged = out.with_name(f".{out.name}.{uuid.uuid4().hex}.export")
+    publish_json(staged, body)
+    try:
+        os.replace(staged, out)
+    except OSError:
+        staged.unlink(missing_ok=True)
+        raise
     print(f"plan {args.id} revision {body['library']['revision']} written to {out}")
     return 0
 
