@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from needleplan.cli._output import print_json
-from needleplan.errors import CalibrationError, ImageBindingError
+from needleplan.errors import CalibrationError, ImageBindingError, UnknownPresetError
 
 __all__ = ["register", "run"]
 
@@ -57,6 +57,10 @@ def run(args: argparse.Namespace) -> int:
     from needleplan.io import open_image
     from needleplan.plan import load_plan, save_plan, verify_binding
 
+    from needleplan.anatomy import SITE_PROFILES
+
+    if args.site is not None and args.site not in SITE_PROFILES:  # a typo must not drop the rib rules
+        raise UnknownPresetError(f"unknown site {args.site!r}; choose one of: {', '.join(SITE_PROFILES)}")
     image = open_image(args.image)
     plan = load_plan(args.into) if args.into else None
     frame = args.frame
