@@ -42,8 +42,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.frames < 1:
         raise ValueError(f"--frames must be at least 1, got {args.frames}")
+    if args.seed < 0:
+        raise ValueError(f"--seed must be 0 or more, got {args.seed}")
     if args.output.parent and not args.output.parent.exists():
         raise FileNotFoundError(f"folder {args.output.parent} does not exist; create it first")
+    if args.output.is_dir():
+        raise IsADirectoryError(f"{args.output} is a folder; give a file name such as {args.output / 'case.dcm'}")
     case = generate_case(args.site, args.habitus, frames=args.frames, seed=args.seed, probe=args.probe)
     written = write_case(case, args.output, compression=args.compression)
     summary = {
