@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from needleplan.cli._output import print_json
+from needleplan.errors import DeidentificationError
 
 __all__ = ["register"]
 
@@ -41,7 +43,13 @@ def run(args: argparse.Namespace) -> int:
 
     secret, reproducible = read_secret(args.secret_file)
     deidentifier = Deidentifier(secret, allow_burned_in=args.allow_burned_in)
+    output_existed = Path(args.output).exists()
     results, skipped, failed = deidentify_path(args.input, args.output, deidentifier)
+    if not results and not failed:  # a folder with no DICOM file in it: nothing was de-identified
+        if not output_existed and Path(args.output).is_dir() and not any(Path(args.output).iterdir()):
+            Path(args.output).rmdir()
+        raise DeidentificationError(f"{args.input}: no DICOM file found ({len(skipped)} other file(s) skipped); "
+                                    "give a DICOM file or a folder that holds DICOM images")
     not_clean = [r for r in results if not r.clean]
     if args.json:
         print_json({"files": [r.to_dict() for r in results], "skipped": skipped,

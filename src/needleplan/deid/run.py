@@ -125,7 +125,10 @@ class Deidentifier:
             with warnings.catch_warnings():  # the input's own VR quirks are not the user's business
                 warnings.simplefilter("ignore", UserWarning)
                 ds = pydicom.dcmread(src_path)
-        except (InvalidDicomError, OSError) as exc:
+        except InvalidDicomError as exc:  # pydicom's text ends "Use force=True": not for users
+            raise DicomReadError(f"{src_path}: not a DICOM file (no DICOM header); give a DICOM image "
+                                 "exported from the scanner or PACS") from exc
+        except OSError as exc:
             raise DicomReadError(f"{src_path}: not a readable DICOM file ({exc})") from exc
         clean, done = self.deidentify_dataset(ds, str(src_path))
         dst_path = Path(dst)
