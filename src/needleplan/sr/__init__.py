@@ -44,8 +44,9 @@ def import_sr(path: str | os.PathLike, *, image_path: str | os.PathLike | None =
 
     try:
         ds = pydicom.dcmread(path)
-    except (pydicom.errors.InvalidDicomError, OSError) as exc:
-        raise PlanFormatError(f"{path}: not a DICOM SR file ({exc})") from exc
+    except pydicom.errors.InvalidDicomError as exc:  # pydicom's text ends "Use force=True": not for users
+        raise PlanFormatError(f"{path}: not a DICOM SR file (it has no DICOM header); give a structured report "
+                              "written by `needleplan sr export`") from exc
     if getattr(ds, "Modality", None) != "SR":
         raise PlanFormatError(f"{path}: modality {getattr(ds, 'Modality', None)!r} is not SR; "
                               "give a structured report written by `needleplan sr export`")
@@ -54,4 +55,7 @@ def import_sr(path: str | os.PathLike, *, image_path: str | os.PathLike | None =
         from needleplan.io import read_info
 
         calibration = read_info(image_path).calibration
-    return sr_to_plan(ds, calibration=calibration)
+    try:
+        return sr_to_plan(ds, calibration=calibration)
+    except PlanFormatError as exc:
+        raise PlanFormatError(f"{path}: {exc}") from exc

@@ -125,8 +125,8 @@ def sr_to_plan(ds: Dataset, *, calibration: Any = None, site: str = "other") -> 
         sr = hd.sr.ComprehensiveSR.from_dataset(ds, copy=False)
         groups = sr.content.get_planar_roi_measurement_groups()
     except (ValueError, AttributeError, KeyError, TypeError) as exc:
-        raise PlanFormatError(f"not a TID 1500 measurement report highdicom can read: {exc}") \
-            from exc
+        raise PlanFormatError(f"not a TID 1500 measurement report highdicom can read ({exc}); the file may be "
+                              "cut off: copy it again or export it again with `needleplan sr export`") from exc
     texts, fields = _text_items(ds)  # the SR dataset is the root container
     plan = dict(fields) if fields is not None else _default_fields(calibration, site)
     cal = calibration
