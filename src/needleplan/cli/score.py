@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 from pathlib import Path
 
 from needleplan.cli._library_args import add_library_option, format_table
@@ -47,6 +48,9 @@ def _reference(args: argparse.Namespace, reference: str):
     """A plan file, or a teaching case id (its reference plan); returns (plan path, case id)."""
     if Path(reference).is_file():
         return Path(reference), args.case
+    if reference.endswith(".json") or "/" in reference:  # meant as a file: say the file is missing
+        raise FileNotFoundError(errno.ENOENT, "no such plan file; check the path, or give a teaching case id",
+                                reference)
     from needleplan.training import load_case
 
     case = load_case(reference, args.cases)
