@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
+import os
 from typing import Any
 
 from needleplan.cli._output import print_json
@@ -33,6 +35,10 @@ def suggest_dict(plan_path: str, output: str | None = None) -> dict[str, Any]:
     from needleplan.planner import safe_angle_window, suggest
     from needleplan.safety import check_plan
 
+    if output and os.path.exists(output) and os.path.samefile(output, plan_path):
+        # the physician's own needle would be replaced by the suggestion and lost
+        raise FileExistsError(errno.EEXIST, "is the plan being read; write the suggestion to a new file "
+                              "(-o NEW_PLAN) so the drawn needle is kept", str(output))
     plan = load_plan(plan_path)
     window = safe_angle_window(plan)
     out: dict[str, Any] = {
