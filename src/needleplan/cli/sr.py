@@ -7,6 +7,8 @@ The SR (DICOM Comprehensive SR, TID 1500) references the plan's image and frame;
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 from pathlib import Path
 
 __all__ = ["register"]
@@ -40,6 +42,10 @@ def _export(args: argparse.Namespace) -> int:
     if image_path is None:
         raise FileNotFoundError("the plan names no image; give the DICOM image with --image")
     verify_binding(plan, open_image(image_path))  # a plan for another image is refused
+    for own, what in ((plan_path, "the plan"), (image_path, "the ultrasound image")):
+        if os.path.exists(args.output) and os.path.samefile(args.output, own):  # it would be lost
+            raise FileExistsError(errno.EEXIST, f"is {what} itself; name the SR a new file, e.g. plan_sr.dcm",
+                                  str(args.output))
     out = export_sr(plan, image_path, args.output)
     print(f"SR written to {out} (references {image_path.name}, frame {plan.image.frame_index})")
     return 0
@@ -50,6 +56,9 @@ def _import(args: argparse.Namespace) -> int:
     from needleplan.sr import import_sr
 
     plan = import_sr(args.sr, image_path=args.image)
+    if os.path.exists(args.output) and os.path.samefile(args.output, args.sr):  # the SR would be lost
+        raise FileExistsError(errno.EEXIST, "is the SR being read; name the plan a new file, e.g. plan.json",
+                              str(args.output))
     save_plan(plan, args.output)
     print(f"plan written to {args.output} ({len(plan.structures)} structures, "
           f"{'a needle' if plan.needle else 'no needle'}, {len(plan.findings)} findings)")
