@@ -179,3 +179,34 @@ def test_score_reference_file_missing_is_not_called_a_case(capsys, tmp_path) -> 
     code, _, err = _run(capsys, "score", attempt, tmp_path / "ref.plan.json", "--cases", tmp_path / "cases",
                         "--library", tmp_path / "lib")
     assert code == 2 and "ref.plan.json: no such plan file" in _one_error_line(err)
+
+
+def test_suggest_refuses_to_write_over_the_plan_it_reads(capsys, tmp_path) -> None:
+    # `suggest mine.plan.json -o mine.plan.json` replaced the physician's drawn needle, exit 0
+    mine = tmp_path / "mine.plan.json"
+    shutil.copy(SAMPLE_PLAN, mine)
+    before = mine.read_bytes()
+    code, out, err = _run(capsys, "suggest", mine, "-o", tmp_path / "." / "mine.plan.json", "--json")
+    assert code == 2 and out == ""
+    assert "is the plan being read" in _one_error_line(err) and "new file" in err
+    assert mine.read_bytes() == before
+
+
+def test_sr_export_and_import_refuse_to_write_over_their_inputs(capsys, tmp_path) -> None:
+    # `sr export plan -o image.dcm` overwrote the ultrasound image with the SR (and -o plan the plan)
+    image, plan = tmp_path / "img.dcm", tmp_path / "p.plan.json"
+    shutil.copy(SAMPLE_DCM, image)
+    shutil.copy(SAMPLE_PLAN, plan)
+    originals = {p: p.read_bytes() for p in (image, plan)}
+    code, _, err = _run(capsys, "sr", "export", plan, "--image", image, "-o", image)
+    assert code == 2 and "is the ultrasound image itself" in _one_error_line(err)
+    code, _, err = _run(capsys, "sr", "export", plan, "--image", image, "-o", plan)
+    assert code == 2 and "is the plan itself" in _one_error_line(err)
+    assert {p: p.read_bytes() for p in originals} == originals
+    sr = tmp_path / "p_sr.dcm"
+    code, _, _ = _run(capsys, "sr", "export", plan, "--image", image, "-o", sr)
+    assert code == 0
+    sr_bytes = sr.read_bytes()
+    code, _, err = _run(capsys, "sr", "import", sr, "-o", sr)
+    assert code == 2 and "is the SR being read" in _one_error_line(err)
+    assert sr.read_bytes() == sr_bytes
