@@ -222,3 +222,21 @@ def test_pleura_margin_against_the_continuation_says_so():
     assert f.values["tip_to_pleura_mm"] == pytest.approx(4.0)
     assert f.values["beyond_marked_pleura"] is True
     assert "beyond the marked end" in f.message
+
+
+# --- an unknown site id ------------------------------------------------------------------------------
+# design.md allows new site ids, and an unknown one is checked with the 'other' (superficial) profile:
+# no pneumothorax class, no PLEURA_NOT_MARKED.  A mistyped thoracic site ('upper trapezius' with a
+# space) therefore lost every pleura rule without a word.  It must at least be said.
+def test_unknown_site_id_is_reported_not_silently_treated_as_superficial():
+    r = _report(plan("upper trapezius", structures=[box("target", 8, -2, 12, 2)], entry=(0, 0), tip=(10, 0)))
+    f = next(f for f in r.findings if f.code == "SITE_UNKNOWN")
+    assert f.severity == "warn"
+    assert "upper_trapezius" in f.message          # the known ids are listed
+    assert f.values["site"] == "upper trapezius"
+
+
+def test_known_site_ids_are_not_reported_unknown():
+    for site in ("upper_trapezius", "other", "piriformis"):
+        r = _report(plan(site, structures=[box("target", 8, -2, 12, 2)], entry=(0, 0), tip=(10, 0)))
+        assert "SITE_UNKNOWN" not in _codes(r)

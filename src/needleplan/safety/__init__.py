@@ -14,6 +14,7 @@ code                      severity     when (rule row of clinical-rules.md)
 ========================= ============ =================================================================
 UNCALIBRATED              block/warn   no length calibration; lists the skipped checks (warn at site ``other``)
 CROSS_REGION              block        needle tip/path or a mark spans two regions or lies outside the calibrated one
+SITE_UNKNOWN              warn         the plan's site id has no profile: checked as ``other``, no pneumothorax rules (R1)
 PNEUMOTHORAX_SITE         info         thoracic site: pneumothorax class and 2-day symptom advice (R1, R19)
 PLEURA_NOT_MARKED         block        thoracic site, neither pleura nor rib marked (R2)
 PLEURA_UNMEASURED         warn         thoracic site, rib marked but no pleura (R2)

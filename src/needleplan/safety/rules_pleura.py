@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from needleplan import geometry as g
+from needleplan.anatomy import SITE_PROFILES
 from needleplan.planner import depth_below_skin, skin_entry
 from needleplan.safety._shapes import clearance, crosses, first_hits, needle_vectors, shortest_needle
 from needleplan.safety.context import Context, mm, rule
@@ -18,8 +19,13 @@ from needleplan.safety.thresholds import STANDARD_NEEDLE_LENGTHS_MM
 PNEUMOTHORAX_CODES = ("PLEURA_MARGIN", "PLEURA_OVERSHOOT", "INTERCOSTAL_TARGET", "NEEDLE_REACHES_PLEURA")
 
 
-@rule("pneumothorax_site", codes=("PNEUMOTHORAX_SITE",), rows=("R1", "R19"))
+@rule("pneumothorax_site", codes=("PNEUMOTHORAX_SITE", "SITE_UNKNOWN"), rows=("R1", "R19"))
 def pneumothorax_site(ctx: Context):
+    if ctx.plan.site not in SITE_PROFILES:
+        yield Finding("SITE_UNKNOWN", "warn",
+                      f"Site '{ctx.plan.site}' is not a known site, so it is checked as a superficial site without "
+                      "the pneumothorax rules. If the target lies over the rib cage or lung apex, choose the site "
+                      f"from: {', '.join(s for s in SITE_PROFILES if s != 'other')}.", {"site": ctx.plan.site})
     if ctx.profile.pneumothorax_class:
         male = ctx.plan.patient.sex == "M"
         yield Finding("PNEUMOTHORAX_SITE", "info",
