@@ -74,6 +74,8 @@ def _search(args: argparse.Namespace) -> int:
     from needleplan.cli._output import print_json
     from needleplan.pacs import search_studies
 
+    if args.limit is not None and args.limit < 1:  # it asked nothing and printed "no studies found"
+        raise ValueError(f"--limit must be 1 or more, got {args.limit}")
     modality = None if args.modality.lower() in ("any", "*", "") else args.modality
     with _client(args) as client:
         studies = search_studies(client, patient_id=args.patient, date=args.date, modality=modality,
