@@ -44,6 +44,9 @@ def run(args: argparse.Namespace) -> int:
     secret, reproducible = read_secret(args.secret_file)
     deidentifier = Deidentifier(secret, allow_burned_in=args.allow_burned_in)
     output_existed = Path(args.output).exists()
+    if Path(args.input).is_dir() and output_existed and Path(args.output).samefile(args.input):
+        raise DeidentificationError(f"{args.output} is the input folder: identified and de-identified files "
+                                    "would be mixed; choose another OUT folder")
     results, skipped, failed = deidentify_path(args.input, args.output, deidentifier)
     if not results and not failed:  # a folder with no DICOM file in it: nothing was de-identified
         if not output_existed and Path(args.output).is_dir() and not any(Path(args.output).iterdir()):
