@@ -210,3 +210,21 @@ def test_sr_export_and_import_refuse_to_write_over_their_inputs(capsys, tmp_path
     code, _, err = _run(capsys, "sr", "import", sr, "-o", sr)
     assert code == 2 and "is the SR being read" in _one_error_line(err)
     assert sr.read_bytes() == sr_bytes
+
+
+def test_pacs_search_limit_below_one_is_refused_before_any_request(capsys) -> None:
+    # --limit -2 asked the PACS nothing and printed "no studies found", exit 0 (nobody listens on port 9)
+    code, out, err = _run(capsys, "pacs", "search", "--url", "http://127.0.0.1:9/dicom-web", "--timeout", "1",
+                          "--limit", "-2", "--json")
+    assert code == 2 and out == ""
+    assert "--limit must be 1 or more, got -2" in _one_error_line(err)
+
+
+def test_deid_into_its_own_input_folder_is_refused(capsys, tmp_path) -> None:
+    # `deid dd dd` skipped every file (they are inside OUT) and exited 0 having done nothing
+    folder = tmp_path / "dd"
+    folder.mkdir()
+    shutil.copy(SAMPLE_DCM, folder / "scan.dcm")
+    code, _, err = _run(capsys, "deid", folder, folder)
+    assert code == 2 and "is the input folder" in _one_error_line(err) and "another OUT" in err
+    assert [p.name for p in folder.iterdir()] == ["scan.dcm"]
