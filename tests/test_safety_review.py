@@ -240,3 +240,28 @@ def test_known_site_ids_are_not_reported_unknown():
     for site in ("upper_trapezius", "other", "piriformis"):
         r = _report(plan(site, structures=[box("target", 8, -2, 12, 2)], entry=(0, 0), tip=(10, 0)))
         assert "SITE_UNKNOWN" not in _codes(r)
+
+
+def test_report_figure_places_the_deepest_safe_insertion_from_the_skin():
+    # The figure's red tick must sit where the number says: 15 mm below the skin crossing (0, 0), i.e.
+    # at (15, 0), for the needle drawn from (-5, 0) (5 mm above the skin) to (10, 0), pleura row 20
+    # (20 - 5 margin = 15).  Measured from the drawn entry it would sit at (10, 0), 5 mm too shallow.
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from needleplan.planner import max_safe_insertion
+    from needleplan.report.figure import _draw_needle
+
+    p = plan_from_dict(plan("upper_trapezius", structures=[box("target", 8, -2, 12, 2), pleura(20)],
+                            entry=(-5, 0), tip=(10, 0), length=38))
+    safe = max_safe_insertion(p)
+    assert safe.max_safe_insertion_mm == pytest.approx(15.0)
+    fig, ax = plt.subplots()
+    try:
+        _draw_needle(ax, p, safe)
+        tick = next(ln for ln in ax.lines if str(ln.get_label()).startswith("deepest safe insertion"))
+        rows = tick.get_ydata()
+        assert float(rows.mean()) == pytest.approx(15.0)
+    finally:
+        plt.close(fig)

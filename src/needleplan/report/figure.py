@@ -106,7 +106,7 @@ def _draw_needle(ax: Any, plan: Plan, safe: Any) -> None:
     if path <= 0:
         return
     u = (tip - entry) / path
-    deepest = entry + u * safe.max_safe_insertion_mm
+    deepest = tip + u * safe.remaining_mm  # measured from the skin crossing, which may differ from the drawn entry
     ax.plot([tip[1], deepest[1]], [tip[0], deepest[0]], color="white", lw=1.0, ls=":",
             zorder=6, label="straight extension past the tip")
     normal = np.array([-u[1], u[0]]) * 2.0
