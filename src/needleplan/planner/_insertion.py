@@ -33,7 +33,7 @@ class Overshoot:
 
 
 def max_safe_insertion(plan: Plan | Scene) -> SafeInsertion:
-    """The deepest insertion (mm from the entry along this trajectory) that keeps every margin.
+    """The deepest insertion (mm from the skin crossing along this trajectory) that keeps every margin.
 
     Limited by the first hazard margin the tip would enter, bone contact (the tip stops on a rib),
     or the needle length minus the hub margin, whichever comes first.

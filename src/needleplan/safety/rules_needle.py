@@ -85,7 +85,7 @@ def bone_in_path(ctx: Context):
     b = m.backstop_along_path_mm
     if b is not None and b < m.path_length_mm - ctx.th["BONE_CONTACT_TOLERANCE_MM"]:
         yield Finding("RIB_IN_PATH", "warn",
-                      f"The needle meets bone {mm(b)} from the entry, before the planned tip at {mm(m.path_length_mm)}: "
+                      f"The needle meets bone {mm(b)} from the skin, before the planned tip at {mm(m.path_length_mm)}: "
                       "it will stop on the bone short of the target.",
                       {"bone_along_path_mm": round(b, 2), "path_length_mm": round(m.path_length_mm, 2)})
 
@@ -99,7 +99,7 @@ def safe_insertion(ctx: Context):
     s = ctx.insertion
     what = _LIMIT_WORDS.get(s.limited_by, f"the {s.limited_by} margin")
     yield Finding("SAFE_INSERTION", "info",
-                  f"Deepest safe insertion on this path: {mm(s.max_safe_insertion_mm)} from the entry, limited by "
+                  f"Deepest safe insertion on this path: {mm(s.max_safe_insertion_mm)} from the skin, limited by "
                   f"{what}; the planned tip is at {mm(ctx.metrics.path_length_mm)}.",
                   {"max_safe_insertion_mm": round(s.max_safe_insertion_mm, 2), "limited_by": s.limited_by,
                    "remaining_mm": round(s.remaining_mm, 2)})
