@@ -147,8 +147,15 @@ def _outcome(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     from needleplan.library import rebuild, verify
+    from needleplan.library.layout import INDEX_NAME, default_library_dir
 
-    with open_library(args) as lib:
+    root = Path(args.library) if args.library else default_library_dir()
+    # opening for writing moves a damaged index aside and rebuilds it from the files; only --repair
+    # may do that, and only where a library already is (a mistyped --library must not create one)
+    create = bool(args.repair) and (root / INDEX_NAME).is_file()
+    with open_library(args, create=create) as lib:
+        if lib.rebuilt_from is not None:
+            print(f"the damaged index was kept as {lib.rebuilt_from} and rebuilt from the plan files")
         problems = verify(lib)
         if problems and args.repair:
             rebuild(lib)

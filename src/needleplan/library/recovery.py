@@ -110,8 +110,11 @@ def open_index(root: Path, *, create: bool) -> tuple[sqlite3.Connection, Path | 
     try:
         conn = idx.connect(db_path, create=create)
     except LibraryError as exc:
-        if not (create and _is_damaged_db(exc.__cause__ or exc)):
+        if not _is_damaged_db(exc.__cause__ or exc):
             raise
+        if not create:  # listing does not rewrite the library; say how to rebuild it
+            raise LibraryError(f"the library index {db_path} is damaged; rebuild it from the plan files with "
+                               "`needleplan library verify --repair`") from exc
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
         kept = db_path.with_name(f"{INDEX_NAME}.damaged-{stamp}")
         os.replace(db_path, kept)
