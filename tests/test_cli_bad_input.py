@@ -228,3 +228,19 @@ def test_deid_into_its_own_input_folder_is_refused(capsys, tmp_path) -> None:
     code, _, err = _run(capsys, "deid", folder, folder)
     assert code == 2 and "is the input folder" in _one_error_line(err) and "another OUT" in err
     assert [p.name for p in folder.iterdir()] == ["scan.dcm"]
+
+
+def test_a_damaged_index_says_how_to_repair_and_verify_repair_does_it(capsys, tmp_path) -> None:
+    # listing said "file is not a database; check the folder is writable", and `library verify
+    # --repair`, the command meant to fix it, failed with the same message
+    lib = _library_with_the_sample(capsys, tmp_path)
+    (lib / "index.sqlite").write_text("garbage\n")
+    code, _, err = _run(capsys, "review", "--library", lib)
+    assert code == 2 and "is damaged" in _one_error_line(err) and "library verify --repair" in err
+    code, out, err = _run(capsys, "library", "verify", "--repair", "--library", lib)
+    assert code == 0 and err == "" and "rebuilt from the plan files" in out and "library consistent" in out
+    code, out, _ = _run(capsys, "review", "--json", "--library", lib)
+    assert code == 0 and [p["id"] for p in json.loads(out)["plans"]] == [1]
+    # --repair where there is no library creates none
+    code, _, err = _run(capsys, "library", "verify", "--repair", "--library", tmp_path / "typo")
+    assert code == 2 and "no plan library" in _one_error_line(err) and not (tmp_path / "typo").exists()
