@@ -265,3 +265,19 @@ def test_report_figure_places_the_deepest_safe_insertion_from_the_skin():
         assert float(rows.mean()) == pytest.approx(15.0)
     finally:
         plt.close(fig)
+
+
+def test_a_pleura_continuation_stops_where_another_pleura_mark_takes_over():
+    # Pleura seen in two intercostal spaces: marked at row 20 across cols -40..-5 and at row 26 across
+    # cols 5..40.  A vertical needle at col 20 to a tip 19 mm deep is 26 - 19 = 7 mm above the pleura
+    # marked there (> 5 mm margin): no PLEURA_MARGIN.  Continuing the left mark at row 20 over the right
+    # one would put a phantom pleura 1 mm under the tip and contradict the physician's own mark.
+    r = _report(plan("upper_trapezius", structures=[box("target", 17, 18, 21, 22), pleura(20, -40, -5),
+                                                    pleura(26, 5, 40)], entry=(0, 20), tip=(19, 20), length=38))
+    assert "PLEURA_MARGIN" not in _codes(r)
+    assert r.metrics["clearance_mm"]["pleura"] == pytest.approx(7.0)
+    # In the gap between the marks (col 0) both continue: the shallower, row 20, counts.
+    r = _report(plan("upper_trapezius", structures=[box("target", 15, -2, 19, 2), pleura(20, -40, -5),
+                                                    pleura(26, 5, 40)], entry=(0, 0), tip=(17, 0), length=38))
+    assert r.metrics["clearance_mm"]["pleura"] == pytest.approx(3.0)     # 20 - 17
+    assert _codes(r).get("PLEURA_MARGIN") == "warn"

@@ -52,21 +52,40 @@ class Scene:
 PLEURA_CONTINUED_MM = 1000.0
 
 
-def continued_pleura(points: np.ndarray) -> np.ndarray:
-    """An open pleura polyline continued horizontally beyond its two ends by :data:`PLEURA_CONTINUED_MM`.
+def continued_pleura(points: np.ndarray, other_spans: tuple[tuple[float, float], ...] = ()) -> np.ndarray:
+    """An open pleura polyline continued horizontally beyond its two ends.
+
+    Each end is continued by :data:`PLEURA_CONTINUED_MM`, or only up to the nearest column covered
+    by another pleura mark (``other_spans``: their ``(min_col, max_col)``), which takes over there.
 
     >>> continued_pleura(np.array([[20.0, 40.0], [20.0, 5.0]])).tolist()
     [[20.0, -995.0], [20.0, 5.0], [20.0, 40.0], [20.0, 1040.0]]
+    >>> continued_pleura(np.array([[20.0, -40.0], [20.0, -5.0]]), ((5.0, 40.0),)).tolist()
+    [[20.0, -1040.0], [20.0, -40.0], [20.0, -5.0], [20.0, 5.0]]
     """
     p = points if points[0, 1] <= points[-1, 1] else points[::-1]
-    return np.vstack([[p[0, 0], p[0, 1] - PLEURA_CONTINUED_MM], p, [p[-1, 0], p[-1, 1] + PLEURA_CONTINUED_MM]])
+    c0, c1 = float(p[0, 1]), float(p[-1, 1])
+    left = max([hi for lo, hi in other_spans if hi <= c0] + [c0 - PLEURA_CONTINUED_MM])
+    right = min([lo for lo, hi in other_spans if lo >= c1] + [c1 + PLEURA_CONTINUED_MM])
+    if any(lo < c0 < hi for lo, hi in other_spans):
+        left = c0
+    if any(lo < c1 < hi for lo, hi in other_spans):
+        right = c1
+    return np.vstack([[p[0, 0], left], p, [p[-1, 0], right]])
 
 
-def _traced(h: Hazard) -> tuple[np.ndarray, bool]:
-    """The shape the geometry traces for a hazard: an open pleura continues beyond its marked ends."""
-    if h.family == "pleura" and not h.closed and len(h.points) >= 2:
-        return continued_pleura(h.points), False
-    return h.points, h.closed
+def _traced_shapes(items: list[Hazard]) -> list[tuple[np.ndarray, bool]]:
+    """The shapes the geometry traces: an open pleura continues beyond its marked ends (see above)."""
+    spans = {h.index: (float(h.points[:, 1].min()), float(h.points[:, 1].max()))
+             for h in items if h.family == "pleura"}
+    out = []
+    for h in items:
+        if h.family == "pleura" and not h.closed and len(h.points) >= 2:
+            others = tuple(span for i, span in spans.items() if i != h.index)
+            out.append((continued_pleura(h.points, others), False))
+        else:
+            out.append((h.points, h.closed))
+    return out
 
 
 def position_changed(plan: Plan) -> bool:
@@ -106,10 +125,10 @@ def prepare(plan: Plan, thresholds: Mapping[str, float] | None = None) -> Scene:
     elif plan.needle is not None:
         target_point = np.asarray(plan.needle.target_mm, dtype=float)
     items = hazards + backstops
-    shapes = g.ShapeSet([_traced(h) for h in items])
-    hazard_shapes = g.ShapeSet([_traced(h) for h in hazards])
+    shapes = g.ShapeSet(_traced_shapes(items))
+    hazard_shapes = g.ShapeSet(_traced_shapes(hazards))
     stops = [h for h in hazards if h.family == "pleura"] + backstops
-    stop_shapes = g.ShapeSet([_traced(h) for h in stops])
+    stop_shapes = g.ShapeSet(_traced_shapes(stops))
     return Scene(th, tuple(hazards), tuple(backstops), shapes, hazard_shapes, stop_shapes, skin, target_point,
                  tuple(targets), plan.needle)
 
