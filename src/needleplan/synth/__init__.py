@@ -11,6 +11,7 @@ the same bytes.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -218,6 +219,12 @@ def write_case(case: SyntheticCase, path: str | Path, *, compression: str | None
     if compression not in COMPRESSIONS:
         raise UnknownPresetError(f"unknown compression {compression!r}; choose none or jpeg")
     path = Path(path)
+    stem = _stem(path)
+    truth_path = stem.with_name(stem.name + ".truth.json")
+    plan_path = stem.with_name(stem.name + ".plan.json")
+    for target in (path, truth_path, plan_path):  # fail before writing any, not after the DICOM
+        if target.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "is a folder; choose another output name", str(target))
     write_dicom(case, path, compression)
     ds = pydicom.dcmread(path)
     hashes = tuple(frame_hashes(ds))
@@ -227,9 +234,6 @@ def write_case(case: SyntheticCase, path: str | Path, *, compression: str | None
         "frame_index": 0,
         "pixel_sha256": hashes[0],
     }
-    stem = _stem(path)
-    truth_path = stem.with_name(stem.name + ".truth.json")
-    plan_path = stem.with_name(stem.name + ".plan.json")
     _write_json(truth_path, case.plan_dict(truth=True, image=image))
     _write_json(plan_path, case.plan_dict(truth=False, image=image))
     return WrittenCase(path, truth_path, plan_path, str(ds.SOPInstanceUID), hashes)
