@@ -244,3 +244,11 @@ def test_a_damaged_index_says_how_to_repair_and_verify_repair_does_it(capsys, tm
     # --repair where there is no library creates none
     code, _, err = _run(capsys, "library", "verify", "--repair", "--library", tmp_path / "typo")
     assert code == 2 and "no plan library" in _one_error_line(err) and not (tmp_path / "typo").exists()
+
+
+def test_synth_writes_nothing_when_a_companion_file_cannot_be_written(capsys, tmp_path) -> None:
+    # with case.plan.json a folder, case.dcm and case.truth.json were written before the error
+    (tmp_path / "case.plan.json").mkdir()
+    code, _, err = _run(capsys, "synth", "--site", "piriformis", "-o", tmp_path / "case.dcm")
+    assert code == 2 and "case.plan.json: is a folder" in _one_error_line(err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["case.plan.json"]
