@@ -59,6 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     verify = sub.add_parser("verify", help="check the index against the files; --repair re-indexes")
     verify.add_argument("--repair", action="store_true")
+    verify.add_argument("--json", action="store_true", help="print one JSON object")
     add_library_option(verify)
     verify.set_defaults(func=_verify)
 
@@ -154,12 +155,17 @@ def _verify(args: argparse.Namespace) -> int:
     # may do that, and only where a library already is (a mistyped --library must not create one)
     create = bool(args.repair) and (root / INDEX_NAME).is_file()
     with open_library(args, create=create) as lib:
-        if lib.rebuilt_from is not None:
-            print(f"the damaged index was kept as {lib.rebuilt_from} and rebuilt from the plan files")
+        kept = lib.rebuilt_from
+        if kept is not None and not args.json:
+            print(f"the damaged index was kept as {kept} and rebuilt from the plan files")
         problems = verify(lib)
         if problems and args.repair:
             rebuild(lib)
             problems = verify(lib)
+    if args.json:
+        print_json({"library": str(root), "consistent": not problems, "problems": problems,
+                    "damaged_index_kept_as": None if kept is None else str(kept)})
+        return 0 if not problems else 1
     for line in problems:
         print(line)
     print("library consistent" if not problems else f"{len(problems)} problem(s)")
