@@ -252,3 +252,13 @@ def test_synth_writes_nothing_when_a_companion_file_cannot_be_written(capsys, tm
     code, _, err = _run(capsys, "synth", "--site", "piriformis", "-o", tmp_path / "case.dcm")
     assert code == 2 and "case.plan.json: is a folder" in _one_error_line(err)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["case.plan.json"]
+
+
+def test_library_verify_json_is_one_object(capsys, tmp_path) -> None:
+    # verify reports (consistent or not) but took no --json (design.md section 6)
+    lib = _library_with_the_sample(capsys, tmp_path)
+    (lib / "index.sqlite").write_text("garbage\n")
+    code, out, err = _run(capsys, "library", "verify", "--repair", "--json", "--library", lib)
+    report = json.loads(out)
+    assert code == 0 and err == "" and report["consistent"] is True and report["problems"] == []
+    assert Path(report["damaged_index_kept_as"]).read_text() == "garbage\n"
