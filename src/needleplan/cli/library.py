@@ -131,8 +131,12 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _outcome(args: argparse.Namespace) -> int:
+    from needleplan.errors import LibraryError
     from needleplan.library import Outcome
 
+    if args.pain_before is None and args.pain_after is None and args.relief_days is None \
+            and not args.complication:  # an empty outcome replaced the one recorded before
+        raise LibraryError("no outcome given: pass --pain-before, --pain-after, --relief-days or --complication")
     outcome = Outcome(pain_before=args.pain_before, pain_after=args.pain_after,
                       relief_days=args.relief_days, complications=tuple(args.complication))
     with open_library(args) as lib:
