@@ -262,3 +262,15 @@ def test_library_verify_json_is_one_object(capsys, tmp_path) -> None:
     report = json.loads(out)
     assert code == 0 and err == "" and report["consistent"] is True and report["problems"] == []
     assert Path(report["damaged_index_kept_as"]).read_text() == "garbage\n"
+
+
+def test_library_outcome_with_nothing_given_keeps_the_recorded_one(capsys, tmp_path) -> None:
+    # `library outcome 1` with no option replaced "pain 7 -> 2" by "no outcome recorded", exit 0
+    lib = _library_with_the_sample(capsys, tmp_path)
+    code, out, _ = _run(capsys, "library", "outcome", "1", "--pain-before", "7", "--pain-after", "2", "--json",
+                        "--library", lib)
+    assert code == 0 and json.loads(out)["outcome_summary"].startswith("pain 7 -> 2")
+    code, out, err = _run(capsys, "library", "outcome", "1", "--json", "--library", lib)
+    assert code == 2 and out == "" and "no outcome given" in _one_error_line(err) and "--pain-after" in err
+    code, out, _ = _run(capsys, "review", "--json", "--library", lib)
+    assert json.loads(out)["plans"][0]["outcome_summary"].startswith("pain 7 -> 2")
