@@ -96,10 +96,19 @@ def test_overlays_tick_dashed_overshoot_and_margins(docked):
     ov = widget.session.state.extras["overshoot"]
     # the pleura's 5 mm margin band: the pleura path drawn 2 * 5 = 10 mm wide
     assert margins.shape_type == ["path"] and margins.edge_width[0] == pytest.approx(10.0)
-    # the tick (a vector across the needle) is centred max_safe_insertion_mm from the entry
+    # the tick (a vector across the needle) is centred max_safe_insertion_mm from the entry, which
+    # here is drawn on the skin line (row 0)
     (pos, proj), = np.asarray(tick.data)
     centre = pos + proj / 2.0
     assert np.hypot(*(centre - np.array([0.0, -18.0]))) == pytest.approx(ins.max_safe_insertion_mm, abs=1e-3)
+    # The same trajectory with its entry drawn 5 mm above the skin, at (0, -18) - 5 u with
+    # u = (9.5, 20) / 22.142: the deepest safe insertion counts from the skin crossing, so the tick
+    # must not move 5 mm shallower with the drawn entry.
+    u = np.array([9.5, 20.0]) / np.hypot(9.5, 20.0)
+    widget.set_needle(tuple(np.array([0.0, -18.0]) - 5.0 * u), (9.5, 2.0))
+    (pos2, proj2), = np.asarray(viewer.layers["needleplan: safety"].data)
+    assert pos2 + proj2 / 2.0 == pytest.approx(centre, abs=1e-3)
+    widget.set_needle((0.0, -18.0), (9.5, 2.0))
     # 8 dashes from the tip along the needle's extension, reach_mm long in all
     dashes = np.asarray(overshoot.data)
     assert len(dashes) == 8

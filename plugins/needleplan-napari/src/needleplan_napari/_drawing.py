@@ -164,10 +164,10 @@ def _needle_drawings(plan: Any, extras: dict) -> tuple[Drawing | None, list[Draw
     n = plan.needle
     tick = None
     ins = extras.get("insertion")
-    if ins is not None and np.isfinite(ins.max_safe_insertion_mm):
-        path = float(np.hypot(n.target_mm[0] - n.entry_mm[0], n.target_mm[1] - n.entry_mm[1]))
-        colour = _TICK_OK if ins.max_safe_insertion_mm >= path else _TICK_SHORT
-        tick = _overlays.tick(n.entry_mm, n.target_mm, ins.max_safe_insertion_mm, colour)
+    if ins is not None and np.isfinite(ins.max_safe_insertion_mm) and np.isfinite(ins.remaining_mm):
+        # remaining_mm = deepest safe insertion - path to the tip, both from the skin crossing
+        colour = _TICK_OK if ins.remaining_mm >= 0 else _TICK_SHORT
+        tick = _overlays.tick(n.entry_mm, n.target_mm, ins.remaining_mm, colour)
     dashes: list[Drawing] = []
     ov = extras.get("overshoot")
     if ov is not None and np.isfinite(ov.reach_mm) and ov.reach_mm > 0:

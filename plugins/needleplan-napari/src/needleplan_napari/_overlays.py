@@ -50,21 +50,26 @@ def line(entry_mm: Sequence[float], tip_mm: Sequence[float], color: str, width_m
     return Drawing(np.asarray([entry_mm, tip_mm], float), "line", color, edge_width_mm=width_mm)
 
 
-def tick(entry_mm: Sequence[float], tip_mm: Sequence[float], insertion_mm: float, color: str,
+def tick(entry_mm: Sequence[float], tip_mm: Sequence[float], beyond_tip_mm: float, color: str,
          half_length_mm: float = 2.0) -> Drawing | None:
-    """A short bar across the needle ``insertion_mm`` from the entry along the needle direction.
+    """A short bar across the needle ``beyond_tip_mm`` past the tip (negative: short of it).
+
+    The planner measures the deepest safe insertion from where the needle crosses the skin, which
+    may differ from the drawn entry point; its ``remaining_mm`` (deepest safe insertion minus the
+    path to the tip) places the bar without depending on where the entry was drawn.
 
     Examples
     --------
-    A needle straight down from (0, 0); the tick 10 mm in lies across at row 10, cols -2..2:
+    A needle straight down from (0, 0) to a tip 20 mm deep; 10 mm short of the tip lies across
+    row 10, cols -2..2:
 
-    >>> tick((0, 0), (20, 0), 10.0, "g").points_mm.tolist()
+    >>> tick((0, 0), (20, 0), -10.0, "g").points_mm.tolist()
     [[10.0, 2.0], [10.0, -2.0]]
     """
     u, n = _unit(entry_mm, tip_mm)
-    if n == 0 or not np.isfinite(insertion_mm):
+    if n == 0 or not np.isfinite(beyond_tip_mm):
         return None
-    centre = np.asarray(entry_mm, float) + u * insertion_mm
+    centre = np.asarray(tip_mm, float) + u * beyond_tip_mm
     normal = np.array([-u[1], u[0]])
     pts = np.array([centre + normal * half_length_mm, centre - normal * half_length_mm]) + 0.0
     return Drawing(pts, "line", color, edge_width_mm=0.5)
