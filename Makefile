@@ -20,7 +20,7 @@ demo: $(STAMP)
 # Every test: the headless core, then the napari plugin under a virtual display.
 test: $(STAMP)
 	$(PYTHON) -m pytest -q -m "not gui" tests src
-	xvfb-run -a -s "-screen 0 1600x1000x24" $(PYTHON) -m pytest -q -m gui plugins/needleplan-napari/tests
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(PYTHON) -m pytest -q plugins/needleplan-napari/tests plugins/needleplan-napari/src
 
 test-core: $(STAMP)
 	$(PYTHON) -m pytest -q -m "not gui" tests src
