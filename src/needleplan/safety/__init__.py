@@ -26,6 +26,8 @@ NEEDLE_REACHES_PLEURA     warn         needle long enough to reach the pleura on
 TRAPEZIUS_DIRECTION       warn         upper trapezius needle heading medially/caudally (needs ``orientation``) (R9)
 RIB_IN_PATH               warn         bone met before the planned tip (R4)
 SAFE_INSERTION            info         deepest safe insertion and what limits it (R3, R5, R10, R11)
+HAZARD_OVERSHOOT          warn         extension by the unused length meets a marked vessel, nerve or viscus,
+                                       no bone first (R3 with R10, R11, R18)
 VESSEL_CROSSED            block/warn   path crosses an artery or unconfirmed vessel (block) or a vein (warn) (R10)
 VESSEL_MARGIN             warn         shaft or tip within the vessel margin (R10)
 NERVE_CROSSED             block        path crosses a marked nerve (R11)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from needleplan.anatomy import hazard_family
+import math
+
+from needleplan import geometry as g
+from needleplan.anatomy import BACKSTOP_KINDS, hazard_family
 from needleplan.geometry import TIE_MM
-from needleplan.safety._shapes import clearance
+from needleplan.safety._shapes import clearance, first_hits, needle_vectors
 from needleplan.safety.context import Context, mm, rule
 from needleplan.safety.report import Finding
 
@@ -49,6 +52,41 @@ def _family_rule(family: str):
 for _family, _row in (("vessel", "R10"), ("nerve", "R11"), ("viscera", "R18")):
     rule(f"{_family}_clearance", codes=(f"{_family.upper()}_CROSSED", f"{_family.upper()}_MARGIN"),
          rows=(_row,), needs_needle=True)(_family_rule(_family))
+
+
+@rule("hazard_overshoot", codes=("HAZARD_OVERSHOOT",), rows=("R3", "R10", "R11", "R18"),
+      needs_mm=True, needs_needle=True)
+def hazard_overshoot(ctx: Context):
+    """The straight extension past the tip, by the unused needle length, meets a vessel, nerve or viscus.
+
+    R3's overshoot reasoning (a needle pushed further than planned goes on in a straight line) applied
+    to the other hazards; R18 asks the same tip margin for kidney and peritoneum as for the pleura.  A
+    bone or rib met first stops the needle, as for the pleura.  A structure the needle already crosses
+    is reported as crossed instead.
+    """
+    o = ctx.over
+    if o is None or not math.isfinite(o.reach_mm) or o.reach_mm <= 0:
+        return
+    _entry, tip, u = needle_vectors(ctx)
+    bone = float(first_hits(ctx, tip, u[None, :], *BACKSTOP_KINDS)[0])
+    for i, s in ctx.confirmed("vessel", "nerve", "viscera"):
+        shaft, _tip = clearance(ctx, i, s)
+        if shaft <= 1e-9:
+            continue  # crossed: VESSEL/NERVE/VISCERA_CROSSED says so
+        t = _hit_of(tip, u, s)
+        if t is None or t > o.reach_mm + TIE_MM or bone < t:
+            continue
+        yield Finding("HAZARD_OVERSHOOT", "warn",
+                      f"If the needle is pushed further, its straight path meets the marked {_name(s)} {mm(t)} past "
+                      f"the planned tip with no bone in between; {mm(o.reach_mm)} of needle is still unused. "
+                      "Stop at the planned depth.",
+                      {"structure": i, "kind": s.kind, "past_tip_mm": round(t, 2), "reach_mm": round(o.reach_mm, 2)})
+
+
+def _hit_of(tip, u, s) -> float | None:
+    """Distance from the tip along ``u`` to structure ``s`` (None when the ray misses it)."""
+    t = float(g.ShapeSet([(s.points_mm, s.closed)]).ray_hits(g.as_points(tip), u[None, :])[0].min())
+    return t if math.isfinite(t) else None
 
 
 @rule("expected_marks", codes=("NERVE_NOT_MARKED", "VISCERA_NOT_MARKED", "DOPPLER_ADVISED"),
