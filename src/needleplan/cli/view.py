@@ -1,7 +1,8 @@
 """``needleplan view [IMAGE | PLAN]``: napari with the Needle Plan widget docked.
 
-With no argument the bundled sample opens.  napari (and Qt) are imported inside :func:`run`, so
-importing the headless core and the other subcommands never pulls in a GUI toolkit.
+With no argument the bundled sample opens.  This module only checks its argument; the window is
+opened by the napari plugin (``needleplan_napari._launch``), so the headless core never imports a
+GUI toolkit.
 """
 
 from __future__ import annotations
@@ -12,9 +13,6 @@ from pathlib import Path
 from needleplan.errors import NeedleplanError
 
 __all__ = ["register", "run", "default_sample", "sample_folder"]
-
-PLUGIN = "needleplan-napari"
-WIDGET = "Needle Plan"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -57,16 +55,7 @@ def run(args: argparse.Namespace) -> int:
 
         read_info(path)  # a bad file fails here, in one line, before a window opens
     try:
-        import napari
+        from needleplan_napari._launch import launch
     except ImportError as exc:  # pragma: no cover - depends on the installation
-        raise NeedleplanError("napari is not installed; install the plugin: pip install -e plugins/needleplan-napari") from exc
-
-    viewer = napari.Viewer(title="needleplan")
-    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, WIDGET)
-    if _is_plan(path):
-        if widget.open_plan(path) is None:
-            raise NeedleplanError(widget.status.text().replace("<b>Not done:</b> ", ""))
-    else:
-        viewer.open(str(path), plugin=PLUGIN)
-    napari.run()
-    return 0
+        raise NeedleplanError("the napari plugin is not installed: pip install -e plugins/needleplan-napari") from exc
+    return launch(path, is_plan=_is_plan(path))
