@@ -124,20 +124,12 @@ def _put(args: argparse.Namespace) -> int:
     import pydicom
 
     from needleplan.cli._output import print_json
-    from needleplan.cli._plan_image import plan_image_path
+    from needleplan.cli._plan_image import plan_on_its_image
     from needleplan.errors import DicomReadError
-    from needleplan.io import open_image
     from needleplan.pacs import store_plan
-    from needleplan.plan import load_plan, verify_binding
 
-    plan_path = Path(args.plan)
-    plan = load_plan(plan_path)
-    image_path = plan_image_path(plan, plan_path.parent, args.image)
-    if image_path is None:
-        raise ValueError("the plan names no image; give --image IMAGE (the DICOM it was made on)")
-    if not image_path.is_file():
-        raise FileNotFoundError(f"image {image_path} not found; give --image IMAGE")
-    verify_binding(plan, open_image(image_path))  # the SR must describe the frame it references
+    # the SR must describe the frame it references
+    plan, _plan_path, image_path = plan_on_its_image(args.plan, args.image)
     try:
         source = pydicom.dcmread(image_path, stop_before_pixels=True)
     except (pydicom.errors.InvalidDicomError, OSError) as exc:

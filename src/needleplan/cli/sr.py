@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import errno
 import os
-from pathlib import Path
 
 __all__ = ["register"]
 
@@ -30,18 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from needleplan.io import open_image
-    from needleplan.plan import load_plan, verify_binding
+    from needleplan.cli._plan_image import plan_on_its_image
     from needleplan.sr import export_sr
 
-    from needleplan.cli._plan_image import plan_image_path
-
-    plan_path = Path(args.plan)
-    plan = load_plan(plan_path)
-    image_path = plan_image_path(plan, plan_path.parent, args.image)
-    if image_path is None:
-        raise FileNotFoundError("the plan names no image; give the DICOM image with --image")
-    verify_binding(plan, open_image(image_path))  # a plan for another image is refused
+    plan, plan_path, image_path = plan_on_its_image(args.plan, args.image)
     for own, what in ((plan_path, "the plan"), (image_path, "the ultrasound image")):
         if os.path.exists(args.output) and os.path.samefile(args.output, own):  # it would be lost
             raise FileExistsError(errno.EEXIST, f"is {what} itself; name the SR a new file, e.g. plan_sr.dcm",
