@@ -36,9 +36,9 @@ def trapezius(make_napari_viewer_proxy):
 def _detect(widget, qtbot):
     worker = widget.suggestions.detect()
     assert worker is not None, widget.suggestions.status.text()
-    with qtbot.waitSignal(worker.finished, timeout=60_000):
-        pass
-    qtbot.waitUntil(lambda: widget.suggestions.worker is None, timeout=10_000)
+    # already running: wait for the panel to drop its worker (on finished), not for the signal itself,
+    # which may have been emitted before a waitSignal could connect
+    qtbot.waitUntil(lambda: widget.suggestions.worker is None, timeout=60_000)
     assert "suggestion(s) on" in widget.suggestions.status.text(), widget.suggestions.status.text()
 
 
