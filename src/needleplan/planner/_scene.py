@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 
 from needleplan import geometry as g
-from needleplan.anatomy import BACKSTOP_KINDS, hazard_family
+from needleplan.clinical import BACKSTOP_KINDS, hazard_family
 from needleplan.errors import CalibrationError, NeedleplanError
 from needleplan.plan import Needle, Plan
-from needleplan.safety.thresholds import resolve_thresholds
+from needleplan.clinical import resolve_thresholds
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,8 @@
 
 ``check_plan(plan)`` returns a :class:`SafetyReport` of :class:`Finding` values (never raises for an
 unsafe plan; exceptions are only for bad input).  Every number comes from
-:mod:`needleplan.safety.thresholds` (one table, each entry with its clinical-rules.md row); a site
-profile (:mod:`needleplan.anatomy`) may override entries.  Rules that need millimetres do not run
+:mod:`needleplan.clinical.thresholds` (one table, each entry with its clinical-rules.md row); a site
+profile (:mod:`needleplan.clinical.anatomy`) may override entries.  Rules that need millimetres do not run
 on an uncalibrated plan: UNCALIBRATED lists them.  Suggested (unaccepted) structures are never
 treated as confirmed hazards.
 
@@ -87,19 +87,9 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
-
+from needleplan.clinical import THRESHOLDS, resolve_thresholds
+from needleplan.safety.engine import check_plan
 from needleplan.safety.report import SEVERITIES, Finding, SafetyReport, compare_with_saved
-from needleplan.safety.thresholds import THRESHOLDS, resolve_thresholds
 
 __all__ = ["SEVERITIES", "Finding", "SafetyReport", "compare_with_saved", "THRESHOLDS", "resolve_thresholds",
            "check_plan"]
-
-
-def __getattr__(name: str) -> Any:
-    # check_plan is imported lazily: the engine imports the planner, which imports the thresholds
-    # of this package, so an eager import here would be circular.
-    if name == "check_plan":
-        from needleplan.safety.engine import check_plan
-        return check_plan
-    raise AttributeError(f"module 'needleplan.safety' has no attribute {name!r}")

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from needleplan.anatomy import SiteProfile, hazard_family
+from needleplan.clinical import SiteProfile, hazard_family
 from needleplan.plan import Plan, Structure
 from needleplan.safety.report import Finding
 

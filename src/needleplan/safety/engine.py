@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from needleplan import planner
-from needleplan.anatomy import site_profile
+from needleplan.clinical import site_profile
 from needleplan.plan import Plan
 from needleplan.safety import rules_dose, rules_needle, rules_patient, rules_pleura, rules_regions  # noqa: F401
 from needleplan.safety import rules_structures  # noqa: F401  (registers its rules)
@@ -16,7 +16,7 @@ from needleplan.safety.context import RULES, Context
 from needleplan.safety.report import SEVERITIES, Finding, SafetyReport
 from needleplan.safety.rules_patient import kim_spd_mm, lung_history
 from needleplan.safety.rules_pleura import PNEUMOTHORAX_CODES
-from needleplan.safety.thresholds import resolve_thresholds
+from needleplan.clinical import resolve_thresholds
 
 __all__ = ["check_plan"]
 
@@ -88,7 +88,7 @@ def check_plan(plan: Plan, *, regions: Any = None, thresholds: Mapping[str, floa
         The image's regions (``LoadedImage.info.regions``); without them the plan's own
         ``calibration.region_box_px`` is used for CROSS_REGION.
     thresholds : mapping, optional
-        Overrides of :data:`needleplan.safety.thresholds.THRESHOLDS` (after the site profile's).
+        Overrides of :data:`needleplan.clinical.thresholds.THRESHOLDS` (after the site profile's).
     window : bool
         Compute the safe angle window (metric ``safe_angle_window_deg``).
     """

@@ -21,7 +21,7 @@ _TIE_FRACTION = 1e-9
 def drug_limit_mg(drug: str, epinephrine: bool, weight_kg: float | None, th) -> float:
     """Maximum dose (mg): mg/kg x weight, capped at the absolute maximum (the cap alone if weight unknown).
 
-    >>> from needleplan.safety.thresholds import resolve_thresholds
+    >>> from needleplan.clinical import resolve_thresholds
     >>> drug_limit_mg("LIDOCAINE", False, 52.0, resolve_thresholds("other"))   # 4.5 x 52 = 234 < 300
     234.0
     """

@@ -14,7 +14,7 @@ from needleplan.planner import depth_below_skin
 from needleplan.safety._shapes import shortest_needle
 from needleplan.safety.context import Context, mm, rule
 from needleplan.safety.report import Finding
-from needleplan.safety.thresholds import STANDARD_NEEDLE_LENGTHS_MM
+from needleplan.vocabulary import STANDARD_NEEDLE_LENGTHS_MM
 
 
 @rule("target_hit", codes=("TARGET_MISSED", "TARGET_NOT_MARKED"), rows=("design.md 5",), needs_needle=True)

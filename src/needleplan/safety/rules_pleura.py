@@ -8,12 +8,12 @@ import math
 import numpy as np
 
 from needleplan import geometry as g
-from needleplan.anatomy import SITE_PROFILES
+from needleplan.clinical import SITE_PROFILES
 from needleplan.planner import depth_below_skin, skin_entry
 from needleplan.safety._shapes import clearance, crosses, first_hits, needle_vectors, shortest_needle
 from needleplan.safety.context import Context, mm, rule
 from needleplan.safety.report import Finding
-from needleplan.safety.thresholds import STANDARD_NEEDLE_LENGTHS_MM
+from needleplan.vocabulary import STANDARD_NEEDLE_LENGTHS_MM
 
 #: Codes whose severity a lung-disease history raises (R7).
 PNEUMOTHORAX_CODES = ("PLEURA_MARGIN", "PLEURA_OVERSHOOT", "INTERCOSTAL_TARGET", "NEEDLE_REACHES_PLEURA")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from needleplan import geometry as g
-from needleplan.anatomy import BACKSTOP_KINDS, hazard_family
+from needleplan.clinical import BACKSTOP_KINDS, hazard_family
 from needleplan.geometry import TIE_MM
 from needleplan.safety._shapes import clearance, first_hits, needle_vectors
 from needleplan.safety.context import Context, mm, rule
