@@ -45,8 +45,8 @@ Examples
 from __future__ import annotations
 
 from needleplan.clinical import THRESHOLDS, resolve_thresholds
-from needleplan.safety.engine import check_plan
 from needleplan.safety.codes import FindingCode
+from needleplan.safety.engine import check_plan
 from needleplan.safety.report import AppliedMargin, Finding, SafetyReport, compare_with_saved
 
 __all__ = ["FindingCode", "Finding", "AppliedMargin", "SafetyReport", "compare_with_saved", "THRESHOLDS",

@@ -15,7 +15,7 @@ from needleplan.clinical import SiteProfile, hazard_family
 from needleplan.plan import Plan, Structure
 from needleplan.planner import AngleWindow, NeedleMetrics, Overshoot, SafeInsertion, Scene
 from needleplan.safety.codes import FindingCode
-from needleplan.safety.registry import Rule, RULES, rule
+from needleplan.safety.registry import RULES, Rule, rule
 
 __all__ = ["Context", "Rule", "RULES", "rule", "mm", "pct"]
 
