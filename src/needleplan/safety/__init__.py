@@ -14,8 +14,9 @@ rule row it implements; ``docs/finding-codes.md`` is the table generated from it
 The package's modules: ``codes`` (the codes), ``registry`` (rule families and rules register
 themselves; the report order comes from here), ``context`` (what a rule sees), ``engine``
 (:func:`check_plan`), ``report`` (:class:`Finding`, :class:`AppliedMargin`, :class:`SafetyReport`),
-``_shapes`` (clearances along the needle) and one ``rules_*`` module per family, found and imported
-by the engine.
+and one ``rules_*`` module per family, found and imported by the engine.  Rules read the planner's
+results through the context (``ctx.scene``, ``ctx.metrics``,
+``ctx.clearance(i, s)``, ``ctx.first_hits(...)``).
 
 Optional plan fields the rules read (beyond design.md section 4; all kept on save):
 
