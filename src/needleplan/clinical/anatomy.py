@@ -114,6 +114,12 @@ class SiteProfile:
     kim_spd_applies: bool = False
     threshold_overrides: Mapping[str, tuple[float, str]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Plain words, however the profile was written (a SiteId or StructureKind member is one), so
+        # finding values and messages built from a profile read the same.
+        object.__setattr__(self, "id", str(self.id))
+        object.__setattr__(self, "expected_hazards", tuple(str(k) for k in self.expected_hazards))
+
 
 def _thoracic(sid: str, name: str, **kw) -> SiteProfile:
     kw.setdefault("expected_hazards", (K.PLEURA, K.RIB))
