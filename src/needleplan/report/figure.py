@@ -9,6 +9,7 @@ is placed with ``extent`` from the calibration so that the centre of pixel ``(r,
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -179,5 +180,6 @@ def draw_plan(ax: Any, plan: Plan, frame: np.ndarray | None, safe: Any) -> None:
                      color=SEVERITY_COLOURS["block"])
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
-    ax.legend(unique.values(), unique.keys(), loc="upper center", bbox_to_anchor=(0.5, -0.13),
-              ncol=3, fontsize=7, frameon=False)
+    # two columns of labels wrapped to 36 characters stay within the drawing's width on the page
+    ax.legend(unique.values(), [textwrap.fill(label, 36) for label in unique], loc="upper center",
+              bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=7, frameon=False)
