@@ -74,3 +74,10 @@ def test_no_message_names_a_path_that_exists_only_in_a_clone():
             if bad.search(line)]
     assert hits == []
     assert any("needleplan_napari" in str(p) for p in sources)  # both distributions were read
+
+
+def test_view_without_argument_opens_the_generated_sample(cache):
+    from needleplan.cli.view import default_sample
+
+    plan = default_sample()
+    assert plan.parent == cache and plan.name == "upper_trapezius_thin_frame.plan.json"
