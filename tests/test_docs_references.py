@@ -1,0 +1,103 @@
+"""Every ``*.md`` document a tracked file names is in the repository.
+
+Comments and docstrings cite documents ("docs/contracts.md §4", "clinical-rules.md R3"); a
+citation of a document that lives somewhere else (a team's shared folder) leaves a new maintainer
+with nothing to read.  A name is looked up, in order, next to the file that names it, at the
+repository root and in ``docs/``; URLs are not checked.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: Files that are source, tests, scripts, build files or documents (binary data is not read).
+TEXT_SUFFIXES = frozenset({".py", ".md", ".toml", ".sh", ".yaml", ".yml", ".cfg", ".ini", ".txt", ".cff"})
+TEXT_NAMES = frozenset({"Makefile"})
+
+#: A path-like token ending in ``.md``: not the tail of a longer path or word, not the start of
+#: ``.mdx``.  Tokens containing ``://`` (URLs) are skipped by :func:`document_names`.
+_MD_NAME = re.compile(r"(?<![\w/.-])((?:[\w.:-]+/)*[\w.-]+\.md)(?![\w-])")
+
+
+def document_names(text: str) -> list[str]:
+    """The ``*.md`` names ``text`` mentions, in order, URLs left out.
+
+    >>> document_names('see docs/contracts.md §3 and "clinical-rules.md R3", https://x.org/a.md')
+    ['docs/contracts.md', 'clinical-rules.md']
+    >>> document_names("a notes.mdx file, ../docs/style.md")
+    ['../docs/style.md']
+    """
+    names = []
+    for match in _MD_NAME.finditer(text):
+        start = match.start(1)
+        if "://" in match.group(1) or text[max(0, start - 3):start].endswith(":/"):
+            continue
+        names.append(match.group(1))
+    return names
+
+
+def resolves(name: str, where: Path, root: Path) -> bool:
+    """Whether ``name``, found in the file ``where``, is a file of the repository at ``root``."""
+    for base in (where.parent, root, root / "docs"):
+        candidate = (base / name).resolve()
+        if candidate.is_file() and candidate.is_relative_to(root.resolve()):
+            return True
+    return False
+
+
+def tracked_text_files(root: Path) -> list[Path]:
+    """Tracked source, test, script, build and document files (git's list; a walk without git)."""
+    try:
+        out = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True).stdout
+        paths = [root / p for p in out.decode().split("\0") if p]
+    except (OSError, subprocess.CalledProcessError):
+        paths = [p for p in root.rglob("*") if p.is_file()]
+    return sorted(
+        p for p in paths
+        if not any(part.startswith(".") for part in p.relative_to(root).parts)
+        and (p.suffix in TEXT_SUFFIXES or p.name in TEXT_NAMES) and p.is_file()
+    )
+
+
+def missing_documents(root: Path) -> list[str]:
+    """``"path:line: name"`` for every document name under ``root`` that resolves to no file."""
+    problems = []
+    for path in tracked_text_files(root):
+        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            for name in document_names(line):
+                if not resolves(name, path, root):
+                    problems.append(f"{path.relative_to(root)}:{number}: {name}")
+    return problems
+
+
+def test_every_named_document_is_in_the_repository():
+    problems = missing_documents(REPO)
+    assert not problems, "documents named but not in the repository:\n" + "\n".join(problems)
+
+
+def test_the_check_sees_a_reference_to_a_document_that_is_not_there(tmp_path):
+    # A repository with docs/contracts.md and a module naming it three ways, plus one name that
+    # exists nowhere: only the last is reported, with its file and line.
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "contracts.md").write_text("# contracts\n")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_text(
+        '"""World mm (docs/contracts.md §3; contracts.md §4; ../docs/contracts.md)."""\n'
+        "# see design.md section 5\n"
+        "URL = 'https://example.org/design.md'\n"
+    )
+    (tmp_path / "data.dcm").write_bytes(b"\x00design.md\x00")  # binary data is not read
+    assert missing_documents(tmp_path) == ["pkg/mod.py:2: design.md"]
+
+
+@pytest.mark.parametrize("name", ["contracts.md", "clinical-rules.md", "ultrasound-calibration.md", "style.md",
+                                  "finding-codes.md", "internals.md"])
+def test_the_project_documents_exist(name):
+    # The documents the code's comments cite; a rename must update every citation (see above).
+    assert (REPO / "docs" / name).is_file()
