@@ -53,11 +53,13 @@ def resolves(name: str, where: Path, root: Path) -> bool:
 
 def tracked_text_files(root: Path) -> list[Path]:
     """Tracked source, test, script, build and document files (git's list; a walk without git)."""
-    try:
-        out = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True).stdout
-        paths = [root / p for p in out.decode().split("\0") if p]
-    except (OSError, subprocess.CalledProcessError):
-        paths = [p for p in root.rglob("*") if p.is_file()]
+    paths = [p for p in root.rglob("*") if p.is_file()]
+    if (root / ".git").exists():  # a clone or a worktree: only what is tracked
+        try:
+            out = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True).stdout
+            paths = [root / p for p in out.decode().split("\0") if p]
+        except (OSError, subprocess.CalledProcessError):
+            pass
     return sorted(
         p for p in paths
         if not any(part.startswith(".") for part in p.relative_to(root).parts)
@@ -87,13 +89,14 @@ def test_the_check_sees_a_reference_to_a_document_that_is_not_there(tmp_path):
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "contracts.md").write_text("# contracts\n")
     (tmp_path / "pkg").mkdir()
+    gone = "design" + ".md"  # spelled in two parts so that this file does not name it itself
     (tmp_path / "pkg" / "mod.py").write_text(
         '"""World mm (docs/contracts.md §3; contracts.md §4; ../docs/contracts.md)."""\n'
-        "# see design.md section 5\n"
-        "URL = 'https://example.org/design.md'\n"
+        f"# see {gone} section 5\n"
+        f"URL = 'https://example.org/{gone}'\n"
     )
-    (tmp_path / "data.dcm").write_bytes(b"\x00design.md\x00")  # binary data is not read
-    assert missing_documents(tmp_path) == ["pkg/mod.py:2: design.md"]
+    (tmp_path / "data.dcm").write_bytes(b"\x00" + gone.encode() + b"\x00")  # binary data is not read
+    assert missing_documents(tmp_path) == [f"pkg/mod.py:2: {gone}"]
 
 
 @pytest.mark.parametrize("name", ["contracts.md", "clinical-rules.md", "ultrasound-calibration.md", "style.md",
@@ -101,3 +104,35 @@ def test_the_check_sees_a_reference_to_a_document_that_is_not_there(tmp_path):
 def test_the_project_documents_exist(name):
     # The documents the code's comments cite; a rename must update every citation (see above).
     assert (REPO / "docs" / name).is_file()
+
+
+def layout_paths(readme: str) -> list[str]:
+    """The paths the README's Layout block names: top-level folders, and the core's entries nested
+    under ``src/needleplan/`` (two-space indent).  Names are the words ending in ``/`` or ``.py``
+    before the description.
+
+    >>> layout_paths("## Layout\\n\\n```\\nsrc/needleplan/  core\\n  io/ plan/   x\\n  errors.py   y\\ndocs/  z\\n```\\n")
+    ['src/needleplan/', 'src/needleplan/io/', 'src/needleplan/plan/', 'src/needleplan/errors.py', 'docs/']
+    """
+    block = readme.split("## Layout", 1)[1].split("```", 2)[1]
+    paths, parent = [], ""
+    for line in block.splitlines():
+        if not line.strip():
+            continue
+        nested = line.startswith("  ")
+        names = []
+        for word in line.split():
+            if not (word.endswith("/") or word.endswith(".py")):
+                break
+            names.append(word)
+        if not nested and names:
+            parent = names[0]
+        paths.extend((parent + n) if nested else n for n in names)
+    return paths
+
+
+def test_the_readme_layout_names_only_paths_that_exist():
+    paths = layout_paths((REPO / "README.md").read_text(encoding="utf-8"))
+    assert "src/needleplan/geometry/" in paths  # geometry is a package, not geometry.py
+    missing = [p for p in paths if not (REPO / p).exists()]
+    assert not missing, f"README's layout names paths that do not exist: {missing}"
