@@ -53,13 +53,15 @@ def resolves(name: str, where: Path, root: Path) -> bool:
 
 def tracked_text_files(root: Path) -> list[Path]:
     """Tracked source, test, script, build and document files (git's list; a walk without git)."""
-    paths = [p for p in root.rglob("*") if p.is_file()]
+    paths = None
     if (root / ".git").exists():  # a clone or a worktree: only what is tracked
         try:
             out = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True).stdout
             paths = [root / p for p in out.decode().split("\0") if p]
         except (OSError, subprocess.CalledProcessError):
-            pass
+            paths = None
+    if paths is None:
+        paths = [p for p in root.rglob("*") if p.is_file()]
     return sorted(
         p for p in paths
         if not any(part.startswith(".") for part in p.relative_to(root).parts)
