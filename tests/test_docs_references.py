@@ -138,3 +138,49 @@ def test_the_readme_layout_names_only_paths_that_exist():
     assert "src/needleplan/geometry/" in paths  # geometry is a package, not geometry.py
     missing = [p for p in paths if not (REPO / p).exists()]
     assert not missing, f"README's layout names paths that do not exist: {missing}"
+
+
+#: "contracts.md §4.3", "ultrasound-calibration.md §1.3-1.5", "clinical-rules.md R19",
+#: "clinical-rules.md table 1I", "clinical-rules.md rule R1": a document and the part of it cited.
+_CITED_PART = re.compile(
+    r"(?<![\w-])(contracts|ultrasound-calibration|clinical-rules)\.md,? (?:§|table |rule |row )?"
+    r"(\d+(?:\.\d+)*(?:-\d+(?:\.\d+)*)?|R\d+|1[A-Z])(?![\w])"
+)
+
+
+def cited_parts(text: str) -> list[tuple[str, str]]:
+    """``(document stem, part)`` for each citation of a numbered part; a range gives both ends.
+
+    >>> cited_parts("docs/contracts.md §4.3 and ultrasound-calibration.md §1.3-1.5; clinical-rules.md R19.")
+    [('contracts', '4.3'), ('ultrasound-calibration', '1.3'), ('ultrasound-calibration', '1.5'), ('clinical-rules', 'R19')]
+    """
+    parts = []
+    for match in _CITED_PART.finditer(text):
+        parts.extend((match.group(1), end) for end in match.group(2).split("-"))
+    return parts
+
+
+def document_parts(markdown: str) -> set[str]:
+    """The numbered parts of one of the project's documents: section headings (``## 4.``,
+    ``### 4.3``, ``### 1A.``) and rules (``**R3.``).
+
+    >>> sorted(document_parts("## 4. Plan\\n### 4.3 `calibration`\\n### 1A. Thorax\\n**R3. Margin.** text"))
+    ['1A', '4', '4.3', 'R3']
+    """
+    headings = re.findall(r"^#{2,4} (\d+(?:\.\d+)*|1[A-Z])\.? ", markdown, flags=re.MULTILINE)
+    rules = re.findall(r"^\*\*(R\d+)\.", markdown, flags=re.MULTILINE)
+    return set(headings) | set(rules)
+
+
+def test_every_cited_section_and_rule_exists():
+    # A citation of a section number the document does not have is as lost as a citation of a
+    # missing file (the doctests above show the forms recognised).
+    parts = {stem: document_parts((REPO / "docs" / f"{stem}.md").read_text(encoding="utf-8"))
+             for stem in ("contracts", "ultrasound-calibration", "clinical-rules")}
+    assert {"3", "4", "5", "6"} <= parts["contracts"] and {"R1", "R19", "1I"} <= parts["clinical-rules"]
+    stale = []
+    for path in tracked_text_files(REPO):
+        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            stale += [f"{path.relative_to(REPO)}:{number}: {stem}.md {part}"
+                      for stem, part in cited_parts(line) if part not in parts[stem]]
+    assert not stale, "cited sections or rules that the document does not have:\n" + "\n".join(stale)
