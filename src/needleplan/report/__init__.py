@@ -3,7 +3,7 @@
 The frame with the marks, the needle, the deepest safe insertion and the hazard margins drawn to
 scale with a millimetre scale bar; the metrics; every finding with its reason; patient and
 injectate; calibration source; author, reviewer and status; for thoracic sites the warning signs
-of a late pneumothorax (clinical-rules.md R19).
+of a late pneumothorax (docs/clinical-rules.md R19).
 """
 
 from __future__ import annotations
