@@ -6,7 +6,7 @@ with the patient, study, image (SOP Instance UID, frame, pixel hash) and procedu
 every finding with its reason; insurer documentation; patient and injectate; calibration source;
 a limits box (published numbers and inference, source rows, rules version); the sign-off from the
 plan library or lines for a handwritten signature; for thoracic sites the warning signs of a late
-pneumothorax (clinical-rules.md R19).
+pneumothorax (docs/clinical-rules.md R19).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Built from the plan, the current safety check (every finding with its reason), and when the plan
 is in a library, its status, author and reviewer.  For thoracic sites the report carries the
-post-procedure pneumothorax warning signs (clinical-rules.md R19).
+post-procedure pneumothorax warning signs (docs/clinical-rules.md R19).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from needleplan.report.identity import ImageIdentity
 
 __all__ = ["ReportContent", "build_content", "R19_WARNING", "format_mm"]
 
-#: clinical-rules.md R19: pneumothorax can present hours to 2 days later; warn of its symptoms.
+#: docs/clinical-rules.md R19: pneumothorax can present hours to 2 days later; warn of its symptoms.
 R19_WARNING = (
     "After the injection (clinical-rules R19): a collapsed lung (pneumothorax) can appear hours "
     "up to 2 days later. Seek care at once for chest pain that is worse when breathing in "

@@ -1,6 +1,6 @@
 """Draw a plan to scale: the frame, the marks, the needle, margins and the deepest safe insertion.
 
-Axes are world millimetres (design.md section 3): x = column mm (lateral), y = row mm (depth,
+Axes are world millimetres (docs/contracts.md §3): x = column mm (lateral), y = row mm (depth,
 increasing downwards), equal aspect, so 10 mm on the scale bar is 10 mm on the drawing.  The frame
 is placed with ``extent`` from the calibration so that the centre of pixel ``(r, c)`` lies at
 ``((r, c) - origin_px) * spacing_mm``.

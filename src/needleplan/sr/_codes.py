@@ -1,11 +1,11 @@
 """Codes used in needleplan's DICOM SR, and the pixel <-> SCOORD conversion.
 
 Standard codes where DICOM has one (SNOMED CT via ``codes.SCT``, DICOM ``codes.DCM``); a private
-scheme ``99NEEDLEPLAN`` (ultrasound-dicom.md section 7.1: private designators start with ``99``)
+scheme ``99NEEDLEPLAN`` (docs/ultrasound-calibration.md §7.1: private designators start with ``99``)
 for what has no standard code.
 
 SCOORD coordinates are ``(column, row)`` with ``(0, 0)`` at the top-left *corner* of the top-left
-pixel, so the centre of pixel ``[r, c]`` is ``(c + 0.5, r + 0.5)`` (ultrasound-dicom.md section 7.1).
+pixel, so the centre of pixel ``[r, c]`` is ``(c + 0.5, r + 0.5)`` (docs/ultrasound-calibration.md §7.1).
 
 >>> px_to_scoord([[10.0, 20.0]]).tolist()
 [[20.5, 10.5]]
