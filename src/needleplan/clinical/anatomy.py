@@ -1,8 +1,8 @@
 """Hazard families and site profiles: which hazards a site has and which thresholds it changes.
 
-Every number a profile overrides names its source row in ``docs/clinical-rules.md`` (the team's
-shared research notes).  The profile ids are the members of :class:`needleplan.vocabulary.SiteId`;
-the structure kinds are :class:`needleplan.vocabulary.StructureKind`.
+Every number a profile overrides names its source row in ``docs/clinical-rules.md``.  The profile ids
+are the site ids of docs/contracts.md §4, the members of :class:`needleplan.vocabulary.SiteId`; the
+structure kinds are :class:`needleplan.vocabulary.StructureKind`.
 
 Examples
 --------
@@ -162,5 +162,5 @@ SITE_PROFILES: Mapping[str, SiteProfile] = MappingProxyType({
 
 
 def site_profile(site: str) -> SiteProfile:
-    """The profile of a site id; unknown ids (allowed by design.md: "more may be added") use ``other``."""
+    """The profile of a site id; unknown ids (allowed by docs/contracts.md: "more may be added") use ``other``."""
     return SITE_PROFILES.get(site, SITE_PROFILES[SiteId.OTHER])

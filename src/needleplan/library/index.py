@@ -21,7 +21,8 @@ __all__ = ["connect", "SCHEMA_VERSION", "SEVERITY_RANK", "plan_row_values", "que
 
 SCHEMA_VERSION = 1
 
-#: Severity rank stored in the index for "worst finding": block 3 > warn 2 > info 1 (0: no finding).
+#: Severity rank stored in the index for "worst finding" (docs/contracts.md §5): block 3 > warn 2 > info 1
+#: (0: no finding).
 SEVERITY_RANK: dict[str, int] = {s.value: len(Severity) - i for i, s in enumerate(Severity)}
 
 PLAN_COLUMNS = (

@@ -2,12 +2,12 @@
 
 ``check_plan(plan)`` returns a :class:`SafetyReport` of :class:`Finding` values (never raises for an
 unsafe plan; exceptions are only for bad input).  Every number comes from
-:mod:`needleplan.clinical.thresholds` (one table, each entry with its clinical-rules.md row); a site
+:mod:`needleplan.clinical.thresholds` (one table, each entry with its docs/clinical-rules.md row); a site
 profile (:mod:`needleplan.clinical.anatomy`) may override entries.  Rules that need millimetres do not run
 on an uncalibrated plan: UNCALIBRATED lists them.  Suggested (unaccepted) structures are never
 treated as confirmed hazards.
 
-Finding codes (design.md section 5 codes keep their meaning; the others are added here) are the
+Finding codes (docs/contracts.md §5 codes keep their meaning; the others are added here) are the
 members of :class:`~needleplan.safety.codes.FindingCode`, each with its severities and the clinical
 rule row it implements; ``docs/finding-codes.md`` is the table generated from it.
 
@@ -18,7 +18,7 @@ and one ``rules_*`` module per family, found and imported by the engine.  Rules 
 results through the context (``ctx.scene``, ``ctx.metrics``,
 ``ctx.clearance(i, s)``, ``ctx.first_hits(...)``).
 
-Optional plan fields the rules read (beyond design.md section 4; all kept on save):
+Optional plan fields the rules read (beyond docs/contracts.md §4; all kept on save):
 
 - ``probe``: ``"linear"`` or ``{"type": "linear", "frequency_mhz": 12}`` (R15);
 - ``orientation``: ``{"right": "medial" | "lateral" | "cranial" | "caudal"}`` (R9);

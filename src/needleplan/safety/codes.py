@@ -2,7 +2,7 @@
 
 A code is a ``str`` enumeration member, so ``FindingCode.PLEURA_MARGIN == "PLEURA_MARGIN"`` and the
 JSON of a report is unchanged.  Each member carries the severities it can have (worst first), the
-clinical rule row(s) it implements (``R1``-``R19`` of the clinical rules; ``design.md`` sections for
+clinical rule row(s) it implements (``R1``-``R19`` of the clinical rules; ``docs/contracts.md`` sections for
 the contract checks) and when it is raised, in words.  ``docs/finding-codes.md`` is generated from this
 table by :func:`finding_codes_markdown` (``python scripts/make_finding_codes_doc.py``);
 a test fails when the two differ.
@@ -44,9 +44,9 @@ class FindingCode(StrEnum):
         member.when = when
         return member
 
-    UNCALIBRATED = "UNCALIBRATED", (_B, _W), "design.md 3", (
+    UNCALIBRATED = "UNCALIBRATED", (_B, _W), "contracts.md §3", (
         "no length calibration; lists the skipped checks (warn at site other)")
-    CROSS_REGION = "CROSS_REGION", (_B,), "design.md 3", (
+    CROSS_REGION = "CROSS_REGION", (_B,), "contracts.md §3", (
         "needle tip/path or a mark spans two regions or lies outside the calibrated one")
     SITE_UNKNOWN = "SITE_UNKNOWN", (_W,), "R1", (
         "the plan's site id has no profile: checked as other, no pneumothorax rules")
@@ -84,7 +84,7 @@ class FindingCode(StrEnum):
     DOPPLER_ADVISED = "DOPPLER_ADVISED", (_I,), "R10", "deep gluteal site with no vessel marked"
     SUGGESTION_UNCONFIRMED = "SUGGESTION_UNCONFIRMED", (_I,), "R10, R11, R18", (
         "detected hazards not accepted, not used")
-    NEEDLE_REVERSED = "NEEDLE_REVERSED", (_B,), "design.md 3", (
+    NEEDLE_REVERSED = "NEEDLE_REVERSED", (_B,), "contracts.md §3", (
         "needle drawn from the target to the skin: tip shallower than the entry")
     NEEDLE_TOO_SHORT = "NEEDLE_TOO_SHORT", (_B, _W), "R5, R12", (
         "cannot reach (block) or less than the hub margin left outside (warn)")
@@ -110,8 +110,8 @@ class FindingCode(StrEnum):
     DOSE_LIMIT = "DOSE_LIMIT", (_B, _W), "R16", "cumulative dose >= 80% (warn) or > 100% (block) of the maximum"
     DOSE_UNKNOWN_DRUG = "DOSE_UNKNOWN_DRUG", (_W,), "R16", "a drug with no known maximum"
     DOSE_WEIGHT_UNKNOWN = "DOSE_WEIGHT_UNKNOWN", (_I,), "R16", "dose checked against absolute maxima only"
-    TARGET_MISSED = "TARGET_MISSED", (_W,), "design.md 5", "planned tip not inside the marked target"
-    TARGET_NOT_MARKED = "TARGET_NOT_MARKED", (_I,), "design.md 5", "no target marked"
+    TARGET_MISSED = "TARGET_MISSED", (_W,), "contracts.md §5", "planned tip not inside the marked target"
+    TARGET_NOT_MARKED = "TARGET_NOT_MARKED", (_I,), "contracts.md §5", "no target marked"
     # Added by the plan library (needleplan.library.outcome), not by a rule of the check:
     PRIOR_POOR_OUTCOME = "PRIOR_POOR_OUTCOME", (_I,), "library outcome [inference, IMMPACT]", (
         "an earlier plan of this patient at this site had a poor outcome (pain relief below 30%)")
@@ -129,6 +129,11 @@ def finding_codes_markdown() -> str:
         "Generated from `needleplan.safety.codes.FindingCode` by",
         "`python scripts/make_finding_codes_doc.py`; do not edit by hand",
         "(`tests/test_finding_codes.py` fails when this file and the enumeration differ).",
+        "",
+        "Every code the safety check and the plan library can report. Severities are `block` (the",
+        "plan must not be carried out as drawn), `warn` and `info`; several are listed when the code's",
+        "severity depends on the case. Rule rows (R1..R19) are those of [clinical-rules.md](clinical-rules.md);",
+        "\"§N\" is a section of [contracts.md](contracts.md).",
         "",
         "| code | severity | rule row | when |",
         "| --- | --- | --- | --- |",

@@ -20,8 +20,8 @@ from needleplan.vocabulary import STANDARD_NEEDLE_LENGTHS_MM
 rule_family(__name__, order=40, title="needle, angle and image")
 
 
-@rule("target_hit", codes=(FindingCode.TARGET_MISSED, FindingCode.TARGET_NOT_MARKED), rows=("design.md 5",),
-      needs_needle=True)
+@rule("target_hit", codes=(FindingCode.TARGET_MISSED, FindingCode.TARGET_NOT_MARKED),
+      rows=("docs/contracts.md §5",), needs_needle=True)
 def target_hit(ctx: Context):
     targets = ctx.confirmed("target")
     if not targets:
@@ -46,7 +46,8 @@ def target_hit(ctx: Context):
                       {"distance_mm": round(best, 2) if ctx.calibrated else None})
 
 
-@rule("needle_direction", codes=(FindingCode.NEEDLE_REVERSED,), rows=("design.md 3",), needs_mm=True, needs_needle=True)
+@rule("needle_direction", codes=(FindingCode.NEEDLE_REVERSED,), rows=("docs/contracts.md §3",), needs_mm=True,
+      needs_needle=True)
 def needle_direction(ctx: Context):
     """The needle runs from the skin into the patient: its tip must lie deeper below the skin than its entry.
 
