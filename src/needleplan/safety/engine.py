@@ -122,5 +122,6 @@ def check_plan(plan: Plan, *, regions: Any = None, thresholds: Mapping[str, floa
     findings = _escalate(ctx, findings)
     order = {s: i for i, s in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: order[f.severity])
+    margins = {h.index: float(h.margin_mm) for h in ctx.scene.hazards} if ctx.scene is not None else {}
     return SafetyReport(tuple(Finding(f.code, f.severity, f.message, _clean(dict(f.values))) for f in findings),
-                        _metrics(ctx))
+                        _metrics(ctx), margins)

@@ -37,10 +37,19 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class SafetyReport:
-    """Findings (worst first) and metrics (design.md section 6 names) of one safety check."""
+    """Findings (worst first) and metrics (design.md section 6 names) of one safety check.
+
+    ``margins_mm`` is the tip margin the check applied to each hazard, keyed by the structure's
+    index in ``plan.structures`` (e.g. 10 mm for a pleura marked on another frame, R3), so a
+    viewer draws the margin the rule used instead of working it out again.  Not written to files.
+
+    >>> SafetyReport((), margins_mm={0: 10.0}).margins_mm[0]
+    10.0
+    """
 
     findings: tuple[Finding, ...]
     metrics: Mapping[str, Any] = field(default_factory=dict)
+    margins_mm: Mapping[int, float] = field(default_factory=dict)
 
     @property
     def worst_severity(self) -> str | None:
