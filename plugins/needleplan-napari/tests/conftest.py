@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from needleplan_napari._names import PLUGIN
 
 REPO = Path(__file__).resolve().parents[3]
 REAL = REPO / "tests" / "data" / "real_dicom"
 SAMPLES = REPO / "sample_dicom"
-PLUGIN = "needleplan-napari"
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from needleplan_napari import _layers
+from needleplan_napari._names import PLUGIN
 
 pytestmark = pytest.mark.gui
 
-PLUGIN = "needleplan-napari"
 REPO = Path(__file__).resolve().parents[3]
 REAL = REPO / "tests" / "data" / "real_dicom"
 
@@ -57,7 +57,7 @@ def test_cine_marks_keep_their_frame_through_save_and_open(make_napari_viewer_pr
 def test_keyboard_shortcuts_start_marking(make_napari_viewer_proxy):
     from napari.utils.key_bindings import coerce_keybinding
 
-    from needleplan_napari._widget import SHORTCUTS
+    from needleplan_napari._qt._mark_buttons import SHORTCUTS
 
     viewer = make_napari_viewer_proxy()
     viewer.open(str(REAL / "RGB_IMAGE.dcm"), plugin=PLUGIN)
@@ -154,7 +154,7 @@ def test_sample_data_menu_entries(make_napari_viewer_proxy):
         assert layers[0].name.endswith("mm/px]") and str(layers[0].units[-1]) == "millimeter"
         assert any(_layers.kind_of_layer(ly) == "needle" for ly in layers)
         assert widget.session.inputs.site == site          # the widget took over the sample's plan
-        assert widget.site.currentText() == site
+        assert widget.needle_form.site.currentText() == site
         assert widget.findings_shown()
         for ly in list(viewer.layers):
             viewer.layers.remove(ly)

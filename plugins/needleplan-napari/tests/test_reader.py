@@ -10,8 +10,8 @@ import pytest
 from pathlib import Path
 
 from needleplan_napari._reader import get_reader
+from needleplan_napari._names import PLUGIN
 
-PLUGIN = "needleplan-napari"
 REAL = Path(__file__).resolve().parents[3] / "tests" / "data" / "real_dicom"
 
 pytestmark = pytest.mark.gui

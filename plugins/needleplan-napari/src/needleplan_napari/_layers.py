@@ -33,6 +33,7 @@ __all__ = [
     "STYLES",
     "KindStyle",
     "image_layer_data",
+    "role_of_layer",
     "calibrated_image_kwargs",
     "image_calibration",
     "image_source",
@@ -134,6 +135,11 @@ def image_source(layer: Any) -> LoadedImage | None:
 
 
 # --- annotation layers --------------------------------------------------------------------------
+
+
+def role_of_layer(layer: Any) -> str | None:
+    """What a layer is to the plugin: ``image``, ``structure``, ``needle``, ``calibration``, ``overlay``."""
+    return getattr(layer, "metadata", {}).get(META, {}).get("role")
 
 
 def kind_of_layer(layer: Any) -> str | None:

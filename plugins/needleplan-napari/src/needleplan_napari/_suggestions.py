@@ -226,10 +226,8 @@ def accept(session: PlanSession, refs: list[SuggestionRef]) -> int:
 
 def reject(session: PlanSession, refs: list[SuggestionRef]) -> int:
     """Remove the given suggestions from their layers; how many."""
-    from needleplan_napari._plan_io import _quiet
-
     groups = _group(refs, session.viewer)
-    with _quiet(session):
+    with session.paused():
         for layer, indices in groups.values():
             layer.selected_data = set(indices)
             layer.remove_selected()
@@ -255,14 +253,14 @@ def show_detected(session: PlanSession, job: DetectJob, structures: list) -> int
     """
     from needleplan.errors import NeedleplanError
 
-    from needleplan_napari._plan_io import _quiet, by_kind
+    from needleplan_napari._plan_io import by_kind
 
     image = session.image_layer()  # (a plugin sees layers through proxies: compare what they hold)
     if image is None or _layers.image_source(image) is not job.source \
             or _layers.image_calibration(image) != job.calibration:
         raise NeedleplanError("the image or its calibration changed while the detectors ran; run Detect again")
     active = session.viewer.layers.selection.active
-    with _quiet(session):
+    with session.paused():
         clear_suggestions(session)
         for kind, group in by_kind(structures).items():
             layer = session.kind_layer(kind)

@@ -22,7 +22,7 @@ from qtpy.QtWidgets import (
 )
 
 from needleplan_napari import _layers
-from needleplan_napari._panels import PLUGIN, guarded, plan_widget, run_worker
+from needleplan_napari._qt._panels import PLUGIN, guarded, plan_widget, run_worker
 
 if TYPE_CHECKING:
     import napari
@@ -212,9 +212,7 @@ class TeachingWidget(QWidget):
             return None
         if self.resident.text().strip() and self.attempt.resident is None:
             self.attempt.resident = self.resident.text().strip()
-        from needleplan_napari._plan_io import _checked_plan
-
-        plan = self._guard(_checked_plan, self.plan_widget().session)
+        plan = self._guard(self.plan_widget().session.files.checked_plan)
         score = None if plan is None else self._guard(self.attempt.submit, plan)
         if score is None:
             return None

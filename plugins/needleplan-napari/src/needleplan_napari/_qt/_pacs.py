@@ -20,7 +20,7 @@ from qtpy.QtWidgets import (
     QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from needleplan_napari._panels import PLUGIN, guarded, plan_widget, run_worker
+from needleplan_napari._qt._panels import PLUGIN, guarded, plan_widget, run_worker
 
 if TYPE_CHECKING:
     import napari
@@ -217,12 +217,11 @@ class PacsWidget(QWidget):
     def store_plan(self, *, background: bool = True) -> Any:
         """Store the current plan (as "Save plan" builds it) as an SR into its image's study."""
         from needleplan_napari import _layers
-        from needleplan_napari._plan_io import report_inputs
 
         if self.settings is None:
             return None
         session = plan_widget(self.viewer).session
-        got = guarded(self.status, report_inputs, session)
+        got = guarded(self.status, session.files.report_inputs)
         if got is None:
             return None
         plan, frame = got

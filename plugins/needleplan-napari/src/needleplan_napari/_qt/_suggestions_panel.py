@@ -17,7 +17,7 @@ from qtpy.QtWidgets import (
 )
 
 from needleplan_napari import _suggestions
-from needleplan_napari._qt_helpers import Call
+from needleplan_napari._qt._helpers import Call
 
 if TYPE_CHECKING:
     from needleplan_napari._session import PlanSession

@@ -1,18 +1,18 @@
-"""What the Teaching and PACS panels share: the Needle Plan widget, guarded calls, worker threads."""
+"""What the dock widgets share: the Needle Plan widget, guarded calls, worker threads."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["PLUGIN", "plan_widget", "guarded", "run_worker"]
+from needleplan_napari._names import PLAN_WIDGET, PLUGIN
 
-PLUGIN = "needleplan-napari"
+__all__ = ["PLUGIN", "plan_widget", "guarded", "run_worker"]
 
 
 def plan_widget(viewer: Any) -> Any:
     """The Needle Plan dock widget (docked if it is not yet): its session builds the plan."""
-    return viewer.window.add_plugin_dock_widget(PLUGIN, "Needle Plan")[1]
+    return viewer.window.add_plugin_dock_widget(PLUGIN, PLAN_WIDGET)[1]
 
 
 def guarded(status: Any, func: Callable, *args: Any, **kw: Any) -> Any:
