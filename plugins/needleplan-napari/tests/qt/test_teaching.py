@@ -114,7 +114,7 @@ def test_submit_scores_like_the_core_and_only_then_shows_the_reference(make_napa
 def test_a_case_does_not_start_over_another_image(make_napari_viewer_proxy, case_dir):
     from pathlib import Path
 
-    real = Path(__file__).resolve().parents[3] / "tests" / "data" / "real_dicom" / "RGB_IMAGE.dcm"
+    real = Path(__file__).resolve().parents[4] / "tests" / "data" / "real_dicom" / "RGB_IMAGE.dcm"
     viewer = make_napari_viewer_proxy()
     viewer.open(str(real), plugin=PLUGIN)
     teach = viewer.window.add_plugin_dock_widget(PLUGIN, "Teaching case")[1]

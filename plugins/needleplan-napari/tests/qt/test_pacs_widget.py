@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.gui,
               pytest.mark.skipif(find_orthanc() is None,
                                  reason="Orthanc is not installed (Debian packages orthanc, orthanc-dicomweb)")]
 
-SAMPLES = Path(__file__).resolve().parents[3] / "sample_dicom"
+SAMPLES = Path(__file__).resolve().parents[4] / "sample_dicom"
 IMAGE = SAMPLES / "upper_trapezius_thin_frame.dcm"
 PLAN = SAMPLES / "upper_trapezius_thin_frame.plan.json"
 USER, PASSWORD = "planner", "correct-horse-7"

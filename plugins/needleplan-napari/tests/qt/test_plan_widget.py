@@ -12,7 +12,7 @@ from needleplan_napari._names import PLUGIN
 
 pytestmark = pytest.mark.gui
 
-REAL = Path(__file__).resolve().parents[3] / "tests" / "data" / "real_dicom"
+REAL = Path(__file__).resolve().parents[4] / "tests" / "data" / "real_dicom"
 
 PLEURA = [[14.8, -20.0], [15.1, 20.0]]
 TARGET = [[8.0, 0.0], [8.0, 4.0], [11.0, 4.0], [11.0, 0.0]]   # a polygon round the tip
