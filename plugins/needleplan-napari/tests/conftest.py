@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from needleplan_napari._names import PLUGIN
 
 REPO = Path(__file__).resolve().parents[3]
 REAL = REPO / "tests" / "data" / "real_dicom"

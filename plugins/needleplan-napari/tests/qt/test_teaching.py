@@ -44,7 +44,7 @@ def test_submit_scores_like_the_core_and_only_then_shows_the_reference(make_napa
     from needleplan.plan import load_plan
     from needleplan.training import attempt_history, list_cases, score_plans
 
-    from needleplan_napari._qt._teaching import score_lines
+    from needleplan_napari._teaching_case import score_lines
 
     viewer = make_napari_viewer_proxy()
     teach = viewer.window.add_plugin_dock_widget(PLUGIN, "Teaching case")[1]
