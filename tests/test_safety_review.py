@@ -281,17 +281,3 @@ def test_a_pleura_continuation_stops_where_another_pleura_mark_takes_over():
                                                     pleura(26, 5, 40)], entry=(0, 0), tip=(17, 0), length=38))
     assert r.metrics["clearance_mm"]["pleura"] == pytest.approx(3.0)     # 20 - 17
     assert _codes(r).get("PLEURA_MARGIN") == "warn"
-
-
-# --- the margin each hazard was checked with travels in the report ---------------------------------
-# A viewer draws the band the rule used.  Upper trapezius: pleura margin 5 mm on the checked frame
-# (PLEURA_MARGIN_MM), 10 mm when the pleura was marked on another frame (PLEURA_MARGIN_OTHER_FRAME_MM,
-# R3); the target (index 0) is no hazard and has no margin.
-
-
-def test_report_carries_the_margin_applied_to_each_hazard():
-    same = _report(plan("upper_trapezius", structures=[box("target", 8, -2, 12, 2), pleura(20)]))
-    assert dict(same.margins_mm) == {1: pytest.approx(5.0)}
-    other = _report(plan("upper_trapezius", structures=[box("target", 8, -2, 12, 2), pleura(20, frame_index=3)]))
-    assert dict(other.margins_mm) == {1: pytest.approx(10.0)}
-    assert "margins_mm" not in other.to_dict()  # a viewer's aid, not part of the saved check

@@ -45,11 +45,12 @@ def test_needle_numbers_are_the_reports(state):
 
 
 def test_applied_margins_are_the_ones_the_check_used(state):
-    assert dict(state.applied_margins_mm) == {0: 5.0, 2: 10.0}
+    got = {m.structure_index: (m.family, m.margin_mm, m.other_frame) for m in state.applied_margins}
+    assert got == {0: ("pleura", 5.0, False), 2: ("pleura", 10.0, True)}
 
 
 def test_margin_bands_are_twice_the_applied_margin_wide(state):
-    bands = _margin_bands(PLAN, state.applied_margins_mm)
+    bands = _margin_bands(PLAN, state.applied_margins)
     # 2 * 5 = 10 mm around the pleura on this frame, 2 * 10 = 20 mm around the one on frame 3
     assert [(b.shape_type, b.edge_width_mm) for b in bands] == [("path", 10.0), ("path", 20.0)]
 
@@ -64,7 +65,7 @@ def test_tick_and_overshoot_come_from_the_numbers(state):
 
 
 def test_no_needle_no_numbers_and_no_report_no_margins():
-    assert SessionState().needle_numbers is None and dict(SessionState().applied_margins_mm) == {}
+    assert SessionState().needle_numbers is None and SessionState().applied_margins == ()
     bare = replace(PLAN, needle=None)
     assert SessionState(bare.calibration, bare, check_plan(bare)).needle_numbers is None
 

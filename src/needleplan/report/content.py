@@ -103,7 +103,7 @@ def build_content(plan: Plan, report: Any, *, record: Mapping[str, Any] | None =
                   library_findings: Sequence[Mapping[str, Any]] = (),
                   image_note: str | None = None) -> ReportContent:
     """Assemble the report text of ``plan`` with its current safety ``report`` (a SafetyReport)."""
-    from needleplan.anatomy import SITE_PROFILES
+    from needleplan.clinical import SITE_PROFILES
     from needleplan.safety.report import compare_with_saved
 
     profile = SITE_PROFILES.get(plan.site)

@@ -7,13 +7,15 @@ skipped otherwise and the UNCALIBRATED finding lists them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from needleplan.anatomy import SiteProfile, hazard_family
+from needleplan.calibration import UltrasoundRegion
+from needleplan.clinical import SiteProfile, hazard_family
 from needleplan.plan import Plan, Structure
-from needleplan.safety.report import Finding
+from needleplan.planner import AngleWindow, NeedleMetrics, Overshoot, SafeInsertion, Scene
+from needleplan.safety.codes import FindingCode
+from needleplan.safety.registry import Rule, RULES, rule
 
 __all__ = ["Context", "Rule", "RULES", "rule", "mm", "pct"]
 
@@ -28,21 +30,24 @@ def pct(fraction: float) -> str:
     return f"{100 * fraction:.0f}%"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Context:
-    """Inputs of one check.  ``metrics`` etc. are None for an uncalibrated plan or one without needle."""
+    """Inputs of one check.  ``scene`` etc. are None for an uncalibrated plan or one without needle.
+
+    Only ``skipped`` changes during a check (rules record the millimetre checks they could not run).
+    """
 
     plan: Plan
     profile: SiteProfile
     th: Mapping[str, float]
     calibrated: bool
-    scene: Any = None
-    metrics: Any = None
-    insertion: Any = None
-    over: Any = None
-    window: Any = None
-    regions: Any = None
-    skipped: list[str] = field(default_factory=list)
+    scene: Scene | None = None
+    metrics: NeedleMetrics | None = None
+    insertion: SafeInsertion | None = None
+    over: Overshoot | None = None
+    window: AngleWindow | None = None
+    regions: Sequence[UltrasoundRegion] | None = None
+    skipped: list[FindingCode] = field(default_factory=list)
 
     def confirmed(self, *families_or_kinds: str) -> list[tuple[int, Structure]]:
         """Confirmed (not merely suggested) structures of the given hazard families or kinds."""
@@ -50,7 +55,7 @@ class Context:
         return [(i, s) for i, s in enumerate(self.plan.structures)
                 if not s.suggested and (s.kind in wanted or hazard_family(s.kind) in wanted)]
 
-    def skip(self, code: str) -> None:
+    def skip(self, code: FindingCode) -> None:
         """Record that a millimetre rule could not run (reported by UNCALIBRATED)."""
         if code not in self.skipped:
             self.skipped.append(code)
@@ -58,27 +63,3 @@ class Context:
     @property
     def has_needle(self) -> bool:
         return self.plan.needle is not None
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """A registered rule: ``func(ctx)`` yields findings; ``needs_mm`` rules are skipped uncalibrated."""
-
-    name: str
-    codes: tuple[str, ...]
-    rows: tuple[str, ...]
-    needs_mm: bool
-    needs_needle: bool
-    func: Callable[[Context], Iterable[Finding]]
-
-
-RULES: list[Rule] = []
-
-
-def rule(name: str, *, codes: tuple[str, ...], rows: tuple[str, ...], needs_mm: bool = False,
-         needs_needle: bool = False) -> Callable[[Callable[[Context], Iterable[Finding]]], Callable]:
-    """Register a rule function in :data:`RULES` (the registry; the order is the report order)."""
-    def deco(func: Callable[[Context], Iterable[Finding]]) -> Callable:
-        RULES.append(Rule(name, codes, rows, needs_mm, needs_needle, func))
-        return func
-    return deco

@@ -7,7 +7,7 @@ rewrites them after each check.  Geometry comes from the core's numbers through
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from napari.layers import Image, Layer
     from needleplan.planner import AngleWindow
     from needleplan.plan import Plan
+    from needleplan.safety.report import AppliedMargin
 
     from needleplan_napari._state import NeedleNumbers, SessionState
 
@@ -128,7 +129,7 @@ class OverlayPainter:
         frame = None if plan is None else plan.image.frame_index
         numbers = state.needle_numbers
         if plan is not None and numbers is not None:
-            margins = _margin_bands(plan, state.applied_margins_mm)
+            margins = _margin_bands(plan, state.applied_margins)
             tick, dashes = _needle_drawings(plan, numbers)
             if tick is not None:
                 safety.append(tick)
@@ -153,20 +154,17 @@ class OverlayPainter:
             self.viewer.layers.selection.active = active
 
 
-def _margin_bands(plan: Plan, margins_mm: Mapping[int, float]) -> list[Drawing]:
+def _margin_bands(plan: Plan, margins: Iterable[AppliedMargin]) -> list[Drawing]:
     """A band around each hazard as wide as the margin the check applied to it (nothing recomputed).
 
-    ``margins_mm`` is :attr:`SessionState.applied_margins_mm`: e.g. 10 mm for a pleura marked on
-    another frame where the same pleura on the checked frame gets 5 mm.
+    ``margins`` are :attr:`SessionState.applied_margins`: e.g. 10 mm for a pleura marked on another
+    frame where the same pleura on the checked frame gets 5 mm.
     """
-    from needleplan.anatomy import hazard_family
-
     out = []
-    for index, margin in sorted(margins_mm.items()):
-        s = plan.structures[index]
-        family = hazard_family(s.kind)
-        if margin > 0 and family in _MARGIN_COLOUR:
-            out.append(_overlays.margin_band(s.points_mm, s.closed, margin, _MARGIN_COLOUR[family]))
+    for m in sorted(margins, key=lambda m: m.structure_index):
+        s = plan.structures[m.structure_index]
+        if m.margin_mm > 0 and m.family in _MARGIN_COLOUR:
+            out.append(_overlays.margin_band(s.points_mm, s.closed, m.margin_mm, _MARGIN_COLOUR[m.family]))
     return out
 
 

@@ -7,7 +7,6 @@ nothing in the plugin measures, or looks up a threshold, again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -15,6 +14,7 @@ if TYPE_CHECKING:
     from needleplan.calibration import Calibration
     from needleplan.plan import Plan
     from needleplan.safety import SafetyReport
+    from needleplan.safety.report import AppliedMargin
 
 __all__ = ["PlanInputs", "NeedleNumbers", "SessionState"]
 
@@ -85,9 +85,7 @@ class SessionState:
         return NeedleNumbers.from_report(self.report)
 
     @property
-    def applied_margins_mm(self) -> Mapping[int, float]:
-        """The tip margin the check applied to each hazard, by index in ``plan.structures``.
-
-        The one place the plugin reads margins from the core (``SafetyReport.margins_mm``).
-        """
-        return {} if self.report is None else self.report.margins_mm
+    def applied_margins(self) -> tuple[AppliedMargin, ...]:
+        """The tip margin the check applied to each hazard structure (e.g. 10 mm for a pleura
+        marked on another frame, 5 mm on the checked frame): the bands the overlays draw."""
+        return () if self.report is None else self.report.applied_margins
