@@ -8,26 +8,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from needleplan.vocabulary import Severity, severity_rank
+
 from needleplan_napari._layers import calibration_label
 
 if TYPE_CHECKING:
     from needleplan_napari._state import SessionState
 
-__all__ = ["finding_lines", "metrics_text", "calibration_text", "overlay_text", "SEVERITY_ORDER"]
+__all__ = ["finding_lines", "metrics_text", "calibration_text", "overlay_text"]
 
-SEVERITY_ORDER = {"block": 0, "warn": 1, "info": 2}
-_LABEL = {"block": "STOP", "warn": "WARNING", "info": "note"}
+_LABEL = {Severity.BLOCK: "STOP", Severity.WARN: "WARNING", Severity.INFO: "note"}
 
 
 def finding_lines(state: SessionState) -> list[tuple[str, str]]:
     """``(severity, text)`` for every finding, most severe first (stable within a severity)."""
     error = getattr(state, "error", None)
     if error:
-        return [("block", f"{_LABEL['block']}: this drawing cannot be checked: {error}")]
+        return [(Severity.BLOCK, f"{_LABEL[Severity.BLOCK]}: this drawing cannot be checked: {error}")]
     report = getattr(state, "report", None)
     if report is None:
         return []
-    ordered = sorted(report.findings, key=lambda f: SEVERITY_ORDER.get(f.severity, 3))
+    ordered = sorted(report.findings, key=lambda f: severity_rank(f.severity))
     return [(f.severity, f"{_LABEL.get(f.severity, f.severity)}: {f.message} [{f.code}]") for f in ordered]
 
 
@@ -73,7 +74,7 @@ def overlay_text(state: SessionState) -> str:
     if cal is None:
         return ""
     text = calibration_label(cal)
-    counts = {sev: sum(1 for s, _ in finding_lines(state) if s == sev) for sev in ("block", "warn")}
-    words = {"block": "STOP finding", "warn": "warning"}
+    counts = {sev: sum(1 for s, _ in finding_lines(state) if s == sev) for sev in (Severity.BLOCK, Severity.WARN)}
+    words = {Severity.BLOCK: "STOP finding", Severity.WARN: "warning"}
     parts = [f"{n} {words[sev]}{'s' if n > 1 else ''}" for sev, n in counts.items() if n]
     return text + ("\n" + ", ".join(parts) + " (see the Needle Plan panel)" if parts else "")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from qtpy.QtWidgets import QGridLayout, QPushButton, QWidget
 
-from needleplan_napari._styles import MARK_KINDS
+from needleplan_napari._styles import MARK_KINDS, NEEDLE
 
 __all__ = ["MarkButtons", "SHORTCUTS", "BUTTON_KINDS"]
 
@@ -16,7 +16,7 @@ SHORTCUTS = {
     "Alt-E": "vein", "Alt-N": "nerve", "Alt-K": "skin", "Alt-B": "bone", "Alt-L": "needle",
 }
 #: One button per kind a physician marks, then the needle.
-BUTTON_KINDS: tuple[str, ...] = (*MARK_KINDS, "needle")
+BUTTON_KINDS: tuple[str, ...] = (*MARK_KINDS, NEEDLE)
 _PER_ROW = 5
 
 

@@ -14,11 +14,10 @@ from qtpy.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QWidg
 from needleplan_napari._qt._helpers import set_combo, spin
 from needleplan_napari._state import PlanInputs
 
-__all__ = ["NeedleForm", "PatientForm", "form_inputs", "NEEDLE_PRESETS_MM", "GAUGES", "DRUGS"]
+__all__ = ["NeedleForm", "PatientForm", "form_inputs", "fill_form", "GAUGES"]
 
-NEEDLE_PRESETS_MM = (25.0, 38.0, 50.0, 89.0)  # 1, 1.5, 2 and 3.5 inch
+#: Needle gauges offered (the core checks none of them; a plan may carry any gauge).
 GAUGES = (18, 20, 21, 22, 23, 25, 27, 30)
-DRUGS = ("", "lidocaine", "bupivacaine", "ropivacaine", "mepivacaine")
 _DEFAULT_GAUGE = "25 G"
 
 
@@ -29,13 +28,14 @@ class NeedleForm(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        from needleplan.anatomy import SITE_PROFILES
+        from needleplan.clinical import SITE_PROFILES
         from needleplan.plan import APPROACHES
+        from needleplan.vocabulary import NEEDLE_PRESETS_MM
 
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         self.site = QComboBox()
-        self.site.addItems(list(SITE_PROFILES))
+        self.site.addItems([str(site) for site in SITE_PROFILES])
         self.approach = QComboBox()
         self.approach.addItems(list(APPROACHES))
         self.needle_length = QComboBox()
@@ -82,8 +82,10 @@ class PatientForm(QWidget):
         self.sex.addItems(["", "F", "M", "O"])
         self.lung_disease = QCheckBox("COPD, emphysema or other lung disease")
         self.anticoagulated = QCheckBox("on anticoagulants / antiplatelets")
+        from needleplan.vocabulary import Drug
+
         self.drug = QComboBox()
-        self.drug.addItems(list(DRUGS))
+        self.drug.addItems(["", *(str(d) for d in Drug)])  # "": no injectate
         self.concentration = spin(0.0, 10.0, 1.0, " %")
         self.volume = spin(0.0, 100.0, 2.0, " mL")
         self.epinephrine = QCheckBox("with epinephrine")
