@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from needleplan.plan import plan_from_dict
-from needleplan.safety import FindingCode, check_plan
-from needleplan.safety import registry
+from needleplan.safety import FindingCode, check_plan, registry
 from needleplan.safety.codes import finding_codes_markdown
 from needleplan.vocabulary import Severity
 from tests.scenarios.plans import box, plan, pleura

@@ -1,8 +1,8 @@
 """Hazard families and site profiles: which hazards a site has and which thresholds it changes.
 
 Every number a profile overrides names its source row in ``docs/clinical-rules.md`` (the team's
-shared research notes).  The profile ids are the members of :class:`needleplan.vocabulary.SiteId`; the structure kinds are
-:class:`needleplan.vocabulary.StructureKind`.
+shared research notes).  The profile ids are the members of :class:`needleplan.vocabulary.SiteId`;
+the structure kinds are :class:`needleplan.vocabulary.StructureKind`.
 
 Examples
 --------
@@ -20,7 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from needleplan.vocabulary import SiteId, StructureKind as K
+from needleplan.vocabulary import SiteId
+from needleplan.vocabulary import StructureKind as K
 
 __all__ = [
     "HAZARD_FAMILIES",
@@ -95,7 +96,8 @@ class SiteProfile:
 
 def _thoracic(sid: str, name: str, **kw) -> SiteProfile:
     kw.setdefault("expected_hazards", (K.PLEURA, K.RIB))
-    return SiteProfile(id=sid, name=name, region="thoracic", pneumothorax_class=True, requires_pleura_mark=True, **kw)
+    return SiteProfile(id=sid, name=name, region="thoracic", pneumothorax_class=True, requires_pleura_mark=True,
+                       **kw)
 
 
 SITE_PROFILES: Mapping[str, SiteProfile] = MappingProxyType({
@@ -117,16 +119,17 @@ SITE_PROFILES: Mapping[str, SiteProfile] = MappingProxyType({
                                                    "37±7 mm, mean - 1 SD = 30 mm [inference]")}),
     SiteId.SERRATUS_ANTERIOR: _thoracic(SiteId.SERRATUS_ANTERIOR, "serratus anterior"),
     SiteId.QUADRATUS_LUMBORUM: SiteProfile(
-        id=SiteId.QUADRATUS_LUMBORUM, name="quadratus lumborum", region="lumbar", expected_hazards=(K.VISCERA, K.BONE),
-        requires_viscera_mark=True, non_compressible=True),
+        id=SiteId.QUADRATUS_LUMBORUM, name="quadratus lumborum", region="lumbar",
+        expected_hazards=(K.VISCERA, K.BONE), requires_viscera_mark=True, non_compressible=True),
     SiteId.GLUTEUS_MAXIMUS: SiteProfile(
-        id=SiteId.GLUTEUS_MAXIMUS, name="gluteus maximus", region="deep", expected_hazards=(K.ARTERY,), doppler_advised=True),
+        id=SiteId.GLUTEUS_MAXIMUS, name="gluteus maximus", region="deep", expected_hazards=(K.ARTERY,),
+        doppler_advised=True),
     SiteId.GLUTEUS_MEDIUS: SiteProfile(
-        id=SiteId.GLUTEUS_MEDIUS, name="gluteus medius", region="deep", expected_hazards=(K.ARTERY,), doppler_advised=True,
-        non_compressible=True),
-    SiteId.PIRIFORMIS: SiteProfile(
-        id=SiteId.PIRIFORMIS, name="piriformis", region="deep", expected_hazards=(K.NERVE, K.ARTERY), requires_nerve_mark=True,
+        id=SiteId.GLUTEUS_MEDIUS, name="gluteus medius", region="deep", expected_hazards=(K.ARTERY,),
         doppler_advised=True, non_compressible=True),
+    SiteId.PIRIFORMIS: SiteProfile(
+        id=SiteId.PIRIFORMIS, name="piriformis", region="deep", expected_hazards=(K.NERVE, K.ARTERY),
+        requires_nerve_mark=True, doppler_advised=True, non_compressible=True),
     SiteId.OTHER: SiteProfile(id=SiteId.OTHER, name="other site", region="superficial"),
 })
 

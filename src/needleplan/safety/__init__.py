@@ -14,8 +14,9 @@ rule row it implements; ``docs/finding-codes.md`` is the table generated from it
 The package's modules: ``codes`` (the codes), ``registry`` (rule families and rules register
 themselves; the report order comes from here), ``context`` (what a rule sees), ``engine``
 (:func:`check_plan`), ``report`` (:class:`Finding`, :class:`AppliedMargin`, :class:`SafetyReport`),
-``_shapes`` (clearances along the needle) and one ``rules_*`` module per family, found and imported
-by the engine.
+and one ``rules_*`` module per family, found and imported by the engine.  Rules read the planner's
+results through the context (``ctx.scene``, ``ctx.metrics``,
+``ctx.clearance(i, s)``, ``ctx.first_hits(...)``).
 
 Optional plan fields the rules read (beyond design.md section 4; all kept on save):
 
@@ -45,8 +46,8 @@ Examples
 from __future__ import annotations
 
 from needleplan.clinical import THRESHOLDS, resolve_thresholds
-from needleplan.safety.engine import check_plan
 from needleplan.safety.codes import FindingCode
+from needleplan.safety.engine import check_plan
 from needleplan.safety.report import AppliedMargin, Finding, SafetyReport, compare_with_saved
 
 __all__ = ["FindingCode", "Finding", "AppliedMargin", "SafetyReport", "compare_with_saved", "THRESHOLDS",

@@ -13,9 +13,20 @@ from dataclasses import dataclass, field
 from needleplan.calibration import UltrasoundRegion
 from needleplan.clinical import SiteProfile, hazard_family
 from needleplan.plan import Plan, Structure
-from needleplan.planner import AngleWindow, NeedleMetrics, Overshoot, SafeInsertion, Scene
+import numpy as np
+
+from needleplan.planner import (
+    AngleWindow,
+    NeedleMetrics,
+    Overshoot,
+    SafeInsertion,
+    Scene,
+    drawn_clearance,
+    first_hits,
+    needle_vectors,
+)
 from needleplan.safety.codes import FindingCode
-from needleplan.safety.registry import Rule, RULES, rule
+from needleplan.safety.registry import RULES, Rule, rule
 
 __all__ = ["Context", "Rule", "RULES", "rule", "mm", "pct"]
 
@@ -63,3 +74,21 @@ class Context:
     @property
     def has_needle(self) -> bool:
         return self.plan.needle is not None
+
+    # The planner's answers about the drawn needle, for the rules.
+
+    def needle_vectors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Entry, tip and unit direction of the drawn needle."""
+        return needle_vectors(self.plan)
+
+    def clearance(self, index: int, structure: Structure | None) -> tuple[float, float]:
+        """(shaft, tip) distance from the needle to structure ``index`` (mm when calibrated; 0 = crosses)."""
+        return drawn_clearance(self.plan, self.metrics, index, structure)
+
+    def crosses(self, index: int, structure: Structure) -> bool:
+        """Does the drawn needle touch or cross a structure (or end inside it)?"""
+        return self.clearance(index, structure)[0] <= 1e-9
+
+    def first_hits(self, origin, directions: np.ndarray, *families_or_kinds: str) -> np.ndarray:
+        """Distance along each ray to the first confirmed structure of the given families or kinds."""
+        return first_hits([s for _i, s in self.confirmed(*families_or_kinds)], origin, directions)

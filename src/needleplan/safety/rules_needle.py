@@ -10,8 +10,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from needleplan import geometry as g
-from needleplan.planner import depth_below_skin
-from needleplan.safety._shapes import shortest_needle
+from needleplan.planner import depth_below_skin, shortest_needle
 from needleplan.safety.codes import FindingCode
 from needleplan.safety.context import Context, mm
 from needleplan.safety.registry import rule, rule_family

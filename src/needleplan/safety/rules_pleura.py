@@ -9,8 +9,7 @@ import numpy as np
 
 from needleplan import geometry as g
 from needleplan.clinical import SITE_PROFILES
-from needleplan.planner import depth_below_skin, skin_entry
-from needleplan.safety._shapes import clearance, crosses, first_hits, needle_vectors, shortest_needle
+from needleplan.planner import depth_below_skin, shortest_needle, skin_entry
 from needleplan.safety.codes import FindingCode
 from needleplan.safety.context import Context, mm
 from needleplan.safety.registry import rule, rule_family
@@ -95,14 +94,14 @@ def pleura_margin(ctx: Context):
     if not ctx.calibrated:
         ctx.skip(FindingCode.PLEURA_MARGIN)
         for i, s in ctx.confirmed("pleura"):
-            if crosses(ctx, i, s):
+            if ctx.crosses(i, s):
                 yield Finding(FindingCode.PLEURA_MARGIN, "block", "The needle as drawn crosses the pleura.",
                               {"structure": i, "crosses": True})
         return
-    entry, tip_point, _u = needle_vectors(ctx)
+    entry, tip_point, _u = ctx.needle_vectors()
     entry = skin_entry(ctx.scene, entry, tip_point)
     for h in _pleura_hazards(ctx):
-        shaft, tip = clearance(ctx, h.index, None)
+        shaft, tip = ctx.clearance(h.index, None)
         # The clearance is to the pleura continued beyond its marked ends; say so when only that is close.
         beyond = g.segment_shape_distance(entry, tip_point, h.points, h.closed) > shaft + g.TIE_MM
         why = " (pleura marked on another frame or position)" if h.other_frame else ""
@@ -125,7 +124,7 @@ def pleura_overshoot(ctx: Context):
         return
     if o.backstop_mm is not None and o.backstop_mm < o.pleura_mm:
         return
-    _entry, tip, u = needle_vectors(ctx)
+    _entry, tip, u = ctx.needle_vectors()
     beyond = _beyond_marked(ctx, float(tip[1] + o.pleura_mm * u[1]))
     where = _BEYOND_WORDS if beyond else ""
     yield Finding(FindingCode.PLEURA_OVERSHOOT, "warn",
@@ -139,7 +138,7 @@ def pleura_overshoot(ctx: Context):
 def intercostal_target(ctx: Context):
     if not ctx.confirmed("pleura"):
         return
-    _entry, tip, u = needle_vectors(ctx)
+    _entry, tip, u = ctx.needle_vectors()
     directions = np.array([u, [1.0, 0.0]])
     if ctx.scene is not None:  # the planner's pleura-then-backstops shapes: one pass for both rays
         n_pleura = sum(h.family == "pleura" for h in ctx.scene.hazards)
@@ -147,8 +146,8 @@ def intercostal_target(ctx: Context):
         t_pleura = hits[:, :n_pleura].min(axis=1)
         t_rib = hits[:, n_pleura:].min(axis=1) if hits.shape[1] > n_pleura else np.full(2, math.inf)
     else:
-        t_pleura = first_hits(ctx, tip, directions, "pleura")
-        t_rib = first_hits(ctx, tip, directions, "rib", "bone")
+        t_pleura = ctx.first_hits(tip, directions, "pleura")
+        t_rib = ctx.first_hits(tip, directions, "rib", "bone")
     for k, label in enumerate(("extension", "vertical")):
         if math.isfinite(t_pleura[k]) and t_pleura[k] < t_rib[k]:
             where = "the needle's forward extension" if label == "extension" else "the tip"
@@ -175,7 +174,7 @@ def needle_reaches_pleura(ctx: Context):
         advice += " but can also reach it" if best >= p else " and cannot reach it"
     else:
         advice = "no shorter needle reaches the target with the hub margin; aim onto a rib instead"
-    _entry, tip, u = needle_vectors(ctx)  # the pleura lies p - path past the tip along the needle
+    _entry, tip, u = ctx.needle_vectors()  # the pleura lies p - path past the tip along the needle
     beyond = _beyond_marked(ctx, float(tip[1] + (p - m.path_length_mm) * u[1]))
     yield Finding(FindingCode.NEEDLE_REACHES_PLEURA, "warn",
                   f"The {n.length_mm:g} mm needle is long enough to reach the pleura on this path "
@@ -200,7 +199,7 @@ def trapezius_direction(ctx: Context):
     right = orientation.get("right") if isinstance(orientation, dict) else None
     if ctx.plan.site != "upper_trapezius" or right not in _ORIENTATION_WORDS:
         return
-    _entry, _tip, u = needle_vectors(ctx)
+    _entry, _tip, u = ctx.needle_vectors()
     if abs(u[1]) < 1e-9:
         return
     heading = right if u[1] > 0 else _OPPOSITE[right]

@@ -7,10 +7,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from needleplan import geometry as g
 from needleplan.clinical import BACKSTOP_KINDS, hazard_family
 from needleplan.geometry import TIE_MM
-from needleplan.safety._shapes import clearance, first_hits, needle_vectors
+from needleplan.planner import first_hits
 from needleplan.safety.codes import FindingCode
 from needleplan.safety.context import Context, mm
 from needleplan.safety.registry import rule, rule_family
@@ -55,7 +54,7 @@ def _family_rule(family: str, codes: _Clearance) -> Callable[[Context], Iterator
         margin_by_index = {h.index: h.margin_mm for h in ctx.scene.hazards} if ctx.scene is not None else {}
         for i, s in ctx.confirmed(family):
             values = {"structure": i, "kind": s.kind, "label": s.label}
-            shaft, tip = clearance(ctx, i, s)
+            shaft, tip = ctx.clearance(i, s)
             if shaft <= 1e-9:
                 yield Finding(codes.crossed, _crossed_severity(s.kind),
                               f"The needle as drawn crosses the marked {_name(s)}.", {**values, "crosses": True})
@@ -89,10 +88,10 @@ def hazard_overshoot(ctx: Context):
     o = ctx.over
     if o is None or not math.isfinite(o.reach_mm) or o.reach_mm <= 0:
         return
-    _entry, tip, u = needle_vectors(ctx)
-    bone = float(first_hits(ctx, tip, u[None, :], *BACKSTOP_KINDS)[0])
+    _entry, tip, u = ctx.needle_vectors()
+    bone = float(ctx.first_hits(tip, u[None, :], *BACKSTOP_KINDS)[0])
     for i, s in ctx.confirmed("vessel", "nerve", "viscera"):
-        shaft, _tip = clearance(ctx, i, s)
+        shaft, _tip = ctx.clearance(i, s)
         if shaft <= 1e-9:
             continue  # crossed: VESSEL/NERVE/VISCERA_CROSSED says so
         t = _hit_of(tip, u, s)
@@ -107,7 +106,7 @@ def hazard_overshoot(ctx: Context):
 
 def _hit_of(tip, u, s) -> float | None:
     """Distance from the tip along ``u`` to structure ``s`` (None when the ray misses it)."""
-    t = float(g.ShapeSet([(s.points_mm, s.closed)]).ray_hits(g.as_points(tip), u[None, :])[0].min())
+    t = float(first_hits([s], tip, u[None, :])[0])
     return t if math.isfinite(t) else None
 
 
