@@ -24,7 +24,6 @@ CASES = (("trapezius_thin", "upper_trapezius", "thin"), ("piriformis", "piriform
 def case_plan(key: str, preset: str, habitus: str, folder: Path) -> Path:
     """The sample's reference plan file (bundled if built, else synthesised into ``folder``)."""
     from needleplan.errors import NeedleplanError
-
     from needleplan_napari._sample_data import find_sample
 
     try:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from needleplan_napari import _layers
-from needleplan_napari._state import PlanInputs
 from needleplan_napari._names import PLUGIN
+from needleplan_napari._state import PlanInputs
 
 pytestmark = pytest.mark.gui
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from needleplan_napari._names import PLUGIN
 
 pytestmark = pytest.mark.gui

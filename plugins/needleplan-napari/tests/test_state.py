@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+
 from needleplan.plan import plan_from_dict
 from needleplan.safety import check_plan
-
 from needleplan_napari._drawing import _margin_bands, _needle_drawings
 from needleplan_napari._state import NeedleNumbers, PlanInputs, SessionState
 

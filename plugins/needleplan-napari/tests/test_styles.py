@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from needleplan.vocabulary import StructureKind
-
 from needleplan_napari._qt._mark_buttons import BUTTON_KINDS, SHORTCUTS
 from needleplan_napari._styles import MARK_KINDS, NEEDLE, STYLES
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from needleplan_napari import _layers, _suggestions
-from needleplan_napari._state import PlanInputs
-from needleplan_napari._qt._suggestions_panel import DETECT_KEY
 from needleplan_napari._names import PLUGIN
+from needleplan_napari._qt._suggestions_panel import DETECT_KEY
+from needleplan_napari._state import PlanInputs
 
 pytestmark = pytest.mark.gui
 

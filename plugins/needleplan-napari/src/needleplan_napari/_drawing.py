@@ -18,10 +18,10 @@ from needleplan_napari._overlays import Drawing
 if TYPE_CHECKING:
     import napari
     from napari.layers import Image, Layer
-    from needleplan.planner import AngleWindow
-    from needleplan.plan import Plan
-    from needleplan.safety.report import AppliedMargin
 
+    from needleplan.plan import Plan
+    from needleplan.planner import AngleWindow
+    from needleplan.safety.report import AppliedMargin
     from needleplan_napari._state import NeedleNumbers, SessionState
 
 __all__ = ["OverlayPainter", "SAFETY", "OVERSHOOT", "SUGGESTION", "MARGINS"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from needleplan.vocabulary import Severity, severity_rank
-
 from needleplan_napari._layers import calibration_label
 
 if TYPE_CHECKING:

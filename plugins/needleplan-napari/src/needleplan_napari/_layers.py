@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from needleplan_napari._styles import MARK_KINDS, STYLES, KindStyle
+from needleplan_napari._styles import MARK_KINDS, NEEDLE, STYLES, KindStyle
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import napari
     from napari.layers import Image, Layer, Shapes
     from numpy.typing import ArrayLike
+
     from needleplan.calibration import Calibration
     from needleplan.io import LoadedImage
     from needleplan.plan import Needle, Structure
@@ -293,7 +294,8 @@ def draw_structures(layer: Shapes, structures: Iterable[Structure], image_layer:
         layer.edge_color = colours
 
 
-def needle_from_layer(layer: Shapes | None, image_layer: Image) -> tuple[tuple[float, float], tuple[float, float], int | None] | None:
+def needle_from_layer(layer: Shapes | None,
+                      image_layer: Image) -> tuple[tuple[float, float], tuple[float, float], int | None] | None:
     """``(entry, tip, frame_index)`` of the needle: first and last vertex of the layer's last shape."""
     if layer is None or len(layer.data) == 0:
         return None
@@ -320,7 +322,8 @@ def structure_shape(structure: Structure, image_layer: Image) -> tuple[np.ndarra
         pts, shape_type = np.asarray(structure.points_mm, dtype=float), extra["napari_shape"]
     else:
         pts = np.asarray(structure.points_mm, dtype=float)
-        shape_type = "polygon" if structure.closed else ("line" if len(pts) == 2 and structure.kind == "needle" else "path")
+        is_line = len(pts) == 2 and structure.kind == NEEDLE
+        shape_type = "polygon" if structure.closed else ("line" if is_line else "path")
     return world_on_frame(pts, image_layer, structure.frame_index), shape_type
 
 
@@ -364,7 +367,8 @@ def place_at_image_indices(layer: Shapes, image_layer: Image, indices: list[np.n
 
 def set_image_calibration(image_layer: Image, cal: Calibration) -> dict:
     """Give an image layer a new calibration: scale, translate, units, metadata and name."""
-    frame_time = float(image_layer.scale[0]) if image_layer.ndim == 3 and "second" in str(image_layer.units[0]) else None
+    timed = image_layer.ndim == 3 and "second" in str(image_layer.units[0])
+    frame_time = float(image_layer.scale[0]) if timed else None
     kw = calibrated_image_kwargs(cal, image_layer.ndim, frame_time)
     image_layer.scale, image_layer.translate, image_layer.units = kw["scale"], kw["translate"], kw["units"]
     meta = dict(image_layer.metadata[META])

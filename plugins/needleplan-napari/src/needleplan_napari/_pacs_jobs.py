@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import numpy as np
+
     from needleplan.pacs import PacsSettings
     from needleplan.pacs.query import StudySummary
     from needleplan.pacs.retrieve import RetrieveResult
@@ -65,8 +66,8 @@ def store(settings: PacsSettings, url: str | None, plan: Plan, image_path: str, 
     from pathlib import Path
 
     import pydicom
-    from needleplan import pacs
 
+    from needleplan import pacs
     from needleplan_napari._plan_io import write_report_file
 
     source = pydicom.dcmread(image_path, stop_before_pixels=True)

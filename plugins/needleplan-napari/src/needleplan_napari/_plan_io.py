@@ -20,10 +20,10 @@ from needleplan_napari._state import PlanInputs
 
 if TYPE_CHECKING:
     from napari.layers import Image
+
     from needleplan.calibration import Calibration
     from needleplan.plan import Plan, Structure
     from needleplan.safety import SafetyReport
-
     from needleplan_napari._session import PlanSession
 
 __all__ = ["PlanFiles", "write_report_file", "saved_differences", "by_kind"]
@@ -73,9 +73,10 @@ class PlanFiles:
         from needleplan.io import open_image
 
         viewer = self.session.viewer
+        uid = plan.image.sop_instance_uid
         for layer in viewer.layers:
             src = _layers.image_source(layer)
-            if src is not None and plan.image.sop_instance_uid and src.info.sop_instance_uid == plan.image.sop_instance_uid:
+            if src is not None and uid and src.info.sop_instance_uid == uid:
                 return layer
         path = _image_path(plan, plan_path)
         if path is None or not path.exists():

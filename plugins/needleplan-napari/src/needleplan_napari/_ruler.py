@@ -13,8 +13,8 @@ from needleplan_napari import _layers
 
 if TYPE_CHECKING:
     from napari.layers import Shapes
-    from needleplan.calibration import Calibration
 
+    from needleplan.calibration import Calibration
     from needleplan_napari._session import PlanSession
 
 __all__ = ["Ruler"]

@@ -26,11 +26,12 @@ from needleplan_napari._state import PlanInputs, SessionState
 
 if TYPE_CHECKING:
     import napari
-    from needleplan.planner import AngleWindow
     from napari.layers import Image, Layer, Shapes
+
     from needleplan.calibration import Calibration
     from needleplan.io import UltrasoundRegion
     from needleplan.plan import Plan
+    from needleplan.planner import AngleWindow
 
 __all__ = ["PlanSession"]
 

@@ -24,9 +24,9 @@ if TYPE_CHECKING:
 
     import napari
     from napari.layers import Image, Layer, Shapes
+
     from needleplan.calibration import Calibration
     from needleplan.io import LoadedImage
-
     from needleplan_napari._session import PlanSession
 
 __all__ = ["DetectJob", "SuggestionRef", "SUGGESTED_ALPHA", "detect_job", "run_detection", "show_detected",
@@ -259,7 +259,6 @@ def show_detected(session: PlanSession, job: DetectJob, structures: list) -> int
         The image or its calibration changed while the detectors ran: run Detect again.
     """
     from needleplan.errors import NeedleplanError
-
     from needleplan_napari._plan_io import by_kind
 
     image = session.image_layer()  # (a plugin sees layers through proxies: compare what they hold)

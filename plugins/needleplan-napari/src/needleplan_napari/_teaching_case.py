@@ -13,6 +13,7 @@ from needleplan_napari import _layers
 if TYPE_CHECKING:
     import napari
     from napari.layers import Image, Shapes
+
     from needleplan.plan import Plan
     from needleplan.training import Score
 

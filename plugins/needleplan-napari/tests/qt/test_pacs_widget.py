@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pydicom
 import pytest
+
 from needleplan import pacs
 from needleplan.pacs.testserver import LocalOrthanc, find_orthanc, free_port
 from needleplan_napari._names import PLUGIN

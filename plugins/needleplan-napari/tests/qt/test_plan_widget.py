@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from needleplan_napari._state import PlanInputs
 from needleplan_napari._names import PLUGIN
+from needleplan_napari._state import PlanInputs
 
 pytestmark = pytest.mark.gui
 

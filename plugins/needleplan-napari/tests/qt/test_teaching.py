@@ -6,6 +6,7 @@ import math
 from dataclasses import replace
 
 import pytest
+
 from needleplan_napari._names import PLUGIN
 
 pytestmark = pytest.mark.gui
@@ -43,7 +44,6 @@ def test_submit_scores_like_the_core_and_only_then_shows_the_reference(make_napa
     from needleplan.errors import LibraryError
     from needleplan.plan import load_plan
     from needleplan.training import attempt_history, list_cases, score_plans
-
     from needleplan_napari._teaching_case import score_lines
 
     viewer = make_napari_viewer_proxy()

@@ -14,7 +14,6 @@ from needleplan_napari._state import SessionState
 
 if TYPE_CHECKING:
     from needleplan.calibration import Calibration
-
     from needleplan_napari._session import PlanSession
 
 __all__ = ["CalibrationBox"]

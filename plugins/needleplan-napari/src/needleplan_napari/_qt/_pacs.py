@@ -16,8 +16,18 @@ from typing import TYPE_CHECKING
 
 from qtpy.QtCore import QObject, Qt, Signal
 from qtpy.QtWidgets import (
-    QAbstractItemView, QCheckBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
-    QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QCheckBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from needleplan_napari._pacs_jobs import auth_text, retrieve_study, search, store
@@ -25,6 +35,7 @@ from needleplan_napari._qt._panels import PLUGIN, guarded, plan_widget, run_work
 
 if TYPE_CHECKING:
     import napari
+
     from needleplan.pacs import PacsSettings
     from needleplan.pacs.retrieve import RetrieveResult
     from needleplan.pacs.store import StoreResult

@@ -16,8 +16,8 @@ from needleplan_napari._qt._panels import guarded, run_worker
 
 if TYPE_CHECKING:
     from napari.qt.threading import FunctionWorker
-    from needleplan.plan import Plan
 
+    from needleplan.plan import Plan
     from needleplan_napari._session import PlanSession
 
 __all__ = ["PlanActions"]

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import napari
     from napari.layers import Shapes
     from napari.qt.threading import FunctionWorker
+
     from needleplan.plan import Plan
 
 __all__ = ["PlanWidget", "SHORTCUTS"]

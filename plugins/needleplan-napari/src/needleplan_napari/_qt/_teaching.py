@@ -12,19 +12,27 @@ are only formatted.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
-    QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
-    QVBoxLayout, QWidget,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from needleplan_napari import _layers, _teaching_case
-from needleplan_napari._teaching_case import score_lines
 from needleplan_napari._qt._panels import PLUGIN, guarded, plan_widget, run_worker
+from needleplan_napari._teaching_case import score_lines
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -32,9 +40,9 @@ if TYPE_CHECKING:
     import napari
     from napari.layers import Image, Shapes
     from napari.qt.threading import FunctionWorker
+
     from needleplan.training import CaseAttempt, Score
     from needleplan.training.starter import StarterResult
-
     from needleplan_napari._qt._plan_widget import PlanWidget
 
 T = TypeVar("T")
