@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from needleplan.clinical import HAZARD_FAMILIES, SITE_PROFILES, THRESHOLDS, resolve_thresholds
+from needleplan.clinical import FAMILY_MARGINS, HAZARD_FAMILIES, SITE_PROFILES, THRESHOLDS, resolve_thresholds
 from needleplan.errors import PlanFormatError
 from needleplan.plan import plan_from_dict
 from needleplan.vocabulary import (
@@ -43,6 +43,15 @@ def test_hazard_kinds_and_expected_hazards_are_structure_kinds() -> None:
     kinds = set(StructureKind)
     assert set(HAZARD_FAMILIES) <= kinds
     assert all(set(p.expected_hazards) <= kinds for p in SITE_PROFILES.values())
+
+
+def test_every_hazard_family_has_its_margin_thresholds() -> None:
+    assert set(FAMILY_MARGINS) == set(HAZARD_FAMILIES.values())
+    for keys in FAMILY_MARGINS.values():
+        assert keys.same_frame in THRESHOLDS and (keys.other_frame is None or keys.other_frame in THRESHOLDS)
+    # R3: 5 mm as marked, 10 mm on another frame
+    assert THRESHOLDS[FAMILY_MARGINS["pleura"].same_frame].value == 5.0
+    assert THRESHOLDS[FAMILY_MARGINS["pleura"].other_frame].value == 10.0
 
 
 def test_every_drug_has_its_four_dose_thresholds() -> None:

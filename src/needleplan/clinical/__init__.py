@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from needleplan.clinical.anatomy import (
     BACKSTOP_KINDS,
+    FAMILY_MARGINS,
     HAZARD_FAMILIES,
     SITE_PROFILES,
+    FamilyMargins,
     SiteProfile,
     hazard_family,
     site_profile,
@@ -30,6 +32,7 @@ from needleplan.clinical.thresholds import (
 )
 
 __all__ = [
-    "BACKSTOP_KINDS", "HAZARD_FAMILIES", "SITE_PROFILES", "SiteProfile", "hazard_family", "site_profile",
+    "BACKSTOP_KINDS", "FAMILY_MARGINS", "FamilyMargins", "HAZARD_FAMILIES", "SITE_PROFILES", "SiteProfile",
+    "hazard_family", "site_profile",
     "STRICT_FORMULARY", "THRESHOLDS", "Threshold", "resolve_thresholds", "threshold_source",
 ]

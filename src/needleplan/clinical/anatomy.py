@@ -25,6 +25,8 @@ from needleplan.vocabulary import StructureKind as K
 
 __all__ = [
     "HAZARD_FAMILIES",
+    "FamilyMargins",
+    "FAMILY_MARGINS",
     "BACKSTOP_KINDS",
     "SiteProfile",
     "SITE_PROFILES",
@@ -36,6 +38,25 @@ __all__ = [
 HAZARD_FAMILIES: Mapping[str, str] = MappingProxyType({
     K.PLEURA: "pleura", K.ARTERY: "vessel", K.VESSEL: "vessel", K.VEIN: "vessel",
     K.NERVE: "nerve", K.VISCERA: "viscera",
+})
+
+@dataclass(frozen=True, slots=True)
+class FamilyMargins:
+    """The thresholds entries of one hazard family's margin: as marked, and marked on another frame.
+
+    ``other_frame`` is None when the family keeps the same margin whatever frame it was marked on.
+    """
+
+    same_frame: str
+    other_frame: str | None = None
+
+
+#: The margin thresholds of each hazard family (R3 pleura, R10 vessels, R11 nerves, R18 viscera).
+FAMILY_MARGINS: Mapping[str, FamilyMargins] = MappingProxyType({
+    "pleura": FamilyMargins("PLEURA_MARGIN_MM", "PLEURA_MARGIN_OTHER_FRAME_MM"),
+    "vessel": FamilyMargins("VESSEL_MARGIN_MM"),
+    "nerve": FamilyMargins("NERVE_MARGIN_MM"),
+    "viscera": FamilyMargins("VISCERA_MARGIN_MM", "VISCERA_MARGIN_OTHER_FRAME_MM"),
 })
 
 #: Kinds a needle cannot pass: a bony backstop stops the tip (R4: "directed down onto the rib").
@@ -92,6 +113,12 @@ class SiteProfile:
     female_caution: bool = False
     kim_spd_applies: bool = False
     threshold_overrides: Mapping[str, tuple[float, str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Plain words, however the profile was written (a SiteId or StructureKind member is one), so
+        # finding values and messages built from a profile read the same.
+        object.__setattr__(self, "id", str(self.id))
+        object.__setattr__(self, "expected_hazards", tuple(str(k) for k in self.expected_hazards))
 
 
 def _thoracic(sid: str, name: str, **kw) -> SiteProfile:

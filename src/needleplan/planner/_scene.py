@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from needleplan import geometry as g
-from needleplan.clinical import BACKSTOP_KINDS, hazard_family, resolve_thresholds
+from needleplan.clinical import BACKSTOP_KINDS, FAMILY_MARGINS, hazard_family, resolve_thresholds
 from needleplan.errors import CalibrationError, NeedleplanError
 from needleplan.plan import Needle, Plan
 
@@ -112,9 +112,8 @@ def prepare(plan: Plan, thresholds: Mapping[str, float] | None = None) -> Scene:
         other = moved or (s.frame_index is not None and s.frame_index != plan.image.frame_index)
         family = hazard_family(s.kind)
         if family is not None:
-            key = f"{family.upper()}_MARGIN_MM"
-            if other and f"{family.upper()}_MARGIN_OTHER_FRAME_MM" in th:
-                key = f"{family.upper()}_MARGIN_OTHER_FRAME_MM"
+            keys = FAMILY_MARGINS[family]
+            key = keys.other_frame if other and keys.other_frame is not None else keys.same_frame
             hazards.append(Hazard(index=i, kind=s.kind, family=family, label=s.label, points=pts, closed=s.closed,
                                   margin_mm=th[key], other_frame=other, margin_key=key))
         elif s.kind in BACKSTOP_KINDS:
