@@ -27,7 +27,6 @@ from needleplan.io._timing import cine_timing
 __all__ = ["DicomSource", "read_dicom_header", "looks_like_dicom"]
 
 _IMPLICIT_LE, _EXPLICIT_LE = "1.2.840.10008.1.2", "1.2.840.10008.1.2.1"
-_NATIVE_SYNTAXES = (_IMPLICIT_LE, _EXPLICIT_LE, "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2")
 
 
 def looks_like_dicom(path: Path) -> bool:
@@ -82,7 +81,7 @@ def read_dicom_header(path: Path) -> tuple[Any, PixelLayout, list[str]]:
                 if not ds.get(keyword):
                     raise DicomReadError(f"no {keyword} attribute: the file holds no image")
             implicit, little = _encoding(ds, tsyntax)
-            check_pixel_module(ds, str(tsyntax), encapsulated=str(tsyntax) not in _NATIVE_SYNTAXES)
+            check_pixel_module(ds, str(tsyntax))
             layout = scan_pixel_data(f, ds, implicit=implicit, little=little,
                                      frame_bytes=_native_frame_bytes(ds))
     except DicomReadError as exc:

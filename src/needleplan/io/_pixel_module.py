@@ -21,7 +21,10 @@ from typing import Any
 
 from needleplan.errors import DicomReadError
 
-__all__ = ["check_pixel_module", "MAX_ROWS_COLUMNS"]
+__all__ = ["check_pixel_module", "MAX_ROWS_COLUMNS", "NATIVE_SYNTAXES"]
+
+#: Implicit VR LE, Explicit VR LE, Deflated Explicit VR LE, Explicit VR BE: pixel data not encapsulated
+NATIVE_SYNTAXES = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2")
 
 #: Rows and Columns are US (unsigned short) in the standard: at most 65535
 MAX_ROWS_COLUMNS = 65535
@@ -57,7 +60,7 @@ def _label(keyword: str) -> str:
     return "".join(f" {c}" if c.isupper() else c for c in keyword).strip()
 
 
-def check_pixel_module(ds: Any, transfer_syntax_uid: str, *, encapsulated: bool) -> None:
+def check_pixel_module(ds: Any, transfer_syntax_uid: str, *, encapsulated: bool | None = None) -> None:
     """Refuse a pixel module that is inconsistent in itself or with its transfer syntax.
 
     Raises :class:`~needleplan.errors.DicomReadError` naming the attribute and its value.  The
@@ -70,13 +73,15 @@ def check_pixel_module(ds: Any, transfer_syntax_uid: str, *, encapsulated: bool)
     >>> ds = Dataset()
     >>> ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.PhotometricInterpretation = 480, 640, 1, "MONOCHROME2"
     >>> ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
-    >>> check_pixel_module(ds, "1.2.840.10008.1.2.1", encapsulated=False)   # consistent: no error
-    >>> ds.BitsStored = 1   # 1 bit stored in an 8-bit JPEG Lossless: GDCM would abort
-    >>> check_pixel_module(ds, "1.2.840.10008.1.2.4.70", encapsulated=True)
+    >>> check_pixel_module(ds, "1.2.840.10008.1.2.1")   # consistent: no error
+    >>> ds.BitsStored, ds.HighBit = 1, 0   # 1 bit stored in an 8-bit JPEG Lossless: GDCM would abort
+    >>> check_pixel_module(ds, "1.2.840.10008.1.2.4.70")
     Traceback (most recent call last):
     ...
     needleplan.errors.DicomReadError: Bits Stored 1 with Bits Allocated 8 cannot hold a JPEG image (8 stored bits expected): the image header is damaged; export the image again from the scanner or PACS
     """
+    if encapsulated is None:
+        encapsulated = str(transfer_syntax_uid) not in NATIVE_SYNTAXES
     rows = _int(ds, "Rows", required=True)
     cols = _int(ds, "Columns", required=True)
     for name, value in (("Rows", rows), ("Columns", cols)):
