@@ -89,3 +89,12 @@ def test_library_warnings_become_one_worded_note_each(capsys) -> None:
         "needleplan: note: the DICOM reader reported a problem with the input (it was read anyway; "
         "check the result): Invalid value for VR US: b'\\xc2'"]
     assert "UserWarning" not in err and "deprecated" not in err
+
+
+@pytest.mark.parametrize("name", ["D7_byteslengthexception_info.dcm", "D8_unknown_vr_info.dcm"])
+def test_sr_import_of_a_damaged_file_is_one_error_line(name: str, capsys, tmp_path) -> None:
+    code = main(["sr", "import", str(REPRO / name), "-o", str(tmp_path / "p.plan.json")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "the SR file is damaged" in err and "Traceback" not in err
+    assert not (tmp_path / "p.plan.json").exists()
