@@ -12,6 +12,7 @@ or beyond ten image sizes, accepted by ``info``).  Seeds 1,000,000 and up were n
 the reproducers in tests/data/fuzz_repro.
 
     python benchmarks/fuzz_dicom.py [--cases 10000] [--first-seed 1000000] [--workers 2] [--timeout 60]
+                                    [--src OTHER_CHECKOUT/src] [--log cases.jsonl]
 
 ``detect`` is run once per distinct (frame bytes, calibration) pair: most mutations leave both as in
 another case, and detect's answer depends on nothing else.
@@ -100,8 +101,9 @@ for line in sys.stdin:
 class Worker:
     """One worker process; ``run(seed)`` returns its JSON answer, or an abort/hang record."""
 
-    def __init__(self) -> None:
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
+    def __init__(self, src: Path) -> None:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")]))
+        self.src = src
         self.proc = subprocess.Popen(
             [sys.executable, "-c", WORKER, str(MEMORY_LIMIT_BYTES), str(ROOT), *(str(REAL / s) for s in SOURCES)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
@@ -139,6 +141,8 @@ def main() -> int:
     parser.add_argument("--first-seed", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--src", type=Path, default=ROOT / "src",
+                        help="the needleplan source tree to fuzz (another checkout's src/ for a before/after)")
     parser.add_argument("--log", type=Path, default=None, help="write every case's record here (JSON lines)")
     args = parser.parse_args()
     import threading
@@ -149,11 +153,11 @@ def main() -> int:
     start = time.perf_counter()
 
     def drive(mine: list[int]) -> None:
-        worker = Worker()
+        worker = Worker(args.src)
         for seed in mine:
             rec = worker.run(seed, args.timeout)
             if rec["outcome"] in ("abort", "hang") or not worker.alive():
-                worker = Worker()
+                worker = Worker(args.src)
             with lock:
                 records.append(rec)
                 if len(records) % 500 == 0:

@@ -90,6 +90,9 @@ def read_dicom_header(path: Path) -> tuple[Any, PixelLayout, list[str]]:
         raise
     except FileNotFoundError:
         raise ImageReadError(f"{path}: no such file") from None
+    except MemoryError:  # a damaged length: pydicom sets aside memory for a value bigger than the file
+        raise DicomReadError(f"{path.name} could not be read as DICOM (an element claims more bytes than memory "
+                             "holds): the file is damaged; export it again from the scanner or PACS") from None
     except Exception as exc:  # noqa: BLE001 - pydicom's parser raises many types on damaged bytes
         raise DicomReadError(f"{path.name} could not be read as DICOM ({_library_text(exc)}): the file is "
                              "damaged; export it again from the scanner or PACS") from None
