@@ -4,8 +4,8 @@ A calibration outside this range is a damaged or edited header, never a real ima
 exactly like a missing one (source ``NONE``, the reason says which value and the range), so no
 millimetre is ever computed from it.
 
-Where the numbers come from (issue 16; ultrasound-dicom.md section 1.3 for the values real scanners
-write):
+Where the numbers come from (issue 16; docs/ultrasound-calibration.md section 2 for the policy, the
+real files in tests/data/real_dicom for the values scanners write):
 
 * B-mode pixels: a linear probe shows 2-4 cm of depth on 400-1,000 screen rows (about
   0.03-0.1 mm/px; the finest real file here, GREYSCALE_IMAGE.dcm, is 0.065 mm/px) and a curved
