@@ -16,7 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from needleplan.calibration import MAX_ORIGIN_IMAGE_SIZES, MAX_SPACING_MM, MIN_SPACING_MM
+from needleplan.calibration import (
+    MAX_ORIGIN_IMAGE_SIZES,
+    MAX_SPACING_MM,
+    MIN_SPACING_MM,
+)
 from needleplan.detect import detect_image
 from needleplan.errors import NeedleplanError
 from needleplan.io import open_image

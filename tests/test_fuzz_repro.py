@@ -86,8 +86,8 @@ def test_library_warnings_become_one_worded_note_each(capsys) -> None:
     assert _run_worded(command, argparse.Namespace()) == 0
     err = capsys.readouterr().err
     assert err.splitlines() == [
-        "needleplan: note: the DICOM reader reported a problem with the input (it was read anyway; "
-        "check the result): Invalid value for VR US: b'\\xc2'"]
+        ("needleplan: note: the DICOM reader reported a problem with the input (it was read anyway; "
+         "check the result): Invalid value for VR US: b'\\xc2'")]
     assert "UserWarning" not in err and "deprecated" not in err
 
 

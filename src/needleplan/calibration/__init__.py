@@ -26,8 +26,18 @@ Policy (docs/ultrasound-calibration.md §1.3-1.5):
   When a region and PixelSpacing are both present they are compared; a disagreement is a note.
 """
 
-from needleplan.calibration._plausible import MAX_ORIGIN_IMAGE_SIZES, MAX_SPACING_MM, MIN_SPACING_MM
-from needleplan.calibration._dicom import SPACING_AGREEMENT_REL, calibration_from_dataset, regions_from_dataset
+from needleplan.calibration._dicom import (
+    SPACING_AGREEMENT_REL,
+    calibration_from_dataset,
+    regions_from_dataset,
+)
+from needleplan.calibration._plausible import (
+    MAX_ORIGIN_IMAGE_SIZES,
+    MAX_SPACING_MM,
+    MIN_SPACING_MM,
+    origin_problem,
+    spacing_problem,
+)
 from needleplan.calibration._values import (
     SOURCES,
     Calibration,
@@ -42,6 +52,8 @@ __all__ = [
     "MIN_SPACING_MM",
     "MAX_SPACING_MM",
     "MAX_ORIGIN_IMAGE_SIZES",
+    "spacing_problem",
+    "origin_problem",
     "SPACING_AGREEMENT_REL",
     "UltrasoundRegion",
     "Calibration",
