@@ -121,3 +121,24 @@ def test_open_a_series_folder(make_napari_viewer_proxy, tmp_path):
     viewer = make_napari_viewer_proxy()
     (layer,) = viewer.open(str(tmp_path), plugin=PLUGIN)
     assert tuple(layer.scale) == pytest.approx((0.2378717, 0.2378717), rel=1e-6)
+
+
+FUZZ = REAL.parent / "fuzz_repro"
+
+
+@pytest.mark.parametrize("name", ["D6_gdcm_abort_bitsstored1.dcm", "D7_byteslengthexception_info.dcm",
+                                  "D9_palette_typeerror.dcm", "D10_attributeerror_bitsallocated.dcm"])
+def test_a_damaged_dicom_is_refused_in_one_line_not_a_traceback(name):
+    from needleplan.errors import DicomReadError
+
+    reader = get_reader(str(FUZZ / name))
+    assert reader is not None  # claimed (it starts like DICOM), then refused with the reason
+    with pytest.raises(DicomReadError) as err:
+        reader(str(FUZZ / name))
+    assert "\n" not in str(err.value) and "export" in str(err.value)
+
+
+def test_an_implausible_calibration_opens_in_pixels():
+    layers = get_reader(str(FUZZ / "D1b_pixelspacing_20mm.dcm"))(str(FUZZ / "D1b_pixelspacing_20mm.dcm"))
+    _data, kwargs, _kind = layers[0]
+    assert tuple(kwargs.get("scale", (1.0, 1.0)))[-2:] == (1.0, 1.0)  # never 20 mm/px

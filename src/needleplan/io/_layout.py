@@ -89,7 +89,12 @@ def scan_pixel_data(f: BinaryIO, ds: Any, *, implicit: bool, little: bool, frame
                 f"the file ends {length - available} bytes into its Pixel Data ({available} of {length} bytes): "
                 "it was cut off, copy it again"
             )
-        if frame_bytes is None:
+        if frame_bytes is None:  # bit-packed frames: the whole element must hold every frame's bits
+            bits = frames * int(ds.Rows) * int(ds.Columns) * int(ds.get("SamplesPerPixel") or 1)
+            if length < (bits + 7) // 8:
+                raise DicomReadError(
+                    f"the Pixel Data holds {length} bytes but {frames} frame(s) of 1-bit "
+                    f"{ds.get('Rows')}x{ds.get('Columns')} need {(bits + 7) // 8}: the pixel data is truncated")
             return PixelLayout(False, vr, tuple(((start, length),) for _ in range(frames)))
         needed = frame_bytes * frames
         if length < needed:
