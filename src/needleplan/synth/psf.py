@@ -36,9 +36,10 @@ SPEED_OF_SOUND_M_S = 1540.0
 #: Axial and lateral half-extent of the kernel, in wavelengths [inference: the PSF's envelope is
 #: below 1 % of its peak there for both arrays at their focus].
 HALF_EXTENT_WAVELENGTHS = (8.0, 16.0)
-#: Receive f-number of the delay-and-sum (the aperture grows with depth) [inference: typical
-#: scanner setting 1.5-2].
+#: Receive and transmit f-numbers, each a Hann-apodised aperture (the aperture grows with depth)
+#: [inference: typical scanner settings 1.5-2; apodisation keeps side lobes from filling cysts].
 RECEIVE_F_NUMBER = 1.75
+TRANSMIT_F_NUMBER = 2.0
 _FINE = 4  # sub-samples per pixel in each direction before averaging into the pixel
 
 
@@ -56,7 +57,7 @@ def _key(probe: Probe, depth_mm: float, axial_mm: float, lateral_mm: float) -> s
     import pymust
 
     text = repr((getattr(pymust, "__version__", "0.1.9"), MUST_ARRAY[probe.kind], probe.frequency_mhz,
-                 round(depth_mm, 3), round(axial_mm, 5), round(lateral_mm, 5), HALF_EXTENT_WAVELENGTHS, _FINE, RECEIVE_F_NUMBER))
+                 round(depth_mm, 3), round(axial_mm, 5), round(lateral_mm, 5), HALF_EXTENT_WAVELENGTHS, _FINE, RECEIVE_F_NUMBER, TRANSMIT_F_NUMBER))
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
@@ -87,6 +88,13 @@ def point_spread_function(probe: Probe, depth_mm: float, axial_mm: float, latera
     return kernel
 
 
+def _hann_aperture(param, depth_mm: float, f_number: float) -> np.ndarray:
+    """Hann apodisation over the elements of an aperture ``depth / f_number`` wide, centred."""
+    element_mm = (np.arange(param.Nelements) - (param.Nelements - 1) / 2.0) * param.pitch * 1e3
+    half_mm = 0.5 * depth_mm / f_number
+    return np.where(np.abs(element_mm) < half_mm, 0.5 + 0.5 * np.cos(np.pi * element_mm / half_mm), 0.0)
+
+
 def _simulate(probe: Probe, depth_mm: float, axial_mm: float, lateral_mm: float) -> np.ndarray:
     try:
         import pymust
@@ -98,11 +106,18 @@ def _simulate(probe: Probe, depth_mm: float, axial_mm: float, lateral_mm: float)
     param.fc = probe.frequency_mhz * 1e6
     param.fs = 4.0 * param.fc
     param.c = SPEED_OF_SOUND_M_S
-    param.fnumber = RECEIVE_F_NUMBER
+    param.fnumber = 0.0  # the receive aperture is set by the Hann apodisation below
     z0 = depth_mm * 1e-3
+    # Transmit from a Hann-apodised sub-aperture of f-number TRANSMIT_F_NUMBER, as a scanner's
+    # focused line does (a full, unapodised aperture would add edge waves that fill cysts).
+    param.TXapodization = _hann_aperture(param, depth_mm, TRANSMIT_F_NUMBER)
     delays = pymust.txdelay(0.0, z0, param)
     with np.errstate(all="ignore"):
         rf, _ = pymust.simus(np.array([0.0]), np.array([z0]), np.array([1.0]), delays, param)
+    if not np.all(np.isfinite(rf)):
+        raise UnknownPresetError(
+            f"PyMUST could not simulate a point {depth_mm:g} mm under the {MUST_ARRAY[probe.kind]} array"
+        )
     iq = pymust.rf2iq(rf, param)
     wavelength_mm = SPEED_OF_SOUND_M_S / param.fc * 1e3
     m = int(math.ceil(HALF_EXTENT_WAVELENGTHS[0] * wavelength_mm / axial_mm))
@@ -113,6 +128,7 @@ def _simulate(probe: Probe, depth_mm: float, axial_mm: float, lateral_mm: float)
     xi = ((np.arange(-n, n + 1)[:, None] + sub[None, :]).ravel() * lateral_mm) * 1e-3
     xg, zg = np.meshgrid(xi, zi)
     das = pymust.dasmtx(1j * np.array(iq.shape), xg, zg, delays, param)
+    iq = iq * _hann_aperture(param, depth_mm, RECEIVE_F_NUMBER)[None, :]
     image = (das @ iq.flatten(order="F")).reshape(xg.shape, order="F")
     # Bring to baseband along depth: remove the carrier estimated at the peak (the beamformed I/Q
     # oscillates at about 2 fc / c along depth), so that pixel-sized averaging keeps the signal.

@@ -21,6 +21,7 @@ from scipy import ndimage
 from needleplan.synth.motion import Motion
 from needleplan.synth.paint import StaticMaps, paint_static, paint_vessel
 from needleplan.synth.probe import ImageGrid, fan_mask
+from needleplan.synth.scan import FanPolar
 from needleplan.synth.scene import Scene
 from needleplan.synth.texture import psf_sigma_px, speckle_magnitude
 
@@ -211,27 +212,16 @@ def _transmission_fan(alpha: np.ndarray, g: ImageGrid, probe) -> np.ndarray:
     """Round-trip transmission along the fan's radial beams (curvilinear probe), with TGC on the
     depth along the beam: shadows and enhancement spread out from the virtual apex.
 
-    The attenuation map is resampled onto a polar grid (radius x angle, one pixel per step at the
-    fan's far edge), integrated along each beam and resampled back.
+    The attenuation map is resampled onto the fan's polar grid (:class:`FanPolar`), integrated
+    along each beam and resampled back.
     """
-    s, radius = g.spacing_mm, float(probe.radius_mm)
-    half = probe.half_angle_rad
-    apex_r, apex_c = g.origin_px[0] - radius / s, float(g.origin_px[1])
-    rho = radius + np.arange(0.0, probe.depth_mm + 2 * s, s)
-    dtheta = s / (radius + probe.depth_mm)
-    theta = np.arange(-half - 2 * dtheta, half + 2 * dtheta, dtheta)
-    pr = apex_r + (rho[:, None] * np.cos(theta[None, :])) / s
-    pc = apex_c + (rho[:, None] * np.sin(theta[None, :])) / s
-    alpha_polar = ndimage.map_coordinates(alpha, [pr, pc], order=1, mode="nearest")
-    db_per_px = 2.0 * DB_PER_MM_PER_MHZ * probe.frequency_mhz * s
+    fan = FanPolar.build(g, probe)
+    alpha_polar = fan.to_polar(alpha)
+    db_per_px = 2.0 * DB_PER_MM_PER_MHZ * probe.frequency_mhz * g.spacing_mm
     loss_db = (np.cumsum(alpha_polar, axis=0) - 0.5 * alpha_polar) * db_per_px
-    tgc_db = TGC_FRACTION * 2.0 * DB_PER_MM_PER_MHZ * probe.frequency_mhz * (rho - radius)[:, None]
+    tgc_db = TGC_FRACTION * 2.0 * DB_PER_MM_PER_MHZ * probe.frequency_mhz * fan.depth_mm[:, None]
     t_polar = np.power(10.0, (tgc_db - loss_db) / 20.0)
-    rr = (np.arange(g.rows)[:, None] - apex_r) * s
-    cc = (np.arange(g.cols)[None, :] - apex_c) * s
-    ri = (np.hypot(rr, cc) - radius) / s
-    ti = (np.arctan2(cc, rr) - theta[0]) / dtheta
-    return ndimage.map_coordinates(t_polar, [ri, ti], order=1, mode="nearest").astype(np.float32)
+    return fan.to_image(t_polar).astype(np.float32)
 
 
 def _ruler(g: ImageGrid) -> list[tuple[int, int, int]]:
