@@ -191,11 +191,12 @@ def generate_case(
     scene = dataclasses.replace(scene, probe=_resolve_probe(scene.probe, probe))
     grid = image_grid(scene.probe)
     motion = motion or DEFAULT_MOTION
-    renderer = Renderer.build(scene, grid, motion, rng)
     if model == "physical":
-        from needleplan.synth.physical import PhysicalRenderer
+        from needleplan.synth.physical import MAP_PSF_PX, PhysicalRenderer
 
-        renderer = PhysicalRenderer.build(renderer, rng)
+        renderer = PhysicalRenderer.build(Renderer.build(scene, grid, motion, rng, map_psf_px=MAP_PSF_PX), rng)
+    else:
+        renderer = Renderer.build(scene, grid, motion, rng)
     data = np.empty((frames, grid.rows, grid.cols), dtype=np.uint8)
     for i in range(frames):
         data[i] = renderer.frame(i)

@@ -30,11 +30,14 @@ from needleplan.synth.psf import point_spread_function
 from needleplan.synth.render import Renderer
 from needleplan.synth.scan import FanPolar
 
-__all__ = ["PsfBank", "PhysicalRenderer", "complex_scatterers", "BAND_MM"]
+__all__ = ["PsfBank", "PhysicalRenderer", "complex_scatterers", "BAND_MM", "MAP_PSF_PX"]
 
 #: Depth bands of one PSF each: one band per this many millimetres of depth, at least 3
 #: [inference: the PSF changes slowly away from the focus; 10 mm bands for linear, 20 mm convex].
 BAND_MM = {"linear": 10.0, "curvilinear": 20.0}
+#: Gaussian sigma (pixels, doubled: the map is softened by half of it) the echogenicity map is
+#: anti-aliased with before the scatterers: a pixel, so the PyMUST PSF alone sets the resolution.
+MAP_PSF_PX = (1.0, 1.0)
 #: Shallowest depth a PSF is simulated at; shallower bands use this depth's PSF (PyMUST's
 #: ``simus`` returns NaN for a point scatterer shallower than about 15 mm under the C5-2v array).
 MIN_PSF_DEPTH_MM = {"linear": 3.0, "curvilinear": 20.0}

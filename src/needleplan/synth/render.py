@@ -79,11 +79,16 @@ class Renderer:
     mhz: float
 
     @classmethod
-    def build(cls, scene: Scene, grid: ImageGrid, motion: Motion, rng: np.random.Generator) -> Renderer:
+    def build(
+        cls, scene: Scene, grid: ImageGrid, motion: Motion, rng: np.random.Generator,
+        *, map_psf_px: tuple[float, float] | None = None,
+    ) -> Renderer:
+        """``map_psf_px`` overrides the Gaussian PSF the echogenicity map is softened with (half
+        its sigma); the physical model passes a pixel-sized one, as its own PSF does the blurring."""
         probe = scene.probe
         psf = psf_sigma_px(probe.frequency_mhz, probe.spacing_mm)
         max_scale = 1.0 + motion.pulse_fraction
-        maps = paint_static(scene, grid, rng, psf, max_scale)
+        maps = paint_static(scene, grid, rng, map_psf_px or psf, max_scale)
         shape = (grid.rows, grid.cols)
         wall = speckle_magnitude(shape, psf, rng)
         pad = (
