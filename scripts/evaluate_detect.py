@@ -73,6 +73,20 @@ def visible_vessels(case) -> list[dict]:
     return out
 
 
+def match_deep(dets, truth) -> tuple[int, int, int]:
+    """Sciatic nerve / kidney: (true, found, suggested).  Found: a suggestion of the same kind whose
+    centre lies within max(3 mm, a quarter of the true width) of the true centre."""
+    true = [s for s in truth if kind_of(s) in ("nerve", "viscera")]
+    sugg = [d for d in dets if d.kind in ("nerve", "viscera")]
+    found = 0
+    for t in true:
+        tp = np.asarray(points(t))
+        tol = max(3.0, 0.25 * float(np.ptp(tp[:, 1])))
+        found += any(d.kind == kind_of(t) and np.hypot(*(np.asarray(d.points_mm).mean(0) - tp.mean(0))) <= tol
+                     for d in sugg)
+    return len(true), found, len(sugg)
+
+
 def _accumulate(stats: dict, values: dict) -> None:
     """Add counts to the counters and extend the lists of ``stats``."""
     for key, value in values.items():
@@ -87,7 +101,8 @@ def single_frame(presets, habituses, seeds, per_case):
              "true_ribs": 0, "found_ribs": 0, "rib_sugg": 0, "rib_ok": 0, "rib_depth_err": [],
              "true_vessels": 0, "found_vessels": 0, "vessel_sugg": 0, "vessel_ok": 0, "vessel_err": [],
              "ms": [], "skin_err": [], "skin_n": 0, "skin_found": 0,
-             "fascia_true": 0, "fascia_found": 0, "fascia_sugg": 0, "fascia_ok": 0, "fascia_err": []}
+             "fascia_true": 0, "fascia_found": 0, "fascia_sugg": 0, "fascia_ok": 0, "fascia_err": [],
+             "deep_true": 0, "deep_found": 0, "deep_sugg": 0}
     for site in presets:
         for hab in habituses:
             for seed in seeds:
@@ -132,6 +147,8 @@ def single_frame(presets, habituses, seeds, per_case):
                     "fascia_true": fm.true_lines, "fascia_found": fm.found, "fascia_sugg": fm.suggestions,
                     "fascia_ok": fm.correct, "fascia_err": fm.errors_mm,
                 })
+                dt, df, ds = match_deep(dets, case.structures)
+                _accumulate(stats, {"deep_true": dt, "deep_found": df, "deep_sugg": ds})
                 row["ribs"] = f"{bm.found_ribs}/{bm.true_ribs} found, {bm.correct_rib_suggestions}/{bm.rib_suggestions} right"
                 row["vessels"] = f"{len(vm.pairs)}/{vm.true_vessels} found, {vm.suggestions} suggested"
                 row["fascia"] = f"{fm.found}/{fm.true_lines} found, {fm.correct}/{fm.suggestions} right"
@@ -234,6 +251,7 @@ def main(argv=None) -> int:
         "fascia_precision": s["fascia_ok"] / s["fascia_sugg"] if s["fascia_sugg"] else None,
         "true_fasciae": s["fascia_true"], "fascia_suggestions": s["fascia_sugg"],
         "fascia_error_median_mm": float(np.median(s["fascia_err"])) if s["fascia_err"] else None,
+        "deep_found": f"{s['deep_found']}/{s['deep_true']} (suggested {s['deep_sugg']})",
         "single_frame_ms_median": float(np.median(s["ms"])), "single_frame_ms_max": float(np.max(s["ms"])),
     }
     if not args.no_cine:
