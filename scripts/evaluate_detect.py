@@ -74,9 +74,9 @@ def visible_vessels(case) -> list[dict]:
 
 
 def match_deep(dets, truth) -> tuple[int, int, int]:
-    """Sciatic nerve / kidney: (true, found, suggested).  Found: a suggestion of the same kind whose
+    """Sciatic nerve / kidney (other nerves are not looked for): (true, found, suggested).  Found: a suggestion of the same kind whose
     centre lies within max(3 mm, a quarter of the true width) of the true centre."""
-    true = [s for s in truth if kind_of(s) in ("nerve", "viscera")]
+    true = [s for s in truth if kind_of(s) == "viscera" or "sciatic" in (s.get("label") or "")]
     sugg = [d for d in dets if d.kind in ("nerve", "viscera")]
     found = 0
     for t in true:
