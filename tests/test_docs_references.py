@@ -1,6 +1,6 @@
 """Every ``*.md`` document a tracked file names is in the repository.
 
-Comments and docstrings cite documents ("docs/contracts.md §4", "docs/clinical-rules.md R3"); a
+Comments and docstrings cite documents ("docs/contracts.md §4", "clinical-rules.md R3"); a
 citation of a document that lives somewhere else (a team's shared folder) leaves a new maintainer
 with nothing to read.  A name is looked up, in order, next to the file that names it, at the
 repository root and in ``docs/``; URLs are not checked.
@@ -28,8 +28,8 @@ _MD_NAME = re.compile(r"(?<![\w/.-])((?:[\w.:-]+/)*[\w.-]+\.md)(?![\w-])")
 def document_names(text: str) -> list[str]:
     """The ``*.md`` names ``text`` mentions, in order, URLs left out.
 
-    >>> document_names('see docs/contracts.md §3 and "docs/clinical-rules.md R3", https://x.org/a.md')
-    ['docs/contracts.md', 'docs/clinical-rules.md']
+    >>> document_names('see docs/contracts.md §3 and "clinical-rules.md R3", https://x.org/a.md')
+    ['docs/contracts.md', 'clinical-rules.md']
     >>> document_names("a notes.mdx file, ../docs/style.md")
     ['../docs/style.md']
     """
@@ -101,7 +101,7 @@ def test_the_check_sees_a_reference_to_a_document_that_is_not_there(tmp_path):
     assert missing_documents(tmp_path) == [f"pkg/mod.py:2: {gone}"]
 
 
-@pytest.mark.parametrize("name", ["contracts.md", "docs/clinical-rules.md", "ultrasound-calibration.md", "style.md",
+@pytest.mark.parametrize("name", ["contracts.md", "clinical-rules.md", "ultrasound-calibration.md", "style.md",
                                   "finding-codes.md", "internals.md"])
 def test_the_project_documents_exist(name):
     # The documents the code's comments cite; a rename must update every citation (see above).
@@ -140,8 +140,8 @@ def test_the_readme_layout_names_only_paths_that_exist():
     assert not missing, f"README's layout names paths that do not exist: {missing}"
 
 
-#: "contracts.md §4.3", "ultrasound-calibration.md §1.3-1.5", "docs/clinical-rules.md R19",
-#: "docs/clinical-rules.md table 1I", "docs/clinical-rules.md rule R1": a document and the part of it cited.
+#: "contracts.md §4.3", "ultrasound-calibration.md §1.3-1.5", "clinical-rules.md R19",
+#: "clinical-rules.md table 1I", "clinical-rules.md rule R1": a document and the part of it cited.
 _CITED_PART = re.compile(
     r"(?<![\w-])(contracts|ultrasound-calibration|clinical-rules)\.md,? (?:§|table |rule |row )?"
     r"(\d+(?:\.\d+)*(?:-\d+(?:\.\d+)*)?|R\d+|1[A-Z])(?![\w])"
@@ -151,7 +151,7 @@ _CITED_PART = re.compile(
 def cited_parts(text: str) -> list[tuple[str, str]]:
     """``(document stem, part)`` for each citation of a numbered part; a range gives both ends.
 
-    >>> cited_parts("docs/contracts.md §4.3 and ultrasound-calibration.md §1.3-1.5; docs/clinical-rules.md R19.")
+    >>> cited_parts("docs/contracts.md §4.3 and ultrasound-calibration.md §1.3-1.5; clinical-rules.md R19.")
     [('contracts', '4.3'), ('ultrasound-calibration', '1.3'), ('ultrasound-calibration', '1.5'), ('clinical-rules', 'R19')]
     """
     parts = []

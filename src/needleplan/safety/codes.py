@@ -132,7 +132,7 @@ def finding_codes_markdown() -> str:
         "",
         "Every code the safety check and the plan library can report. Severities are `block` (the",
         "plan must not be carried out as drawn), `warn` and `info`; several are listed when the code's",
-        "severity depends on the case. Rule rows (R1..R19) are those of [docs/clinical-rules.md](docs/clinical-rules.md);",
+        "severity depends on the case. Rule rows (R1..R19) are those of [clinical-rules.md](clinical-rules.md);",
         "\"§N\" is a section of [contracts.md](contracts.md).",
         "",
         "| code | severity | rule row | when |",
