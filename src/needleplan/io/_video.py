@@ -1,0 +1,313 @@
+"""Video cines through PyAV (FFmpeg): MP4/MOV/AVI files and DICOM with a video transfer syntax.
+
+Lazy by design: opening a video demuxes its packets once (no decoding) to learn the frame count,
+each frame's presentation time and where the key frames are.  Frame ``N`` is then decoded by
+starting at the last key frame at or before ``N`` (a seek in a container with an index, a skip of
+undecoded packets in a bare elementary stream) and decoding forward to ``N``: at most one group
+of pictures is decoded, never the whole video.  :attr:`VideoStream.decoded_frames` counts the
+pictures the codec produced so tests can prove it.
+
+Frame identity for the plan binding (``frame_sha256``): the SHA-256 of the text
+``"<stream sha256>:<frame index>"``, where the stream hash covers the compressed packets of the
+video stream in decode order.  It depends on what the file stores, not on the FFmpeg version that
+decodes it, and it is cheap (computed while indexing).
+
+A DICOM video keeps its header: ultrasound regions, calibration and cine timing (Frame Time, Frame
+Time Vector, Cine Rate).  A plain video file carries no calibration (``NONE`` with the reason)
+until a two-point calibration; its frame times come from the container's timestamps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from needleplan.calibration import Calibration, calibration_from_dataset, regions_from_dataset
+from needleplan.errors import ImageReadError, UnsupportedCodecError
+from needleplan.io._model import ImageInfo
+from needleplan.io._timing import cine_timing
+
+__all__ = ["VIDEO_TRANSFER_SYNTAXES", "VideoIndex", "VideoStream", "PlainVideoSource", "DicomVideoSource",
+           "looks_like_video", "is_video_dicom", "PLAIN_VIDEO_REASON"]
+
+#: DICOM video transfer syntaxes (PS3.5 section 8.2.5-8.2.8) -> the FFmpeg decoder they need
+VIDEO_TRANSFER_SYNTAXES: dict[str, str] = {
+    "1.2.840.10008.1.2.4.100": "mpeg2video",  # MPEG2 Main Profile / Main Level
+    "1.2.840.10008.1.2.4.101": "mpeg2video",  # MPEG2 Main Profile / High Level
+    "1.2.840.10008.1.2.4.102": "h264",  # MPEG-4 AVC/H.264 High Profile / Level 4.1
+    "1.2.840.10008.1.2.4.103": "h264",  # ... BD-compatible High Profile / Level 4.1
+    "1.2.840.10008.1.2.4.104": "h264",  # ... High Profile / Level 4.2 for 2D video
+    "1.2.840.10008.1.2.4.105": "h264",  # ... High Profile / Level 4.2 for 3D video
+    "1.2.840.10008.1.2.4.106": "h264",  # ... Stereo High Profile / Level 4.2
+    "1.2.840.10008.1.2.4.107": "hevc",  # HEVC/H.265 Main Profile / Level 5.1
+    "1.2.840.10008.1.2.4.108": "hevc",  # HEVC/H.265 Main 10 Profile / Level 5.1
+}
+PLAIN_VIDEO_REASON = ("a plain {fmt} video carries no calibration; calibrate with two points of known "
+                      "distance (e.g. two 1 cm ticks of the depth ruler)")
+_ISO_BOXES = (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip")
+
+
+def looks_like_video(path: Path) -> str | None:
+    """'MP4' (also MOV: ISO base media boxes) or 'AVI' by the file's first bytes, else None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return None
+    if head[4:8] in _ISO_BOXES:
+        return "MOV" if path.suffix.lower() == ".mov" else "MP4"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "AVI"
+    return None
+
+
+def is_video_dicom(path: Path) -> bool:
+    """True when the File Meta header names a video transfer syntax (reads the meta only)."""
+    from pydicom.filereader import read_file_meta_info
+
+    try:
+        meta = read_file_meta_info(path)
+    except Exception:  # noqa: BLE001 - not readable here: the DICOM reader gives the real error
+        return False
+    return str(meta.get("TransferSyntaxUID", "")) in VIDEO_TRANSFER_SYNTAXES
+
+
+@dataclass(frozen=True, slots=True)
+class VideoIndex:
+    """The packets of a video stream in decode order, learnt without decoding.
+
+    ``display_pts[n]`` is the timestamp of display frame ``n`` (None when the stream has none, a
+    bare elementary stream: then display order is decode order within closed groups of pictures).
+    """
+
+    codec: str
+    rows: int
+    columns: int
+    keyframe: tuple[bool, ...]
+    pts: tuple[int | None, ...]
+    display_pts: tuple[int, ...] | None
+    time_base: float | None  # seconds per pts unit
+    stream_sha256: str
+    seekable: bool
+
+    @property
+    def frames(self) -> int:
+        return len(self.keyframe)
+
+    def start_packet(self, index: int) -> int:
+        """Decode position of the last key frame whose picture is shown at or before frame ``index``.
+
+        Examples
+        --------
+        >>> ix = VideoIndex("h264", 2, 2, (True, False, False, True, False), (None,) * 5, None, None, "", False)
+        >>> ix.start_packet(2), ix.start_packet(3), ix.start_packet(4)
+        (0, 3, 3)
+        """
+        if self.display_pts is None:
+            candidates = [k for k in range(index + 1) if self.keyframe[k]]
+        else:
+            target = self.display_pts[index]
+            candidates = [k for k, key in enumerate(self.keyframe) if key and self.pts[k] <= target]
+        return candidates[-1] if candidates else 0
+
+    def frame_times_ms(self) -> tuple[float, ...] | None:
+        """Cumulative display times from the timestamps (first 0), or None without timestamps."""
+        if self.display_pts is None or self.time_base is None or self.frames < 2:
+            return None
+        first = self.display_pts[0]
+        return tuple(round((p - first) * self.time_base * 1000.0, 6) for p in self.display_pts)
+
+
+def _av_error(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:160]
+
+
+class VideoStream:
+    """The video stream of a container that ``opener`` opens (a path or a file-like object).
+
+    ``label`` names the file in messages.  Each decode opens the container afresh, so two threads
+    (napari's slider and a detector) never share FFmpeg state.
+    """
+
+    def __init__(self, opener: Callable[[], Any], label: str) -> None:
+        self._opener = opener
+        self.label = label
+        #: pictures the codec produced so far (all calls); lets tests prove at most one GOP per frame
+        self.decoded_frames = 0
+        self.index = self._build_index()
+
+    def _container(self) -> Any:
+        import av
+
+        try:
+            return av.open(self._opener(), mode="r")
+        except (av.FFmpegError, OSError, ValueError) as exc:
+            raise ImageReadError(f"{self.label} is not a readable video (FFmpeg: {_av_error(exc)}); "
+                                 "it may be damaged or cut off, copy or export it again") from None
+
+    def _build_index(self) -> VideoIndex:
+        import av
+
+        with self._container() as container:
+            if not container.streams.video:
+                raise ImageReadError(f"{self.label} holds no video stream")
+            stream = container.streams.video[0]
+            codec = stream.codec_context
+            if codec is None or not codec.name:
+                raise UnsupportedCodecError(f"{self.label}: no installed FFmpeg decoder for its video codec "
+                                            f"({stream.codec_tag or 'unknown'}); export it as H.264 MP4")
+            sha = hashlib.sha256()
+            keyframe: list[bool] = []
+            pts: list[int | None] = []
+            try:
+                for packet in container.demux(stream):
+                    if packet.size == 0:
+                        continue
+                    sha.update(bytes(packet))
+                    keyframe.append(bool(packet.is_keyframe))
+                    pts.append(packet.pts)
+            except av.FFmpegError as exc:
+                raise ImageReadError(f"{self.label}: the video stream is damaged after {len(pts)} frame(s) "
+                                     f"(FFmpeg: {_av_error(exc)}); copy or export it again") from None
+            if not pts:
+                raise ImageReadError(f"{self.label}: the video stream holds no frames")
+            if not codec.width or not codec.height:
+                raise ImageReadError(f"{self.label}: the video stream does not say its frame size; "
+                                     "it is damaged or not a video")
+            has_pts = all(p is not None for p in pts)
+            return VideoIndex(
+                codec=codec.name, rows=int(codec.height), columns=int(codec.width), keyframe=tuple(keyframe),
+                pts=tuple(pts), display_pts=tuple(sorted(pts)) if has_pts else None,  # type: ignore[arg-type]
+                time_base=float(stream.time_base) if has_pts and stream.time_base else None,
+                stream_sha256=sha.hexdigest(),
+                seekable=has_pts and container.format.name not in ("h264", "hevc", "mpegvideo"),
+            )
+
+    def frame_sha256(self, index: int) -> str:
+        """SHA-256 of ``"<stream sha256>:<index>"`` (see the module docstring)."""
+        return hashlib.sha256(f"{self.index.stream_sha256}:{index}".encode("ascii")).hexdigest()
+
+    def _packets_from(self, container: Any, stream: Any, start: int) -> Iterator[Any]:
+        """Packets in decode order from decode position ``start``, the earlier ones not decoded."""
+        ix = self.index
+        if ix.seekable and start > 0:
+            container.seek(ix.pts[start], stream=stream, backward=True, any_frame=False)
+            packets = (p for p in container.demux(stream) if p.size)
+            for packet in packets:  # the seek lands on a key frame at or before the wanted one
+                if packet.pts is not None and packet.pts >= ix.pts[start]:
+                    yield packet
+                    break
+            yield from packets
+            return
+        position = 0
+        for packet in container.demux(stream):
+            if packet.size == 0:
+                continue
+            if position >= start:
+                yield packet
+            position += 1
+
+    def decode(self, index: int) -> np.ndarray:
+        """Display frame ``index`` as (rows, cols, 3) uint8 RGB, decoding at most one group of pictures."""
+        import av
+
+        ix = self.index
+        start = ix.start_packet(index)
+        target = ix.display_pts[index] if ix.display_pts is not None else None
+        wanted_position = index - start  # display order from a closed-GOP key frame, without timestamps
+        produced = 0
+        with self._container() as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            try:
+                for packet in [*self._packets_from(container, stream, start), None]:
+                    for picture in stream.decode(packet):
+                        self.decoded_frames += 1
+                        produced += 1
+                        hit = picture.pts == target if target is not None else produced - 1 == wanted_position
+                        if hit:
+                            return picture.to_ndarray(format="rgb24")
+            except av.FFmpegError as exc:
+                raise ImageReadError(f"{self.label}: frame {index} could not be decoded (FFmpeg: {_av_error(exc)}); "
+                                     "the video is damaged, copy or export it again") from None
+        raise ImageReadError(f"{self.label}: frame {index} could not be decoded: the decoder produced no picture "
+                             "for it (a damaged or open group of pictures); export the video again")
+
+
+class PlainVideoSource:
+    """An MP4/MOV/AVI file: pixels only (calibration ``NONE``), timing from the container."""
+
+    def __init__(self, path: Path, fmt: str) -> None:
+        self.path = path
+        self.video = VideoStream(lambda: str(path), path.name)
+        ix = self.video.index
+        times = ix.frame_times_ms()
+        step = round(times[-1] / (len(times) - 1), 6) if times else None
+        cal = Calibration("NONE", None, (0.0, 0.0), None, None, PLAIN_VIDEO_REASON.format(fmt=fmt))
+        self.info = ImageInfo(
+            path=str(path), modality=None, rows=ix.rows, columns=ix.columns, frames=ix.frames,
+            samples_per_pixel=3, photometric="RGB", transfer_syntax_uid=None, sop_instance_uid=None,
+            sop_class_uid=None, frame_time_ms=step, frame_times_ms=times, regions=(), calibration=cal,
+            notes=(f"{fmt} video, {ix.codec} codec, decoded with FFmpeg (PyAV)",),
+        )
+
+    def decode(self, index: int) -> np.ndarray:
+        return self.video.decode(index)
+
+    def frame_sha256(self, index: int) -> str:
+        return self.video.frame_sha256(index)
+
+
+class DicomVideoSource:
+    """A DICOM file whose Pixel Data is an encapsulated MPEG-2, H.264 or HEVC stream."""
+
+    def __init__(self, path: Path) -> None:
+        from needleplan.io._dicom import _str, read_dicom_header
+
+        self.path = path
+        ds, layout, notes = read_dicom_header(path)
+        tsyntax = str(ds.file_meta.TransferSyntaxUID)
+        stream = self._stream_bytes([rng for frame in layout.frames for rng in frame])
+        self.video = VideoStream(lambda: io.BytesIO(stream), path.name)
+        ix = self.video.index
+        expected = VIDEO_TRANSFER_SYNTAXES[tsyntax]
+        if ix.codec != expected:
+            raise UnsupportedCodecError(f"{path.name}: transfer syntax {tsyntax} promises {expected} but the "
+                                        f"stream is {ix.codec}; the file is inconsistent, export it again")
+        if (ix.rows, ix.columns) != (int(ds.Rows), int(ds.Columns)):
+            raise ImageReadError(f"{path.name}: the video's frames are {ix.rows}x{ix.columns} but the header says "
+                                 f"{ds.Rows}x{ds.Columns}; the ultrasound regions would not fit, export it again")
+        declared = int(ds.get("NumberOfFrames") or 1)
+        if declared != ix.frames:
+            notes.append(f"the header says {declared} frames, the video stream holds {ix.frames}; "
+                         "the stream's count is used")
+        frame_time_ms, frame_times_ms, timing_notes = cine_timing(ds, ix.frames)
+        self.info = ImageInfo(
+            path=str(path), modality=_str(ds.get("Modality")), rows=ix.rows, columns=ix.columns,
+            frames=ix.frames, samples_per_pixel=3, photometric=_str(ds.get("PhotometricInterpretation")),
+            transfer_syntax_uid=tsyntax, sop_instance_uid=_str(ds.get("SOPInstanceUID")),
+            sop_class_uid=_str(ds.get("SOPClassUID")), frame_time_ms=frame_time_ms,
+            frame_times_ms=frame_times_ms, regions=regions_from_dataset(ds),
+            calibration=calibration_from_dataset(ds), notes=tuple(notes) + timing_notes,
+        )
+
+    def _stream_bytes(self, fragments: list[tuple[int, int]]) -> bytes:
+        """The video stream: the Pixel Data fragments joined (compressed; kept in memory while open)."""
+        with open(self.path, "rb") as f:
+            parts = []
+            for offset, length in fragments:
+                f.seek(offset)
+                parts.append(f.read(length))
+        return b"".join(parts)
+
+    def decode(self, index: int) -> np.ndarray:
+        return self.video.decode(index)
+
+    def frame_sha256(self, index: int) -> str:
+        return self.video.frame_sha256(index)

@@ -1,0 +1,72 @@
+"""Real encoded videos for the tests and benchmarks: phantom cines through PyAV's libx264.
+
+``h264_mp4`` writes an MP4; ``h264_dicom`` writes the same kind of stream (an H.264 Annex B
+elementary stream) encapsulated in an ultrasound multi-frame DICOM with transfer syntax
+1.2.840.10008.1.2.4.102 and a Sequence of Ultrasound Regions.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import encapsulate
+from pydicom.uid import UID
+
+from dicom_factory import region, us_dataset, write
+
+H264_HIGH_41 = UID("1.2.840.10008.1.2.4.102")
+
+
+def phantom_cine(frames: int = 30, seed: int = 1) -> np.ndarray:
+    """``frames`` x 128 x 160 uint8: the thin trapezius phantom's cine, every third pixel (0.3 mm)."""
+    from needleplan.synth import generate_case
+
+    case = generate_case("upper_trapezius", "thin", frames=frames, seed=seed)
+    return np.ascontiguousarray(case.frames[:, 7:391:3, 24:504:3])
+
+
+def encode_h264(frames: np.ndarray, target: Any, container: str, *, gop: int = 10, crf: int = 18,
+                fps: int = 25) -> None:
+    """Encode grey ``frames`` (n, rows, cols) with libx264 (yuv420p, 2 B-frames, a key frame every ``gop``)."""
+    import av
+
+    with av.open(target, "w", format=container) as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.height, stream.width = frames.shape[1:3]
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"g": str(gop), "keyint_min": str(gop), "sc_threshold": "0", "crf": str(crf),
+                          "bf": "2", "threads": "1"}
+        for grey in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(grey), format="gray")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+def h264_mp4(frames: np.ndarray, path: Path, **kw: Any) -> Path:
+    encode_h264(frames, str(path), "mp4", **kw)
+    return path
+
+
+def h264_dicom(frames: np.ndarray, path: Path, *, frame_time_ms: float = 40.0, fragments: int = 3,
+               delta_cm: tuple[float, float] = (0.03, 0.03), ref_px: tuple[int, int] = (0, 83), **kw: Any) -> Path:
+    """An ultrasound cine whose Pixel Data is the H.264 stream split into ``fragments`` fragments."""
+    buf = io.BytesIO()
+    encode_h264(frames, buf, "h264", **kw)
+    stream = buf.getvalue()
+    n, rows, cols = frames.shape
+    ds: Dataset = us_dataset(rows, cols, frames=n, rgb=True, frame_time_ms=frame_time_ms,
+                             regions=[region(0, 0, rows - 1, cols - 1, delta_cm=delta_cm, ref_px=ref_px)])
+    ds.PhotometricInterpretation = "YBR_PARTIAL_420"  # PS3.5 8.2.7: what an H.264 stream stores
+    step = -(-len(stream) // fragments)
+    ds.PixelData = encapsulate([stream[i:i + step] for i in range(0, len(stream), step)])
+    ds["PixelData"].VR = "OB"
+    ds.LossyImageCompression = "01"
+    if not isinstance(getattr(ds, "file_meta", None), FileMetaDataset):
+        ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = H264_HIGH_41
+    return write(ds, path)
