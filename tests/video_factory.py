@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -16,17 +17,21 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import UID
 
-from dicom_factory import region, us_dataset, write
+from tests.dicom_factory import region, us_dataset, write
 
 H264_HIGH_41 = UID("1.2.840.10008.1.2.4.102")
 
 
 def phantom_cine(frames: int = 30, seed: int = 1) -> np.ndarray:
-    """``frames`` x 128 x 160 uint8: the thin trapezius phantom's cine, every third pixel (0.3 mm)."""
+    """``frames`` x 128 x 160 uint8: the thin trapezius phantom's cine, every third pixel (0.3 mm).
+
+    The phantom's origin (the skin above the target, pixel (20, 274) at 0.1 mm) lands on crop pixel
+    ((20 - 2) / 3, (274 - 4) / 3) = (6, 90), so the crop's millimetres are the phantom's.
+    """
     from needleplan.synth import generate_case
 
     case = generate_case("upper_trapezius", "thin", frames=frames, seed=seed)
-    return np.ascontiguousarray(case.frames[:, 7:391:3, 24:504:3])
+    return np.ascontiguousarray(case.frames[:, 2:386:3, 4:484:3])
 
 
 def encode_h264(frames: np.ndarray, target: Any, container: str, *, gop: int = 10, crf: int = 18,
@@ -52,17 +57,22 @@ def h264_mp4(frames: np.ndarray, path: Path, **kw: Any) -> Path:
     return path
 
 
-def h264_dicom(frames: np.ndarray, path: Path, *, frame_time_ms: float = 40.0, fragments: int = 3,
-               delta_cm: tuple[float, float] = (0.03, 0.03), ref_px: tuple[int, int] = (0, 83), **kw: Any) -> Path:
-    """An ultrasound cine whose Pixel Data is the H.264 stream split into ``fragments`` fragments."""
+def h264_dicom(frames: np.ndarray, path: Path, *, timing: Mapping[str, float] | None = None, fragments: int = 3,
+               delta_cm: tuple[float, float] = (0.03, 0.03), ref_px: tuple[int, int] = (6, 90), **kw: Any) -> Path:
+    """An ultrasound cine whose Pixel Data is the H.264 stream split into ``fragments`` fragments.
+
+    ``timing`` goes to ``us_dataset`` (default Frame Time 40 ms); the region is 0.3 mm/px with its
+    reference pixel where the phantom's origin falls in :func:`phantom_cine`'s crop.
+    """
     buf = io.BytesIO()
     encode_h264(frames, buf, "h264", **kw)
     stream = buf.getvalue()
     n, rows, cols = frames.shape
-    ds: Dataset = us_dataset(rows, cols, frames=n, rgb=True, frame_time_ms=frame_time_ms,
+    ds: Dataset = us_dataset(rows, cols, frames=n, rgb=True, **(timing or {"frame_time_ms": 40.0}),
                              regions=[region(0, 0, rows - 1, cols - 1, delta_cm=delta_cm, ref_px=ref_px)])
     ds.PhotometricInterpretation = "YBR_PARTIAL_420"  # PS3.5 8.2.7: what an H.264 stream stores
     step = -(-len(stream) // fragments)
+    step += step % 2  # fragments have even lengths: a pad byte may only end the last one
     ds.PixelData = encapsulate([stream[i:i + step] for i in range(0, len(stream), step)])
     ds["PixelData"].VR = "OB"
     ds.LossyImageCompression = "01"

@@ -125,7 +125,9 @@ class VideoIndex:
 
 
 def _av_error(exc: Exception) -> str:
-    return " ".join(str(exc).split())[:160]
+    """FFmpeg's own words ("Invalid data found when processing input"), without errno and path."""
+    text = getattr(exc, "strerror", None) or str(exc)
+    return " ".join(str(text).split())[:160]
 
 
 class VideoStream:
@@ -294,7 +296,8 @@ class DicomVideoSource:
             transfer_syntax_uid=tsyntax, sop_instance_uid=_str(ds.get("SOPInstanceUID")),
             sop_class_uid=_str(ds.get("SOPClassUID")), frame_time_ms=frame_time_ms,
             frame_times_ms=frame_times_ms, regions=regions_from_dataset(ds),
-            calibration=calibration_from_dataset(ds), notes=tuple(notes) + timing_notes,
+            calibration=calibration_from_dataset(ds),
+            notes=(*notes, f"{ix.codec} video stream, decoded with FFmpeg (PyAV)", *timing_notes),
         )
 
     def _stream_bytes(self, fragments: list[tuple[int, int]]) -> bytes:

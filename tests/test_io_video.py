@@ -1,0 +1,252 @@
+"""Video cines: real H.264 phantom cines in MP4 and in DICOM (1.2.840.10008.1.2.4.102), read lazily.
+
+The videos are encoded here with PyAV's libx264 (crf 18, yuv420p, a key frame every 10 frames,
+2 B-frames) from a 30-frame 128 x 160 phantom cine (tests/video_factory.py).  Codec error measured
+on these frames: 1.6-3.0 grey levels mean absolute error (max 18-31 on the speckle texture); the
+tolerance is 4 grey levels mean.  Each lazily decoded frame must also equal, bit for bit, the same
+frame of a plain start-to-end decode with PyAV, so an off-by-one in the seek or in the B-frame
+reordering fails (the phantom's breathing is periodic: "closest source frame" would not catch it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from needleplan.cli import main
+from needleplan.errors import ImageReadError, UnsupportedCodecError
+from needleplan.io import open_image, read_info
+from tests.video_factory import encode_h264, h264_dicom, h264_mp4, phantom_cine
+
+GOP = 10
+MEAN_ERROR_TOLERANCE = 4.0  # grey levels, see the module docstring
+
+
+@pytest.fixture(scope="module")
+def cine() -> np.ndarray:
+    return phantom_cine(30)
+
+
+@pytest.fixture(scope="module")
+def videos(cine: np.ndarray, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("video")
+    return {"mp4": h264_mp4(cine, folder / "cine.mp4", gop=GOP),
+            "dicom": h264_dicom(cine, folder / "cine.dcm", gop=GOP)}
+
+
+def _decode_all(path: Path) -> list[np.ndarray]:
+    """Every frame, start to end, with PyAV directly (the DICOM's stream from its fragments)."""
+    import io
+
+    import av
+    import pydicom
+    from pydicom.encaps import generate_fragments
+
+    if path.suffix == ".dcm":
+        pixel_data = pydicom.dcmread(path).PixelData
+        source = io.BytesIO(b"".join(generate_fragments(pixel_data)))
+    else:
+        source = str(path)
+    with av.open(source) as container:
+        stream = container.streams.video[0]
+        return [f.to_ndarray(format="rgb24") for p in container.demux(stream) for f in stream.decode(p)]
+
+
+@pytest.fixture(scope="module")
+def decoded(videos) -> dict[str, list[np.ndarray]]:
+    return {kind: _decode_all(path) for kind, path in videos.items()}
+
+
+@pytest.mark.parametrize("kind", ["mp4", "dicom"])
+@pytest.mark.parametrize("index", [0, 4, 5, 9, 10, 17, 29])
+def test_frames_match_the_source_within_the_codec_error(videos, cine, decoded, kind, index) -> None:
+    image = open_image(videos[kind])
+    frame = image.frame(index)
+    assert frame.shape == (128, 160, 3) and frame.dtype == np.uint8
+    assert len(decoded[kind]) == 30
+    assert (frame == decoded[kind][index]).all()  # the same picture as a start-to-end decode
+    assert (frame[..., 0] == frame[..., 2]).all()  # a grey source stays grey
+    assert np.abs(frame[..., 1].astype(int) - cine[index]).mean() < MEAN_ERROR_TOLERANCE
+
+
+@pytest.mark.parametrize("kind", ["mp4", "dicom"])
+@pytest.mark.parametrize("index", [0, 9, 12, 29])
+def test_frame_n_decodes_from_its_key_frame_only(videos, kind, index) -> None:
+    # key frames at 0, 10, 20: frame 12 needs 10, 11, 12 (3 pictures), frame 29 needs 20-29 (10);
+    # decoding from the start would need index + 1 pictures
+    image = open_image(videos[kind])
+    video = image._source.video
+    assert video.decoded_frames == 0  # opening (indexing the packets) decodes nothing
+    image.frame(index)
+    assert video.decoded_frames == index - (index // GOP) * GOP + 1
+    assert video.decoded_frames <= GOP
+
+
+def test_the_lazy_array_decodes_only_what_napari_asks_for(videos) -> None:
+    image = open_image(videos["mp4"])
+    assert image.frames.shape == (30, 128, 160, 3)
+    image.frames[25]
+    assert image.decode_count == 1 and image._source.video.decoded_frames == 6  # 20 to 25
+
+
+def test_plain_mp4_opens_uncalibrated_with_the_container_timing(videos) -> None:
+    info = read_info(videos["mp4"])
+    assert (info.frames, info.rows, info.columns, info.is_rgb) == (30, 128, 160, True)
+    assert info.frame_time_ms == pytest.approx(40.0)  # 25 frames/s
+    assert info.frame_times_ms[:3] == pytest.approx((0.0, 40.0, 80.0))
+    assert info.frame_times_ms[-1] == pytest.approx(29 * 40.0)
+    assert info.calibration.source == "NONE" and not info.calibration.is_calibrated
+    assert "MP4 video carries no calibration" in info.calibration.reason
+    assert info.transfer_syntax_uid is None and info.regions == ()
+
+
+def test_dicom_video_keeps_its_region_calibration_and_timing(videos) -> None:
+    info = read_info(videos["dicom"])
+    assert info.transfer_syntax_uid == "1.2.840.10008.1.2.4.102" and info.modality == "US"
+    assert (info.frames, info.rows, info.columns) == (30, 128, 160)
+    assert info.frame_time_ms == pytest.approx(40.0)  # Frame Time, not the stream's guess
+    cal = info.calibration
+    assert cal.source == "US_REGION" and cal.spacing_mm == pytest.approx((0.3, 0.3))  # 0.03 cm x 10
+    assert cal.origin_px == (6.0, 90.0)
+    # pixel (55, 90): (55 - 6) * 0.3 = 14.7 mm deep, (90 - 90) * 0.3 = 0 mm across
+    assert cal.px_to_mm(np.array([55.0, 90.0])) == pytest.approx((14.7, 0.0))
+    assert any("h264 video stream" in note for note in info.notes)
+
+
+@pytest.mark.parametrize(("timing", "frame_time_ms"), [
+    ({"cine_rate": 20}, 50.0),  # 1000 / 20 frames/s
+    ({"frame_time_vector": [0.0] + [25.0] * 11, "frame_increment_pointer": [0x00181065]}, 25.0),
+])
+def test_dicom_video_timing_from_cine_rate_or_frame_time_vector(cine, tmp_path, timing, frame_time_ms) -> None:
+    info = read_info(h264_dicom(cine[:12], tmp_path / "t.dcm", timing=timing, fragments=1))
+    assert info.frames == 12
+    assert info.frame_time_ms == pytest.approx(frame_time_ms)
+    assert info.frame_times_ms[-1] == pytest.approx(11 * frame_time_ms)
+
+
+@pytest.mark.parametrize("kind", ["mp4", "dicom"])
+def test_frame_sha256_is_the_stream_hash_and_the_index_stable_across_opens(videos, kind) -> None:
+    first, second = open_image(videos[kind]), open_image(videos[kind])
+    hashes = [first.frame_sha256(i) for i in range(30)]
+    assert hashes == [second.frame_sha256(i) for i in range(30)]
+    assert len(set(hashes)) == 30  # every frame has its own identity
+    stream = first._source.video.index.stream_sha256
+    assert hashes[7] == hashlib.sha256(f"{stream}:7".encode()).hexdigest()
+    assert first.decode_count == 0 and first._source.video.decoded_frames == 0  # hashing decodes nothing
+
+
+def test_the_same_pictures_in_another_stream_are_another_image(cine, tmp_path) -> None:
+    a = open_image(h264_mp4(cine[:12], tmp_path / "a.mp4", crf=18))
+    b = open_image(h264_mp4(cine[:12], tmp_path / "b.mp4", crf=30))
+    assert a.frame_sha256(3) != b.frame_sha256(3)
+
+
+def _one_line(exc: pytest.ExceptionInfo) -> str:
+    text = str(exc.value)
+    assert "\n" not in text and "Traceback" not in text
+    return text
+
+
+def test_a_cut_off_mp4_is_refused_in_one_line(videos, tmp_path) -> None:
+    data = videos["mp4"].read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])  # the index (moov box) is at the end: gone
+    with pytest.raises(ImageReadError) as exc:
+        open_image(cut)
+    assert "cut.mp4" in _one_line(exc) and "not a readable video" in str(exc.value)
+
+
+def test_an_mp4_header_over_garbage_is_refused(tmp_path) -> None:
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00\x00\x00\x18ftypisom" + bytes(range(256)) * 20)
+    with pytest.raises(ImageReadError) as exc:
+        open_image(junk)
+    assert "junk.mp4" in _one_line(exc)
+
+
+def _edited_video_dicom(cine: np.ndarray, path: Path, edit) -> Path:
+    """A 12-frame H.264 DICOM, read back, changed by ``edit(dataset)`` and saved again."""
+    import pydicom
+
+    h264_dicom(cine[:12], path)
+    ds = pydicom.dcmread(path)
+    edit(ds)
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def test_a_dicom_video_with_a_damaged_stream_is_refused(cine, tmp_path) -> None:
+    from pydicom.encaps import encapsulate
+
+    def damage(ds) -> None:
+        ds.PixelData = encapsulate([bytes(range(256)) * 40])
+
+    with pytest.raises(ImageReadError) as exc:
+        open_image(_edited_video_dicom(cine, tmp_path / "bad.dcm", damage))
+    assert "bad.dcm" in _one_line(exc)
+
+
+def test_a_transfer_syntax_that_promises_another_codec_is_named(cine, tmp_path) -> None:
+    from pydicom.uid import UID
+
+    def relabel(ds) -> None:  # HEVC Main, but the stream is H.264
+        ds.file_meta.TransferSyntaxUID = UID("1.2.840.10008.1.2.4.107")
+
+    with pytest.raises(UnsupportedCodecError) as exc:
+        read_info(_edited_video_dicom(cine, tmp_path / "hevc.dcm", relabel))
+    text = _one_line(exc)
+    assert "1.2.840.10008.1.2.4.107" in text and "hevc" in text and "h264" in text
+
+
+def test_cli_info_on_a_damaged_video_exits_2_with_one_line(tmp_path, capsys) -> None:
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00\x00\x00\x18ftypisom" + b"\x01" * 100)
+    assert main(["info", str(junk)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "junk.mp4" in err
+
+
+def test_cli_info_json_on_the_dicom_video(videos, capsys) -> None:
+    assert main(["info", str(videos["dicom"]), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["frames"] == 30 and out["transfer_syntax_uid"] == "1.2.840.10008.1.2.4.102"
+    assert out["calibration"]["source"] == "US_REGION"
+
+
+def test_detect_cine_on_the_dicom_video_finds_the_pleura_in_mm(videos, capsys) -> None:
+    # the phantom's pleura (thin trapezius, seed 1) lies 14.64-14.65 mm deep; the crop keeps its mm
+    assert main(["detect", str(videos["dicom"]), "--cine", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["cine"] is True and out["calibrated"] is True
+    pleura = [s for s in out["structures"] if s["kind"] == "pleura"]
+    assert len(pleura) == 1
+    depth_mm = float(np.median(np.asarray(pleura[0]["points_mm"])[:, 0]))
+    assert depth_mm == pytest.approx(14.64, abs=1.0)
+    assert "sliding present" in pleura[0]["evidence"]
+
+
+def test_detect_cine_on_the_mp4_works_in_pixels(videos, capsys) -> None:
+    assert main(["detect", str(videos["mp4"]), "--cine", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["calibrated"] is False and out["structures"] == []  # no mm without a calibration
+    kinds = [d["kind"] for d in out["detections_px"]]
+    assert "pleura" in kinds and "skin" in kinds
+
+
+def test_a_folder_with_an_mp4_opens_it(cine, tmp_path) -> None:
+    h264_mp4(cine[:12], tmp_path / "clip.mp4")
+    (tmp_path / "notes.txt").write_text("not an image")
+    assert open_image(tmp_path).info.path.endswith("clip.mp4")
+
+
+def test_a_grey_stream_of_another_size_keeps_its_shape(tmp_path) -> None:
+    frames = np.stack([np.full((48, 64), 40 + 10 * i, dtype=np.uint8) for i in range(5)])
+    path = tmp_path / "flat.mp4"
+    encode_h264(frames, str(path), "mp4", gop=5)
+    image = open_image(path)
+    # flat grey 40, 50, ... 80 survive the limited-range YUV round trip within a grey level or two
+    assert [int(np.median(image.frame(i))) for i in range(5)] == pytest.approx([40, 50, 60, 70, 80], abs=2)
