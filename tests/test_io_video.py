@@ -250,3 +250,23 @@ def test_a_grey_stream_of_another_size_keeps_its_shape(tmp_path) -> None:
     image = open_image(path)
     # flat grey 40, 50, ... 80 survive the limited-range YUV round trip within a grey level or two
     assert [int(np.median(image.frame(i))) for i in range(5)] == pytest.approx([40, 50, 60, 70, 80], abs=2)
+
+
+@pytest.mark.parametrize("kind", ["mp4", "dicom"])
+def test_a_cine_read_in_order_decodes_each_picture_once_and_backwards_restarts(videos, decoded, kind) -> None:
+    image = open_image(videos[kind])
+    video = image._source.video
+    for i in range(30):  # what detect --cine and napari playback do
+        assert (image.frame(i) == decoded[kind][i]).all()
+    assert video.decoded_frames == 30  # not 1 + 2 + ... per group of pictures
+    fresh = open_image(videos[kind])
+    counts = []
+    for index in (15, 6, 8, 25):
+        assert (fresh.frame(index) == decoded[kind][index]).all()
+        counts.append(fresh._source.video.decoded_frames)
+    # 15: key frame 10, pictures 10-15 (6); 6: behind, starts again at key frame 0 (7);
+    # 8: ahead in the same group, continues with 7, 8 (2); 25: its key frame 20 lies ahead of what
+    # was read, so it seeks there: pictures 20-25 (6)
+    assert np.diff([0, *counts]).tolist() == [6, 7, 2, 6]
+    fresh.frame(8)  # from the cache: no decode
+    assert fresh._source.video.decoded_frames == counts[-1]

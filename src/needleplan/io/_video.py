@@ -4,8 +4,9 @@ Lazy by design: opening a video demuxes its packets once (no decoding) to learn 
 each frame's presentation time and where the key frames are.  Frame ``N`` is then decoded by
 starting at the last key frame at or before ``N`` (a seek in a container with an index, a skip of
 undecoded packets in a bare elementary stream) and decoding forward to ``N``: at most one group
-of pictures is decoded, never the whole video.  :attr:`VideoStream.decoded_frames` counts the
-pictures the codec produced so tests can prove it.
+of pictures is decoded, never the whole video, and frames asked for in order (playback, a cine
+analysis) continue from the open decoder, so each picture is decoded once.
+:attr:`VideoStream.decoded_frames` counts the pictures the codec produced so tests can prove it.
 
 Frame identity for the plan binding (``frame_sha256``): the SHA-256 of the text
 ``"<stream sha256>:<frame index>"``, where the stream hash covers the compressed packets of the
@@ -21,6 +22,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +103,13 @@ class VideoIndex:
     def frames(self) -> int:
         return len(self.keyframe)
 
+    @property
+    def display_index(self) -> dict[int, int] | None:
+        """Timestamp -> display index (None without timestamps)."""
+        if self.display_pts is None:
+            return None
+        return {p: i for i, p in enumerate(self.display_pts)}
+
     def start_packet(self, index: int) -> int:
         """Decode position of the last key frame whose picture is shown at or before frame ``index``.
 
@@ -133,8 +143,8 @@ def _av_error(exc: Exception) -> str:
 class VideoStream:
     """The video stream of a container that ``opener`` opens (a path or a file-like object).
 
-    ``label`` names the file in messages.  Each decode opens the container afresh, so two threads
-    (napari's slider and a detector) never share FFmpeg state.
+    ``label`` names the file in messages.  Decoding is serialised by a lock (napari's slicing
+    thread and a detector may ask at once); the open decoder is kept between frames.
     """
 
     def __init__(self, opener: Callable[[], Any], label: str) -> None:
@@ -143,6 +153,9 @@ class VideoStream:
         #: pictures the codec produced so far (all calls); lets tests prove at most one GOP per frame
         self.decoded_frames = 0
         self.index = self._build_index()
+        self.display_index = self.index.display_index  # computed once: asked for every picture
+        self._lock = threading.Lock()
+        self._cursor: _Cursor | None = None
 
     def _container(self) -> Any:
         import av
@@ -202,7 +215,7 @@ class VideoStream:
             container.seek(ix.pts[start], stream=stream, backward=True, any_frame=False)
             packets = (p for p in container.demux(stream) if p.size)
             for packet in packets:  # the seek lands on a key frame at or before the wanted one
-                if packet.pts is not None and packet.pts >= ix.pts[start]:
+                if packet.is_keyframe and packet.pts == ix.pts[start]:
                     yield packet
                     break
             yield from packets
@@ -216,30 +229,83 @@ class VideoStream:
             position += 1
 
     def decode(self, index: int) -> np.ndarray:
-        """Display frame ``index`` as (rows, cols, 3) uint8 RGB, decoding at most one group of pictures."""
+        """Display frame ``index`` as (rows, cols, 3) uint8 RGB, decoding at most one group of pictures.
+
+        The decoder is kept open after a frame: the next frame forward continues from there (a cine
+        played or analysed in order decodes each picture once); a frame behind it, or one whose key
+        frame lies ahead of what was read, starts again from its key frame.
+        """
         import av
 
         ix = self.index
         start = ix.start_packet(index)
-        target = ix.display_pts[index] if ix.display_pts is not None else None
-        wanted_position = index - start  # display order from a closed-GOP key frame, without timestamps
-        produced = 0
-        with self._container() as container:
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
+        with self._lock:
+            cursor = self._cursor
+            if cursor is None or cursor.last_index >= index or start > cursor.fed:
+                if cursor is not None:
+                    cursor.close()
+                self._cursor = cursor = _Cursor(self, start)
             try:
-                for packet in [*self._packets_from(container, stream, start), None]:
-                    for picture in stream.decode(packet):
-                        self.decoded_frames += 1
-                        produced += 1
-                        hit = picture.pts == target if target is not None else produced - 1 == wanted_position
-                        if hit:
-                            return picture.to_ndarray(format="rgb24")
+                while True:
+                    shown, picture = cursor.next_picture(self)
+                    if shown == index:
+                        arr = picture.to_ndarray(format="rgb24")
+                        break
+                    if shown > index:  # a stream whose order is not what its index said
+                        raise ImageReadError(f"{self.label}: frame {index} could not be decoded: the decoder "
+                                             "skipped it (a damaged or open group of pictures); export the video again")
             except av.FFmpegError as exc:
+                self._cursor = None
+                cursor.close()
                 raise ImageReadError(f"{self.label}: frame {index} could not be decoded (FFmpeg: {_av_error(exc)}); "
                                      "the video is damaged, copy or export it again") from None
-        raise ImageReadError(f"{self.label}: frame {index} could not be decoded: the decoder produced no picture "
-                             "for it (a damaged or open group of pictures); export the video again")
+            except ImageReadError:
+                self._cursor = None
+                cursor.close()
+                raise
+        if arr.shape[:2] != (ix.rows, ix.columns):
+            raise ImageReadError(f"{self.label}: frame {index} is {arr.shape[0]}x{arr.shape[1]}, the video's first is "
+                                 f"{ix.rows}x{ix.columns}; frames that change size are not supported")
+        return arr
+
+
+class _Cursor:
+    """An open decoder positioned in the stream: what was fed, and the last picture produced."""
+
+    def __init__(self, video: VideoStream, start: int) -> None:
+        ix = video.index
+        self.container = video._container()
+        self.stream = self.container.streams.video[0]
+        # FFmpeg's default (slice threads): frame threads would hold pictures back and add latency
+        self.packets = video._packets_from(self.container, self.stream, start)
+        self.fed = start  # decode position of the next packet
+        # display index of the last picture: from its timestamp, else counted from the key frame
+        # (closed groups of pictures: a key frame is shown after everything decoded before it)
+        self.last_index = (ix.display_pts.index(ix.pts[start]) if ix.display_pts is not None else start) - 1
+        self.pending: deque[Any] = deque()
+        self.finished = False
+
+    def next_picture(self, video: VideoStream) -> tuple[int, Any]:
+        """(display index, picture) of the next picture in display order; ImageReadError at the end."""
+        while not self.pending:
+            if self.finished:
+                raise ImageReadError(f"{video.label}: the video ends before the frame asked for; "
+                                     "it is damaged or cut off, export it again")
+            packet = next(self.packets, None)
+            if packet is None:
+                self.finished = True
+            else:
+                self.fed += 1
+            produced = self.stream.decode(packet)
+            video.decoded_frames += len(produced)
+            self.pending.extend(produced)
+        picture = self.pending.popleft()
+        by_pts = video.display_index.get(picture.pts) if video.display_index is not None else None
+        self.last_index = by_pts if by_pts is not None else self.last_index + 1
+        return self.last_index, picture
+
+    def close(self) -> None:
+        self.container.close()
 
 
 class PlainVideoSource:
