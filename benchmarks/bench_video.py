@@ -8,6 +8,7 @@ peak RSS is its own):
 
 * ``read_info`` (indexes the packets, decodes nothing);
 * ``open_image(path).frame(0)`` and ``.frame(250)`` (decode from the key frame before the frame);
+* every frame in order through ``open_image`` (what ``detect --cine`` and playback do);
 * PyAV decoding the whole video into memory, as a loader without seeking would.
 
     python benchmarks/bench_video.py [--frames 500] [--gop 30] [--work DIR] [--keep]
@@ -42,6 +43,12 @@ if case == "info":
 elif case.startswith("frame"):
     image = open_image(path)
     shape = list(image.frame(int(case[5:])).shape)
+    decoded = image._source.video.decoded_frames
+elif case == "inorder":
+    image = open_image(path)
+    for i in range(image.info.frames):
+        image.frame(i)
+    shape = [image.info.frames, image.info.rows, image.info.columns]
     decoded = image._source.video.decoded_frames
 elif case == "whole":
     import io
@@ -116,7 +123,8 @@ def main() -> int:
         del screen
     middle = args.frames // 2
     cases = [("info", "read_info() (packet index, no decode)"), ("frame0", "open_image().frame(0)"),
-             (f"frame{middle}", f"open_image().frame({middle})"), ("whole", "PyAV: decode the whole video")]
+             (f"frame{middle}", f"open_image().frame({middle})"),
+             ("inorder", "open_image(): every frame in order"), ("whole", "PyAV: decode the whole video")]
     print(f"{'video':<6} {'case':<40} {'wall s':>8} {'op s':>8} {'peak RSS MB':>12} {'decoded':>8}")
     results = {}
     for kind, path in paths.items():

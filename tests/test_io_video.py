@@ -270,3 +270,28 @@ def test_a_cine_read_in_order_decodes_each_picture_once_and_backwards_restarts(v
     assert np.diff([0, *counts]).tolist() == [6, 7, 2, 6]
     fresh.frame(8)  # from the cache: no decode
     assert fresh._source.video.decoded_frames == counts[-1]
+
+
+def test_a_plan_bound_to_a_video_frame_round_trips_through_detect_into(videos, tmp_path, capsys) -> None:
+    # the binding uses the video frame identity (stream hash + index): the right frame is accepted,
+    # the same plan claiming another frame of the same video is refused
+    from dataclasses import replace
+
+    from needleplan.plan import load_plan, save_plan
+    from needleplan.synth import generate_case
+
+    image = open_image(videos["dicom"])
+    binding = {"path": videos["dicom"].name, "sop_instance_uid": image.info.sop_instance_uid,
+               "frame_index": 12, "pixel_sha256": image.frame_sha256(12)}
+    plan = replace(generate_case("upper_trapezius", "thin", seed=1).to_plan(image=binding),
+                   calibration=image.info.calibration)
+    path = tmp_path / "on_video.plan.json"
+    save_plan(plan, path)
+    assert main(["detect", str(videos["dicom"]), "--into", str(path)]) == 0
+    saved = load_plan(path)
+    assert saved.image.frame_index == 12
+    assert any(s.suggested and s.kind == "pleura" for s in saved.structures)
+    capsys.readouterr()
+    save_plan(replace(saved, image=replace(saved.image, frame_index=13)), path)
+    assert main(["detect", str(videos["dicom"]), "--into", str(path)]) == 2
+    assert "pixel SHA-256" in capsys.readouterr().err
