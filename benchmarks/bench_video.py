@@ -19,9 +19,7 @@ Target (issue 15): frame N is decoded from the nearest key frame, not by decodin
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -84,15 +82,11 @@ def phantom_screen(frames: int):
     return screen
 
 
-def run_child(case: str, path: Path) -> dict:
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", CHILD, case, str(path)], capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed", "wall_s": wall}
-    out = json.loads(proc.stdout)
-    out["wall_s"] = wall
-    return out
+def _versus_whole(kind: str, middle: int, ours: dict, whole: dict) -> str:
+    if "op_s" not in ours or "op_s" not in whole:
+        return f"{kind}: no comparison (a case failed)"
+    return (f"{kind}: frame {middle} {whole['op_s'] / ours['op_s']:.0f}x faster than decoding the whole video "
+            f"({ours['op_s']:.3f} s, {ours['rss_mb']:.0f} MB vs {whole['op_s']:.3f} s, {whole['rss_mb']:.0f} MB)")
 
 
 def main() -> int:
@@ -103,6 +97,8 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the generated videos")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
+    from bench_io import run_child  # this folder is on sys.path when the script runs
+
     from tests.video_factory import h264_dicom, h264_mp4
 
     work = args.work or Path(tempfile.mkdtemp(prefix="needleplan-bench-video-"))
@@ -129,7 +125,7 @@ def main() -> int:
     results = {}
     for kind, path in paths.items():
         for case, label in cases:
-            r = run_child(case, path)
+            r = run_child(case, path, child=CHILD)
             results[(kind, case)] = r
             if "error" in r:
                 print(f"{kind:<6} {label:<40} error: {r['error'][:80]}")
@@ -137,10 +133,7 @@ def main() -> int:
             decoded = "-" if r["decoded"] is None else str(r["decoded"])
             print(f"{kind:<6} {label:<40} {r['wall_s']:>8.3f} {r['op_s']:>8.3f} {r['rss_mb']:>12.1f} {decoded:>8}")
     for kind in paths:
-        ours, whole = results[(kind, f"frame{middle}")], results[(kind, "whole")]
-        if "op_s" in ours and "op_s" in whole:
-            print(f"{kind}: frame {middle} {whole['op_s'] / ours['op_s']:.0f}x faster than decoding the whole video "
-                  f"({ours['op_s']:.3f} s, {ours['rss_mb']:.0f} MB vs {whole['op_s']:.3f} s, {whole['rss_mb']:.0f} MB)")
+        print(_versus_whole(kind, middle, results[(kind, f"frame{middle}")], results[(kind, "whole")]))
     if not args.keep and args.work is None:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -8,8 +8,8 @@ elementary stream) encapsulated in an ultrasound multi-frame DICOM with transfer
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
