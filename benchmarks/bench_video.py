@@ -99,7 +99,7 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     from bench_io import run_child  # this folder is on sys.path when the script runs
 
-    from tests.video_factory import h264_dicom, h264_mp4
+    from tests.video_factory import video_dicom, h264_mp4
 
     work = args.work or Path(tempfile.mkdtemp(prefix="needleplan-bench-video-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -113,7 +113,7 @@ def main() -> int:
             if kind == "mp4":
                 h264_mp4(screen, path, gop=args.gop)
             else:
-                h264_dicom(screen, path, gop=args.gop, fragments=4, delta_cm=(0.01, 0.01), ref_px=(0, 400))
+                video_dicom(screen, path, gop=args.gop, fragments=4, delta_cm=(0.01, 0.01), ref_px=(0, 400))
             print(f"encoded {path.name}: {path.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - t:.1f} s",
                   file=sys.stderr)
         del screen

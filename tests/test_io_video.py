@@ -20,7 +20,7 @@ import pytest
 from needleplan.cli import main
 from needleplan.errors import ImageReadError, UnsupportedCodecError
 from needleplan.io import open_image, read_info
-from tests.video_factory import encode_h264, h264_dicom, h264_mp4, phantom_cine
+from tests.video_factory import encode_video, h264_mp4, phantom_cine, video_dicom
 
 GOP = 10
 MEAN_ERROR_TOLERANCE = 4.0  # grey levels, see the module docstring
@@ -35,7 +35,7 @@ def cine() -> np.ndarray:
 def videos(cine: np.ndarray, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("video")
     return {"mp4": h264_mp4(cine, folder / "cine.mp4", gop=GOP),
-            "dicom": h264_dicom(cine, folder / "cine.dcm", gop=GOP)}
+            "dicom": video_dicom(cine, folder / "cine.dcm", gop=GOP)}
 
 
 def _decode_all(path: Path) -> list[np.ndarray]:
@@ -122,7 +122,7 @@ def test_dicom_video_keeps_its_region_calibration_and_timing(videos) -> None:
     ({"frame_time_vector": [0.0] + [25.0] * 11, "frame_increment_pointer": [0x00181065]}, 25.0),
 ])
 def test_dicom_video_timing_from_cine_rate_or_frame_time_vector(cine, tmp_path, timing, frame_time_ms) -> None:
-    info = read_info(h264_dicom(cine[:12], tmp_path / "t.dcm", timing=timing, fragments=1))
+    info = read_info(video_dicom(cine[:12], tmp_path / "t.dcm", timing=timing, fragments=1))
     assert info.frames == 12
     assert info.frame_time_ms == pytest.approx(frame_time_ms)
     assert info.frame_times_ms[-1] == pytest.approx(11 * frame_time_ms)
@@ -172,7 +172,7 @@ def _edited_video_dicom(cine: np.ndarray, path: Path, edit) -> Path:
     """A 12-frame H.264 DICOM, read back, changed by ``edit(dataset)`` and saved again."""
     import pydicom
 
-    h264_dicom(cine[:12], path)
+    video_dicom(cine[:12], path)
     ds = pydicom.dcmread(path)
     edit(ds)
     ds.save_as(path, enforce_file_format=True)
@@ -246,7 +246,7 @@ def test_a_folder_with_an_mp4_opens_it(cine, tmp_path) -> None:
 def test_a_grey_stream_of_another_size_keeps_its_shape(tmp_path) -> None:
     frames = np.stack([np.full((48, 64), 40 + 10 * i, dtype=np.uint8) for i in range(5)])
     path = tmp_path / "flat.mp4"
-    encode_h264(frames, str(path), "mp4", gop=5)
+    encode_video(frames, str(path), "mp4", gop=5)
     image = open_image(path)
     # flat grey 40, 50, ... 80 survive the limited-range YUV round trip within a grey level or two
     assert [int(np.median(image.frame(i))) for i in range(5)] == pytest.approx([40, 50, 60, 70, 80], abs=2)
@@ -295,3 +295,35 @@ def test_a_plan_bound_to_a_video_frame_round_trips_through_detect_into(videos, t
     save_plan(replace(saved, image=replace(saved.image, frame_index=13)), path)
     assert main(["detect", str(videos["dicom"]), "--into", str(path)]) == 2
     assert "pixel SHA-256" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("container", "codec", "options", "most_decoded"), [
+    # most_decoded: pictures decoded for frame 13 with a key frame every 8 (8-13 is 6)
+    ("avi", "h264", {}, 6),  # AVI's timestamps are the decode order: display order is counted
+    ("mov", "h264", {}, 6),
+    ("mp4", "hevc", {}, 6),
+    ("mp4", "mpeg2", {}, 8),  # mpeg2video places its I-frames itself: within one group
+    ("dicom", "hevc", {}, 6),  # HEVC/H.265 Main (.4.107), a bare stream: an IDR every 8
+    # x265's open groups: CRA key frames are no clean start without timestamps, so the decoder
+    # goes back to the stream's first IDR (frames 0-13) rather than count wrongly
+    ("dicom", "hevc", {"closed_gop": False}, 14),
+    ("dicom", "mpeg2", {}, 8),  # MPEG2 Main Profile / Main Level (.4.100): the parser's timestamps
+])
+def test_other_containers_and_codecs_decode_the_same_frames_lazily(cine, tmp_path, container, codec, options,
+                                                                   most_decoded) -> None:
+    path = tmp_path / f"cine.{'dcm' if container == 'dicom' else container}"
+    if container == "dicom":
+        video_dicom(cine[:24], path, codec=codec, gop=8, **options)
+    else:
+        encode_video(cine[:24], str(path), container, codec=codec, gop=8, **options)
+    everything = _decode_all(path)
+    image = open_image(path)
+    assert (image.info.frames, len(everything)) == (24, 24)
+    assert image.info.frame_time_ms == pytest.approx(40.0)  # 25 frames/s, or the DICOM's Frame Time
+    for index in (23, 5, 13, 2, 7, 19):  # out of order: seeks back and forth
+        frame = image.frame(index)
+        assert (frame == everything[index]).all(), f"frame {index}"
+        assert np.abs(frame[..., 1].astype(int) - cine[index]).mean() < MEAN_ERROR_TOLERANCE
+    fresh = open_image(path)
+    fresh.frame(13)
+    assert fresh._source.video.decoded_frames <= most_decoded

@@ -53,6 +53,9 @@ VIDEO_TRANSFER_SYNTAXES: dict[str, str] = {
 }
 PLAIN_VIDEO_REASON = ("a plain {fmt} video carries no calibration; calibrate with two points of known "
                       "distance (e.g. two 1 cm ticks of the depth ruler)")
+_NO_PTS_FORMATS = ("avi", "h264", "hevc")  # the mpegvideo parser derives real ones from the stream
+_BARE_FORMATS = ("h264", "hevc", "mpegvideo")  # elementary streams: no index to seek with
+_IDR_NAL_TYPES = {"h264": (5,), "hevc": (19, 20)}  # IDR pictures: a clean cut in decode and display order
 _ISO_BOXES = (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip")
 
 
@@ -96,6 +99,7 @@ class VideoIndex:
     pts: tuple[int | None, ...]
     display_pts: tuple[int, ...] | None
     time_base: float | None  # seconds per pts unit
+    frame_rate: float | None  # frames per second the container declares
     stream_sha256: str
     seekable: bool
 
@@ -115,7 +119,7 @@ class VideoIndex:
 
         Examples
         --------
-        >>> ix = VideoIndex("h264", 2, 2, (True, False, False, True, False), (None,) * 5, None, None, "", False)
+        >>> ix = VideoIndex("h264", 2, 2, (True, False, False, True, False), (None,) * 5, None, None, None, "", False)
         >>> ix.start_packet(2), ix.start_packet(3), ix.start_packet(4)
         (0, 3, 3)
         """
@@ -127,11 +131,38 @@ class VideoIndex:
         return candidates[-1] if candidates else 0
 
     def frame_times_ms(self) -> tuple[float, ...] | None:
-        """Cumulative display times from the timestamps (first 0), or None without timestamps."""
-        if self.display_pts is None or self.time_base is None or self.frames < 2:
+        """Cumulative display times (first 0): from the timestamps, else the frame rate, else None."""
+        if self.frames < 2:
             return None
+        if self.display_pts is None or self.time_base is None:
+            if not self.frame_rate:
+                return None
+            return tuple(round(i * 1000.0 / self.frame_rate, 6) for i in range(self.frames))
         first = self.display_pts[0]
         return tuple(round((p - first) * self.time_base * 1000.0, 6) for p in self.display_pts)
+
+
+def _is_idr(data: bytes, codec: str) -> bool:
+    r"""Whether an Annex B access unit holds an IDR slice; True for other codecs and layouts.
+
+    Examples
+    --------
+    >>> _is_idr(b"\x00\x00\x00\x01\x67\x00\x00\x00\x01\x65", "h264")  # SPS, then an IDR slice
+    True
+    >>> _is_idr(b"\x00\x00\x01\x26\x01", "hevc"), _is_idr(b"\x00\x00\x01\x2a\x01", "hevc")  # IDR_W_RADL, CRA
+    (True, False)
+    """
+    types = _IDR_NAL_TYPES.get(codec)
+    if types is None or b"\x00\x00\x01" not in data[:8]:
+        return True  # MPEG-2, or length-prefixed NAL units (MP4): the container's flag stands
+    position = data.find(b"\x00\x00\x01")
+    while position != -1 and position + 3 < len(data):
+        header = data[position + 3]
+        nal_type = header & 0x1F if codec == "h264" else (header >> 1) & 0x3F
+        if nal_type in types:
+            return True
+        position = data.find(b"\x00\x00\x01", position + 3)
+    return False
 
 
 def _av_error(exc: Exception) -> str:
@@ -156,6 +187,7 @@ class VideoStream:
         self.display_index = self.index.display_index  # computed once: asked for every picture
         self._lock = threading.Lock()
         self._cursor: _Cursor | None = None
+        self._unclean: set[int] = set()  # key frames whose leading pictures make them no clean start
 
     def _container(self) -> Any:
         import av
@@ -178,14 +210,17 @@ class VideoStream:
                 raise UnsupportedCodecError(f"{self.label}: no installed FFmpeg decoder for its video codec "
                                             f"({stream.codec_tag or 'unknown'}); export it as H.264 MP4")
             sha = hashlib.sha256()
-            keyframe: list[bool] = []
+            flagged: list[bool] = []  # the container's key frame flag
+            idr: list[bool] = []  # an IDR picture (H.264/HEVC), else the flag
             pts: list[int | None] = []
             try:
                 for packet in container.demux(stream):
                     if packet.size == 0:
                         continue
-                    sha.update(bytes(packet))
-                    keyframe.append(bool(packet.is_keyframe))
+                    data = bytes(packet)
+                    sha.update(data)
+                    flagged.append(bool(packet.is_keyframe))
+                    idr.append(flagged[-1] and _is_idr(data, codec.name))
                     pts.append(packet.pts)
             except av.FFmpegError as exc:
                 raise ImageReadError(f"{self.label}: the video stream is damaged after {len(pts)} frame(s) "
@@ -195,13 +230,18 @@ class VideoStream:
             if not codec.width or not codec.height:
                 raise ImageReadError(f"{self.label}: the video stream does not say its frame size; "
                                      "it is damaged or not a video")
-            has_pts = all(p is not None for p in pts)
+            # AVI and bare elementary streams carry no presentation timestamps (AVI's are the decode
+            # order): display order is then counted from a key frame, timing is the frame rate
+            has_pts = all(p is not None for p in pts) and container.format.name not in _NO_PTS_FORMATS
+            rate = stream.average_rate or stream.guessed_rate
+            # timestamps place any key frame; counted display order needs a clean cut (an IDR)
+            keyframe = [True, *(flagged if has_pts else idr)[1:]]
             return VideoIndex(
                 codec=codec.name, rows=int(codec.height), columns=int(codec.width), keyframe=tuple(keyframe),
                 pts=tuple(pts), display_pts=tuple(sorted(pts)) if has_pts else None,  # type: ignore[arg-type]
                 time_base=float(stream.time_base) if has_pts and stream.time_base else None,
-                stream_sha256=sha.hexdigest(),
-                seekable=has_pts and container.format.name not in ("h264", "hevc", "mpegvideo"),
+                frame_rate=float(rate) if rate else None, stream_sha256=sha.hexdigest(),
+                seekable=has_pts and container.format.name not in _BARE_FORMATS,
             )
 
     def frame_sha256(self, index: int) -> str:
@@ -238,8 +278,8 @@ class VideoStream:
         import av
 
         ix = self.index
-        start = ix.start_packet(index)
         with self._lock:
+            start = self._start_for(index)
             cursor = self._cursor
             if cursor is None or cursor.last_index >= index or start > cursor.fed:
                 if cursor is not None:
@@ -247,7 +287,13 @@ class VideoStream:
                 self._cursor = cursor = _Cursor(self, start)
             try:
                 while True:
-                    shown, picture = cursor.next_picture(self)
+                    try:
+                        shown, picture = cursor.next_picture(self)
+                    except _UncleanStart:  # not a clean cut after all: an earlier key frame, at worst the first
+                        self._unclean.add(cursor.start)
+                        cursor.close()
+                        self._cursor = cursor = _Cursor(self, self._start_for(index))
+                        continue
                     if shown == index:
                         arr = picture.to_ndarray(format="rgb24")
                         break
@@ -269,8 +315,25 @@ class VideoStream:
         return arr
 
 
+    def _start_for(self, index: int) -> int:
+        """The key frame to decode frame ``index`` from, skipping those found not to be clean cuts."""
+        start = self.index.start_packet(index)
+        while start in self._unclean:
+            start = max((k for k in range(start) if self.index.keyframe[k]), default=0)
+        return start
+
+
+class _UncleanStart(Exception):
+    """The first picture out of a fresh decoder was not its key frame (leading pictures)."""
+
+
 class _Cursor:
-    """An open decoder positioned in the stream: what was fed, and the last picture produced."""
+    """An open decoder positioned in the stream: what was fed, and the last picture produced.
+
+    Without timestamps (display order counted from the key frame), each packet is tagged with its
+    decode position; the first picture out must be the key frame itself, or the start was not a
+    clean cut (:class:`_UncleanStart`).
+    """
 
     def __init__(self, video: VideoStream, start: int) -> None:
         ix = video.index
@@ -284,6 +347,9 @@ class _Cursor:
         self.last_index = (ix.display_pts.index(ix.pts[start]) if ix.display_pts is not None else start) - 1
         self.pending: deque[Any] = deque()
         self.finished = False
+        self.start = start
+        self.counting = ix.display_pts is None
+        self.checked = start == 0 or not self.counting
 
     def next_picture(self, video: VideoStream) -> tuple[int, Any]:
         """(display index, picture) of the next picture in display order; ImageReadError at the end."""
@@ -295,11 +361,17 @@ class _Cursor:
             if packet is None:
                 self.finished = True
             else:
+                if self.counting:
+                    packet.pts = self.fed  # the decoder hands it to the picture made from this packet
                 self.fed += 1
             produced = self.stream.decode(packet)
             video.decoded_frames += len(produced)
             self.pending.extend(produced)
         picture = self.pending.popleft()
+        if not self.checked:
+            self.checked = True
+            if picture.pts != self.start:
+                raise _UncleanStart
         by_pts = video.display_index.get(picture.pts) if video.display_index is not None else None
         self.last_index = by_pts if by_pts is not None else self.last_index + 1
         return self.last_index, picture
