@@ -125,7 +125,7 @@ class VideoStream:
     def __init__(self, opener: Callable[[], Any], label: str) -> None:
         self._opener = opener
         self.label = label
-        #: pictures the codec produced so far (all calls); lets tests prove at most one GOP per frame
+        #: pictures the codec produced so far (all calls); lets tests prove how little was decoded
         self.decoded_frames = 0
         self.index = self._build_index()
         self.display_index = self.index.display_index  # computed once: asked for every picture
@@ -213,11 +213,12 @@ class VideoStream:
             position += 1
 
     def decode(self, index: int) -> np.ndarray:
-        """Display frame ``index`` as (rows, cols, 3) uint8 RGB, decoding at most one group of pictures.
+        """Display frame ``index`` as (rows, cols, 3) uint8 RGB, decoded from the key frame before it.
 
         The decoder is kept open after a frame: the next frame forward continues from there (a cine
         played or analysed in order decodes each picture once); a frame behind it, or one whose key
-        frame lies ahead of what was read, starts again from its key frame.
+        frame lies ahead of what was read, starts again from its key frame (an earlier one if that
+        key frame proves not to be a clean start).
         """
         import av
 
@@ -257,7 +258,6 @@ class VideoStream:
             raise ImageReadError(f"{self.label}: frame {index} is {arr.shape[0]}x{arr.shape[1]}, the video's first is "
                                  f"{ix.rows}x{ix.columns}; frames that change size are not supported")
         return arr
-
 
     def _start_for(self, index: int) -> int:
         """The key frame to decode frame ``index`` from, skipping those found not to be clean cuts."""
