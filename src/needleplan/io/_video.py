@@ -25,6 +25,7 @@ import numpy as np
 from needleplan.calibration import Calibration, calibration_from_dataset, regions_from_dataset
 from needleplan.errors import ImageReadError, UnsupportedCodecError
 from needleplan.io._model import ImageInfo
+from needleplan.io._plain import file_head
 from needleplan.io._timing import cine_timing
 from needleplan.io._video_stream import VideoIndex, VideoStream
 
@@ -46,13 +47,10 @@ PLAIN_VIDEO_REASON = ("a plain {fmt} video carries no calibration; calibrate wit
                       "distance (e.g. two 1 cm ticks of the depth ruler)")
 _ISO_BOXES = (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip")
 
+
 def looks_like_video(path: Path) -> str | None:
     """'MP4' (also MOV: ISO base media boxes) or 'AVI' by the file's first bytes, else None."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(12)
-    except OSError:
-        return None
+    head = file_head(path, 12)
     if head[4:8] in _ISO_BOXES:
         return "MOV" if path.suffix.lower() == ".mov" else "MP4"
     if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
