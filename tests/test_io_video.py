@@ -16,10 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from needleplan.cli import main
 from needleplan.errors import ImageReadError, UnsupportedCodecError
 from needleplan.io import open_image, read_info
+from needleplan.io._video_stream import VideoIndex
 from tests.video_factory import encode_video, h264_mp4, phantom_cine, video_dicom
 
 GOP = 10
@@ -327,3 +330,33 @@ def test_other_containers_and_codecs_decode_the_same_frames_lazily(cine, tmp_pat
     fresh = open_image(path)
     fresh.frame(13)
     assert fresh._source.video.decoded_frames <= most_decoded
+
+
+@given(st.lists(st.booleans(), min_size=1, max_size=60), st.data())
+def test_start_packet_is_the_last_key_frame_at_or_before_the_frame(flags, data) -> None:
+    # without timestamps display order is decode order from a key frame: the start for frame i is
+    # the last key frame k <= i (packet 0 always counts as one), and no key frame lies in (k, i]
+    keyframe = (True, *flags[1:])
+    ix = VideoIndex("h264", 2, 2, keyframe, (None,) * len(keyframe), None, None, None, "", False)
+    index = data.draw(st.integers(0, len(keyframe) - 1))
+    start = ix.start_packet(index)
+    assert keyframe[start] and start <= index
+    assert not any(keyframe[start + 1:index + 1])
+
+
+@given(st.lists(st.booleans(), min_size=1, max_size=40), st.permutations(range(40)), st.data())
+def test_start_packet_with_timestamps_never_starts_after_the_frame_is_shown(flags, order, data) -> None:
+    # with timestamps (B-frames: decode order != display order) the start is a key frame shown at or
+    # before the frame, and the last such one in decode order
+    keyframe = (True, *flags[1:])
+    n = len(keyframe)
+    pts = list(order[:n])
+    first = pts.index(min(pts))
+    pts[0], pts[first] = pts[first], pts[0]  # packet 0 (a key frame) is shown first
+    pts = tuple(pts)
+    ix = VideoIndex("h264", 2, 2, keyframe, pts, tuple(sorted(pts)), 0.04, None, "", True)
+    index = data.draw(st.integers(0, n - 1))
+    start = ix.start_packet(index)
+    target = sorted(pts)[index]
+    assert keyframe[start] and pts[start] <= target
+    assert not any(keyframe[k] and pts[k] <= target for k in range(start + 1, n))
