@@ -19,21 +19,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from needleplan.synth import SITE_PRESETS, generate_case, write_case
+from needleplan.samples import SAMPLES, write_sample
+from needleplan.synth import SITE_PRESETS, generate_case
 
 ROOT = Path(__file__).resolve().parents[1]
-
-#: (file stem, preset, habitus, frames, seed, compression, what it shows)
-SAMPLES = (
-    ("upper_trapezius_thin_frame", "upper_trapezius", "thin", 1, 1, "none",
-     "thin woman (BMI 17.5), upper trapezius at GB21: pleura 14.6 mm deep, lung apex under the target"),
-    ("rhomboid_intercostal_thin_cine", "rhomboid_intercostal", "thin", 80, 1, "jpeg",
-     "4 s cine over an intercostal space (bat sign): lung sliding, a breath moving the pleura, a pulsating dorsal scapular artery"),
-    ("rhomboid_rib_average_frame", "rhomboid_rib", "average", 1, 1, "none",
-     "rhomboid major with a rib under the target and the needle's extension (the rib is the backstop)"),
-    ("piriformis_average_frame", "piriformis", "average", 1, 1, "none",
-     "piriformis 63 mm deep (curvilinear probe), sciatic nerve deep to it, an inferior gluteal artery branch"),
-)
 
 GALLERY_HABITUS, GALLERY_SEED = "average", 1
 GALLERY_CAPTIONS = {
@@ -62,12 +51,11 @@ def make_samples(folder: Path) -> list[Path]:
         "| file | preset | habitus | frames | encoding | what it shows |",
         "|---|---|---|---|---|---|",
     ]
-    for stem, preset, habitus, frames, seed, compression, what in SAMPLES:
-        case = generate_case(preset, habitus, frames=frames, seed=seed)
-        w = write_case(case, folder / f"{stem}.dcm", compression=compression)
-        written += [w.dicom_path, w.truth_path, w.plan_path]
-        enc = "JPEG Baseline" if compression == "jpeg" else "uncompressed"
-        lines.append(f"| `{stem}.dcm` | {preset} | {habitus} | {frames} | {enc} | {what} |")
+    for s in SAMPLES:  # the same table the installed package generates its samples from
+        write_sample(s, folder)
+        written += [folder / f"{s.stem}{suffix}" for suffix in (".dcm", ".truth.json", ".plan.json")]
+        enc = "JPEG Baseline" if s.compression == "jpeg" else "uncompressed"
+        lines.append(f"| `{s.stem}.dcm` | {s.preset} | {s.habitus} | {s.frames} | {enc} | {s.what} |")
     readme = folder / "README.md"
     readme.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return [*written, readme]

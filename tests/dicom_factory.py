@@ -10,7 +10,7 @@ Everything returns a :class:`pydicom.Dataset` that :func:`write` saves as a prop
 
 ``frame_pattern(i, rows, cols, rgb)`` is the pixel content of frame ``i`` (each frame differs), so a
 test can check that frame ``i`` really is frame ``i``.  ``QUIRKS`` holds ready-made datasets for the
-ultrasound quirks that have no real file (ultrasound-dicom.md section 6).
+ultrasound quirks that have no real file (docs/ultrasound-calibration.md §6).
 """
 
 from __future__ import annotations

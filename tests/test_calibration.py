@@ -215,7 +215,7 @@ def test_to_dict_round_trip_and_from_dict_names_the_bad_field() -> None:
     d = cal.to_dict()
     assert {"source", "spacing_mm", "origin_px", "region_index"} <= d.keys()
     assert Calibration.from_dict(d) == cal
-    # design.md's minimal object (no reason/notes) loads too
+    # the minimal object of docs/contracts.md §4.3 (no reason/notes) loads too
     minimal = Calibration.from_dict({"source": "US_REGION", "spacing_mm": [0.2, 0.2], "origin_px": [36.0, 340.0],
                                      "region_index": 0})
     assert minimal.spacing_mm == (0.2, 0.2) and minimal.region_box_px is None

@@ -1,7 +1,7 @@
 """Bad input on the command line: exit 2, ONE line on stderr that says what is wrong and what to do.
 
 Each test here is a defect found by running the commands the way a physician or reviewer would
-(design.md section 6): argparse's multi-line usage errors, raw ``[Errno 2]`` texts naming temporary
+(docs/contracts.md §6): argparse's multi-line usage errors, raw ``[Errno 2]`` texts naming temporary
 files, pydicom's "Use force=True" advice, a typo'd site silently dropping the site's rules, an empty
 folder "de-identified" with exit 0, a traceback on an impossible frame count.  Every test also
 checks that nothing was written where the command failed.
@@ -255,7 +255,7 @@ def test_synth_writes_nothing_when_a_companion_file_cannot_be_written(capsys, tm
 
 
 def test_library_verify_json_is_one_object(capsys, tmp_path) -> None:
-    # verify reports (consistent or not) but took no --json (design.md section 6)
+    # verify reports (consistent or not) but took no --json (docs/contracts.md §6)
     lib = _library_with_the_sample(capsys, tmp_path)
     (lib / "index.sqlite").write_text("garbage\n")
     code, out, err = _run(capsys, "library", "verify", "--repair", "--json", "--library", lib)

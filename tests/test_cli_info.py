@@ -1,4 +1,4 @@
-"""``needleplan info``: JSON keys as issue 2 / design.md section 6 say; bad input is one line."""
+"""``needleplan info``: JSON keys as issue 2 / docs/contracts.md §6 say; bad input is one line."""
 
 from __future__ import annotations
 

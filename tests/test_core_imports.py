@@ -1,4 +1,4 @@
-"""The headless core imports no Qt, napari, vispy or magicgui (design.md section 2)."""
+"""The headless core imports no Qt, napari, vispy or magicgui (docs/contracts.md §2)."""
 
 from __future__ import annotations
 

@@ -103,14 +103,14 @@ def test_needle_scale_bar_and_deepest_safe_insertion_are_drawn_to_scale(trapeziu
     assert any(t.get_text() == "10 mm" for t in ax.texts)
 
 
-def test_pdf_has_two_pages_and_every_finding_with_its_reason(trapezius, tmp_path):
+def test_pdf_every_finding_with_its_reason_and_warnings_beside_the_drawing(trapezius, tmp_path):
     plan = load_plan(trapezius.plan_path)
     frame = open_image(trapezius.dicom_path).frame(0)
     out = tmp_path / "r.pdf"
     record = {"id": 4, "revision": 2, "status": "approved", "reviewer": "Dr Bo"}
-    assert write_report(plan, out, frame=frame, record=record) == 2
+    pages = write_report(plan, out, frame=frame, record=record)
     raw = out.read_bytes()
-    assert raw.startswith(b"%PDF") and b"/Count 2" in raw
+    assert raw.startswith(b"%PDF") and f"/Count {pages}".encode() in raw
     text = pdf_text(out)
     compact = text.replace(" ", "")
     assert "Needle plan: upper trapezius" in text
@@ -128,15 +128,17 @@ def test_pdf_has_two_pages_and_every_finding_with_its_reason(trapezius, tmp_path
     assert "pleuritic" in text and "shortness of breath" in text and "2 days" in text
 
 
-def test_png_pages_are_a4_and_stacked(trapezius, tmp_path):
+def test_png_pages_are_a4_at_300_dpi_and_stacked(trapezius, tmp_path):
     plan = load_plan(trapezius.plan_path)
     out = tmp_path / "r.png"
     pages = write_report(plan, out, frame=open_image(trapezius.dicom_path).frame(0))
     with Image.open(out) as im:
         width, height = im.size
+        dpi = im.info["dpi"]
         pixels = np.asarray(im.convert("L"))
-    # A4 is 8.27 x 11.69 in; at 110 dpi one page is 909-910 x 1285-1286 px
-    assert pages == 2 and abs(width - 909.7) < 1.5 and abs(height / pages - 1285.9) < 1.5
+    # A4 is 8.27 x 11.69 in; at 300 dpi one page is 2481 x 3507 px
+    assert pages >= 2 and abs(width - 2481) < 1.5 and abs(height / pages - 3507) < 1.5
+    assert dpi == pytest.approx((300, 300), abs=0.01)
     assert pixels.min() < 50 and pixels.max() > 240  # an image with text, on white
 
 
@@ -182,7 +184,7 @@ def test_cli_report_finds_the_image_beside_the_plan_and_refuses_another(trapeziu
                                                                           tmp_path, capsys):
     out = tmp_path / "r.pdf"
     assert main(["report", str(trapezius.plan_path), "-o", str(out)]) == 0
-    assert "Image" not in pdf_text(out).split("Measurements")[0]  # no "image not found" note
+    assert "not found" not in pdf_text(out)  # the image is found beside the plan
     code = main(["report", str(trapezius.plan_path), "-o", str(tmp_path / "x.pdf"),
                  "--image", str(gluteal.dicom_path)])
     assert code == 2 and "not the one the plan was made on" in capsys.readouterr().err

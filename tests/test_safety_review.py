@@ -225,7 +225,7 @@ def test_pleura_margin_against_the_continuation_says_so():
 
 
 # --- an unknown site id ------------------------------------------------------------------------------
-# design.md allows new site ids, and an unknown one is checked with the 'other' (superficial) profile:
+# docs/contracts.md allows new site ids, and an unknown one is checked with the 'other' (superficial) profile:
 # no pneumothorax class, no PLEURA_NOT_MARKED.  A mistyped thoracic site ('upper trapezius' with a
 # space) therefore lost every pleura rule without a word.  It must at least be said.
 def test_unknown_site_id_is_reported_not_silently_treated_as_superficial():

@@ -1,4 +1,4 @@
-"""The thresholds table: every number has a unit and a clinical-rules.md source; overrides work."""
+"""The thresholds table: every number has a unit and a docs/clinical-rules.md source; overrides work."""
 
 from __future__ import annotations
 

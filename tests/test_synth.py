@@ -1,6 +1,6 @@
 """The phantom's anatomy, ground truth and reference plans (needleplan.synth).
 
-Expected millimetres are worked out by hand from the presets' cited numbers (clinical-rules.md)."""
+Expected millimetres are worked out by hand from the presets' cited numbers (docs/clinical-rules.md)."""
 
 from __future__ import annotations
 

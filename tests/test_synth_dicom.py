@@ -150,14 +150,11 @@ def test_bundled_samples_are_small_complete_and_current(tmp_path: Path) -> None:
         info = read_info(p).calibration
         assert info.source == "US_REGION" and info.spacing_mm == pytest.approx(written["spacing_mm"])
         assert info.origin_px == pytest.approx(written["origin_px"])
-    # regenerate the thin upper trapezius frame: bit for bit the same
-    import importlib.util
+    # regenerate the thin upper trapezius frame from the package's sample table: bit for bit the same
+    from needleplan.samples import SAMPLES as TABLE
+    from needleplan.samples import write_sample
 
-    spec = importlib.util.spec_from_file_location("make_samples", SAMPLES.parent / "scripts" / "make_samples.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    stem, preset, habitus, frames, seed, compression, _ = mod.SAMPLES[0]
-    w = write_case(generate_case(preset, habitus, frames=frames, seed=seed), tmp_path / f"{stem}.dcm",
-                   compression=compression)
-    for new in (w.dicom_path, w.truth_path, w.plan_path):
+    plan = write_sample(TABLE[0], tmp_path)
+    stem = TABLE[0].stem
+    for new in (tmp_path / f"{stem}.dcm", tmp_path / f"{stem}.truth.json", plan):
         assert new.read_bytes() == (SAMPLES / new.name).read_bytes(), new.name

@@ -1,7 +1,7 @@
 """Structure kinds and site profiles: which hazards a site has and which thresholds it changes.
 
-Every number a profile overrides names its source row in ``docs/clinical-rules.md`` (the team's
-shared research notes).  The profile ids are design.md section 4's site ids.
+Every number a profile overrides names its source row in ``docs/clinical-rules.md``.  The profile ids
+are the site ids of docs/contracts.md §4.
 
 Examples
 --------
@@ -29,7 +29,7 @@ __all__ = [
     "site_profile",
 ]
 
-#: Structure kinds of design.md section 4.
+#: Structure kinds of docs/contracts.md §4.
 STRUCTURE_KINDS: tuple[str, ...] = (
     "target", "pleura", "rib", "bone", "vessel", "artery", "vein", "nerve", "skin", "fascia",
     "viscera", "other",
@@ -136,5 +136,5 @@ SITE_PROFILES: Mapping[str, SiteProfile] = MappingProxyType({
 
 
 def site_profile(site: str) -> SiteProfile:
-    """The profile of a site id; unknown ids (allowed by design.md: "more may be added") use ``other``."""
+    """The profile of a site id; unknown ids (allowed by docs/contracts.md: "more may be added") use ``other``."""
     return SITE_PROFILES.get(site, SITE_PROFILES["other"])

@@ -1,4 +1,4 @@
-"""Builders for plan dicts in world mm ``(row, col)``: a plan file as design.md section 4 writes it."""
+"""Builders for plan dicts in world mm ``(row, col)``: a plan file as docs/contracts.md §4 writes it."""
 
 from __future__ import annotations
 

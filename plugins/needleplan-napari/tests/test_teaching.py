@@ -25,7 +25,7 @@ def case_dir(tmp_path, monkeypatch):
 
 
 def _independent_plan(reference, bone, entry, tip):
-    """The resident's plan written out as a plan dict (design.md section 4), not through the layers."""
+    """The resident's plan written out as a plan dict (docs/contracts.md §4), not through the layers."""
     from needleplan.plan import plan_from_dict
 
     b = reference.image

@@ -27,7 +27,7 @@ def docked(make_napari_viewer_proxy):
 
 
 def _expected_report(widget, needle_entry, needle_tip):
-    """check_plan on the same plan written out independently as a plan dict (design.md section 4)."""
+    """check_plan on the same plan written out independently as a plan dict (docs/contracts.md §4)."""
     from needleplan.plan import plan_from_dict
     from needleplan.safety import check_plan
 

@@ -1,11 +1,11 @@
 """Pixel <-> millimetre calibration: ultrasound regions, PixelSpacing, manual two-point.
 
 Axis order is ``(row, col)`` everywhere.  World millimetres are
-``world_mm = (index_px - origin_px) * spacing_mm`` per axis (design.md section 3).  A length comes
+``world_mm = (index_px - origin_px) * spacing_mm`` per axis (docs/contracts.md §3).  A length comes
 only from a real calibration; without one the source is ``"NONE"`` with the reason, and asking for
 millimetres raises :class:`~needleplan.errors.CalibrationError`.  Never 1 px = 1 mm.
 
-Policy (ultrasound-dicom.md sections 1.3-1.5):
+Policy (docs/ultrasound-calibration.md §1.3-1.5):
 
 * Only 2D regions (spatial format 1) of tissue (1) or colour flow (2) with cm (3) on both axes give
   lengths; mm/px = ``|PhysicalDelta| * 10`` per axis (row from Y, column from X).

@@ -113,7 +113,7 @@ class UltrasoundRegion:
         When the reference pixel stands for a non-zero depth (``reference_value_row``, e.g. an image
         whose top starts 5 mm below the skin), the row origin moves to where the depth is zero:
         ``row0 = ref_row - value / delta_row``.  The column origin stays at the reference pixel (the
-        centre of the probe face), design.md section 3.
+        centre of the probe face), docs/contracts.md §3.
 
         >>> r = UltrasoundRegion(0, (0, 0, 99, 99), 1, 1, 0, 3, 3, 0.01, 0.01, (10.0, 50.0), None, 0.5)
         >>> r.origin_px   # 0.5 cm at row 10 with 0.01 cm/px: depth 0 lies 50 rows above
@@ -220,7 +220,7 @@ class Calibration:
         return out.reshape(arr.shape)
 
     def to_dict(self) -> dict[str, Any]:
-        """The plan file's ``calibration`` object (design.md section 4)."""
+        """The plan file's ``calibration`` object (docs/contracts.md §4)."""
         return {
             "source": self.source,
             "spacing_mm": None if self.spacing_mm is None else list(self.spacing_mm),

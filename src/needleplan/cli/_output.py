@@ -24,6 +24,6 @@ def jsonable(value: Any) -> Any:
 
 
 def print_json(obj: Any) -> None:
-    """Print one JSON object on stdout (the ``--json`` contract of design.md section 6)."""
+    """Print one JSON object on stdout (the ``--json`` contract of docs/contracts.md §6)."""
     json.dump(jsonable(obj), sys.stdout, indent=2, sort_keys=False)
     sys.stdout.write("\n")

@@ -26,7 +26,7 @@ def register(subparsers: Any) -> None:
 
 
 def info_dict(info: Any) -> dict[str, Any]:
-    """The ``--json`` object (design.md section 6)."""
+    """The ``--json`` object (docs/contracts.md §6)."""
     cal = info.calibration
     return {
         "path": info.path,

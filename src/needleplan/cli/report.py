@@ -24,6 +24,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_report)
 
 
+def _library_facts(args: argparse.Namespace, plan_id: int, plan) -> tuple[dict, list]:
+    """(sign-off, prior plans for the same patient and site) from the library."""
+    from needleplan.cli._library_args import open_library
+    from needleplan.library.records import plan_summary
+    from needleplan.plan import plan_to_dict
+    from needleplan.report.clinical import signoff_from_history
+
+    with open_library(args) as lib:
+        record = lib.record(plan_id)
+        signoff = signoff_from_history(record, lib.history(plan_id))
+        summary = plan_summary(plan_to_dict(plan))
+        priors = []
+        if summary["patient_id"]:
+            priors = [row for row in lib.list_plans(patient_id=summary["patient_id"],
+                                                    site=plan.site) if row["id"] != plan_id]
+    return signoff, sorted(priors, key=lambda row: str(row.get("created")))
+
+
 def _load(args: argparse.Namespace):
     """(plan, record, library findings, folder to resolve the image path from)."""
     import json
@@ -57,30 +75,35 @@ def _load(args: argparse.Namespace):
 
 
 def _frame(plan, image_arg: str | None, folder: Path):
-    """(frame or None, note) for the plan's image; ImageBindingError if it is another image."""
+    """(frame or None, note, identity) for the plan's image; ImageBindingError if another image."""
     from needleplan.cli._plan_image import plan_image_path
-    from needleplan.io import open_image
+    from needleplan.io import find_first_image, open_image
     from needleplan.plan import verify_binding
+    from needleplan.report import ImageIdentity, image_identity
 
     candidate = plan_image_path(plan, folder, image_arg)
     if candidate is None:
-        return None, "The plan names no image: the marks are drawn without it."
+        return None, "The plan names no image: the marks are drawn without it.", ImageIdentity()
     if not candidate.exists():
         if image_arg:
             raise FileNotFoundError(f"image {candidate} not found")
         return None, (f"Image {candidate} not found: the marks are drawn without it "
-                      "(give --image IMAGE).")
+                      "(give --image IMAGE)."), ImageIdentity()
     image = open_image(candidate)
-    verify_binding(plan, image)
-    return image.frame(plan.image.frame_index), None
+    verify_binding(plan, image)  # a plan for another image or frame is refused, as check --image
+    header = find_first_image(candidate) if candidate.is_dir() else candidate
+    return image.frame(plan.image.frame_index), None, image_identity(header)
 
 
 def _report(args: argparse.Namespace) -> int:
     from needleplan.report import write_report
 
     plan, record, extra, folder = _load(args)
-    frame, note = _frame(plan, args.image, folder)
+    frame, note, identity = _frame(plan, args.image, folder)
+    signoff, priors = None, []
+    if record is not None:
+        signoff, priors = _library_facts(args, int(record["id"]), plan)
     pages = write_report(plan, args.output, frame=frame, record=record, library_findings=extra,
-                         image_note=note)
+                         image_note=note, identity=identity, signoff=signoff, priors=priors)
     print(f"report written to {args.output} ({pages} page{'s' if pages != 1 else ''})")
     return 0

@@ -1,8 +1,8 @@
 """``needleplan view [IMAGE | PLAN]``: napari with the Needle Plan widget docked.
 
-With no argument the bundled sample opens.  This module only checks its argument; the window is
-opened by the napari plugin (``needleplan_napari._launch``), so the headless core never imports a
-GUI toolkit.
+With no argument the bundled sample opens (generated on first use by :mod:`needleplan.samples`).
+This module only checks its argument; the window is opened by the napari plugin, found through its
+napari entry point, so the headless core never imports a GUI toolkit or the plugin by name.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from pathlib import Path
 
 from needleplan.errors import NeedleplanError
 
-__all__ = ["register", "run", "default_sample", "sample_folder"]
+__all__ = ["register", "run", "default_sample", "PLUGIN"]
+
+PLUGIN = "needleplan-napari"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,19 +28,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def sample_folder() -> Path:
-    """The repository's ``sample_dicom/`` folder (bundled synthetic cases with reference plans)."""
-    return Path(__file__).resolve().parents[3] / "sample_dicom"
-
-
 def default_sample() -> Path:
-    """The bundled sample plan (``sample_dicom/*.plan.json``) opened when no path is given."""
-    folder = sample_folder()
-    plans = sorted(folder.glob("*.plan.json"))
-    if not plans:
-        raise NeedleplanError(f"no bundled sample found in {folder}; run `make samples`, or pass an image")
-    preferred = [p for p in plans if "trapezius" in p.name]
-    return (preferred or plans)[0]
+    """The sample plan opened when no path is given (generated on first use, no clone needed)."""
+    from needleplan.samples import DEFAULT_SAMPLE, sample_plan
+
+    return sample_plan(DEFAULT_SAMPLE)
+
+
+def _launcher():
+    """The plugin's ``launch`` function, found through napari's plugin entry point.
+
+    The core never imports the plugin by name: it asks the installed distributions which one
+    declares the ``needleplan-napari`` napari manifest.
+    """
+    from importlib import import_module
+    from importlib.metadata import entry_points
+
+    found = entry_points(group="napari.manifest", name=PLUGIN)
+    if not found:
+        raise NeedleplanError(f"the napari plugin is not installed: pip install {PLUGIN} "
+                              "and a Qt binding (for example PyQt6)")
+    module = next(iter(found)).module
+    try:
+        return import_module(f"{module}._launch").launch
+    except ImportError as exc:  # napari or Qt missing
+        raise NeedleplanError(f"the {PLUGIN} plugin cannot start ({exc}); install napari with a "
+                              f"Qt binding: pip install {PLUGIN} PyQt6") from exc
 
 
 def _is_plan(path: Path) -> bool:
@@ -54,8 +69,4 @@ def run(args: argparse.Namespace) -> int:
         from needleplan.io import read_info
 
         read_info(path)  # a bad file fails here, in one line, before a window opens
-    try:
-        from needleplan_napari._launch import launch
-    except ImportError as exc:  # pragma: no cover - depends on the installation
-        raise NeedleplanError("the napari plugin is not installed: pip install -e plugins/needleplan-napari") from exc
-    return launch(path, is_plan=_is_plan(path))
+    return _launcher()(path, is_plan=_is_plan(path))

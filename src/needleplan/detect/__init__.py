@@ -2,7 +2,7 @@
 
 Suggestions only: every structure comes with ``suggested=True``, a confidence and the evidence the
 detector saw; the physician accepts or corrects it.  No model weights: scipy and scikit-image
-filters, thresholds and geometry, each cue taken from clinical-rules.md table 1I.
+filters, thresholds and geometry, each cue taken from docs/clinical-rules.md table 1I.
 
 Positions are found in image pixels and converted to world millimetres only through the image's real
 calibration (:func:`to_structures`); an uncalibrated image gives pixel results and no millimetres.

@@ -20,7 +20,7 @@ from needleplan.errors import ImageReadError
 __all__ = ["FrameView", "prepare_frame", "to_gray", "ASSUMED_FIELD_DEPTH_MM", "WORK_SPACING_MM"]
 
 #: Working resolution: finer pixels are block-averaged to about this size.  0.2 mm is below the
-#: ~0.3-0.5 mm axial resolution of a 10-15 MHz linear probe (clinical-rules.md 1I, Nerve row:
+#: ~0.3-0.5 mm axial resolution of a 10-15 MHz linear probe (docs/clinical-rules.md 1I, Nerve row:
 #: "10-15 MHz resolves fascicles"), so nothing a physician marks is lost.
 WORK_SPACING_MM = 0.2
 

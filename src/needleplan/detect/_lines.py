@@ -1,7 +1,7 @@
 """Bright, roughly horizontal lines: a ridge filter and a strip-by-strip line tracer.
 
 Skin, fascia, rib cortex and pleura all show as thin hyperechoic lines running across the frame
-(clinical-rules.md 1I: Fascia "thin linear hyperechoic layer"; Pleura "horizontal hyperechoic line").
+(docs/clinical-rules.md 1I: Fascia "thin linear hyperechoic layer"; Pleura "horizontal hyperechoic line").
 The tracer finds ridge peaks in narrow vertical strips and links peaks of neighbouring strips into
 lines, so it follows gently curved or tilted lines and bridges short gaps (a rib shadow).
 """

@@ -22,8 +22,8 @@ from needleplan.detect.vessels import VesselBlob, find_vessels, vessel_detection
 
 __all__ = ["FrameAnalysis", "analyse_frame", "detect_frame", "is_thoracic_site", "THORACIC_SITES"]
 
-#: Sites over the rib cage or lung apex (clinical-rules.md rule R1, the thoracic pneumothorax class;
-#: the ids are design.md section 4's).  Used only to name a shadow-casting bone "rib" or "bone".
+#: Sites over the rib cage or lung apex (docs/clinical-rules.md rule R1, the thoracic pneumothorax class;
+#: the ids are those of docs/contracts.md §4).  Used only to name a shadow-casting bone "rib" or "bone".
 THORACIC_SITES = frozenset(
     {"upper_trapezius", "levator_scapulae", "rhomboid", "thoracic_paraspinal", "serratus_anterior"}
 )

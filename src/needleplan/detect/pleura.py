@@ -1,6 +1,6 @@
 """Pleura: the bright line deeper than the rib line, with A-line reverberations below it.
 
-Clinical cues (clinical-rules.md 1I, Pleura row): "horizontal hyperechoic line about 0.5 cm deeper
+Clinical cues (docs/clinical-rules.md 1I, Pleura row): "horizontal hyperechoic line about 0.5 cm deeper
 than the rib line"; "A-lines are regularly spaced horizontal repeats of the pleural line"; on a cine,
 lung sliding confirms it (see :mod:`needleplan.detect.sliding`).  A bright line counts as a pleura
 candidate only with a thoracic hallmark: an A-line at twice its depth, or rib shadows whose cortex
@@ -36,7 +36,7 @@ OTHER_LINE_FRACTION = 0.35
 #: Smallest score for a pleura suggestion.
 MIN_SCORE = 0.5
 #: The shallowest a pleura can be, mm below the skin: thinner than any published chest wall
-#: (clinical-rules.md section 1: skin-to-pleura depths of about 1 cm and more) [inference].
+#: (docs/clinical-rules.md section 1: skin-to-pleura depths of about 1 cm and more) [inference].
 MIN_DEPTH_MM = 4.0
 
 

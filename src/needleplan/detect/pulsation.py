@@ -1,6 +1,6 @@
 """Artery or vein: pulsation of a vessel's lumen area over a cine.
 
-Clinical cue (clinical-rules.md 1I, Artery row): an artery is "pulsatile" ("use pulsatility"
+Clinical cue (docs/clinical-rules.md 1I, Artery row): an artery is "pulsatile" ("use pulsatility"
 rather than compressibility to tell it from a vein, Artery row caveat); a vein has "phasic"
 (breathing-paced) flow and is compressible (Vein row).  The lumen's area is measured in every frame
 (a soft count of lumen-dark pixels in an ellipse around it); after removing a slow linear trend

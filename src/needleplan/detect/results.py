@@ -2,7 +2,7 @@
 
 Detectors report :class:`Detection` values in image pixels ``(row, col)``.  Only
 :func:`to_structures` turns them into millimetres, through the image's real calibration: an
-uncalibrated image has no millimetre output at all (design.md section 3), it raises
+uncalibrated image has no millimetre output at all (docs/contracts.md §3), it raises
 :class:`~needleplan.errors.CalibrationError` and the pixel detections remain available.
 """
 
@@ -26,7 +26,7 @@ class Detection:
     Attributes
     ----------
     kind : str
-        A plan structure kind (design.md section 4): ``skin``, ``fascia``, ``rib``, ``bone``,
+        A plan structure kind (docs/contracts.md §4): ``skin``, ``fascia``, ``rib``, ``bone``,
         ``pleura``, ``vessel``, ``artery``, ``vein``.
     points_px : tuple of (float, float)
         Image indices ``(row, col)``; a polygon when ``closed`` else a polyline.
@@ -93,7 +93,7 @@ def to_structures(result: DetectionResult, calibration: Any) -> list[Any]:
     """Convert detections to plan :class:`~needleplan.plan.Structure` values in world mm.
 
     Each structure has ``suggested=True``, the detection's confidence and evidence, and the frame
-    index.  World mm follow design.md section 3: ``world_mm = (index_px - origin_px) * spacing_mm``.
+    index.  World mm follow docs/contracts.md §3: ``world_mm = (index_px - origin_px) * spacing_mm``.
 
     Raises
     ------

@@ -1,6 +1,6 @@
 """Rib (and other bone) detection: a very bright cortex with an acoustic shadow beneath.
 
-Clinical cue (clinical-rules.md 1I, Rib row): "very hyperechoic cortex with posterior acoustic
+Clinical cue (docs/clinical-rules.md 1I, Rib row): "very hyperechoic cortex with posterior acoustic
 shadow"; two rib shadows with the pleural line between them form the "bat sign".  A column belongs
 to a rib when everything below some bright point is much darker than the same depths elsewhere in
 the frame; neighbouring such columns make one rib, whose cortex is the bright point per column.

@@ -1,6 +1,6 @@
 """Lung sliding on a cine: the texture below the pleural line moves while the wall above is still.
 
-Clinical cue (clinical-rules.md 1I, Pleura row): lung sliding ("shimmering", "ants marching")
+Clinical cue (docs/clinical-rules.md 1I, Pleura row): lung sliding ("shimmering", "ants marching")
 confirms the line is the pleura and, where present, rules out a pneumothorax at that spot; absent
 sliding is a pneumothorax sign.  Measured here as the sideways movement of a band of texture just
 below the pleural line relative to a band just above it (the chest wall), each frame against the

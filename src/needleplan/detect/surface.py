@@ -1,6 +1,6 @@
 """Skin line and fascia lines.
 
-Clinical cues (clinical-rules.md 1I): Fascia "thin linear hyperechoic layer"; Subcutaneous fat
+Clinical cues (docs/clinical-rules.md 1I): Fascia "thin linear hyperechoic layer"; Subcutaneous fat
 "hypoechoic with thin echogenic septa parallel to the skin".  The skin is the first strong echo
 under the transducer; fasciae are long bright horizontal lines between the skin and the deepest
 structure (rib cortex, pleura) found by the other detectors.

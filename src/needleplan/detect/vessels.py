@@ -1,6 +1,6 @@
 """Vessels: anechoic round or oval regions with posterior enhancement.
 
-Clinical cues (clinical-rules.md 1I, Artery and Vein rows): both are anechoic; an artery is round
+Clinical cues (docs/clinical-rules.md 1I, Artery and Vein rows): both are anechoic; an artery is round
 with a thick wall, a vein oval or flat.  Fluid transmits sound well, so the tissue just below a
 vessel is brighter than the tissue beside it at the same depth (posterior enhancement).  Artery and
 vein are told apart on a cine by pulsation (:mod:`needleplan.detect.pulsation`).
@@ -33,7 +33,7 @@ MIN_WALL_GREY = 40.0
 #: Pixels darker than this fraction of the tissue's median level seed a lumen candidate.
 SEED_RATIO = 0.45
 #: Vessel diameters searched, mm: from a small perforator to a large deep vessel [inference;
-#: clinical-rules.md 1D names the inferior gluteal artery branch as the deep-site hazard].
+#: docs/clinical-rules.md 1D names the inferior gluteal artery branch as the deep-site hazard].
 DIAMETER_MM = (1.0, 20.0)
 #: Smallest fitted lumen diameter reported, mm (a smaller anechoic speck is speckle drop-out more
 #: often than a vessel that matters for a needle) [inference; the phantom's smallest artery is 2 mm].

@@ -1,4 +1,4 @@
-"""Cine timing from the Frame Increment Pointer (ultrasound-dicom.md section 3).
+"""Cine timing from the Frame Increment Pointer (docs/ultrasound-calibration.md §3).
 
 Order of preference: Frame Time Vector (0018,1065) when the pointer names it, Frame Time (0018,1063),
 a Frame Time Vector the pointer does not name, then 1000 / Cine Rate (0018,0040), then 1000 /

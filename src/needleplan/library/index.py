@@ -20,7 +20,7 @@ __all__ = ["connect", "SCHEMA_VERSION", "SEVERITY_RANK", "plan_row_values", "que
 
 SCHEMA_VERSION = 1
 
-#: Severity order for "worst finding" (design.md section 5): block > warn > info.
+#: Severity order for "worst finding" (docs/contracts.md §5): block > warn > info.
 SEVERITY_RANK = {"block": 3, "warn": 2, "info": 1}
 
 PLAN_COLUMNS = (

@@ -6,7 +6,7 @@
       index.sqlite                 the index (derived; rebuilt from the files if lost)
       journal/<uuid>.json          one marker per write in progress (removed when it is indexed)
       plans/000017/
-        r0001.plan.json            revision 1: a plan file (design.md section 4) + a "library" block
+        r0001.plan.json            revision 1: a plan file (docs/contracts.md §4) + a "library" block
         r0002.plan.json            revision 2 (revision 1 is never touched again)
         e000003.json               event 3: a status change or an outcome
 

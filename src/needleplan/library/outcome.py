@@ -6,8 +6,8 @@ gets an INFO finding ``PRIOR_POOR_OUTCOME``.
 
 Poor outcome (``POOR_RELIEF_FRACTION``): pain fell by less than 30 % of its starting value on a
 0-10 scale, or a complication was recorded.  **[inference]** The 30 % cut-off is the IMMPACT
-"moderately important" improvement (Dworkin et al., J Pain 2008;9:105-121); clinical-rules.md has
-no row for it yet.
+"moderately important" improvement (Dworkin et al., J Pain 2008;9:105-121); docs/clinical-rules.md
+row 1J.
 
 >>> o = Outcome(pain_before=8, pain_after=7)
 >>> round(o.relief_fraction, 3), o.is_poor

@@ -1,4 +1,4 @@
-"""The plan file (design.md section 4, ``needleplan.plan`` version 1): model, validation, atomic save.
+"""The plan file (docs/contracts.md §4, ``needleplan.plan`` version 1): model, validation, atomic save.
 
 A plan is a frozen value.  :func:`plan_from_dict` validates every field and names the one that is
 wrong and the form expected ("structures[2].points_mm: expected ...").  Unknown fields are kept, at

@@ -1,4 +1,4 @@
-"""The plan's values: format constants and the frozen dataclasses of a plan (design.md section 4)."""
+"""The plan's values: format constants and the frozen dataclasses of a plan (docs/contracts.md §4)."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ class ImageBinding:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """A needle plan (design.md section 4).  ``findings``/``metrics`` are as last saved."""
+    """A needle plan (docs/contracts.md §4).  ``findings``/``metrics`` are as last saved."""
 
     image: ImageBinding
     calibration: Calibration

@@ -20,7 +20,7 @@ def _structure_dict(s: Structure) -> dict[str, Any]:
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
-    """The JSON object of a plan (design.md section 4), unknown fields included."""
+    """The JSON object of a plan (docs/contracts.md §4), unknown fields included."""
     p, n = plan.patient, plan.needle
     out: dict[str, Any] = {
         "format": PLAN_FORMAT, "version": PLAN_VERSION,

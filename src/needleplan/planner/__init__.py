@@ -1,6 +1,6 @@
 """Trajectory metrics, the deepest safe insertion, the overshoot and the safe angle window.
 
-Everything here is in world millimetres ``(row, col)`` (design.md section 3): row grows with depth,
+Everything here is in world millimetres ``(row, col)`` (docs/contracts.md §3): row grows with depth,
 depth is measured from the marked skin line (vertical, along the beam) or from ``row_mm = 0``.
 Suggested (unaccepted) structures are never hazards here.  Plans without a length calibration raise
 :class:`~needleplan.errors.CalibrationError`: no millimetre is computed from pixels.

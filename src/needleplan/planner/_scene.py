@@ -170,7 +170,7 @@ def _needle_of(scene: Scene) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]
 
     Lengths are measured from where the needle crosses the skin, not from the drawn entry point: an
     entry drawn above the skin would count air as insertion (the needle pushed deeper than safe), one
-    drawn below it would hide part of the path (design.md section 3: depth from the skin surface).
+    drawn below it would hide part of the path (docs/contracts.md §3: depth from the skin surface).
     """
     if scene.needle is None:
         raise NeedleplanError("the plan has no needle drawn; draw the needle (entry and tip) first")

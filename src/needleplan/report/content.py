@@ -2,7 +2,7 @@
 
 Built from the plan, the current safety check (every finding with its reason), and when the plan
 is in a library, its status, author and reviewer.  For thoracic sites the report carries the
-post-procedure pneumothorax warning signs (clinical-rules.md R19).
+post-procedure pneumothorax warning signs (docs/clinical-rules.md R19).
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from needleplan.plan import Plan
+from needleplan.report.identity import ImageIdentity
 
 __all__ = ["ReportContent", "build_content", "R19_WARNING", "format_mm"]
 
-#: clinical-rules.md R19: pneumothorax can present hours to 2 days later; warn of its symptoms.
+#: docs/clinical-rules.md R19: pneumothorax can present hours to 2 days later; warn of its symptoms.
 R19_WARNING = (
     "After the injection (clinical-rules R19): a collapsed lung (pneumothorax) can appear hours "
     "up to 2 days later. Seek care at once for chest pain that is worse when breathing in "
@@ -61,6 +62,16 @@ class ReportContent:
     thoracic_warning: str | None
     notes: str | None
     image_note: str | None
+    header: tuple[tuple[str, str], ...] = ()
+    limits: tuple[tuple[str, str], ...] = ()
+    inference: str = ""
+    signoff: tuple[tuple[str, str], ...] = ()
+    insurer: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def urgent_findings(self) -> tuple[Mapping[str, Any], ...]:
+        """The block and warn findings: printed beside the drawing on page 1."""
+        return tuple(f for f in self.findings if f.get("severity") in ("block", "warn"))
 
 
 def _clearances(metrics: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -72,7 +83,7 @@ def _clearances(metrics: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def _patient_rows(plan: Plan) -> list[tuple[str, str]]:
     p = plan.patient
-    rows = [("Patient / case id", str(p.extra.get("id") or p.extra.get("case_id") or "-")),
+    rows = [("Patient / case id", str(p.extra.get("id") or p.extra.get("case_id") or "not recorded")),
             ("BMI", "-" if p.bmi is None else f"{p.bmi:.1f} kg/m2"),
             ("Weight", "-" if p.weight_kg is None else f"{p.weight_kg:g} kg"),
             ("Sex", p.sex or "-")]
@@ -101,21 +112,23 @@ def _calibration_rows(plan: Plan) -> list[tuple[str, str]]:
 
 def build_content(plan: Plan, report: Any, *, record: Mapping[str, Any] | None = None,
                   library_findings: Sequence[Mapping[str, Any]] = (),
-                  image_note: str | None = None) -> ReportContent:
-    """Assemble the report text of ``plan`` with its current safety ``report`` (a SafetyReport)."""
+                  image_note: str | None = None, identity: ImageIdentity | None = None,
+                  signoff: Mapping[str, Any] | None = None,
+                  priors: Sequence[Mapping[str, Any]] = ()) -> ReportContent:
+    """Assemble the report text of ``plan`` with its current safety ``report`` (a SafetyReport).
+
+    ``identity`` holds the image's patient and study fields, ``signoff`` the library's approval
+    (:func:`~needleplan.report.clinical.signoff_from_history`; from ``record`` when not given),
+    ``priors`` the library rows of earlier plans for the same patient and site.
+    """
     from needleplan.anatomy import SITE_PROFILES
+    from needleplan.report import clinical
     from needleplan.safety.report import compare_with_saved
 
     profile = SITE_PROFILES.get(plan.site)
-    site_name = profile.name if profile is not None else plan.site
+    site_name = profile.name if profile is not None else plan.site.replace("_", " ")
     metrics = dict(report.metrics)
-    record = record or {}
-    people = [("Site", f"{site_name} ({plan.site}), {plan.approach.replace('_', ' ')}"),
-              ("Author", plan.author or "-"), ("Created", plan.created or "-"),
-              ("Status", record.get("status") or "not in a plan library (not reviewed)"),
-              ("Reviewer", record.get("reviewer") or "-")]
-    if record.get("id") is not None:
-        people.append(("Library plan", f"{record['id']} revision {record.get('revision')}"))
+    people = [("Plan created", plan.created or "not recorded")]
     rows = [(label, format_mm(metrics[key], unit)) for key, label, unit in _METRICS
             if metrics.get(key) is not None]
     if plan.needle is not None:
@@ -138,4 +151,9 @@ def build_content(plan: Plan, report: Any, *, record: Mapping[str, Any] | None =
         injectate=tuple(_injectate_rows(plan)), calibration=tuple(_calibration_rows(plan)),
         thoracic_warning=R19_WARNING if profile is not None and profile.region == "thoracic"
         else None,
-        notes=plan.notes, image_note=image_note)
+        notes=plan.notes, image_note=image_note,
+        header=clinical.header_rows(plan, identity or ImageIdentity()),
+        limits=clinical.limits_rows(plan.site), inference=clinical.INFERENCE_STATEMENT,
+        signoff=clinical.signoff_rows(plan, signoff if signoff is not None
+                                      else clinical.signoff_from_history(record)),
+        insurer=clinical.insurer_rows(plan, metrics, priors))

@@ -1,6 +1,6 @@
 """Draw a plan to scale: the frame, the marks, the needle, margins and the deepest safe insertion.
 
-Axes are world millimetres (design.md section 3): x = column mm (lateral), y = row mm (depth,
+Axes are world millimetres (docs/contracts.md §3): x = column mm (lateral), y = row mm (depth,
 increasing downwards), equal aspect, so 10 mm on the scale bar is 10 mm on the drawing.  The frame
 is placed with ``extent`` from the calibration so that the centre of pixel ``(r, c)`` lies at
 ``((r, c) - origin_px) * spacing_mm``.
@@ -9,19 +9,21 @@ is placed with ``extent`` from the calibration so that the centre of pixel ``(r,
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Any
 
 import numpy as np
+from matplotlib import patheffects
+from matplotlib.patches import Rectangle
 
+from needleplan.colours import OUTLINE, SEVERITY_COLOURS, kind_style
 from needleplan.plan import Plan
 
 __all__ = ["image_extent_mm", "draw_plan", "scale_bar_length_mm"]
 
-KIND_COLOURS = {
-    "target": "#2ca02c", "pleura": "#d62728", "rib": "#f0e442", "bone": "#f0e442",
-    "vessel": "#e377c2", "artery": "#ff2020", "vein": "#1f77ff", "nerve": "#ffbf00",
-    "skin": "#17becf", "fascia": "#9edae5", "viscera": "#8c564b", "other": "#bbbbbb",
-}
+#: a dark halo under every mark, so the screen colours read on white paper too
+_HALO = [patheffects.Stroke(linewidth=3.0, foreground=OUTLINE), patheffects.Normal()]
+_LABEL_BOX = {"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 0.5}
 
 
 def image_extent_mm(shape_px: tuple[int, int], spacing_mm: tuple[float, float],
@@ -68,8 +70,13 @@ def _view_box(plan: Plan, extent: tuple[float, float, float, float] | None) -> l
             arr[:, 0].max() + pad]
 
 
-def _draw_margins(ax: Any, plan: Plan, box: list[float]) -> None:
-    """Shade the margin band of every hazard: points closer than its margin (to scale)."""
+def _draw_margins(ax: Any, plan: Plan, box: list[float], clip: Any = None) -> None:
+    """Shade the margin band of every hazard: points closer than its margin (to scale).
+
+    ``clip`` (a patch in data coordinates: the image's edges) keeps the shading inside the image;
+    the labels are black on
+    a white box, never a colour on the shading of the same colour.
+    """
     from needleplan import geometry as g
     from needleplan.planner import prepare
 
@@ -85,19 +92,26 @@ def _draw_margins(ax: Any, plan: Plan, box: list[float]) -> None:
         if len(h.points) < 2 and not h.closed:
             continue
         dist = g.point_shape_distance(grid, h.points, h.closed).reshape(rr.shape)
-        colour = KIND_COLOURS.get(h.kind, "#bbbbbb")
-        ax.contourf(cc, rr, dist, levels=[-1.0, h.margin_mm], colors=[colour], alpha=0.18)
+        colour = kind_style(h.kind).colour
+        filled = ax.contourf(cc, rr, dist, levels=[-1.0, h.margin_mm], colors=[colour],
+                             alpha=0.18)
         cs = ax.contour(cc, rr, dist, levels=[h.margin_mm], colors=[colour], linewidths=0.8,
                         linestyles="--")
-        ax.clabel(cs, fmt={h.margin_mm: f"{h.kind} margin {h.margin_mm:g} mm"}, fontsize=6)
+        if clip is not None:
+            for artist in (filled, cs):
+                artist.set_clip_path(clip)
+        labels = ax.clabel(cs, fmt={h.margin_mm: f"{kind_style(h.kind).words} margin "
+                                                 f"{h.margin_mm:g} mm"}, fontsize=6,
+                           colors="black")
+        for label in labels:
+            label.set_bbox(_LABEL_BOX)
 
 
 def _draw_needle(ax: Any, plan: Plan, safe: Any) -> None:
     n = plan.needle
     entry, tip = np.asarray(n.entry_mm, float), np.asarray(n.target_mm, float)
-    ax.plot([entry[1], tip[1]], [entry[0], tip[0]], color="white", lw=2.2, zorder=5)
-    ax.plot([entry[1], tip[1]], [entry[0], tip[0]], color="black", lw=0.9, zorder=6,
-            label=f"needle ({n.length_mm:g} mm)")
+    ax.plot([entry[1], tip[1]], [entry[0], tip[0]], color=kind_style("needle").colour, lw=1.2,
+            zorder=6, path_effects=_HALO, label=f"needle ({n.length_mm:g} mm)")
     ax.plot(entry[1], entry[0], "o", color="white", mec="black", ms=4, zorder=7)
     ax.plot(tip[1], tip[0], "x", color="black", ms=6, zorder=7)
     if safe is None or not math.isfinite(safe.max_safe_insertion_mm):
@@ -108,12 +122,14 @@ def _draw_needle(ax: Any, plan: Plan, safe: Any) -> None:
     u = (tip - entry) / path
     deepest = tip + u * safe.remaining_mm  # measured from the skin crossing, which may differ from the drawn entry
     ax.plot([tip[1], deepest[1]], [tip[0], deepest[0]], color="white", lw=1.0, ls=":",
-            zorder=6, label="straight extension past the tip")
+            zorder=6, path_effects=_HALO, label="straight extension past the tip")
     normal = np.array([-u[1], u[0]]) * 2.0
     a, b = deepest - normal, deepest + normal
-    ax.plot([a[1], b[1]], [a[0], b[0]], color="#d62728", lw=2.0, zorder=7,
+    ax.plot([a[1], b[1]], [a[0], b[0]], color=SEVERITY_COLOURS["block"], lw=2.0, zorder=7,
+            path_effects=[patheffects.Stroke(linewidth=3.5, foreground="white"),
+                          patheffects.Normal()],
             label=f"deepest safe insertion {safe.max_safe_insertion_mm:.1f} mm "
-                  f"({safe.limited_by})")
+                  f"(limited by {str(safe.limited_by).replace('_', ' ')})")
 
 
 def _draw_scale_bar(ax: Any, box: list[float]) -> None:
@@ -136,15 +152,20 @@ def draw_plan(ax: Any, plan: Plan, frame: np.ndarray | None, safe: Any) -> None:
         ax.imshow(frame, cmap="gray", extent=extent, origin="upper", interpolation="nearest")
     box = _view_box(plan, extent)
     if cal.is_calibrated:
-        _draw_margins(ax, plan, box)
+        clip = None
+        if extent is not None:
+            left, right, bottom, top = extent
+            clip = Rectangle((left, top), right - left, bottom - top, transform=ax.transData)
+        _draw_margins(ax, plan, box, clip)
     for s in plan.structures:
         pts = np.asarray(s.points_mm, dtype=float)
         if s.closed:
             pts = np.vstack([pts, pts[:1]])
-        colour = KIND_COLOURS.get(s.kind, "#bbbbbb")
+        look = kind_style(s.kind)
         style = "--" if s.suggested else "-"
-        ax.plot(pts[:, 1], pts[:, 0], style, color=colour, lw=1.4, zorder=4,
-                label=s.label or s.kind + (" (suggested)" if s.suggested else ""))
+        ax.plot(pts[:, 1], pts[:, 0], style, color=look.colour, lw=1.4, zorder=4,
+                path_effects=_HALO,
+                label=s.label or look.words + (" (suggested)" if s.suggested else ""))
     if plan.needle is not None:
         _draw_needle(ax, plan, safe)
     ax.set_xlim(box[0], box[1])
@@ -155,8 +176,10 @@ def draw_plan(ax: Any, plan: Plan, frame: np.ndarray | None, safe: Any) -> None:
         ax.set_xlabel("lateral position (mm)")
         ax.set_ylabel("depth (mm)")
     else:
-        ax.set_title("NOT TO SCALE: the image has no length calibration", color="#d62728")
+        ax.set_title("NOT TO SCALE: the image has no length calibration",
+                     color=SEVERITY_COLOURS["block"])
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
-    ax.legend(unique.values(), unique.keys(), loc="upper center", bbox_to_anchor=(0.5, -0.1),
-              ncol=3, fontsize=7, frameon=False)
+    # two columns of labels wrapped to 36 characters stay within the drawing's width on the page
+    ax.legend(unique.values(), [textwrap.fill(label, 36) for label in unique], loc="upper center",
+              bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=7, frameon=False)

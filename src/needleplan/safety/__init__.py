@@ -2,15 +2,15 @@
 
 ``check_plan(plan)`` returns a :class:`SafetyReport` of :class:`Finding` values (never raises for an
 unsafe plan; exceptions are only for bad input).  Every number comes from
-:mod:`needleplan.safety.thresholds` (one table, each entry with its clinical-rules.md row); a site
+:mod:`needleplan.safety.thresholds` (one table, each entry with its docs/clinical-rules.md row); a site
 profile (:mod:`needleplan.anatomy`) may override entries.  Rules that need millimetres do not run
 on an uncalibrated plan: UNCALIBRATED lists them.  Suggested (unaccepted) structures are never
 treated as confirmed hazards.
 
-Finding codes (design.md section 5 codes keep their meaning; the others are added here):
+Finding codes (docs/contracts.md §5 codes keep their meaning; the others are added here):
 
 ========================= ============ =================================================================
-code                      severity     when (rule row of clinical-rules.md)
+code                      severity     when (rule row of docs/clinical-rules.md)
 ========================= ============ =================================================================
 UNCALIBRATED              block/warn   no length calibration; lists the skipped checks (warn at site ``other``)
 CROSS_REGION              block        needle tip/path or a mark spans two regions or lies outside the calibrated one
@@ -60,7 +60,7 @@ TARGET_MISSED             warn         planned tip not inside the marked target
 TARGET_NOT_MARKED         info         no target marked
 ========================= ============ =================================================================
 
-Optional plan fields the rules read (beyond design.md section 4; all kept on save):
+Optional plan fields the rules read (beyond docs/contracts.md §4; all kept on save):
 
 - ``probe``: ``"linear"`` or ``{"type": "linear", "frequency_mhz": 12}`` (R15);
 - ``orientation``: ``{"right": "medial" | "lateral" | "cranial" | "caudal"}`` (R9);

@@ -1,4 +1,4 @@
-"""Finding and SafetyReport: the values a safety check returns (design.md section 5)."""
+"""Finding and SafetyReport: the values a safety check returns (docs/contracts.md §5)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class SafetyReport:
-    """Findings (worst first) and metrics (design.md section 6 names) of one safety check."""
+    """Findings (worst first) and metrics (docs/contracts.md §6 names) of one safety check."""
 
     findings: tuple[Finding, ...]
     metrics: Mapping[str, Any] = field(default_factory=dict)

@@ -17,7 +17,7 @@ from needleplan.safety.report import Finding
 from needleplan.safety.thresholds import STANDARD_NEEDLE_LENGTHS_MM
 
 
-@rule("target_hit", codes=("TARGET_MISSED", "TARGET_NOT_MARKED"), rows=("design.md 5",), needs_needle=True)
+@rule("target_hit", codes=("TARGET_MISSED", "TARGET_NOT_MARKED"), rows=("docs/contracts.md §5",), needs_needle=True)
 def target_hit(ctx: Context):
     targets = ctx.confirmed("target")
     if not targets:
@@ -41,7 +41,7 @@ def target_hit(ctx: Context):
                       {"distance_mm": round(best, 2) if ctx.calibrated else None})
 
 
-@rule("needle_direction", codes=("NEEDLE_REVERSED",), rows=("design.md 3",), needs_mm=True, needs_needle=True)
+@rule("needle_direction", codes=("NEEDLE_REVERSED",), rows=("docs/contracts.md §3",), needs_mm=True, needs_needle=True)
 def needle_direction(ctx: Context):
     """The needle runs from the skin into the patient: its tip must lie deeper below the skin than its entry.
 

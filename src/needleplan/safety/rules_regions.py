@@ -1,4 +1,4 @@
-"""Every measurement in one calibrated ultrasound region (design.md section 3, CROSS_REGION)."""
+"""Every measurement in one calibrated ultrasound region (docs/contracts.md §3, CROSS_REGION)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def _problem(regions: list[int | None], expected: int | None, *, needle: bool) -
     return None
 
 
-@rule("regions", codes=("CROSS_REGION",), rows=("design.md 3",), needs_mm=True)
+@rule("regions", codes=("CROSS_REGION",), rows=("docs/contracts.md §3",), needs_mm=True)
 def regions(ctx: Context):
     cal = ctx.plan.calibration
     if ctx.regions is None and cal.region_box_px is None:

@@ -1,7 +1,7 @@
 """The one table of every clinical threshold, with its value, unit and source row.
 
-Sources are rows of ``clinical-rules.md`` (the team's research notes: section 1 numbers tables,
-section 2 rules R1-R19).  Numbers marked [inference] are defaults of ours that no source states.
+Sources are rows of ``docs/clinical-rules.md`` (section 1: tables of numbers 1A-1J; section 2:
+rules R1-R19).  Numbers marked [inference] are defaults of ours that no source states.
 A site profile (:mod:`needleplan.anatomy`) or the caller of ``check_plan`` may override any entry;
 nothing else in the package holds a clinical number.
 

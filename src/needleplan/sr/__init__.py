@@ -4,7 +4,7 @@
 safe insertion), every structure (POLYLINE or POLYGON) and every finding (TEXT), referencing the
 source image and frame; ``import_sr`` reads it back into a plan.  Coordinates: SCOORD
 ``(column, row)`` in image pixels with (0, 0) at the top-left pixel's corner
-(ultrasound-dicom.md section 7.1), converted through the plan's calibration.
+(docs/ultrasound-calibration.md §7.1), converted through the plan's calibration.
 
 Precision: SCOORD values are 32-bit floats, so a point comes back within about 1e-4 pixel of where
 it was (at 0.1 mm pixels, 1e-5 mm); everything else comes back exactly.

@@ -1,11 +1,11 @@
 """Codes used in needleplan's DICOM SR, and the pixel <-> SCOORD conversion.
 
 Standard codes where DICOM has one (SNOMED CT via ``codes.SCT``, DICOM ``codes.DCM``); a private
-scheme ``99NEEDLEPLAN`` (ultrasound-dicom.md section 7.1: private designators start with ``99``)
+scheme ``99NEEDLEPLAN`` (docs/ultrasound-calibration.md §7.1: private designators start with ``99``)
 for what has no standard code.
 
 SCOORD coordinates are ``(column, row)`` with ``(0, 0)`` at the top-left *corner* of the top-left
-pixel, so the centre of pixel ``[r, c]`` is ``(c + 0.5, r + 0.5)`` (ultrasound-dicom.md section 7.1).
+pixel, so the centre of pixel ``[r, c]`` is ``(c + 0.5, r + 0.5)`` (docs/ultrasound-calibration.md §7.1).
 
 >>> px_to_scoord([[10.0, 20.0]]).tolist()
 [[20.5, 10.5]]
@@ -19,14 +19,35 @@ from typing import Any
 
 import numpy as np
 from highdicom.sr import CodedConcept
+from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 
-__all__ = ["SCHEME", "KIND_CODES", "kind_from_code", "private", "px_to_scoord", "scoord_to_px",
+__all__ = ["SCHEME", "scheme_identification", "KIND_CODES", "kind_from_code", "private", "px_to_scoord", "scoord_to_px",
            "MAX_SAFE_INSERTION", "NEEDLE_GAUGE", "PLAN_FIELDS", "PROCEDURE", "TITLE",
            "QUALITATIVE_EVALUATIONS", "NEEDLE_FINDING", "NEEDLE_TRACKING_PREFIX",
            "STRUCTURE_TRACKING_PREFIX"]
 
 SCHEME = "99NEEDLEPLAN"
+SCHEME_NAME = "needleplan private codes"
+SCHEME_ORGANIZATION = "needleplan project"
+
+
+def scheme_identification() -> Dataset:
+    """The Coding Scheme Identification Sequence item that declares :data:`SCHEME`.
+
+    A private designator used in a DICOM object must be declared in the object (PS3.3 C.12.1.1.2,
+    Coding Scheme Identification Sequence) so that a reader, and ``dciodvfy``, knows it is a
+    private scheme on purpose rather than a typo of a standard one.
+
+    >>> item = scheme_identification()
+    >>> item.CodingSchemeDesignator, item.CodingSchemeName
+    ('99NEEDLEPLAN', 'needleplan private codes')
+    """
+    item = Dataset()
+    item.CodingSchemeDesignator = SCHEME
+    item.CodingSchemeName = SCHEME_NAME
+    item.CodingSchemeResponsibleOrganization = SCHEME_ORGANIZATION
+    return item
 
 
 def private(value: str, meaning: str) -> CodedConcept:

@@ -161,8 +161,10 @@ def plan_to_sr(plan: Plan, source: Dataset, *, series_number: int = 901,
         procedure_reported=c.PROCEDURE, imaging_measurements=groups)
     root = content[0]
     root.ContentSequence.append(_text_container(findings, plan_fields(plan, findings)))
-    return hd.sr.ComprehensiveSR(
+    sr = hd.sr.ComprehensiveSR(
         evidence=[source], content=root, series_instance_uid=hd.UID(),
         series_number=series_number, sop_instance_uid=hd.UID(),
         instance_number=instance_number, manufacturer="needleplan",
         series_description="needleplan plan")
+    sr.CodingSchemeIdentificationSequence = [c.scheme_identification()]  # declares 99NEEDLEPLAN
+    return sr

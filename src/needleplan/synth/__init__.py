@@ -49,7 +49,7 @@ class SyntheticCase:
     """A rendered case.  ``frames`` is ``(n, rows, cols)`` uint8; geometry in world mm.
 
     ``structures`` (ground truth) and ``plan`` are plain dicts in the plan-file format of
-    design.md section 4; ``plan["image"]`` is completed by :func:`write_case`.
+    docs/contracts.md §4; ``plan["image"]`` is completed by :func:`write_case`.
     """
 
     preset: str
@@ -74,7 +74,7 @@ class SyntheticCase:
 
     @property
     def calibration(self) -> dict:
-        """The plan's ``calibration`` object (design.md section 4, internals.md)."""
+        """The plan's ``calibration`` object (docs/contracts.md §4, docs/internals.md)."""
         return {
             "source": "US_REGION",
             "spacing_mm": list(self.spacing_mm),

@@ -3,7 +3,7 @@
 Grey 8-bit MONOCHROME2, uncompressed (Explicit VR Little Endian) or JPEG Baseline (frames
 encoded with Pillow, encapsulated with pydicom).  The calibration is one 2D tissue region of the
 Sequence of Ultrasound Regions in cm, its reference pixel on the skin line at the centre of the
-probe face (ultrasound-dicom.md section 1).  Cines carry Frame Time and a Frame Increment Pointer
+probe face (docs/ultrasound-calibration.md §1).  Cines carry Frame Time and a Frame Increment Pointer
 to it (section 3).  Every UID is derived from the case parameters and every date is fixed, so the
 same case gives the same bytes.
 """

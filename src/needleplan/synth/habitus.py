@@ -1,7 +1,7 @@
 """Habitus presets: thin, average, obese.
 
-Every number cites the row of ``clinical-rules.md`` (the team's shared research notes) it comes
-from; where no source states a number it is marked **[inference]**, as that file does.
+Every number cites the row of ``docs/clinical-rules.md`` it comes from; where no source states a
+number it is marked **[inference]**, as that file does.
 
 Patient fields (BMI, weight, sex) follow the WHO classes of table 1B: thin = underweight
 (BMI < 18.5), average = normal (18.5-24.9), obese = BMI >= 30.

@@ -4,7 +4,7 @@ A probe fixes the pixel spacing, the field of view and the frequency.  The image
 of pixels with a black margin around the calibrated region (as a scanner's screen has); the
 region's reference pixel sits on the skin line at the centre of the probe face, so world
 millimetres are ``(index_px - origin_px) * spacing_mm`` and, for a linear probe, ``row_mm`` is
-depth below the skin (design.md section 3).
+depth below the skin (docs/contracts.md §3).
 
 A curvilinear probe is rendered into the same rectangular, linearly spaced grid: the fan is a
 mask, world mm are still linear per pixel, and the skin follows the probe face's arc (it rises

@@ -72,7 +72,7 @@ class Blob:
     """A closed structure: a polygon in world mm plus the ellipse it was drawn from.
 
     ``tissue``: ``target``, ``artery``, ``vein``, ``nerve``, ``bone`` (ribs included),
-    ``kidney``.  ``kind`` is the plan structure kind (design.md section 4).
+    ``kidney``.  ``kind`` is the plan structure kind (docs/contracts.md §4).
     """
 
     label: str

@@ -1,7 +1,7 @@
 """Site presets: the anatomy of each injection site for a habitus, in world millimetres.
 
 Each builder returns a :class:`~needleplan.synth.scene.Scene`.  Numbers cite the rows of
-``clinical-rules.md``; **[inference]** marks a number no source states (the layer thicknesses
+``docs/clinical-rules.md``; **[inference]** marks a number no source states (the layer thicknesses
 that fill the gap between two published depths, vessel sizes, rib spacing).
 
 The needle enters from the image's right (positive ``col_mm``), so the vessels and nerves a
@@ -259,7 +259,7 @@ SITE_PRESETS = {
     "quadratus_lumborum": quadratus_lumborum,
 }
 
-#: Plan file site id (design.md section 4) of each preset.
+#: Plan file site id (docs/contracts.md §4) of each preset.
 PLAN_SITE = {
     "rhomboid_rib": "rhomboid",
     "rhomboid_intercostal": "rhomboid",

@@ -1,4 +1,4 @@
-"""Ground truth and the reference plan, as plan-file dicts (design.md section 4).
+"""Ground truth and the reference plan, as plan-file dicts (docs/contracts.md §4).
 
 The truth lists every structure of the scene in world millimetres; the reference plan carries
 what a physician would mark (skin, target, pleura, ribs and bones, vessels, nerves, viscera) and
@@ -44,7 +44,7 @@ def _box_cols_mm(grid: ImageGrid, step_mm: float) -> np.ndarray:
 
 def clip_polygon(points: np.ndarray, box_mm: tuple[float, float, float, float]) -> np.ndarray:
     """Clip a closed polygon ``(N, 2)`` (row, col) to the box ``(min_row, min_col, max_row, max_col)``
-    (Sutherland-Hodgman).  Marks must lie inside the calibrated region (design.md section 3).
+    (Sutherland-Hodgman).  Marks must lie inside the calibrated region (docs/contracts.md §3).
 
     >>> clip_polygon(np.array([[0.0, 0.0], [0.0, 4.0], [4.0, 4.0], [4.0, 0.0]]), (1.0, 1.0, 9.0, 9.0)).tolist()
     [[1.0, 1.0], [1.0, 4.0], [4.0, 4.0], [4.0, 1.0]]

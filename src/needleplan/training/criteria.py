@@ -2,7 +2,7 @@
 
 These are teaching criteria, not clinical limits: the safety engine's findings stay the clinical
 judgement (any ``block`` finding fails an attempt whatever these numbers say).  Where the team's
-clinical-rules.md has a number behind a tolerance, its row is named.
+docs/clinical-rules.md has a number behind a tolerance, its row is named.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class Criteria:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-#: Where each tolerance comes from (clinical-rules.md rows, or "teaching choice" where none exists).
+#: Where each tolerance comes from (docs/clinical-rules.md rows, or "teaching choice" where none exists).
 CRITERIA_SOURCES: dict[str, str] = {
     "target_along_mm": "clinical-rules.md 1G 'Tip movement during aspiration and injection' (mean "
                        "2.9 mm retrograde): a plan need not be finer than the tip moves; and 1F "

@@ -21,7 +21,7 @@ from needleplan.training.cases import TeachingCase, create_case, list_cases, ref
 __all__ = ["STARTER_SET", "StarterResult", "build_starter_set"]
 
 #: (preset, habitus, difficulty): the thoracic presets are harder in a thin patient, where the
-#: pleura lies shallowest (clinical-rules.md 1B "Thin habitus in pneumothorax case reports").
+#: pleura lies shallowest (docs/clinical-rules.md 1B "Thin habitus in pneumothorax case reports").
 STARTER_SET: tuple[tuple[str, str, str], ...] = (
     ("upper_trapezius", "average", "intermediate"),
     ("upper_trapezius", "thin", "advanced"),

@@ -3,8 +3,8 @@
 Every vertex read from a layer goes through ``layer.data_to_world`` and every vertex written goes
 through ``layer.world_to_data``, so a shapes layer made by napari's own "new shapes" button (which
 copies the image's ``scale`` but not its ``translate``) gives the same millimetres as the layers
-this plugin makes (napari-and-style.md, traps D1/D2).  World coordinates are the core's world
-millimetres ``(row_mm, col_mm)`` for a calibrated image (design.md section 3), preceded by the
+this plugin makes (docs/style.md, traps D1/D2).  World coordinates are the core's world
+millimetres ``(row_mm, col_mm)`` for a calibrated image (docs/contracts.md §3), preceded by the
 time axis for a cine; for an uncalibrated image they are pixel indices, and nothing here calls them
 millimetres.
 
@@ -68,7 +68,7 @@ _ELLIPSE_POINTS = 48  # an ellipse is handed to the core as this many polygon ve
 def calibrated_image_kwargs(cal: Calibration, ndim: int, frame_time_ms: float | None) -> dict:
     """``scale``, ``translate``, ``units``, ``axis_labels`` of an image layer for a calibration.
 
-    ``world_mm = (index_px - origin_px) * spacing_mm`` (design.md section 3), so
+    ``world_mm = (index_px - origin_px) * spacing_mm`` (docs/contracts.md §3), so
     ``scale = spacing_mm`` and ``translate = -origin_px * spacing_mm``.  Without a length
     calibration the image stays in pixels (scale 1, units ``pixel``), never 1 px = 1 mm.
     A cine's first axis is time in ms when the frame time is known, else frame number.

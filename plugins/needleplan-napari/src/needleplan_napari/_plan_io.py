@@ -201,7 +201,7 @@ def apply_calibration(session: PlanSession, cal: Calibration) -> None:
 
 
 def saved_differences(plan: Plan, report: Any) -> list[str]:
-    """Finding codes that appeared or went away since the plan was saved (design.md section 4)."""
+    """Finding codes that appeared or went away since the plan was saved (docs/contracts.md §4)."""
     if not plan.findings or report is None:
         return []
     before = {f.get("code") for f in plan.findings}

@@ -3,8 +3,9 @@
 napari guide: https://napari.org/stable/plugins/building_a_plugin/guides.html#sample-data
 
 Each sample gives the calibrated image layer plus one shapes layer per marked kind and the needle,
-drawn from the case's reference plan (``sample_dicom/<case>.plan.json``); the image layer carries
-the plan so the docked widget takes over its site, patient and needle.
+drawn from the case's reference plan (:func:`needleplan.samples.sample_plan`, generated on first use
+into the user's cache, so it works from installed wheels); the image layer carries the plan so the
+docked widget takes over its site, patient and needle.
 """
 
 from __future__ import annotations
@@ -17,15 +18,11 @@ __all__ = [
 ]
 
 
-def find_sample(fragment: str) -> Path:
-    """The reference plan of the bundled sample whose file name contains ``fragment``."""
-    from needleplan.cli.view import sample_folder
-    from needleplan.errors import NeedleplanError
+def find_sample(key: str) -> Path:
+    """The reference plan of the sample ``key`` (generated on first use: works from a wheel)."""
+    from needleplan.samples import sample_plan
 
-    hits = sorted(sample_folder().glob(f"*{fragment}*.plan.json"))
-    if not hits:
-        raise NeedleplanError(f"no bundled sample matching {fragment!r} in {sample_folder()}; run `make samples`")
-    return hits[0]
+    return sample_plan(key)
 
 
 def sample_layers(plan_path: Path) -> list[tuple]:
@@ -58,7 +55,7 @@ def sample_layers(plan_path: Path) -> list[tuple]:
 
 def sample_trapezius_thin() -> list[tuple]:
     """Upper trapezius in a thin patient: pleura close under the muscle."""
-    return sample_layers(find_sample("trapezius"))
+    return sample_layers(find_sample("trapezius_thin"))
 
 
 def sample_piriformis() -> list[tuple]:
@@ -68,7 +65,7 @@ def sample_piriformis() -> list[tuple]:
 
 def sample_rhomboid_intercostal_cine() -> list[tuple]:
     """Rhomboid over an intercostal space in a thin patient, a breathing cine (time slider in ms)."""
-    return sample_layers(find_sample("rhomboid_intercostal"))
+    return sample_layers(find_sample("rhomboid_intercostal_cine"))
 
 
 def sample_rhomboid_rib() -> list[tuple]:

@@ -353,7 +353,7 @@ class PlanSession:
 
 
 def _extra(base: Plan | None, part: str) -> dict:
-    """Unknown fields of a part of the plan that was opened (kept on save, design.md section 4)."""
+    """Unknown fields of a part of the plan that was opened (kept on save, docs/contracts.md §4)."""
     obj = None if base is None else getattr(base, part)
     return dict(obj.extra) if obj is not None else {}
 

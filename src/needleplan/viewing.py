@@ -1,0 +1,96 @@
+"""What a viewer shows first, worked out without a GUI: the home view and the depth ruler.
+
+For the plugin's first view (the whole calibrated image, as its Home button shows), its depth
+ruler (millimetre ticks along the image's side, as ultrasound screens show) and its reader (which
+files are plans).  Millimetres are world mm (``world_mm = (index_px - origin_px) * spacing_mm``),
+``(row, col)`` order, row = depth.
+
+Examples
+--------
+A 0 to 23.5 mm deep image: a tick every 1 mm, a labelled major tick every 10 mm.
+
+>>> ticks = depth_ruler_ticks(0.0, 23.5)
+>>> len(ticks), [t.depth_mm for t in ticks if t.major], [t.label for t in ticks if t.major]
+(24, [0.0, 10.0, 20.0], ['0', '1 cm', '2 cm'])
+>>> is_plan_path("case.plan.json"), is_plan_path("case.dcm")
+(True, False)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from needleplan.errors import CalibrationError
+
+__all__ = ["RulerTick", "depth_ruler_ticks", "home_box_mm", "PLAN_SUFFIX", "is_plan_path"]
+
+#: plan files end in this (the reader's filename pattern is ``*`` + PLAN_SUFFIX)
+PLAN_SUFFIX = ".plan.json"
+
+
+def is_plan_path(path: str | Path) -> bool:
+    """Whether ``path`` names a plan file (by its name; the file is not read)."""
+    return Path(path).name.lower().endswith(PLAN_SUFFIX)
+
+
+@dataclass(frozen=True, slots=True)
+class RulerTick:
+    """One tick of the depth ruler: its depth below the skin line, major or not, and its label."""
+
+    depth_mm: float
+    major: bool
+    label: str | None
+
+
+def depth_ruler_ticks(top_mm: float, bottom_mm: float, *, minor_mm: float = 1.0,
+                      major_mm: float = 10.0) -> tuple[RulerTick, ...]:
+    """Ticks every ``minor_mm`` from ``top_mm`` to ``bottom_mm`` (inclusive), majors labelled in cm.
+
+    Ticks start at the first multiple of ``minor_mm`` at or below ``top_mm``'s depth and never go
+    above the skin (0 mm).  ``major_mm`` must be a whole multiple of ``minor_mm``.
+
+    >>> [t.depth_mm for t in depth_ruler_ticks(-1.5, 2.2, minor_mm=0.5)]
+    [0.0, 0.5, 1.0, 1.5, 2.0]
+    """
+    if not (minor_mm > 0 and major_mm > 0) or not math.isfinite(top_mm + bottom_mm):
+        raise CalibrationError("the depth ruler needs finite depths and positive tick spacings")
+    ratio = major_mm / minor_mm
+    if abs(ratio - round(ratio)) > 1e-9:
+        raise CalibrationError(f"major ticks every {major_mm:g} mm are not a multiple of the "
+                               f"minor ticks every {minor_mm:g} mm")
+    first = max(0, math.ceil(max(top_mm, 0.0) / minor_mm - 1e-9))
+    last = math.floor(bottom_mm / minor_mm + 1e-9)
+    every = int(round(ratio))
+    ticks = []
+    for n in range(first, last + 1):
+        depth = round(n * minor_mm, 9)
+        major = n % every == 0
+        label = None
+        if major:
+            cm = depth / 10.0
+            label = "0" if depth == 0 else f"{cm:g} cm"
+        ticks.append(RulerTick(depth, major, label))
+    return tuple(ticks)
+
+
+def home_box_mm(calibration, shape_px: tuple[int, int]) -> tuple[float, float, float, float]:
+    """``(top, left, bottom, right)`` world mm of the calibrated region's outer pixel edges.
+
+    The whole calibrated image for a view's Home: the region box for an ultrasound-region
+    calibration, else the whole image.  Raises CalibrationError for an uncalibrated image.
+
+    >>> from needleplan.calibration import Calibration
+    >>> cal = Calibration("PIXEL_SPACING", (0.2, 0.2), (0.0, 50.0), None, None, "test")
+    >>> home_box_mm(cal, (100, 200))
+    (-0.1, -10.1, 19.9, 29.9)
+    """
+    if not calibration.is_calibrated:
+        raise CalibrationError("an uncalibrated image has no millimetre view: show it in pixels")
+    rows, cols = shape_px
+    box = calibration.region_box_px or (0, 0, rows - 1, cols - 1)
+    r0, c0, r1, c1 = box
+    (sr, sc), (orow, ocol) = calibration.spacing_mm, calibration.origin_px
+    return (round((r0 - 0.5 - orow) * sr, 9), round((c0 - 0.5 - ocol) * sc, 9),
+            round((r1 + 0.5 - orow) * sr, 9), round((c1 + 0.5 - ocol) * sc, 9))
