@@ -2,7 +2,7 @@
 PYTHON ?= python3
 STAMP := .setup-done
 
-.PHONY: demo test test-core test-gui setup samples bench clean
+.PHONY: demo test test-core test-gui lint-imports setup samples bench clean
 
 # Installs what is missing (system packages, Python packages) once; re-run with `make setup`.
 $(STAMP): pyproject.toml plugins/needleplan-napari/pyproject.toml scripts/setup.sh
@@ -17,13 +17,18 @@ setup:
 demo: $(STAMP)
 	bash scripts/demo.sh
 
-# Every test: the headless core, then the napari plugin under a virtual display.
+# Every test: the import layers, the headless core, then the napari plugin under a virtual display.
 test: $(STAMP)
+	lint-imports
 	$(PYTHON) -m pytest -q -m "not gui" tests src
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(PYTHON) -m pytest -q plugins/needleplan-napari/tests plugins/needleplan-napari/src
 
 test-core: $(STAMP)
 	$(PYTHON) -m pytest -q -m "not gui" tests src
+
+# The import-linter contracts of pyproject.toml (core layers, no GUI toolkit in the core).
+lint-imports: $(STAMP)
+	lint-imports
 
 samples: $(STAMP)
 	$(PYTHON) scripts/make_samples.py

@@ -21,9 +21,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _open_case(viewer):
+    from needleplan_napari._names import PLAN_WIDGET, PLUGIN
     from needleplan_napari._sample_data import find_sample
 
-    _, widget = viewer.window.add_plugin_dock_widget("needleplan-napari", "Needle Plan")
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, PLAN_WIDGET)
     try:
         plan = find_sample("trapezius_thin")
         opened = widget.open_plan(plan)
@@ -31,9 +32,9 @@ def _open_case(viewer):
             return widget, plan.name, opened.needle.entry_mm, opened.needle.target_mm
     except Exception as exc:  # noqa: BLE001 - fall back to a real file when samples are not built
         print(f"(bundled sample unavailable: {exc}; using tests/data/real_dicom/RGB_IMAGE.dcm)", file=sys.stderr)
-    from needleplan_napari._session import PlanInputs
+    from needleplan_napari._state import PlanInputs
 
-    viewer.open(str(REPO / "tests/data/real_dicom/RGB_IMAGE.dcm"), plugin="needleplan-napari")
+    viewer.open(str(REPO / "tests/data/real_dicom/RGB_IMAGE.dcm"), plugin=PLUGIN)
     widget.set_inputs(PlanInputs(site="upper_trapezius", bmi=17.5, weight_kg=50.0, sex="F"))
     widget.add_structure("pleura", [[14.8, -20.0], [15.1, 20.0]])
     widget.add_structure("target", [[8.0, 0.0], [8.0, 4.0], [11.0, 4.0], [11.0, 0.0]])
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         t2 = time.perf_counter()
         shown_tip = widget.session.state.plan.needle.target_mm
         assert np.allclose(shown_tip, new_tip, atol=1e-4), (shown_tip, new_tip)
-        assert widget.findings_list.count() == len(widget.session.state.report.findings)
+        assert widget.findings.findings_list.count() == len(widget.session.state.report.findings)
         times_ms.append((stamps["panel"] - stamps["event"]) * 1000)
         overlay_ms.append((t1 - stamps["event"]) * 1000)
         setter_ms.append((t2 - t0) * 1000)

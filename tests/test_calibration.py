@@ -84,19 +84,24 @@ def test_dual_view_picks_the_first_view_and_lookup_refuses_a_line_across_views()
 
 
 def test_colour_box_inside_tissue_box_with_the_same_scale_is_inside() -> None:
-    tissue = UltrasoundRegion(0, (0, 0, 99, 99), 1, 1, 1, 3, 3, 0.02, 0.02, (0.0, 50.0))
-    colour = UltrasoundRegion(1, (20, 20, 60, 60), 1, 2, 0, 3, 3, 0.02, 0.02, (-20.0, 30.0))
+    tissue = UltrasoundRegion(index=0, box_px=(0, 0, 99, 99), spatial_format=1, data_type=1, flags=1, units_row=3,
+                              units_col=3, delta_row=0.02, delta_col=0.02, reference_px=(0.0, 50.0))
+    colour = UltrasoundRegion(index=1, box_px=(20, 20, 60, 60), spatial_format=1, data_type=2, flags=0,
+                              units_row=3, units_col=3, delta_row=0.02, delta_col=0.02, reference_px=(-20.0, 30.0))
     # same spacing and same origin (0, 50): one calibration, named by the larger tissue region (0),
     # the one calibration_from_dataset picks, whichever order the regions come in
     for regions in ([tissue, colour], [colour, tissue]):
         lookup = region_lookup(regions, [[30, 30], [40, 40], [90, 90]])
         assert lookup.status == "inside" and lookup.region_index == 0 and lookup.point_regions == (0, 0, 0)
     # a colour box with its own scale: both low priority -> ambiguous where they overlap
-    other_scale = UltrasoundRegion(1, (20, 20, 60, 60), 1, 2, 1, 3, 3, 0.03, 0.03, (-20.0, 30.0))
+    other_scale = UltrasoundRegion(index=1, box_px=(20, 20, 60, 60), spatial_format=1, data_type=2, flags=1,
+                                   units_row=3, units_col=3, delta_row=0.03, delta_col=0.03,
+                                   reference_px=(-20.0, 30.0))
     assert region_lookup([tissue, other_scale], [[30, 30]]).status == "spans"
     assert region_lookup([tissue, other_scale], [[90, 90]]).region_index == 0
     # ... unless one of them is high priority (flags bit 0 == 0): it wins inside its box
-    high = UltrasoundRegion(1, (20, 20, 60, 60), 1, 2, 0, 3, 3, 0.03, 0.03, (-20.0, 30.0))
+    high = UltrasoundRegion(index=1, box_px=(20, 20, 60, 60), spatial_format=1, data_type=2, flags=0, units_row=3,
+                            units_col=3, delta_row=0.03, delta_col=0.03, reference_px=(-20.0, 30.0))
     assert region_lookup([tissue, high], [[30, 30]]).region_index == 1
     assert region_lookup([tissue, high], [[30, 30], [90, 90]]).status == "spans"
 
@@ -149,7 +154,8 @@ def test_malformed_region_item_never_calibrates_and_never_raises() -> None:
 
 
 def test_degenerate_zero_width_region_is_not_a_length_region() -> None:
-    r = UltrasoundRegion(2, (522, 743, 576, 743), 1, 1, 0, 3, 3, 0.02, 0.02, None)
+    r = UltrasoundRegion(index=2, box_px=(522, 743, 576, 743), spatial_format=1, data_type=1, flags=0, units_row=3,
+                         units_col=3, delta_row=0.02, delta_col=0.02, reference_px=None)
     assert not r.is_length_region and r.spacing_mm is None
 
 

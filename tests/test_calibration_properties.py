@@ -44,7 +44,8 @@ def test_lengths_invariant_under_translation(sr, sc, o_r, o_c, a, b, shift) -> N
 @settings(max_examples=100, deadline=None)
 @given(st.integers(0, 200), st.integers(0, 200), st.integers(1, 200), st.integers(1, 200), points)
 def test_lookup_inside_iff_every_point_is_in_the_box(r0, c0, h, w, pts) -> None:
-    reg = UltrasoundRegion(0, (r0, c0, r0 + h, c0 + w), 1, 1, 0, 3, 3, 0.02, 0.02, (0.0, 0.0))
+    reg = UltrasoundRegion(index=0, box_px=(r0, c0, r0 + h, c0 + w), spatial_format=1, data_type=1, flags=0,
+                           units_row=3, units_col=3, delta_row=0.02, delta_col=0.02, reference_px=(0.0, 0.0))
     px = np.array(pts)
     inside = (px[:, 0] >= r0 - 0.5) & (px[:, 0] <= r0 + h + 0.5) & (px[:, 1] >= c0 - 0.5) & (px[:, 1] <= c0 + w + 0.5)
     lookup = region_lookup([reg], px)

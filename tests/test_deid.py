@@ -283,7 +283,8 @@ def test_cli_deid_refuses_and_flags(tmp_path, capsys):
 def test_keep_mask_is_the_clamped_box(r0, c0, dr, dc):
     rows, cols = 8, 10
     r1, c1 = r0 + dr + 1, c0 + dc + 1
-    region = UltrasoundRegion(0, (r0, c0, r1, c1), 1, 1, 0, 3, 3, 0.01, 0.01, None)
+    region = UltrasoundRegion(index=0, box_px=(r0, c0, r1, c1), spatial_format=1, data_type=1, flags=0,
+                              units_row=3, units_col=3, delta_row=0.01, delta_col=0.01, reference_px=None)
     regions = regions_from_dataset_like(region, rows, cols)
     mask = keep_mask(regions, rows, cols)
     if not regions[0].is_usable:

@@ -218,7 +218,7 @@ def test_cli_report_of_a_library_plan_shows_status_and_reviewer(trapezius, tmp_p
 
 @pytest.mark.parametrize("plan_path", SAMPLE_PLANS, ids=[p.name for p in SAMPLE_PLANS])
 def test_every_bundled_sample_gets_a_report_with_its_findings(plan_path, tmp_path):
-    from needleplan.anatomy import SITE_PROFILES
+    from needleplan.clinical import SITE_PROFILES
 
     out = tmp_path / "r.html"
     assert main(["report", str(plan_path), "-o", str(out)]) == 0

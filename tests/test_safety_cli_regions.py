@@ -111,8 +111,10 @@ def test_anisotropic_pixels_to_mm_and_region_box():
 
 def test_needle_across_two_regions():
     # Dual view: regions 0 (cols 0-99) and 1 (cols 100-199), 0.2 mm/px, reference pixel (0, 50).
-    left = UltrasoundRegion(0, (0, 0, 99, 99), 1, 1, 0, 3, 3, 0.02, 0.02, (0.0, 50.0))
-    right = UltrasoundRegion(1, (0, 100, 99, 199), 1, 1, 0, 3, 3, 0.02, 0.02, (0.0, 50.0))
+    left = UltrasoundRegion(index=0, box_px=(0, 0, 99, 99), spatial_format=1, data_type=1, flags=0, units_row=3,
+                            units_col=3, delta_row=0.02, delta_col=0.02, reference_px=(0.0, 50.0))
+    right = UltrasoundRegion(index=1, box_px=(0, 100, 99, 199), spatial_format=1, data_type=1, flags=0,
+                             units_row=3, units_col=3, delta_row=0.02, delta_col=0.02, reference_px=(0.0, 50.0))
     cal = Calibration("US_REGION", (0.2, 0.2), (0.0, 50.0), 0, (0, 0, 99, 99), "region 0")
     # Needle from px (10, 60) = mm (2, 2) to px (50, 160) = mm (10, 22): it runs into region 1.
     d = plan("other", structures=[box("target", 9, 21, 11, 23)], entry=[2, 2], tip=[10, 22], cal=cal.to_dict())

@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from needleplan.anatomy import site_profile
+from needleplan.clinical import site_profile
 from needleplan.cli import main
 from needleplan.plan import load_plan, plan_from_dict
 from needleplan.safety import check_plan

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
-from needleplan.anatomy import STRUCTURE_KINDS
+from needleplan.vocabulary import StructureKind
 from needleplan.calibration import Calibration
 from needleplan.colours import KIND_STYLES, kind_style
 from needleplan.errors import CalibrationError
@@ -67,7 +67,7 @@ def test_home_box_is_the_calibrated_region_and_needs_a_calibration():
 
 
 def test_every_structure_kind_has_one_style_and_the_report_draws_with_it():
-    assert set(STRUCTURE_KINDS) <= set(KIND_STYLES)
+    assert {k.value for k in StructureKind} <= set(KIND_STYLES)
     assert kind_style("no such kind") is KIND_STYLES["other"]
     plan = load_plan(SAMPLE)
     ax = Figure().add_subplot()

@@ -3,7 +3,7 @@
 A physician who learnt that the pleura is the cyan line in napari must find the same cyan line on
 the printed report.  Colours are chosen to read on a dark B-mode image; on white paper every mark
 is drawn over a dark outline (:data:`OUTLINE`), so the light ones (rib, pleura) stay visible in a
-legend on white.  Keys are the plan's structure kind strings (:data:`needleplan.anatomy.STRUCTURE_KINDS`)
+legend on white.  Keys are the plan's structure kind strings (:class:`needleplan.vocabulary.StructureKind`)
 plus ``"needle"``.
 
 Examples

@@ -14,6 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from needleplan_napari._names import PLAN_WIDGET, PLUGIN
+
 REPO = Path(__file__).resolve().parents[3]
 OUT = REPO / "docs" / "screenshots"
 CASES = (("trapezius_thin", "upper_trapezius", "thin"), ("piriformis", "piriformis", "average"))
@@ -22,7 +24,6 @@ CASES = (("trapezius_thin", "upper_trapezius", "thin"), ("piriformis", "piriform
 def case_plan(key: str, preset: str, habitus: str, folder: Path) -> Path:
     """The sample's reference plan file (bundled if built, else synthesised into ``folder``)."""
     from needleplan.errors import NeedleplanError
-
     from needleplan_napari._sample_data import find_sample
 
     try:
@@ -58,7 +59,7 @@ def main(out_dir: Path = OUT) -> list[Path]:
         for key, preset, habitus in CASES:
             viewer = napari.Viewer(title="needleplan", show=True)
             viewer.window.resize(1280, 800)
-            _, widget = viewer.window.add_plugin_dock_widget("needleplan-napari", "Needle Plan")
+            _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, PLAN_WIDGET)
             written.append(take(viewer, widget, case_plan(key, preset, habitus, Path(tmp)), out_dir / f"{key}.png"))
             if key == "trapezius_thin":
                 written.append(take(viewer, widget, case_plan(key, preset, habitus, Path(tmp)),
@@ -75,8 +76,8 @@ def take_uncalibrated(out: Path) -> Path:
 
     viewer = napari.Viewer(title="needleplan", show=True)
     viewer.window.resize(1280, 800)
-    _, widget = viewer.window.add_plugin_dock_widget("needleplan-napari", "Needle Plan")
-    viewer.open(str(REPO / "tests" / "data" / "real_dicom" / "US1_J2KR.dcm"), plugin="needleplan-napari")
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, PLAN_WIDGET)
+    viewer.open(str(REPO / "tests" / "data" / "real_dicom" / "US1_J2KR.dcm"), plugin=PLUGIN)
     widget.set_needle((100.0, 250.0), (250.0, 300.0))
     for _ in range(5):
         QApplication.processEvents()

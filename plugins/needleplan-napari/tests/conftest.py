@@ -9,7 +9,6 @@ import pytest
 REPO = Path(__file__).resolve().parents[3]
 REAL = REPO / "tests" / "data" / "real_dicom"
 SAMPLES = REPO / "sample_dicom"
-PLUGIN = "needleplan-napari"
 
 
 @pytest.fixture

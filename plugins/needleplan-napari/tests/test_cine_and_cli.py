@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from needleplan_napari import _layers
+from needleplan_napari._names import PLUGIN
+from needleplan_napari._state import PlanInputs
 
 pytestmark = pytest.mark.gui
 
-PLUGIN = "needleplan-napari"
 REPO = Path(__file__).resolve().parents[3]
 REAL = REPO / "tests" / "data" / "real_dicom"
 
@@ -57,7 +58,7 @@ def test_cine_marks_keep_their_frame_through_save_and_open(make_napari_viewer_pr
 def test_keyboard_shortcuts_start_marking(make_napari_viewer_proxy):
     from napari.utils.key_bindings import coerce_keybinding
 
-    from needleplan_napari._widget import SHORTCUTS
+    from needleplan_napari._qt._mark_buttons import SHORTCUTS
 
     viewer = make_napari_viewer_proxy()
     viewer.open(str(REAL / "RGB_IMAGE.dcm"), plugin=PLUGIN)
@@ -154,7 +155,7 @@ def test_sample_data_menu_entries(make_napari_viewer_proxy):
         assert layers[0].name.endswith("mm/px]") and str(layers[0].units[-1]) == "millimeter"
         assert any(_layers.kind_of_layer(ly) == "needle" for ly in layers)
         assert widget.session.inputs.site == site          # the widget took over the sample's plan
-        assert widget.site.currentText() == site
+        assert widget.needle_form.site.currentText() == site
         assert widget.findings_shown()
         for ly in list(viewer.layers):
             viewer.layers.remove(ly)
@@ -171,3 +172,34 @@ def test_opening_a_long_cine_decodes_only_what_is_shown(make_napari_viewer_proxy
     assert source.decode_count <= 2            # the frame on screen, not the 40-frame loop
     viewer.dims.set_current_step(0, 30)
     assert source.decode_count <= 4
+
+
+def test_a_pleura_marked_on_another_frame_draws_the_10_mm_band_the_rule_checks(make_napari_viewer_proxy,
+                                                                                synthetic_cine):
+    # R3: a pleura measured on another frame of a cine is checked with a 10 mm margin
+    # (PLEURA_MARGIN_OTHER_FRAME_MM) instead of 5 mm; the band drawn must be the one checked.
+    viewer = make_napari_viewer_proxy()
+    viewer.open(str(synthetic_cine.dicom_path), plugin=PLUGIN)
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Needle Plan")
+    widget.set_inputs(PlanInputs(site="upper_trapezius"))
+    viewer.dims.set_current_step(0, 2)
+    widget.add_structure("pleura", [[14.0, -20.0], [14.0, 20.0]])          # pleura 14 mm deep, on frame 2
+    viewer.dims.set_current_step(0, 1)
+    widget.set_needle((0.0, -15.0), (8.0, 0.0))                           # needle on frame 1, tip 8 mm deep
+    state = widget.session.state
+    (pleura,) = [s for s in state.plan.structures if s.kind == "pleura"]
+    assert pleura.frame_index == 2 and state.plan.image.frame_index == 1
+    # the tip is 14 - 8 = 6 mm above the pleura: inside a 10 mm margin, outside a 5 mm one
+    (finding,) = state.report.by_code("PLEURA_MARGIN")
+    assert finding.values["margin_mm"] == pytest.approx(10.0)
+    margins = viewer.layers["needleplan: margins"]
+    # the band is the pleura path drawn 2 * 10 = 20 mm wide (not 2 * 5 = 10 mm)
+    assert margins.shape_type == ["path"] and list(margins.edge_width) == pytest.approx([20.0])
+
+    # the needle moved onto the pleura's own frame: 5 mm margin, a 10 mm wide band, no finding
+    viewer.dims.set_current_step(0, 2)
+    widget.set_needle((0.0, -15.0), (8.0, 0.0))
+    state = widget.session.state
+    assert state.plan.image.frame_index == 2
+    assert state.report.by_code("PLEURA_MARGIN") == ()
+    assert list(viewer.layers["needleplan: margins"].edge_width) == pytest.approx([10.0])

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from needleplan_napari import _layers
-from needleplan_napari._session import PlanInputs
+from needleplan_napari._names import PLUGIN
+from needleplan_napari._state import PlanInputs
 
 pytestmark = pytest.mark.gui
 
-PLUGIN = "needleplan-napari"
 REAL = Path(__file__).resolve().parents[3] / "tests" / "data" / "real_dicom"
 
 
@@ -125,12 +125,12 @@ def test_uncalibrated_image_shows_no_mm_and_two_point_calibration(make_napari_vi
     viewer = make_napari_viewer_proxy()
     widget = _dock(viewer, "US1_J2KR.dcm")
     image = widget.session.image_layer()
-    assert "UNCALIBRATED" in widget.calibration_label.text()
-    assert not widget.calibrate_row.isHidden()
+    assert "UNCALIBRATED" in widget.calibration.calibration_label.text()
+    assert not widget.calibration.calibrate_row.isHidden()
     widget.add_structure("pleura", [[200.0, 100.0], [210.0, 500.0]])   # world = pixels here
     widget.set_needle((0.0, 250.0), (150.0, 300.0))
-    text = " ".join(widget.findings_shown()) + widget.metrics_label.text()
-    assert " mm" not in widget.metrics_label.text()
+    text = " ".join(widget.findings_shown()) + widget.findings.metrics_label.text()
+    assert " mm" not in widget.findings.metrics_label.text()
     assert "UNCALIBRATED" in text
     assert widget.save_plan(tmp_path / "x.plan.json") is None
     assert "calibrat" in widget.status.text()
@@ -143,7 +143,7 @@ def test_uncalibrated_image_shows_no_mm_and_two_point_calibration(make_napari_vi
     # the needle keeps its pixels: tip pixel (150, 300) -> (150 * 0.125, 300 * 0.125) = (18.75, 37.5) mm
     entry, tip, _ = _layers.needle_from_layer(widget.session.kind_layer("needle"), image)
     assert tip == pytest.approx((18.75, 37.5), abs=1e-4) and entry == pytest.approx((0.0, 31.25), abs=1e-4)
-    assert "Path" in widget.metrics_label.text() and "UNCALIBRATED" not in " ".join(widget.findings_shown())
+    assert "Path" in widget.findings.metrics_label.text() and "UNCALIBRATED" not in " ".join(widget.findings_shown())
     assert widget.session.kind_layer("needle").edge_width == pytest.approx([0.35])   # 2 px became 0.35 mm
     assert widget.save_plan(tmp_path / "x.plan.json") is not None
 

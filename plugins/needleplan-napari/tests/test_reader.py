@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from pathlib import Path
-
+from needleplan_napari._names import PLUGIN
 from needleplan_napari._reader import get_reader
 
-PLUGIN = "needleplan-napari"
 REAL = Path(__file__).resolve().parents[3] / "tests" / "data" / "real_dicom"
 
 pytestmark = pytest.mark.gui

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from needleplan_napari._names import PLUGIN
+
 pytestmark = pytest.mark.gui
 
-PLUGIN = "needleplan-napari"
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "screenshots.py"
 
 
@@ -35,7 +36,7 @@ def test_screenshots_of_the_docked_window(make_napari_viewer_proxy, tmp_path):
         assert img.shape[1] >= 1000 and img.shape[0] >= 600       # the whole window, not the canvas
         assert img[..., :3].std() > 20                            # not blank
         assert widget.findings_shown(), key                       # the panel lists the plan's findings
-        assert "mm/px" in widget.calibration_label.text()
+        assert "mm/px" in widget.calibration.calibration_label.text()
         if key == "trapezius_thin":
             assert "THIN_PATIENT" in widget.session.state.report.codes
         else:

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from needleplan_napari import _layers, _suggestions
-from needleplan_napari._session import PlanInputs
-from needleplan_napari._suggestions_panel import DETECT_KEY
+from needleplan_napari._names import PLUGIN
+from needleplan_napari._qt._suggestions_panel import DETECT_KEY
+from needleplan_napari._state import PlanInputs
 
 pytestmark = pytest.mark.gui
 
-PLUGIN = "needleplan-napari"
 REPO = Path(__file__).resolve().parents[3]
 SAMPLES = REPO / "sample_dicom"
 

@@ -79,7 +79,9 @@ def regions_from_dataset(ds: Any) -> tuple[UltrasoundRegion, ...]:
         try:
             out.append(_region(i, item, rows, cols))
         except (TypeError, ValueError, AttributeError) as exc:  # a malformed item never calibrates
-            out.append(UltrasoundRegion(i, (0, 0, 0, 0), 0, 0, 0, 0, 0, math.nan, math.nan, None,
+            out.append(UltrasoundRegion(index=i, box_px=(0, 0, 0, 0), spatial_format=0, data_type=0, flags=0,
+                                        units_row=0, units_col=0, delta_row=math.nan, delta_col=math.nan,
+                                        reference_px=None,
                                         problem=f"malformed region item ({' '.join(str(exc).split())[:80]})"))
     return tuple(out)
 

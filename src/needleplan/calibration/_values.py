@@ -13,10 +13,12 @@ from typing import Any
 import numpy as np
 
 from needleplan.errors import CalibrationError, PlanFormatError
+from needleplan.vocabulary import CalibrationSource
 
 __all__ = ["SOURCES", "UltrasoundRegion", "Calibration", "RegionLookup", "manual_calibration", "region_lookup"]
 
-SOURCES = ("US_REGION", "PIXEL_SPACING", "MANUAL", "NONE")
+#: The calibration source words (:class:`needleplan.vocabulary.CalibrationSource`), for messages.
+SOURCES: tuple[str, ...] = tuple(s.value for s in CalibrationSource)
 UNITS_CM = 3
 SPATIAL_2D = 1
 LENGTH_DATA_TYPES = (1, 2)  # tissue, colour flow
@@ -42,7 +44,7 @@ def _pair(value: Any, name: str) -> tuple[float, float]:
     return a, b
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class UltrasoundRegion:
     """One item of the Sequence of Ultrasound Regions (0018,6011), in ``(row, col)`` order.
 
@@ -54,7 +56,9 @@ class UltrasoundRegion:
     --------
     A 2D tissue region at rows 60-518, cols 120-799, 0.0262 cm/px, reference pixel (36, 340):
 
-    >>> r = UltrasoundRegion(0, (60, 120, 518, 799), 1, 1, 0, 3, 3, 0.0262, 0.0262, (36.0, 340.0))
+    >>> r = UltrasoundRegion(index=0, box_px=(60, 120, 518, 799), spatial_format=1, data_type=1, flags=0,
+    ...                      units_row=3, units_col=3, delta_row=0.0262, delta_col=0.0262,
+    ...                      reference_px=(36.0, 340.0))
     >>> r.is_length_region, r.spacing_mm, r.origin_px
     (True, (0.262, 0.262), (96.0, 460.0))
     >>> r.contains([[96, 460], [10, 10]]).tolist()
@@ -115,7 +119,9 @@ class UltrasoundRegion:
         ``row0 = ref_row - value / delta_row``.  The column origin stays at the reference pixel (the
         centre of the probe face), docs/contracts.md §3.
 
-        >>> r = UltrasoundRegion(0, (0, 0, 99, 99), 1, 1, 0, 3, 3, 0.01, 0.01, (10.0, 50.0), None, 0.5)
+        >>> r = UltrasoundRegion(index=0, box_px=(0, 0, 99, 99), spatial_format=1, data_type=1, flags=0,
+        ...                      units_row=3, units_col=3, delta_row=0.01, delta_col=0.01,
+        ...                      reference_px=(10.0, 50.0), problem=None, reference_value_row=0.5)
         >>> r.origin_px   # 0.5 cm at row 10 with 0.01 cm/px: depth 0 lies 50 rows above
         (-40.0, 50.0)
         """
@@ -289,8 +295,11 @@ def region_lookup(regions: Iterable[UltrasoundRegion], index_px: Any) -> RegionL
     --------
     Dual view: two tissue regions side by side, each with its own origin.
 
-    >>> left = UltrasoundRegion(0, (0, 0, 99, 99), 1, 1, 0, 3, 3, 0.02, 0.02, (0.0, 50.0))
-    >>> right = UltrasoundRegion(1, (0, 100, 99, 199), 1, 1, 0, 3, 3, 0.02, 0.02, (0.0, 50.0))
+    >>> left = UltrasoundRegion(index=0, box_px=(0, 0, 99, 99), spatial_format=1, data_type=1, flags=0,
+    ...                         units_row=3, units_col=3, delta_row=0.02, delta_col=0.02, reference_px=(0.0, 50.0))
+    >>> right = UltrasoundRegion(index=1, box_px=(0, 100, 99, 199), spatial_format=1, data_type=1, flags=0,
+    ...                          units_row=3, units_col=3, delta_row=0.02, delta_col=0.02,
+    ...                          reference_px=(0.0, 50.0))
     >>> region_lookup([left, right], [[10, 10], [50, 60]]).status
     'inside'
     >>> lk = region_lookup([left, right], [[10, 10], [50, 160]])

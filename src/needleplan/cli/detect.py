@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from needleplan.io import open_image
     from needleplan.plan import load_plan, save_plan, verify_binding
 
-    from needleplan.anatomy import SITE_PROFILES
+    from needleplan.clinical import SITE_PROFILES
 
     if args.site is not None and args.site not in SITE_PROFILES:  # a typo must not drop the rib rules
         raise UnknownPresetError(f"unknown site {args.site!r}; choose one of: {', '.join(SITE_PROFILES)}")

@@ -35,7 +35,8 @@ def keep_mask(regions: tuple[UltrasoundRegion, ...], rows: int, cols: int) -> np
     --------
     A 4 x 6 image with one tissue region over rows 1-2, cols 2-6 (col 6 is one past the edge):
 
-    >>> r = UltrasoundRegion(0, (1, 2, 2, 6), 1, 1, 0, 3, 3, 0.01, 0.01, None)
+    >>> r = UltrasoundRegion(index=0, box_px=(1, 2, 2, 6), spatial_format=1, data_type=1, flags=0, units_row=3,
+    ...                      units_col=3, delta_row=0.01, delta_col=0.01, reference_px=None)
     >>> keep_mask((r,), 4, 6).astype(int)
     array([[0, 0, 0, 0, 0, 0],
            [0, 0, 1, 1, 1, 1],

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from needleplan.clinical import SITE_PROFILES
 from needleplan.detect._frame import FrameView, prepare_frame, smooth
 from needleplan.detect._lines import ridge_map, trace_lines
 from needleplan.detect.pleura import PleuraCandidate, find_pleura, merge_across_shadows, pleura_detection
@@ -20,13 +21,7 @@ from needleplan.detect.ribs import ShadowMap, detect_ribs, shadow_map
 from needleplan.detect.surface import detect_fascia, detect_skin
 from needleplan.detect.vessels import VesselBlob, find_vessels, vessel_detection
 
-__all__ = ["FrameAnalysis", "analyse_frame", "detect_frame", "is_thoracic_site", "THORACIC_SITES"]
-
-#: Sites over the rib cage or lung apex (docs/clinical-rules.md rule R1, the thoracic pneumothorax class;
-#: the ids are those of docs/contracts.md §4).  Used only to name a shadow-casting bone "rib" or "bone".
-THORACIC_SITES = frozenset(
-    {"upper_trapezius", "levator_scapulae", "rhomboid", "thoracic_paraspinal", "serratus_anterior"}
-)
+__all__ = ["FrameAnalysis", "analyse_frame", "detect_frame", "is_thoracic_site"]
 
 #: Ridge strength, in scaled grey levels, of a line point worth tracing.  [inference, tuned on the
 #: phantom: speckle alone stays below it after the along-line smoothing of the ridge filter]
@@ -39,7 +34,8 @@ VESSEL_SMOOTH_MM = 0.15
 def is_thoracic_site(site: str | None) -> bool | None:
     """True/False for a known site id, None when the site is not given.
 
-    Uses ``needleplan.anatomy.SITE_PROFILES`` when present, else R1's list of thoracic sites.
+    A site with a profile (:data:`needleplan.clinical.SITE_PROFILES`) is thoracic when its region is;
+    an id without a profile is not thoracic.
 
     Examples
     --------
@@ -48,15 +44,8 @@ def is_thoracic_site(site: str | None) -> bool | None:
     """
     if site is None:
         return None
-    try:
-        from needleplan.anatomy import SITE_PROFILES  # type: ignore[attr-defined]
-
-        profile = SITE_PROFILES.get(site)
-        if profile is not None:
-            return getattr(profile, "region", None) == "thoracic"
-    except ImportError:
-        pass
-    return site in THORACIC_SITES
+    profile = SITE_PROFILES.get(site)
+    return profile is not None and profile.region == "thoracic"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,14 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from needleplan.errors import LibraryError
+from needleplan.vocabulary import Severity
 
 __all__ = ["connect", "SCHEMA_VERSION", "SEVERITY_RANK", "plan_row_values", "query_plans",
            "PLAN_COLUMNS"]
 
 SCHEMA_VERSION = 1
 
-#: Severity order for "worst finding" (docs/contracts.md §5): block > warn > info.
-SEVERITY_RANK = {"block": 3, "warn": 2, "info": 1}
+#: Severity rank stored in the index for "worst finding" (docs/contracts.md §5): block 3 > warn 2 > info 1
+#: (0: no finding).
+SEVERITY_RANK: dict[str, int] = {s.value: len(Severity) - i for i, s in enumerate(Severity)}
 
 PLAN_COLUMNS = (
     "id", "patient_id", "site", "side", "created", "author", "status", "revision",

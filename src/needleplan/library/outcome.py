@@ -23,12 +23,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from needleplan.errors import LibraryError
+from needleplan.safety.codes import FindingCode
 
 __all__ = ["Outcome", "POOR_RELIEF_FRACTION", "PRIOR_POOR_OUTCOME", "prior_outcome_finding"]
 
 #: Pain reduction below this fraction of the starting score is a poor response [inference, IMMPACT].
 POOR_RELIEF_FRACTION = 0.30
-PRIOR_POOR_OUTCOME = "PRIOR_POOR_OUTCOME"
+#: The library's own finding code (a member of the one enumeration of codes).
+PRIOR_POOR_OUTCOME = FindingCode.PRIOR_POOR_OUTCOME
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +112,7 @@ def prior_outcome_finding(earlier: list[Mapping[str, Any]], site: str) -> dict |
     cases = "; ".join(f"plan {r['id']} ({(r.get('created') or '')[:10]}): {r['outcome_summary']}"
                       for r in earlier)
     return {
-        "code": PRIOR_POOR_OUTCOME,
+        "code": PRIOR_POOR_OUTCOME.value,
         "severity": "info",
         "message": (f"this patient had a poor result at {site} before ({cases}); repeating the "
                     "same approach rarely helps and the diagnosis may need review"),

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from needleplan.plan._binding import verify_binding
 from needleplan.plan._io import load_plan, save_plan
+from needleplan.plan._json import jsonable
 from needleplan.plan._model import (
     APPROACHES, PLAN_FORMAT, PLAN_VERSION, ImageBinding, Injectate, Needle, Patient, Plan, Structure,
 )
@@ -37,6 +38,7 @@ from needleplan.plan._serialize import plan_to_dict, with_report
 from needleplan.plan._validate import plan_from_dict
 
 __all__ = [
+    "jsonable",
     "PLAN_FORMAT", "PLAN_VERSION", "APPROACHES",
     "Structure", "Needle", "Patient", "Injectate", "ImageBinding", "Plan",
     "plan_from_dict", "plan_to_dict", "load_plan", "save_plan", "verify_binding", "with_report",

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from needleplan.errors import PlanFormatError
+from needleplan.plan._json import jsonable
 from needleplan.plan._model import Plan
 from needleplan.plan._serialize import plan_to_dict, with_report
 from needleplan.plan._validate import plan_from_dict
@@ -38,8 +39,6 @@ def save_plan(plan: Plan, path: str | os.PathLike[str], *, report: Any = None) -
     A temporary file in the same folder is written, flushed and fsynced, then renamed over ``path``,
     and the folder is fsynced, so readers see either the old plan or the new one, never half.
     """
-    from needleplan.cli._output import jsonable  # plain JSON values (numpy scalars, non-finite -> null)
-
     if report is not None:
         plan = with_report(plan, report)
     path = Path(path)

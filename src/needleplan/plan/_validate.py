@@ -6,7 +6,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from needleplan.anatomy import STRUCTURE_KINDS
+from needleplan.vocabulary import StructureKind
+
+_KINDS: tuple[str, ...] = tuple(k.value for k in StructureKind)
 from needleplan.calibration import Calibration
 from needleplan.errors import PlanFormatError
 from needleplan.plan._model import (
@@ -88,8 +90,8 @@ _TOP_KEYS = ("format", "version", "image", "calibration", "site", "approach", "p
 def _structure(d: Any, where: str) -> Structure:
     d = _obj(d, where)
     kind = d.get("kind")
-    if kind not in STRUCTURE_KINDS:
-        raise _fail(f"{where}.kind", f"one of {list(STRUCTURE_KINDS)}", kind)
+    if kind not in _KINDS:
+        raise _fail(f"{where}.kind", f"one of {list(_KINDS)}", kind)
     pts = d.get("points_mm")
     if not isinstance(pts, (list, tuple)) or not pts:
         raise _fail(f"{where}.points_mm", "a non-empty list of [row_mm, col_mm] pairs", pts)

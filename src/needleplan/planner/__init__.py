@@ -6,7 +6,8 @@ Suggested (unaccepted) structures are never hazards here.  Plans without a lengt
 :class:`~needleplan.errors.CalibrationError`: no millimetre is computed from pixels.
 
 The package's modules: ``_scene`` (a plan's geometry prepared once: hazards, backstops, skin,
-target), ``_metrics`` (:func:`needle_metrics`), ``_insertion`` (:func:`max_safe_insertion` and
+target), ``_drawn`` (unit-free crossings and ray hits of the drawn needle, also uncalibrated),
+``_metrics`` (:func:`needle_metrics`), ``_insertion`` (:func:`max_safe_insertion` and
 :func:`overshoot`) and ``_window`` (:func:`safe_angle_window` and :func:`suggest`).
 
 Examples
@@ -33,14 +34,15 @@ The tip may go on until it is within the 5 mm margin: 14 - 5 = 9 mm of insertion
 
 from __future__ import annotations
 
+from needleplan.planner._drawn import drawn_clearance, first_hits, needle_vectors, shortest_needle
 from needleplan.planner._insertion import Overshoot, SafeInsertion, max_safe_insertion, overshoot
 from needleplan.planner._metrics import NeedleMetrics, needle_metrics
-from needleplan.planner._scene import Hazard, Scene, position_changed, prepare
-from needleplan.planner._scene import depth_below_skin, skin_entry  # noqa: F401  (used by needleplan.safety.rules_pleura)
+from needleplan.planner._scene import Hazard, Scene, depth_below_skin, position_changed, prepare, skin_entry
 from needleplan.planner._window import AngleInterval, AngleWindow, Trajectory, safe_angle_window, suggest
 
 __all__ = [
     "Hazard", "Scene", "NeedleMetrics", "SafeInsertion", "Overshoot", "AngleInterval", "Trajectory",
     "AngleWindow", "prepare", "needle_metrics", "max_safe_insertion", "overshoot", "safe_angle_window",
-    "suggest", "position_changed",
+    "suggest", "position_changed", "needle_vectors", "drawn_clearance", "first_hits", "shortest_needle",
+    "depth_below_skin", "skin_entry",
 ]

@@ -11,7 +11,7 @@ from needleplan.plan import Plan
 from needleplan.planner._scene import Scene, _first_hit, _items, _needle_of, _scene
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SafeInsertion:
     """How far along this trajectory the needle may be inserted, and what limits it."""
 
@@ -21,7 +21,7 @@ class SafeInsertion:
     limits_mm: Mapping[str, float] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Overshoot:
     """The straight extension past the tip by the unused needle length (plus allowance)."""
 
@@ -51,7 +51,8 @@ def max_safe_insertion(plan: Plan | Scene) -> SafeInsertion:
     limits["needle_length"] = max(0.0, sc.needle.length_mm - sc.thresholds["HUB_MARGIN_MM"])
     kind = min(limits, key=lambda k: limits[k])
     best = limits[kind]
-    return SafeInsertion(best, kind, best - path, {k: v for k, v in limits.items() if math.isfinite(v)})
+    return SafeInsertion(max_safe_insertion_mm=best, limited_by=kind, remaining_mm=best - path,
+                         limits_mm={k: v for k, v in limits.items() if math.isfinite(v)})
 
 
 def overshoot(plan: Plan | Scene) -> Overshoot:
@@ -65,5 +66,6 @@ def overshoot(plan: Plan | Scene) -> Overshoot:
     bone = _first_hit(sc, row, None)
     within = [(t, k) for t, k in hits if t <= reach + TIE_MM]
     first_t, first_k = min(within) if within else (None, None)
-    return Overshoot(reach, first_k, first_t, None if math.isinf(pleura) else pleura,
-                     None if math.isinf(bone) else bone)
+    return Overshoot(reach_mm=reach, first_hit=first_k, first_hit_mm=first_t,
+                     pleura_mm=None if math.isinf(pleura) else pleura,
+                     backstop_mm=None if math.isinf(bone) else bone)

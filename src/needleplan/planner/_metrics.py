@@ -11,7 +11,7 @@ from needleplan.plan import Plan
 from needleplan.planner._scene import Scene, _first_hit, _items, _needle_of, _scene, _skin_direction, depth_below_skin
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NeedleMetrics:
     """Metrics of the drawn needle (mm, deg); clearances per structure kind (0 = touching/crossing)."""
 

@@ -10,15 +10,17 @@ from typing import Any
 import numpy as np
 
 from needleplan import geometry as g
-from needleplan.anatomy import BACKSTOP_KINDS, hazard_family
+from needleplan.clinical import BACKSTOP_KINDS, FAMILY_MARGINS, hazard_family, resolve_thresholds
 from needleplan.errors import CalibrationError, NeedleplanError
 from needleplan.plan import Needle, Plan
-from needleplan.safety.thresholds import resolve_thresholds
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Hazard:
-    """A confirmed structure the needle must respect: its margin (0 for a bony backstop)."""
+    """A confirmed structure the needle must respect: its margin (0 for a bony backstop).
+
+    ``margin_key`` names the thresholds entry ``margin_mm`` comes from (None for a backstop).
+    """
 
     index: int
     kind: str
@@ -28,9 +30,10 @@ class Hazard:
     closed: bool
     margin_mm: float
     other_frame: bool
+    margin_key: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Scene:
     """A plan's geometry prepared once for every metric and rule."""
 
@@ -109,12 +112,13 @@ def prepare(plan: Plan, thresholds: Mapping[str, float] | None = None) -> Scene:
         other = moved or (s.frame_index is not None and s.frame_index != plan.image.frame_index)
         family = hazard_family(s.kind)
         if family is not None:
-            key = f"{family.upper()}_MARGIN_MM"
-            if other and f"{family.upper()}_MARGIN_OTHER_FRAME_MM" in th:
-                key = f"{family.upper()}_MARGIN_OTHER_FRAME_MM"
-            hazards.append(Hazard(i, s.kind, family, s.label, pts, s.closed, th[key], other))
+            keys = FAMILY_MARGINS[family]
+            key = keys.other_frame if other and keys.other_frame is not None else keys.same_frame
+            hazards.append(Hazard(index=i, kind=s.kind, family=family, label=s.label, points=pts, closed=s.closed,
+                                  margin_mm=th[key], other_frame=other, margin_key=key))
         elif s.kind in BACKSTOP_KINDS:
-            backstops.append(Hazard(i, s.kind, "backstop", s.label, pts, s.closed, 0.0, other))
+            backstops.append(Hazard(index=i, kind=s.kind, family="backstop", label=s.label, points=pts,
+                                    closed=s.closed, margin_mm=0.0, other_frame=other))
         elif s.kind == "target":
             targets.append((pts, s.closed))
         elif s.kind == "skin" and skin is None and len(pts) >= 2:
@@ -129,8 +133,9 @@ def prepare(plan: Plan, thresholds: Mapping[str, float] | None = None) -> Scene:
     hazard_shapes = g.ShapeSet(_traced_shapes(hazards))
     stops = [h for h in hazards if h.family == "pleura"] + backstops
     stop_shapes = g.ShapeSet(_traced_shapes(stops))
-    return Scene(th, tuple(hazards), tuple(backstops), shapes, hazard_shapes, stop_shapes, skin, target_point,
-                 tuple(targets), plan.needle)
+    return Scene(thresholds=th, hazards=tuple(hazards), backstops=tuple(backstops), shapes=shapes,
+                 hazard_shapes=hazard_shapes, stop_shapes=stop_shapes, skin=skin, target_point=target_point,
+                 targets=tuple(targets), needle=plan.needle)
 
 
 def _scene(plan: Plan | Scene) -> Scene:

@@ -12,7 +12,7 @@ from needleplan.errors import NeedleplanError
 from needleplan.plan import Plan
 from needleplan.planner._scene import Scene, _scene, extended_skin
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AngleInterval:
     """A run of safe in-plane angles (deg to the skin) from one side, with its entry points."""
 
@@ -23,7 +23,7 @@ class AngleInterval:
     entry_to_mm: tuple[float, float]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Trajectory:
     """A suggested needle path."""
 
@@ -35,7 +35,7 @@ class Trajectory:
     visible: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AngleWindow:
     """The safe angle window for the target; empty ``intervals`` means no safe angle."""
 
@@ -127,8 +127,10 @@ def safe_angle_window(plan: Plan | Scene, *, step_deg: float | None = None) -> A
             safe[keep] = _clear_paths(sc, entries[keep], path[keep], u[keep], target, length)
         for a, b in _runs(safe):
             lo, hi = (a, b) if angles[a] <= angles[b] else (b, a)
-            intervals.append(AngleInterval(name, round(float(angles[lo]), 2), round(float(angles[hi]), 2),
-                                           tuple(entries[lo].tolist()), tuple(entries[hi].tolist())))
+            intervals.append(AngleInterval(side=name, from_deg=round(float(angles[lo]), 2),
+                                           to_deg=round(float(angles[hi]), 2),
+                                           entry_from_mm=tuple(entries[lo].tolist()),
+                                           entry_to_mm=tuple(entries[hi].tolist())))
         if safe.any():
             i = int(np.flatnonzero(safe)[np.argmin(angles[safe])])
             cand = (float(angles[i]), float(path[i]), name, entries[i])
@@ -137,13 +139,14 @@ def safe_angle_window(plan: Plan | Scene, *, step_deg: float | None = None) -> A
     suggested = None
     if best is not None:
         angle, path_len, name, entry = best
-        suggested = Trajectory(tuple(entry.tolist()), tuple(target.tolist()), angle, path_len, name,
-                               angle <= th["ANGLE_WARN_DEG"])
+        suggested = Trajectory(entry_mm=tuple(entry.tolist()), target_mm=tuple(target.tolist()), angle_deg=angle,
+                               path_length_mm=path_len, side=name, visible=angle <= th["ANGLE_WARN_DEG"])
         reason = f"flattest safe path: {angle:.0f} deg from the {name}, {path_len:.1f} mm long"
     else:
         reason = ("no in-plane angle reaches the target clear of every hazard margin with this needle "
                   "and an overshoot that meets a rib or nothing before the pleura")
-    return AngleWindow(tuple(target.tolist()), tuple(intervals), suggested, 2 * len(phis), reason)
+    return AngleWindow(target_mm=tuple(target.tolist()), intervals=tuple(intervals), suggested=suggested,
+                       candidates=2 * len(phis), reason=reason)
 
 
 def suggest(plan: Plan) -> Plan | None:

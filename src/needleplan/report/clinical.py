@@ -58,8 +58,9 @@ def dose_summary(plan: Plan) -> str:
     Lidocaine 1 % 2 mL is 20 mg; for 50 kg the plain lidocaine maximum is 4.5 mg/kg x 50 = 225 mg,
     so 20 mg is 9 % of it (R16).
     """
-    from needleplan.safety.rules_dose import DRUG_NAMES, drug_limit_mg
-    from needleplan.safety.thresholds import resolve_thresholds
+    from needleplan.clinical import resolve_thresholds
+    from needleplan.safety.rules_dose import drug_limit_mg
+    from needleplan.vocabulary import drug_of
 
     if not plan.injectate:
         return "no injectate recorded"
@@ -68,7 +69,8 @@ def dose_summary(plan: Plan) -> str:
     parts, total, known = [], 0.0, True
     for inj in plan.injectate:
         mg = inj.volume_ml * inj.concentration_pct * th["MG_PER_ML_PER_PCT"]
-        drug = DRUG_NAMES.get(inj.drug)
+        known_drug = drug_of(inj.drug)
+        drug = known_drug.name if known_drug is not None else None
         if drug is None:
             known = False
             parts.append(f"{inj.drug} {inj.volume_ml:g} mL (no known maximum)")
@@ -83,7 +85,7 @@ def dose_summary(plan: Plan) -> str:
 
 def header_rows(plan: Plan, identity: ImageIdentity) -> tuple[tuple[str, str], ...]:
     """Patient, study, image and procedure rows of the report header."""
-    from needleplan.anatomy import SITE_PROFILES
+    from needleplan.clinical import SITE_PROFILES
 
     case_id = plan.patient.extra.get("id") or plan.patient.extra.get("case_id")
     name = identity.patient_name
@@ -121,7 +123,7 @@ def header_rows(plan: Plan, identity: ImageIdentity) -> tuple[tuple[str, str], .
 def rules_version() -> str:
     """``needleplan 0.1.0, rules table 1a2b3c4d``: the version and a digest of every threshold."""
     from needleplan import __version__
-    from needleplan.safety.thresholds import THRESHOLDS
+    from needleplan.clinical import THRESHOLDS
 
     table = json.dumps({k: [t.value, t.unit, t.source] for k, t in sorted(THRESHOLDS.items())})
     return f"needleplan {__version__}, rules table {hashlib.sha256(table.encode()).hexdigest()[:8]}"
@@ -129,7 +131,7 @@ def rules_version() -> str:
 
 def limits_rows(site: str) -> tuple[tuple[str, str], ...]:
     """The limits box: each number, published or inference, and its source row."""
-    from needleplan.safety.thresholds import THRESHOLDS, resolve_thresholds
+    from needleplan.clinical import THRESHOLDS, resolve_thresholds
 
     values = resolve_thresholds(site)
     rows = []
@@ -171,7 +173,7 @@ def signoff_rows(plan: Plan, signoff: Mapping[str, Any] | None) -> tuple[tuple[s
 
 
 def _why_ultrasound(plan: Plan, metrics: Mapping[str, Any]) -> str:
-    from needleplan.anatomy import SITE_PROFILES
+    from needleplan.clinical import SITE_PROFILES
 
     reasons = []
     bmi = plan.patient.bmi
@@ -194,7 +196,7 @@ def _why_ultrasound(plan: Plan, metrics: Mapping[str, Any]) -> str:
 def insurer_rows(plan: Plan, metrics: Mapping[str, Any],
                  priors: Sequence[Mapping[str, Any]] = ()) -> tuple[tuple[str, str], ...]:
     """Indication, why ultrasound guidance, prior injections here and a reassessment note."""
-    from needleplan.anatomy import SITE_PROFILES
+    from needleplan.clinical import SITE_PROFILES
 
     profile = SITE_PROFILES.get(plan.site)
     site = profile.name if profile is not None else _words(plan.site)

@@ -121,7 +121,7 @@ def build_content(plan: Plan, report: Any, *, record: Mapping[str, Any] | None =
     (:func:`~needleplan.report.clinical.signoff_from_history`; from ``record`` when not given),
     ``priors`` the library rows of earlier plans for the same patient and site.
     """
-    from needleplan.anatomy import SITE_PROFILES
+    from needleplan.clinical import SITE_PROFILES
     from needleplan.report import clinical
     from needleplan.safety.report import compare_with_saved
 

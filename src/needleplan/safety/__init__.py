@@ -2,63 +2,21 @@
 
 ``check_plan(plan)`` returns a :class:`SafetyReport` of :class:`Finding` values (never raises for an
 unsafe plan; exceptions are only for bad input).  Every number comes from
-:mod:`needleplan.safety.thresholds` (one table, each entry with its docs/clinical-rules.md row); a site
-profile (:mod:`needleplan.anatomy`) may override entries.  Rules that need millimetres do not run
+:mod:`needleplan.clinical.thresholds` (one table, each entry with its docs/clinical-rules.md row); a site
+profile (:mod:`needleplan.clinical.anatomy`) may override entries.  Rules that need millimetres do not run
 on an uncalibrated plan: UNCALIBRATED lists them.  Suggested (unaccepted) structures are never
 treated as confirmed hazards.
 
-Finding codes (docs/contracts.md §5 codes keep their meaning; the others are added here):
+Finding codes (docs/contracts.md §5 codes keep their meaning; the others are added here) are the
+members of :class:`~needleplan.safety.codes.FindingCode`, each with its severities and the clinical
+rule row it implements; ``docs/finding-codes.md`` is the table generated from it.
 
-========================= ============ =================================================================
-code                      severity     when (rule row of docs/clinical-rules.md)
-========================= ============ =================================================================
-UNCALIBRATED              block/warn   no length calibration; lists the skipped checks (warn at site ``other``)
-CROSS_REGION              block        needle tip/path or a mark spans two regions or lies outside the calibrated one
-SITE_UNKNOWN              warn         the plan's site id has no profile: checked as ``other``, no pneumothorax rules (R1)
-PNEUMOTHORAX_SITE         info         thoracic site: pneumothorax class and 2-day symptom advice (R1, R19)
-PLEURA_NOT_MARKED         block        thoracic site, neither pleura nor rib marked (R2)
-PLEURA_UNMEASURED         warn         thoracic site, rib marked but no pleura (R2)
-PLEURA_SUGGESTED_UNMARKED warn         a detector found a pleura-like line that the plan does not mark (R2)
-PLEURA_MARGIN             warn/block   shaft or tip within the pleura margin (5 mm; 10 mm other frame); block if crossing (R3)
-PLEURA_OVERSHOOT          warn         extension by the unused length reaches the pleura, no rib first (R3)
-INTERCOSTAL_TARGET        warn         tip or its extension over an intercostal space (R4)
-NEEDLE_REACHES_PLEURA     warn         needle long enough to reach the pleura on this path, no rib first (R5)
-TRAPEZIUS_DIRECTION       warn         upper trapezius needle heading medially/caudally (needs ``orientation``) (R9)
-RIB_IN_PATH               warn         bone met before the planned tip (R4)
-SAFE_INSERTION            info         deepest safe insertion and what limits it (R3, R5, R10, R11)
-HAZARD_OVERSHOOT          warn         extension by the unused length meets a marked vessel, nerve or viscus,
-                                       no bone first (R3 with R10, R11, R18)
-VESSEL_CROSSED            block/warn   path crosses an artery or unconfirmed vessel (block) or a vein (warn) (R10)
-VESSEL_MARGIN             warn         shaft or tip within the vessel margin (R10)
-NERVE_CROSSED             block        path crosses a marked nerve (R11)
-NERVE_MARGIN              warn         within the nerve margin (R11)
-NERVE_NOT_MARKED          block        piriformis without a marked sciatic nerve (R11)
-VISCERA_CROSSED           block        path crosses kidney/peritoneum (R18)
-VISCERA_MARGIN            warn         within the viscera margin (R18)
-VISCERA_NOT_MARKED        warn         lumbar site without kidney/peritoneum marked (R18)
-DOPPLER_ADVISED           info         deep gluteal site with no vessel marked (R10)
-SUGGESTION_UNCONFIRMED    info         detected hazards not accepted, not used (R10, R11, R18)
-NEEDLE_REVERSED           block        needle drawn from the target to the skin: tip shallower than the entry
-NEEDLE_TOO_SHORT          block/warn   cannot reach (block) or less than the hub margin left outside (warn) (R5, R12)
-STEEP_ANGLE               info/warn    in-plane angle above 30 (info), 40 (warn), 50 deg (strong warn) (R13)
-OUT_OF_PLANE              info/warn    out-of-plane approach; warn at thoracic sites (R14)
-PROBE_DEPTH               warn         linear (high-frequency) probe and a target deeper than it shows well (R15)
-IMAGE_TOO_SHALLOW         warn/info    nothing marked under the target (pleura/rib/bone; bone and the site's
-                                       viscera/nerve at deep sites) and the image ends above the overshoot reach;
-                                       info when the plan has no region box, so the depth is unchecked (R15)
-NO_SAFE_ANGLE             warn         no in-plane angle reaches the target safely with this needle (R3-R5, R13)
-THIN_PATIENT              info/warn    BMI <18.5 (warn) / <23 (info), women at trapezius/rhomboid (info),
-                                       measured skin-to-pleura below the site threshold (warn) (R6)
-LUNG_DISEASE              warn         lung-disease history at a thoracic site; raises pleural warnings to block (R7)
-BILATERAL_THORACIC        warn         both sides in one session at a thoracic site (R7)
-POSITION_CHANGED          warn         planning and procedure positions differ; pleura margin 10 mm (R8)
-ANTICOAGULATED_DEEP_SITE  warn         anticoagulated at a deep non-compressible site (R17)
-DOSE_LIMIT                warn/block   cumulative dose >= 80% (warn) or > 100% (block) of the maximum (R16)
-DOSE_UNKNOWN_DRUG         warn         a drug with no known maximum (R16)
-DOSE_WEIGHT_UNKNOWN       info         dose checked against absolute maxima only (R16)
-TARGET_MISSED             warn         planned tip not inside the marked target
-TARGET_NOT_MARKED         info         no target marked
-========================= ============ =================================================================
+The package's modules: ``codes`` (the codes), ``registry`` (rule families and rules register
+themselves; the report order comes from here), ``context`` (what a rule sees), ``engine``
+(:func:`check_plan`), ``report`` (:class:`Finding`, :class:`AppliedMargin`, :class:`SafetyReport`),
+and one ``rules_*`` module per family, found and imported by the engine.  Rules read the planner's
+results through the context (``ctx.scene``, ``ctx.metrics``,
+``ctx.clearance(i, s)``, ``ctx.first_hits(...)``).
 
 Optional plan fields the rules read (beyond docs/contracts.md §4; all kept on save):
 
@@ -87,19 +45,10 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
+from needleplan.clinical import THRESHOLDS, resolve_thresholds
+from needleplan.safety.codes import FindingCode
+from needleplan.safety.engine import check_plan
+from needleplan.safety.report import AppliedMargin, Finding, SafetyReport, compare_with_saved
 
-from needleplan.safety.report import SEVERITIES, Finding, SafetyReport, compare_with_saved
-from needleplan.safety.thresholds import THRESHOLDS, resolve_thresholds
-
-__all__ = ["SEVERITIES", "Finding", "SafetyReport", "compare_with_saved", "THRESHOLDS", "resolve_thresholds",
-           "check_plan"]
-
-
-def __getattr__(name: str) -> Any:
-    # check_plan is imported lazily: the engine imports the planner, which imports the thresholds
-    # of this package, so an eager import here would be circular.
-    if name == "check_plan":
-        from needleplan.safety.engine import check_plan
-        return check_plan
-    raise AttributeError(f"module 'needleplan.safety' has no attribute {name!r}")
+__all__ = ["FindingCode", "Finding", "AppliedMargin", "SafetyReport", "compare_with_saved", "THRESHOLDS",
+           "resolve_thresholds", "check_plan"]

@@ -7,13 +7,26 @@ skipped otherwise and the UNCALIBRATED finding lists them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from needleplan.anatomy import SiteProfile, hazard_family
+from needleplan.calibration import UltrasoundRegion
+from needleplan.clinical import SiteProfile, hazard_family
 from needleplan.plan import Plan, Structure
-from needleplan.safety.report import Finding
+import numpy as np
+
+from needleplan.planner import (
+    AngleWindow,
+    NeedleMetrics,
+    Overshoot,
+    SafeInsertion,
+    Scene,
+    drawn_clearance,
+    first_hits,
+    needle_vectors,
+)
+from needleplan.safety.codes import FindingCode
+from needleplan.safety.registry import RULES, Rule, rule
 
 __all__ = ["Context", "Rule", "RULES", "rule", "mm", "pct"]
 
@@ -28,21 +41,24 @@ def pct(fraction: float) -> str:
     return f"{100 * fraction:.0f}%"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Context:
-    """Inputs of one check.  ``metrics`` etc. are None for an uncalibrated plan or one without needle."""
+    """Inputs of one check.  ``scene`` etc. are None for an uncalibrated plan or one without needle.
+
+    Only ``skipped`` changes during a check (rules record the millimetre checks they could not run).
+    """
 
     plan: Plan
     profile: SiteProfile
     th: Mapping[str, float]
     calibrated: bool
-    scene: Any = None
-    metrics: Any = None
-    insertion: Any = None
-    over: Any = None
-    window: Any = None
-    regions: Any = None
-    skipped: list[str] = field(default_factory=list)
+    scene: Scene | None = None
+    metrics: NeedleMetrics | None = None
+    insertion: SafeInsertion | None = None
+    over: Overshoot | None = None
+    window: AngleWindow | None = None
+    regions: Sequence[UltrasoundRegion] | None = None
+    skipped: list[FindingCode] = field(default_factory=list)
 
     def confirmed(self, *families_or_kinds: str) -> list[tuple[int, Structure]]:
         """Confirmed (not merely suggested) structures of the given hazard families or kinds."""
@@ -50,7 +66,7 @@ class Context:
         return [(i, s) for i, s in enumerate(self.plan.structures)
                 if not s.suggested and (s.kind in wanted or hazard_family(s.kind) in wanted)]
 
-    def skip(self, code: str) -> None:
+    def skip(self, code: FindingCode) -> None:
         """Record that a millimetre rule could not run (reported by UNCALIBRATED)."""
         if code not in self.skipped:
             self.skipped.append(code)
@@ -59,26 +75,20 @@ class Context:
     def has_needle(self) -> bool:
         return self.plan.needle is not None
 
+    # The planner's answers about the drawn needle, for the rules.
 
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """A registered rule: ``func(ctx)`` yields findings; ``needs_mm`` rules are skipped uncalibrated."""
+    def needle_vectors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Entry, tip and unit direction of the drawn needle."""
+        return needle_vectors(self.plan)
 
-    name: str
-    codes: tuple[str, ...]
-    rows: tuple[str, ...]
-    needs_mm: bool
-    needs_needle: bool
-    func: Callable[[Context], Iterable[Finding]]
+    def clearance(self, index: int, structure: Structure | None) -> tuple[float, float]:
+        """(shaft, tip) distance from the needle to structure ``index`` (mm when calibrated; 0 = crosses)."""
+        return drawn_clearance(self.plan, self.metrics, index, structure)
 
+    def crosses(self, index: int, structure: Structure) -> bool:
+        """Does the drawn needle touch or cross a structure (or end inside it)?"""
+        return self.clearance(index, structure)[0] <= 1e-9
 
-RULES: list[Rule] = []
-
-
-def rule(name: str, *, codes: tuple[str, ...], rows: tuple[str, ...], needs_mm: bool = False,
-         needs_needle: bool = False) -> Callable[[Callable[[Context], Iterable[Finding]]], Callable]:
-    """Register a rule function in :data:`RULES` (the registry; the order is the report order)."""
-    def deco(func: Callable[[Context], Iterable[Finding]]) -> Callable:
-        RULES.append(Rule(name, codes, rows, needs_mm, needs_needle, func))
-        return func
-    return deco
+    def first_hits(self, origin, directions: np.ndarray, *families_or_kinds: str) -> np.ndarray:
+        """Distance along each ray to the first confirmed structure of the given families or kinds."""
+        return first_hits([s for _i, s in self.confirmed(*families_or_kinds)], origin, directions)

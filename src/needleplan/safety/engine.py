@@ -4,30 +4,27 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from needleplan import planner
-from needleplan.anatomy import site_profile
+from needleplan.calibration import UltrasoundRegion
+from needleplan.clinical import resolve_thresholds, site_profile
 from needleplan.plan import Plan
-from needleplan.safety import rules_dose, rules_needle, rules_patient, rules_pleura, rules_regions  # noqa: F401
-from needleplan.safety import rules_structures  # noqa: F401  (registers its rules)
-from needleplan.safety.context import RULES, Context
-from needleplan.safety.report import SEVERITIES, Finding, SafetyReport
+from needleplan.safety.codes import FindingCode
+from needleplan.safety.context import Context
+from needleplan.safety.registry import load_rule_families, rules_in_order
+from needleplan.safety.report import AppliedMargin, Finding, SafetyReport
 from needleplan.safety.rules_patient import kim_spd_mm, lung_history
 from needleplan.safety.rules_pleura import PNEUMOTHORAX_CODES
-from needleplan.safety.thresholds import resolve_thresholds
+from needleplan.vocabulary import severity_rank
 
 __all__ = ["check_plan"]
 
 _DIGITS = 3
-#: Report order of the rule families (within one severity).
-_FAMILY_ORDER = ("rules_regions", "rules_pleura", "rules_structures", "rules_needle", "rules_patient", "rules_dose")
 
-
-def _family_rank(r) -> int:
-    name = r.func.__module__.rsplit(".", 1)[-1]
-    return _FAMILY_ORDER.index(name) if name in _FAMILY_ORDER else len(_FAMILY_ORDER)
+#: Every ``rules_*`` module of this package, imported once: each registers its family and rules.
+RULE_FAMILY_MODULES = load_rule_families()
 
 
 def _clean(value: Any) -> Any:
@@ -77,7 +74,16 @@ def _escalate(ctx: Context, findings: Iterable[Finding]) -> list[Finding]:
     return out
 
 
-def check_plan(plan: Plan, *, regions: Any = None, thresholds: Mapping[str, float] | None = None,
+def _applied_margins(scene: planner.Scene | None) -> tuple[AppliedMargin, ...]:
+    """The margin each confirmed hazard structure was checked against (the planner's, as the rules used it)."""
+    if scene is None:
+        return ()
+    return tuple(AppliedMargin(structure_index=h.index, kind=h.kind, family=h.family, margin_mm=h.margin_mm,
+                               threshold=h.margin_key or "", other_frame=h.other_frame) for h in scene.hazards)
+
+
+def check_plan(plan: Plan, *, regions: Sequence[UltrasoundRegion] | None = None,
+               thresholds: Mapping[str, float] | None = None,
                window: bool = True) -> SafetyReport:
     """Run every safety rule on a plan.  Pure: the same plan always gives the same report.
 
@@ -88,23 +94,26 @@ def check_plan(plan: Plan, *, regions: Any = None, thresholds: Mapping[str, floa
         The image's regions (``LoadedImage.info.regions``); without them the plan's own
         ``calibration.region_box_px`` is used for CROSS_REGION.
     thresholds : mapping, optional
-        Overrides of :data:`needleplan.safety.thresholds.THRESHOLDS` (after the site profile's).
+        Overrides of :data:`needleplan.clinical.thresholds.THRESHOLDS` (after the site profile's).
     window : bool
         Compute the safe angle window (metric ``safe_angle_window_deg``).
     """
     profile = site_profile(plan.site)
     th = resolve_thresholds(plan.site, thresholds, strict_formulary=plan.extra.get("formulary") == "strict")
-    ctx = Context(plan, profile, th, plan.calibration.is_calibrated, regions=regions)
-    if ctx.calibrated:
-        ctx.scene = planner.prepare(plan, th)
+    calibrated = plan.calibration.is_calibrated
+    scene = metrics = insertion = over = angle_window = None
+    if calibrated:
+        scene = planner.prepare(plan, th)
         if plan.needle is not None:
-            ctx.metrics = planner.needle_metrics(ctx.scene)
-            ctx.insertion = planner.max_safe_insertion(ctx.scene)
-            ctx.over = planner.overshoot(ctx.scene)
-        if window and ctx.scene.target_point is not None:
-            ctx.window = planner.safe_angle_window(ctx.scene)
+            metrics = planner.needle_metrics(scene)
+            insertion = planner.max_safe_insertion(scene)
+            over = planner.overshoot(scene)
+        if window and scene.target_point is not None:
+            angle_window = planner.safe_angle_window(scene)
+    ctx = Context(plan=plan, profile=profile, th=th, calibrated=calibrated, scene=scene, metrics=metrics,
+                  insertion=insertion, over=over, window=angle_window, regions=regions)
     findings: list[Finding] = []
-    for r in sorted(RULES, key=_family_rank):
+    for r in rules_in_order():
         if r.needs_needle and not ctx.has_needle:
             continue
         if r.needs_mm and not ctx.calibrated:
@@ -115,12 +124,11 @@ def check_plan(plan: Plan, *, regions: Any = None, thresholds: Mapping[str, floa
     if not ctx.calibrated:
         severity = "warn" if profile.region == "superficial" else "block"
         findings.insert(0, Finding(
-            "UNCALIBRATED", severity,
+            FindingCode.UNCALIBRATED, severity,
             f"No length calibration ({plan.calibration.reason}): nothing is reported in mm, so depth, margins and "
             f"needle length are not checked ({', '.join(ctx.skipped)}). Calibrate by two points of known distance, "
-            "for example the depth ruler's 1 cm ticks.", {"skipped": list(ctx.skipped)}))
+            "for example the depth ruler's 1 cm ticks.", {"skipped": [str(c) for c in ctx.skipped]}))
     findings = _escalate(ctx, findings)
-    order = {s: i for i, s in enumerate(SEVERITIES)}
-    findings.sort(key=lambda f: order[f.severity])
+    findings.sort(key=lambda f: severity_rank(f.severity))
     return SafetyReport(tuple(Finding(f.code, f.severity, f.message, _clean(dict(f.values))) for f in findings),
-                        _metrics(ctx))
+                        _metrics(ctx), applied_margins=_applied_margins(scene))

@@ -4,24 +4,24 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from needleplan.safety.context import Context, pct, rule
+from needleplan.safety.codes import FindingCode
+from needleplan.safety.context import Context, pct
+from needleplan.safety.registry import rule, rule_family
 from needleplan.safety.report import Finding
-
-#: Names accepted for each drug of the thresholds table.
-DRUG_NAMES = {"lidocaine": "LIDOCAINE", "lignocaine": "LIDOCAINE", "xylocaine": "LIDOCAINE",
-              "bupivacaine": "BUPIVACAINE", "marcaine": "BUPIVACAINE", "ropivacaine": "ROPIVACAINE",
-              "naropin": "ROPIVACAINE", "mepivacaine": "MEPIVACAINE"}
+from needleplan.vocabulary import drug_of
 
 #: Fractions of the maximum that differ by less than this are the same fraction.  Not a clinical
 #: number: mL x % x 10 is inexact in binary (11.2 mL x 0.75% x 10 = 83.99999999999999 mg), and without
 #: it a dose at exactly 80% lost its warning and one at exactly 100% was blocked.
 _TIE_FRACTION = 1e-9
 
+rule_family(__name__, order=60, title="dose")
+
 
 def drug_limit_mg(drug: str, epinephrine: bool, weight_kg: float | None, th) -> float:
     """Maximum dose (mg): mg/kg x weight, capped at the absolute maximum (the cap alone if weight unknown).
 
-    >>> from needleplan.safety.thresholds import resolve_thresholds
+    >>> from needleplan.clinical import resolve_thresholds
     >>> drug_limit_mg("LIDOCAINE", False, 52.0, resolve_thresholds("other"))   # 4.5 x 52 = 234 < 300
     234.0
     """
@@ -30,16 +30,18 @@ def drug_limit_mg(drug: str, epinephrine: bool, weight_kg: float | None, th) -> 
     return cap if weight_kg is None else min(cap, th[f"{key}_MG_PER_KG"] * weight_kg)
 
 
-@rule("dose", codes=("DOSE_LIMIT", "DOSE_UNKNOWN_DRUG", "DOSE_WEIGHT_UNKNOWN"), rows=("R16",))
+@rule("dose", codes=(FindingCode.DOSE_LIMIT, FindingCode.DOSE_UNKNOWN_DRUG, FindingCode.DOSE_WEIGHT_UNKNOWN),
+      rows=("R16",))
 def dose(ctx: Context):
     if not ctx.plan.injectate:
         return
     th, weight = ctx.th, ctx.plan.patient.weight_kg
     mg = defaultdict(float)
     for inj in ctx.plan.injectate:
-        drug = DRUG_NAMES.get(inj.drug)
+        known = drug_of(inj.drug)
+        drug = known.name if known is not None else None
         if drug is None:
-            yield Finding("DOSE_UNKNOWN_DRUG", "warn",
+            yield Finding(FindingCode.DOSE_UNKNOWN_DRUG, "warn",
                           f"No maximum dose is known for '{inj.drug}'; its dose is not checked.", {"drug": inj.drug})
             continue
         mg[(drug, inj.epinephrine)] += inj.volume_ml * inj.concentration_pct * th["MG_PER_ML_PER_PCT"]
@@ -63,7 +65,9 @@ def dose(ctx: Context):
         severity, head = "warn", "Local anaesthetic dose near the maximum"
     else:
         if weight is None:
-            yield Finding("DOSE_WEIGHT_UNKNOWN", "info", f"Dose checked against absolute maxima only (no weight "
+            yield Finding(FindingCode.DOSE_WEIGHT_UNKNOWN, "info",
+                          f"Dose checked against absolute maxima only (no weight "
                           f"recorded): {'; '.join(parts)}; total {pct(total)}.", values)
         return
-    yield Finding("DOSE_LIMIT", severity, f"{head}: {'; '.join(parts)} ({basis}{mixed}); total {pct(total)}.", values)
+    yield Finding(FindingCode.DOSE_LIMIT, severity,
+                  f"{head}: {'; '.join(parts)} ({basis}{mixed}); total {pct(total)}.", values)

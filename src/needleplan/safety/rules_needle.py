@@ -10,18 +10,23 @@ from collections.abc import Mapping
 import numpy as np
 
 from needleplan import geometry as g
-from needleplan.planner import depth_below_skin
-from needleplan.safety._shapes import shortest_needle
-from needleplan.safety.context import Context, mm, rule
+from needleplan.planner import depth_below_skin, shortest_needle
+from needleplan.safety.codes import FindingCode
+from needleplan.safety.context import Context, mm
+from needleplan.safety.registry import rule, rule_family
 from needleplan.safety.report import Finding
-from needleplan.safety.thresholds import STANDARD_NEEDLE_LENGTHS_MM
+from needleplan.vocabulary import STANDARD_NEEDLE_LENGTHS_MM
+
+rule_family(__name__, order=40, title="needle, angle and image")
 
 
-@rule("target_hit", codes=("TARGET_MISSED", "TARGET_NOT_MARKED"), rows=("docs/contracts.md §5",), needs_needle=True)
+@rule("target_hit", codes=(FindingCode.TARGET_MISSED, FindingCode.TARGET_NOT_MARKED),
+      rows=("docs/contracts.md §5",), needs_needle=True)
 def target_hit(ctx: Context):
     targets = ctx.confirmed("target")
     if not targets:
-        yield Finding("TARGET_NOT_MARKED", "info", "No target is marked; the tip cannot be checked against it.", {})
+        yield Finding(FindingCode.TARGET_NOT_MARKED, "info",
+                      "No target is marked; the tip cannot be checked against it.", {})
         return
     tip = ctx.plan.needle.target_mm
     tol = ctx.th["TARGET_TOLERANCE_MM"]
@@ -33,15 +38,16 @@ def target_hit(ctx: Context):
             d = float(g.point_shape_distance(tip, s.points_mm, False)[0])
             best = min(best, 0.0 if d <= tol else d)
         else:
-            ctx.skip("TARGET_MISSED")
+            ctx.skip(FindingCode.TARGET_MISSED)
             return
     if best > 0:
         dist = f" ({mm(best)} from it)" if ctx.calibrated else ""
-        yield Finding("TARGET_MISSED", "warn", f"The planned tip is not inside the marked target{dist}.",
+        yield Finding(FindingCode.TARGET_MISSED, "warn", f"The planned tip is not inside the marked target{dist}.",
                       {"distance_mm": round(best, 2) if ctx.calibrated else None})
 
 
-@rule("needle_direction", codes=("NEEDLE_REVERSED",), rows=("docs/contracts.md §3",), needs_mm=True, needs_needle=True)
+@rule("needle_direction", codes=(FindingCode.NEEDLE_REVERSED,), rows=("docs/contracts.md §3",), needs_mm=True,
+      needs_needle=True)
 def needle_direction(ctx: Context):
     """The needle runs from the skin into the patient: its tip must lie deeper below the skin than its entry.
 
@@ -51,14 +57,14 @@ def needle_direction(ctx: Context):
     entry_depth = depth_below_skin(ctx.scene, ctx.plan.needle.entry_mm)
     tip_depth = depth_below_skin(ctx.scene, ctx.plan.needle.target_mm)
     if entry_depth > tip_depth + g.TIE_MM:
-        yield Finding("NEEDLE_REVERSED", "block",
+        yield Finding(FindingCode.NEEDLE_REVERSED, "block",
                       f"The needle's tip is {mm(tip_depth)} below the skin but its entry {mm(entry_depth)}: it is "
                       "drawn from the target towards the skin (or points out of it), so depth, overshoot and the "
                       "pleura checks are measured from the wrong end. Redraw it from the skin entry to the target.",
                       {"entry_depth_mm": round(entry_depth, 2), "tip_depth_mm": round(tip_depth, 2)})
 
 
-@rule("needle_length", codes=("NEEDLE_TOO_SHORT",), rows=("R5", "R12"), needs_mm=True, needs_needle=True)
+@rule("needle_length", codes=(FindingCode.NEEDLE_TOO_SHORT,), rows=("R5", "R12"), needs_mm=True, needs_needle=True)
 def needle_length(ctx: Context):
     m, n = ctx.metrics, ctx.plan.needle
     required = m.needle_length_required_mm
@@ -69,22 +75,22 @@ def needle_length(ctx: Context):
     values = {"needle_length_mm": n.length_mm, "path_length_mm": round(m.path_length_mm, 2),
               "required_mm": round(required, 2), "hub_margin_mm": ctx.th["HUB_MARGIN_MM"], "suggested_needle_mm": best}
     if n.length_mm < m.path_length_mm:
-        yield Finding("NEEDLE_TOO_SHORT", "block",
+        yield Finding(FindingCode.NEEDLE_TOO_SHORT, "block",
                       f"The {n.length_mm:g} mm needle cannot reach the target: the path is {mm(m.path_length_mm)} "
                       f"({mm(m.depth_mm)} deep at {m.angle_deg:.0f} deg); {advice}.", values)
     else:
         left = n.length_mm - m.path_length_mm
-        yield Finding("NEEDLE_TOO_SHORT", "warn",
+        yield Finding(FindingCode.NEEDLE_TOO_SHORT, "warn",
                       f"Only {mm(left)} of the {n.length_mm:g} mm needle stays outside the skin at the target; keep "
                       f"{ctx.th['HUB_MARGIN_MM']:g} mm so the hub is not buried; {advice}.", values)
 
 
-@rule("bone_in_path", codes=("RIB_IN_PATH",), rows=("R4",), needs_mm=True, needs_needle=True)
+@rule("bone_in_path", codes=(FindingCode.RIB_IN_PATH,), rows=("R4",), needs_mm=True, needs_needle=True)
 def bone_in_path(ctx: Context):
     m = ctx.metrics
     b = m.backstop_along_path_mm
     if b is not None and b < m.path_length_mm - ctx.th["BONE_CONTACT_TOLERANCE_MM"]:
-        yield Finding("RIB_IN_PATH", "warn",
+        yield Finding(FindingCode.RIB_IN_PATH, "warn",
                       f"The needle meets bone {mm(b)} from the skin, before the planned tip at {mm(m.path_length_mm)}: "
                       "it will stop on the bone short of the target.",
                       {"bone_along_path_mm": round(b, 2), "path_length_mm": round(m.path_length_mm, 2)})
@@ -94,18 +100,19 @@ _LIMIT_WORDS: Mapping[str, str] = {"needle_length": "the needle length less the 
                                    "rib": "bone contact (rib)", "bone": "bone contact"}
 
 
-@rule("safe_insertion", codes=("SAFE_INSERTION",), rows=("R3", "R5", "R10", "R11"), needs_mm=True, needs_needle=True)
+@rule("safe_insertion", codes=(FindingCode.SAFE_INSERTION,), rows=("R3", "R5", "R10", "R11"), needs_mm=True,
+      needs_needle=True)
 def safe_insertion(ctx: Context):
     s = ctx.insertion
     what = _LIMIT_WORDS.get(s.limited_by, f"the {s.limited_by} margin")
-    yield Finding("SAFE_INSERTION", "info",
+    yield Finding(FindingCode.SAFE_INSERTION, "info",
                   f"Deepest safe insertion on this path: {mm(s.max_safe_insertion_mm)} from the skin, limited by "
                   f"{what}; the planned tip is at {mm(ctx.metrics.path_length_mm)}.",
                   {"max_safe_insertion_mm": round(s.max_safe_insertion_mm, 2), "limited_by": s.limited_by,
                    "remaining_mm": round(s.remaining_mm, 2)})
 
 
-@rule("visibility", codes=("STEEP_ANGLE",), rows=("R13",), needs_mm=True, needs_needle=True)
+@rule("visibility", codes=(FindingCode.STEEP_ANGLE,), rows=("R13",), needs_mm=True, needs_needle=True)
 def visibility(ctx: Context):
     if ctx.plan.approach != "in_plane":
         return
@@ -130,10 +137,10 @@ def visibility(ctx: Context):
     else:
         sev, text = "info", f"Needle at {a:.0f} deg to the skin: above the ideal {th['ANGLE_INFO_DEG']:g} deg."
         values["level"] = "info"
-    yield Finding("STEEP_ANGLE", sev, text + trade, values)
+    yield Finding(FindingCode.STEEP_ANGLE, sev, text + trade, values)
 
 
-@rule("out_of_plane", codes=("OUT_OF_PLANE",), rows=("R14",))
+@rule("out_of_plane", codes=(FindingCode.OUT_OF_PLANE,), rows=("R14",))
 def out_of_plane(ctx: Context):
     if ctx.plan.approach != "out_of_plane":
         return
@@ -142,7 +149,7 @@ def out_of_plane(ctx: Context):
     if ctx.metrics is not None and ctx.metrics.entry_offset_mm > 0:
         values["incidence_angle_deg"] = round(math.degrees(math.atan2(ctx.metrics.depth_mm,
                                                                       ctx.metrics.entry_offset_mm)), 2)
-    yield Finding("OUT_OF_PLANE", sev,
+    yield Finding(FindingCode.OUT_OF_PLANE, sev,
                   "Out-of-plane approach: the bright dot is where the shaft crosses the beam, not necessarily the tip. "
                   "Walk the needle down or use hydrolocation" + ("; prefer in-plane at this thoracic site." if sev ==
                                                                  "warn" else "."), values)
@@ -158,7 +165,7 @@ def _probe(plan) -> tuple[str, float | None] | None:
     return None
 
 
-@rule("probe_depth", codes=("PROBE_DEPTH",), rows=("R15",), needs_mm=True, needs_needle=True)
+@rule("probe_depth", codes=(FindingCode.PROBE_DEPTH,), rows=("R15",), needs_mm=True, needs_needle=True)
 def probe_depth(ctx: Context):
     probe = _probe(ctx.plan)
     if probe is None or "linear" not in probe[0]:
@@ -168,7 +175,7 @@ def probe_depth(ctx: Context):
     limit = th["PROBE_HF_MAX_DEPTH_MM"] if high else th["PROBE_LINEAR_MAX_DEPTH_MM"]
     if depth > limit:
         what = f"{freq:g} MHz linear probe" if freq else "linear probe"
-        yield Finding("PROBE_DEPTH", "warn",
+        yield Finding(FindingCode.PROBE_DEPTH, "warn",
                       f"Target {mm(depth)} deep with a {what}: penetration is often limited to about "
                       f"{limit / 10:g} cm; a curvilinear 2-5 MHz probe shows deep targets better.",
                       {"depth_mm": round(depth, 2), "limit_mm": limit, "frequency_mhz": freq})
@@ -189,7 +196,7 @@ def _floor_kinds(profile) -> tuple[str, ...]:
     return ()
 
 
-@rule("image_depth", codes=("IMAGE_TOO_SHALLOW",), rows=("R15",), needs_mm=True, needs_needle=True)
+@rule("image_depth", codes=(FindingCode.IMAGE_TOO_SHALLOW,), rows=("R15",), needs_mm=True, needs_needle=True)
 def image_depth(ctx: Context):
     """WARN when nothing is marked under the target and the image ends above where an overshoot reaches.
 
@@ -211,7 +218,7 @@ def image_depth(ctx: Context):
               "overshoot_reach_mm": round(reach, 2), "looked_for": list(kinds)}
     box = plan.calibration.region_box_px
     if box is None:
-        yield Finding("IMAGE_TOO_SHALLOW", "info",
+        yield Finding(FindingCode.IMAGE_TOO_SHALLOW, "info",
                       f"Image depth not checked: the plan has no calibrated region box. Nothing is marked beneath "
                       f"the target and the needle could reach {mm(reach_row_mm)} along this path; make sure the "
                       f"image shows {what} under it.", {**values, "image_depth_mm": None,
@@ -219,16 +226,16 @@ def image_depth(ctx: Context):
         return
     image_row_mm = float(plan.calibration.px_to_mm([float(box[2]), float(box[1])])[0])
     if image_row_mm < reach_row_mm:
-        yield Finding("IMAGE_TOO_SHALLOW", "warn",
+        yield Finding(FindingCode.IMAGE_TOO_SHALLOW, "warn",
                       f"The image shows {mm(image_row_mm)}; the needle could reach {mm(reach_row_mm)} along this "
                       f"path ({mm(reach)} of unused needle past the tip at {mm(float(tip[0]))}); nothing is marked "
                       f"beneath the target: deepen the image to see {what} under it.",
                       {**values, "image_depth_mm": round(image_row_mm, 2)})
 
 
-@rule("angle_window", codes=("NO_SAFE_ANGLE",), rows=("R3", "R4", "R5", "R13"), needs_mm=True)
+@rule("angle_window", codes=(FindingCode.NO_SAFE_ANGLE,), rows=("R3", "R4", "R5", "R13"), needs_mm=True)
 def angle_window(ctx: Context):
     w = ctx.window
     if w is not None and not w.intervals:
-        yield Finding("NO_SAFE_ANGLE", "warn", f"No safe in-plane angle: {w.reason}.",
+        yield Finding(FindingCode.NO_SAFE_ANGLE, "warn", f"No safe in-plane angle: {w.reason}.",
                       {"target_mm": list(w.target_mm)})

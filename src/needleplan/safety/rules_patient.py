@@ -4,12 +4,16 @@ anticoagulation at deep non-compressible sites (R17)."""
 from __future__ import annotations
 
 from needleplan.planner import position_changed
-from needleplan.safety.context import Context, mm, rule
+from needleplan.safety.codes import FindingCode
+from needleplan.safety.context import Context, mm
+from needleplan.safety.registry import rule, rule_family
 from needleplan.safety.report import Finding
 
 #: Patient fields (besides ``lung_disease``) that count as lung disease for R7 (Lin 2019 odds ratios).
 LUNG_HISTORY_FIELDS = ("thoracic_surgery", "emphysema", "copd", "lung_cancer", "tuberculosis",
                        "chronic_bronchitis", "pneumonia")
+
+rule_family(__name__, order=50, title="patient")
 
 
 def kim_spd_mm(bmi: float, th) -> float:
@@ -21,7 +25,7 @@ def kim_spd_mm(bmi: float, th) -> float:
     return 10.0 * (th["KIM_SPD_SLOPE_CM"] * bmi + th["KIM_SPD_INTERCEPT_CM"])
 
 
-@rule("thin_patient", codes=("THIN_PATIENT",), rows=("R6",))
+@rule("thin_patient", codes=(FindingCode.THIN_PATIENT,), rows=("R6",))
 def thin_patient(ctx: Context):
     p, prof, th = ctx.plan.patient, ctx.profile, ctx.th
     if not prof.pneumothorax_class:
@@ -53,7 +57,7 @@ def thin_patient(ctx: Context):
         values["population_spd_estimate_mm"] = round(est, 1)
         text += (f" Population estimate from BMI (Kim 2002): about {est:.0f} mm, SD about 7 mm; context only, "
                  "the marked pleura is what counts.")
-    yield Finding("THIN_PATIENT", severity, text, values)
+    yield Finding(FindingCode.THIN_PATIENT, severity, text, values)
 
 
 def lung_history(ctx: Context) -> list[str]:
@@ -63,37 +67,37 @@ def lung_history(ctx: Context) -> list[str]:
     return items + [f.replace("_", " ") for f in LUNG_HISTORY_FIELDS if p.extra.get(f) is True]
 
 
-@rule("lung_modifiers", codes=("LUNG_DISEASE", "BILATERAL_THORACIC"), rows=("R7",))
+@rule("lung_modifiers", codes=(FindingCode.LUNG_DISEASE, FindingCode.BILATERAL_THORACIC), rows=("R7",))
 def lung_modifiers(ctx: Context):
     if not ctx.profile.pneumothorax_class:
         return
     history = lung_history(ctx)
     if history:
-        yield Finding("LUNG_DISEASE", "warn",
+        yield Finding(FindingCode.LUNG_DISEASE, "warn",
                       f"History of {', '.join(history)}: a pneumothorax is more likely and less well tolerated; "
                       "pleural warnings are raised to block.", {"history": history})
     p, extra = ctx.plan.patient, ctx.plan.extra
     if p.extra.get("bilateral_session") is True or "bilateral" in (p.extra.get("side"), extra.get("side")):
-        yield Finding("BILATERAL_THORACIC", "warn",
+        yield Finding(FindingCode.BILATERAL_THORACIC, "warn",
                       "Both sides in one session at a thoracic site: a bilateral pneumothorax has followed trigger "
                       "point injection; avoid treating both sides the same day.", {"bilateral": True})
 
 
-@rule("position", codes=("POSITION_CHANGED",), rows=("R8",))
+@rule("position", codes=(FindingCode.POSITION_CHANGED,), rows=("R8",))
 def position(ctx: Context):
     if position_changed(ctx.plan):
         a, b = ctx.plan.extra["planning_position"], ctx.plan.extra["procedure_position"]
-        yield Finding("POSITION_CHANGED", "warn",
+        yield Finding(FindingCode.POSITION_CHANGED, "warn",
                       f"Planned {a} but to be done {b}: pleural depth changes with position (about 7 mm with a "
                       "shoulder bolster); the pleura margin is raised to "
                       f"{ctx.th['PLEURA_MARGIN_OTHER_FRAME_MM']:g} mm. Re-scan in the procedure position.",
                       {"planning_position": a, "procedure_position": b})
 
 
-@rule("anticoagulation", codes=("ANTICOAGULATED_DEEP_SITE",), rows=("R17",))
+@rule("anticoagulation", codes=(FindingCode.ANTICOAGULATED_DEEP_SITE,), rows=("R17",))
 def anticoagulation(ctx: Context):
     if ctx.plan.patient.anticoagulated and ctx.profile.non_compressible:
-        yield Finding("ANTICOAGULATED_DEEP_SITE", "warn",
+        yield Finding(FindingCode.ANTICOAGULATED_DEEP_SITE, "warn",
                       f"Anticoagulated patient at a deep, non-compressible site ({ctx.profile.name}): bleeding here "
                       "cannot be stopped by pressure; review anticoagulation as for a higher-risk procedure.",
                       {"site": ctx.plan.site})

@@ -8,27 +8,31 @@ import math
 import numpy as np
 
 from needleplan import geometry as g
-from needleplan.anatomy import SITE_PROFILES
-from needleplan.planner import depth_below_skin, skin_entry
-from needleplan.safety._shapes import clearance, crosses, first_hits, needle_vectors, shortest_needle
-from needleplan.safety.context import Context, mm, rule
+from needleplan.clinical import SITE_PROFILES
+from needleplan.planner import depth_below_skin, shortest_needle, skin_entry
+from needleplan.safety.codes import FindingCode
+from needleplan.safety.context import Context, mm
+from needleplan.safety.registry import rule, rule_family
 from needleplan.safety.report import Finding
-from needleplan.safety.thresholds import STANDARD_NEEDLE_LENGTHS_MM
+from needleplan.vocabulary import STANDARD_NEEDLE_LENGTHS_MM
 
 #: Codes whose severity a lung-disease history raises (R7).
-PNEUMOTHORAX_CODES = ("PLEURA_MARGIN", "PLEURA_OVERSHOOT", "INTERCOSTAL_TARGET", "NEEDLE_REACHES_PLEURA")
+PNEUMOTHORAX_CODES = (FindingCode.PLEURA_MARGIN, FindingCode.PLEURA_OVERSHOOT, FindingCode.INTERCOSTAL_TARGET,
+                      FindingCode.NEEDLE_REACHES_PLEURA)
+
+rule_family(__name__, order=20, title="pleura and pneumothorax")
 
 
-@rule("pneumothorax_site", codes=("PNEUMOTHORAX_SITE", "SITE_UNKNOWN"), rows=("R1", "R19"))
+@rule("pneumothorax_site", codes=(FindingCode.PNEUMOTHORAX_SITE, FindingCode.SITE_UNKNOWN), rows=("R1", "R19"))
 def pneumothorax_site(ctx: Context):
     if ctx.plan.site not in SITE_PROFILES:
-        yield Finding("SITE_UNKNOWN", "warn",
+        yield Finding(FindingCode.SITE_UNKNOWN, "warn",
                       f"Site '{ctx.plan.site}' is not a known site, so it is checked as a superficial site without "
                       "the pneumothorax rules. If the target lies over the rib cage or lung apex, choose the site "
                       f"from: {', '.join(s for s in SITE_PROFILES if s != 'other')}.", {"site": ctx.plan.site})
     if ctx.profile.pneumothorax_class:
         male = ctx.plan.patient.sex == "M"
-        yield Finding("PNEUMOTHORAX_SITE", "info",
+        yield Finding(FindingCode.PNEUMOTHORAX_SITE, "info",
                       f"{ctx.profile.name.capitalize()} lies over the rib cage or lung apex: pneumothorax is the "
                       "main injury here" + (" (somewhat more often in men)" if male else "") + ". Tell the patient "
                       "to return for pleuritic chest pain, breathlessness or cough over the next 2 days.",
@@ -45,7 +49,8 @@ def _pleura_depth(ctx: Context, points) -> float | None:
     return min(depth_below_skin(ctx.scene, p) for p in pts)
 
 
-@rule("pleura_marked", codes=("PLEURA_NOT_MARKED", "PLEURA_UNMEASURED", "PLEURA_SUGGESTED_UNMARKED"), rows=("R2",))
+@rule("pleura_marked", codes=(FindingCode.PLEURA_NOT_MARKED, FindingCode.PLEURA_UNMEASURED,
+                              FindingCode.PLEURA_SUGGESTED_UNMARKED), rows=("R2",))
 def pleura_marked(ctx: Context):
     pleura, ribs = ctx.confirmed("pleura"), ctx.confirmed("rib")
     suggested = [s for s in ctx.plan.structures if s.kind == "pleura" and s.suggested]
@@ -53,19 +58,19 @@ def pleura_marked(ctx: Context):
         s = max(suggested, key=lambda s: s.confidence or 0.0)
         depth = _pleura_depth(ctx, s.points_mm)
         where = f" {depth:.1f} mm deep" if depth is not None else ""
-        yield Finding("PLEURA_SUGGESTED_UNMARKED", "warn",
+        yield Finding(FindingCode.PLEURA_SUGGESTED_UNMARKED, "warn",
                       f"A pleura-like line was detected{where} and is not marked; check it and accept or reject it "
                       "before relying on the margins.",
                       {"depth_mm": depth, "confidence": s.confidence, "evidence": s.evidence})
     if not ctx.profile.requires_pleura_mark or pleura:
         return
     if not ribs:
-        yield Finding("PLEURA_NOT_MARKED", "block",
+        yield Finding(FindingCode.PLEURA_NOT_MARKED, "block",
                       f"Pleural depth not verified: neither pleura nor rib is marked at this {ctx.profile.name} site. "
                       "Depth cannot be predicted from BMI or sex; mark the pleural line on this frame.",
                       {"site": ctx.plan.site})
     else:
-        yield Finding("PLEURA_UNMEASURED", "warn",
+        yield Finding(FindingCode.PLEURA_UNMEASURED, "warn",
                       "Only the rib is marked: the pleural line (about 5 mm below the rib line in adults) is not, so "
                       "the tip-to-pleura margin cannot be measured; mark the pleura.", {"ribs_marked": len(ribs)})
 
@@ -84,19 +89,19 @@ def _beyond_marked(ctx: Context, col_mm: float) -> bool:
                    for h in _pleura_hazards(ctx))
 
 
-@rule("pleura_margin", codes=("PLEURA_MARGIN",), rows=("R3",), needs_needle=True)
+@rule("pleura_margin", codes=(FindingCode.PLEURA_MARGIN,), rows=("R3",), needs_needle=True)
 def pleura_margin(ctx: Context):
     if not ctx.calibrated:
-        ctx.skip("PLEURA_MARGIN")
+        ctx.skip(FindingCode.PLEURA_MARGIN)
         for i, s in ctx.confirmed("pleura"):
-            if crosses(ctx, i, s):
-                yield Finding("PLEURA_MARGIN", "block", "The needle as drawn crosses the pleura.",
+            if ctx.crosses(i, s):
+                yield Finding(FindingCode.PLEURA_MARGIN, "block", "The needle as drawn crosses the pleura.",
                               {"structure": i, "crosses": True})
         return
-    entry, tip_point, _u = needle_vectors(ctx)
+    entry, tip_point, _u = ctx.needle_vectors()
     entry = skin_entry(ctx.scene, entry, tip_point)
     for h in _pleura_hazards(ctx):
-        shaft, tip = clearance(ctx, h.index, None)
+        shaft, tip = ctx.clearance(h.index, None)
         # The clearance is to the pleura continued beyond its marked ends; say so when only that is close.
         beyond = g.segment_shape_distance(entry, tip_point, h.points, h.closed) > shaft + g.TIE_MM
         why = " (pleura marked on another frame or position)" if h.other_frame else ""
@@ -104,36 +109,36 @@ def pleura_margin(ctx: Context):
         values = {"structure": h.index, "tip_to_pleura_mm": round(tip, 2), "shaft_to_pleura_mm": round(shaft, 2),
                   "margin_mm": h.margin_mm, "crosses": shaft <= 1e-9, "beyond_marked_pleura": beyond}
         if shaft <= 1e-9:
-            yield Finding("PLEURA_MARGIN", "block",
+            yield Finding(FindingCode.PLEURA_MARGIN, "block",
                           f"The needle as drawn reaches or crosses the pleura (tip {mm(tip)} from the pleural line); "
                           f"it must stop at least {h.margin_mm:g} mm above it{why}.", values)
         elif shaft < h.margin_mm - g.TIE_MM:
             part = f"Tip {mm(tip)} above the pleura" if tip - shaft < 1e-6 else f"Shaft passes {mm(shaft)} from the pleura"
-            yield Finding("PLEURA_MARGIN", "warn", f"{part}; margin {h.margin_mm:g} mm{why}.", values)
+            yield Finding(FindingCode.PLEURA_MARGIN, "warn", f"{part}; margin {h.margin_mm:g} mm{why}.", values)
 
 
-@rule("pleura_overshoot", codes=("PLEURA_OVERSHOOT",), rows=("R3",), needs_mm=True, needs_needle=True)
+@rule("pleura_overshoot", codes=(FindingCode.PLEURA_OVERSHOOT,), rows=("R3",), needs_mm=True, needs_needle=True)
 def pleura_overshoot(ctx: Context):
     o = ctx.over
     if o.pleura_mm is None or o.pleura_mm > o.reach_mm + g.TIE_MM:
         return
     if o.backstop_mm is not None and o.backstop_mm < o.pleura_mm:
         return
-    _entry, tip, u = needle_vectors(ctx)
+    _entry, tip, u = ctx.needle_vectors()
     beyond = _beyond_marked(ctx, float(tip[1] + o.pleura_mm * u[1]))
     where = _BEYOND_WORDS if beyond else ""
-    yield Finding("PLEURA_OVERSHOOT", "warn",
+    yield Finding(FindingCode.PLEURA_OVERSHOOT, "warn",
                   f"If the needle is pushed further, its straight path meets the pleura {mm(o.pleura_mm)} past the "
                   f"planned tip{where} with no rib in between; {mm(o.reach_mm)} of needle is still unused.",
                   {"pleura_beyond_tip_mm": round(o.pleura_mm, 2), "unused_length_mm": round(o.reach_mm, 2),
                    "beyond_marked_pleura": beyond})
 
 
-@rule("intercostal_target", codes=("INTERCOSTAL_TARGET",), rows=("R4",), needs_needle=True)
+@rule("intercostal_target", codes=(FindingCode.INTERCOSTAL_TARGET,), rows=("R4",), needs_needle=True)
 def intercostal_target(ctx: Context):
     if not ctx.confirmed("pleura"):
         return
-    _entry, tip, u = needle_vectors(ctx)
+    _entry, tip, u = ctx.needle_vectors()
     directions = np.array([u, [1.0, 0.0]])
     if ctx.scene is not None:  # the planner's pleura-then-backstops shapes: one pass for both rays
         n_pleura = sum(h.family == "pleura" for h in ctx.scene.hazards)
@@ -141,12 +146,12 @@ def intercostal_target(ctx: Context):
         t_pleura = hits[:, :n_pleura].min(axis=1)
         t_rib = hits[:, n_pleura:].min(axis=1) if hits.shape[1] > n_pleura else np.full(2, math.inf)
     else:
-        t_pleura = first_hits(ctx, tip, directions, "pleura")
-        t_rib = first_hits(ctx, tip, directions, "rib", "bone")
+        t_pleura = ctx.first_hits(tip, directions, "pleura")
+        t_rib = ctx.first_hits(tip, directions, "rib", "bone")
     for k, label in enumerate(("extension", "vertical")):
         if math.isfinite(t_pleura[k]) and t_pleura[k] < t_rib[k]:
             where = "the needle's forward extension" if label == "extension" else "the tip"
-            yield Finding("INTERCOSTAL_TARGET", "warn",
+            yield Finding(FindingCode.INTERCOSTAL_TARGET, "warn",
                           f"{where.capitalize()} lies over an intercostal space: pleura below and no rib backstop. "
                           "Aim down onto a rib (bracketing reduces but does not remove the risk), and keep off the "
                           "rib's lower border where the intercostal vessels and nerve run.",
@@ -154,7 +159,8 @@ def intercostal_target(ctx: Context):
             return
 
 
-@rule("needle_reaches_pleura", codes=("NEEDLE_REACHES_PLEURA",), rows=("R5",), needs_mm=True, needs_needle=True)
+@rule("needle_reaches_pleura", codes=(FindingCode.NEEDLE_REACHES_PLEURA,), rows=("R5",), needs_mm=True,
+      needs_needle=True)
 def needle_reaches_pleura(ctx: Context):
     m, n = ctx.metrics, ctx.plan.needle
     p = m.pleura_along_path_mm
@@ -168,9 +174,9 @@ def needle_reaches_pleura(ctx: Context):
         advice += " but can also reach it" if best >= p else " and cannot reach it"
     else:
         advice = "no shorter needle reaches the target with the hub margin; aim onto a rib instead"
-    _entry, tip, u = needle_vectors(ctx)  # the pleura lies p - path past the tip along the needle
+    _entry, tip, u = ctx.needle_vectors()  # the pleura lies p - path past the tip along the needle
     beyond = _beyond_marked(ctx, float(tip[1] + (p - m.path_length_mm) * u[1]))
-    yield Finding("NEEDLE_REACHES_PLEURA", "warn",
+    yield Finding(FindingCode.NEEDLE_REACHES_PLEURA, "warn",
                   f"The {n.length_mm:g} mm needle is long enough to reach the pleura on this path "
                   f"(pleura {mm(p)} from the skin along the needle{_BEYOND_WORDS if beyond else ''}); {advice}.",
                   {"needle_length_mm": n.length_mm, "pleura_along_path_mm": round(p, 2), "suggested_needle_mm": best,
@@ -182,7 +188,7 @@ _ORIENTATION_WORDS = ("medial", "lateral", "cranial", "caudal")
 _OPPOSITE = {"medial": "lateral", "lateral": "medial", "cranial": "caudal", "caudal": "cranial"}
 
 
-@rule("trapezius_direction", codes=("TRAPEZIUS_DIRECTION",), rows=("R9",), needs_needle=True)
+@rule("trapezius_direction", codes=(FindingCode.TRAPEZIUS_DIRECTION,), rows=("R9",), needs_needle=True)
 def trapezius_direction(ctx: Context):
     """R9 at the neck base: medially or caudally directed needles come closest to the lung apex.
 
@@ -193,12 +199,12 @@ def trapezius_direction(ctx: Context):
     right = orientation.get("right") if isinstance(orientation, dict) else None
     if ctx.plan.site != "upper_trapezius" or right not in _ORIENTATION_WORDS:
         return
-    _entry, _tip, u = needle_vectors(ctx)
+    _entry, _tip, u = ctx.needle_vectors()
     if abs(u[1]) < 1e-9:
         return
     heading = right if u[1] > 0 else _OPPOSITE[right]
     if heading in ("medial", "caudal"):
-        yield Finding("TRAPEZIUS_DIRECTION", "warn",
+        yield Finding(FindingCode.TRAPEZIUS_DIRECTION, "warn",
                       f"Needle directed {heading}ly at the neck base: on MRI, paths angled 30 deg medially came "
                       "closest to the lung apex (minimum 33 mm) while laterally angled ones never met the pleura. "
                       "Aim laterally or tangentially, or lift the muscle in a pincer grasp.", {"heading": heading})

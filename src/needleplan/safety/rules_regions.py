@@ -5,10 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from needleplan.calibration import region_lookup
-from needleplan.safety.context import Context, rule
+from needleplan.safety.codes import FindingCode
+from needleplan.safety.context import Context
+from needleplan.safety.registry import rule, rule_family
 from needleplan.safety.report import Finding
 
 _NEEDLE_SAMPLES = 33  # points along the needle checked for the region they fall in
+
+rule_family(__name__, order=10, title="regions and calibration")
 
 
 def _needle_mm(ctx: Context) -> np.ndarray:
@@ -46,7 +50,7 @@ def _problem(regions: list[int | None], expected: int | None, *, needle: bool) -
     return None
 
 
-@rule("regions", codes=("CROSS_REGION",), rows=("docs/contracts.md §3",), needs_mm=True)
+@rule("regions", codes=(FindingCode.CROSS_REGION,), rows=("docs/contracts.md §3",), needs_mm=True)
 def regions(ctx: Context):
     cal = ctx.plan.calibration
     if ctx.regions is None and cal.region_box_px is None:
@@ -67,7 +71,7 @@ def regions(ctx: Context):
         problem = _problem(per_point[start:start + len(pts)], expected, needle=needle)
         start += len(pts)
         if problem:
-            yield Finding("CROSS_REGION", "block",
+            yield Finding(FindingCode.CROSS_REGION, "block",
                           f"{name.capitalize()} {problem}: lengths across two views, or outside the calibrated "
                           "B-mode region, are meaningless. Redraw it inside one region.",
                           {"item": which, "problem": problem})

@@ -14,15 +14,17 @@ import math
 
 import numpy as np
 
+from needleplan.clinical import THRESHOLDS
 from needleplan.synth.probe import ImageGrid, skin_row_mm
 from needleplan.synth.scene import Blob, Scene
+from needleplan.vocabulary import NEEDLE_PRESETS_MM
 
 __all__ = ["truth_structures", "reference_structures", "reference_needle", "STANDARD_NEEDLES_MM"]
 
 #: Standard needle lengths: 1 in, 1.5 in (25 G TPI standard, 1E Rizk), 2 in (1F serratus plane
-#: block 50 mm), 3.5 in spinal (1D piriformis "21-22 gauge, 3.5 inch").
-STANDARD_NEEDLES_MM = (25.0, 38.0, 50.0, 89.0)
-HUB_MARGIN_MM = 10.0  # R5 "leaves about 1 cm of shaft outside the skin" [inference in the source]
+#: block 50 mm), 3.5 in spinal (1D piriformis "21-22 gauge, 3.5 inch"): the vocabulary's presets.
+STANDARD_NEEDLES_MM = NEEDLE_PRESETS_MM
+HUB_MARGIN_MM = THRESHOLDS["HUB_MARGIN_MM"].value  # R5, the one thresholds table
 ENTRY_OFFSET_MM = (15.0, 25.0)  # 1E Kishner "enter 1-2 cm from the trigger point"; brief 15-25 mm
 PREFERRED_ANGLE_DEG = 30.0  # 1E Kishner; 1F Kline "<30 degrees"; R13 INFO above 30
 

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from needleplan.anatomy import BACKSTOP_KINDS, hazard_family
+from needleplan.clinical import BACKSTOP_KINDS, hazard_family
 from needleplan.errors import ImageBindingError, PlanFormatError
 from needleplan.plan import Plan, Structure
 from needleplan.training.criteria import DEFAULT_CRITERIA, Criteria

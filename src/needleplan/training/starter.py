@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from needleplan.anatomy import site_profile
+from needleplan.clinical import site_profile
 from needleplan.synth import generate_case, write_case
 from needleplan.plan import load_plan
 from needleplan.training.cases import TeachingCase, create_case, list_cases, reference_blocks

@@ -7,12 +7,22 @@ rewrites them after each check.  Geometry comes from the core's numbers through
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from needleplan_napari import _layers, _overlays
 from needleplan_napari._overlays import Drawing
+
+if TYPE_CHECKING:
+    import napari
+    from napari.layers import Image, Layer
+
+    from needleplan.plan import Plan
+    from needleplan.planner import AngleWindow
+    from needleplan.safety.report import AppliedMargin
+    from needleplan_napari._state import NeedleNumbers, SessionState
 
 __all__ = ["OverlayPainter", "SAFETY", "OVERSHOOT", "SUGGESTION", "MARGINS"]
 
@@ -28,13 +38,13 @@ _SUGGEST_COLOUR, _WINDOW_COLOUR = "#ffffff", "#ffffff80"
 class OverlayPainter:
     """Writes :class:`~needleplan_napari._overlays.Drawing` lists into the plugin's overlay layers."""
 
-    def __init__(self, viewer: Any) -> None:
+    def __init__(self, viewer: napari.Viewer) -> None:
         self.viewer = viewer
         self._drawn: dict[str, tuple] = {}  # layer name -> (signature, styles) of what it shows
 
     @staticmethod
-    def owns(layer: Any) -> bool:
-        return getattr(layer, "metadata", {}).get(_layers.META, {}).get("role") == "overlay"
+    def owns(layer: Layer) -> bool:
+        return _layers.role_of_layer(layer) == "overlay"
 
     def _layer(self, name: str, image: Any, *, create: bool, vectors: bool = False) -> Any:
         for layer in self.viewer.layers:
@@ -109,7 +119,7 @@ class OverlayPainter:
             )
         self._drawn[name] = (signature, styles)
 
-    def paint(self, state: Any, image: Any) -> None:
+    def paint(self, state: SessionState, image: Image | None) -> None:
         """Redraw the safety and overshoot layers for a session state."""
         active = self.viewer.layers.selection.active
         plan = state.plan
@@ -117,9 +127,10 @@ class OverlayPainter:
         dashes: list[Drawing] = []
         margins: list[Drawing] = []
         frame = None if plan is None else plan.image.frame_index
-        if plan is not None and plan.needle is not None and plan.calibration.is_calibrated:
-            margins = _margin_bands(plan)
-            tick, dashes = _needle_drawings(plan, state.extras)
+        numbers = state.needle_numbers
+        if plan is not None and numbers is not None:
+            margins = _margin_bands(plan, state.applied_margins)
+            tick, dashes = _needle_drawings(plan, numbers)
             if tick is not None:
                 safety.append(tick)
         self._write(MARGINS, margins, image, frame)
@@ -128,7 +139,7 @@ class OverlayPainter:
         if active is not None and active in self.viewer.layers:
             self.viewer.layers.selection.active = active
 
-    def paint_suggestion(self, suggestion: Any, window: Any, image: Any) -> None:
+    def paint_suggestion(self, suggestion: Plan | None, window: AngleWindow | None, image: Image | None) -> None:
         """Draw the suggested trajectory and the safe angle window (or clear them)."""
         drawings: list[Drawing] = []
         frame = None
@@ -143,41 +154,38 @@ class OverlayPainter:
             self.viewer.layers.selection.active = active
 
 
-def _margin_bands(plan: Any) -> list[Drawing]:
-    from needleplan.anatomy import hazard_family
-    from needleplan.safety.thresholds import resolve_thresholds
+def _margin_bands(plan: Plan, margins: Iterable[AppliedMargin]) -> list[Drawing]:
+    """A band around each hazard as wide as the margin the check applied to it (nothing recomputed).
 
-    values = resolve_thresholds(plan.site)
+    ``margins`` are :attr:`SessionState.applied_margins`: e.g. 10 mm for a pleura marked on another
+    frame where the same pleura on the checked frame gets 5 mm.
+    """
     out = []
-    for s in plan.structures:
-        family = hazard_family(s.kind)
-        if family is None or s.suggested:
-            continue
-        margin = float(values.get(f"{family.upper()}_MARGIN_MM", 0.0))
-        if margin > 0:
-            out.append(_overlays.margin_band(s.points_mm, s.closed, margin, _MARGIN_COLOUR[family]))
+    for m in sorted(margins, key=lambda m: m.structure_index):
+        s = plan.structures[m.structure_index]
+        if m.margin_mm > 0 and m.family in _MARGIN_COLOUR:
+            out.append(_overlays.margin_band(s.points_mm, s.closed, m.margin_mm, _MARGIN_COLOUR[m.family]))
     return out
 
 
-def _needle_drawings(plan: Any, extras: dict) -> tuple[Drawing | None, list[Drawing]]:
-    """The deepest-safe-insertion tick and the dashed overshoot, from the planner's numbers."""
+def _needle_drawings(plan: Plan, numbers: NeedleNumbers) -> tuple[Drawing | None, list[Drawing]]:
+    """The deepest-safe-insertion tick and the dashed overshoot, from the check's numbers."""
     n = plan.needle
     tick = None
-    ins = extras.get("insertion")
-    if ins is not None and np.isfinite(ins.max_safe_insertion_mm) and np.isfinite(ins.remaining_mm):
+    if numbers.max_safe_insertion_mm is not None and numbers.remaining_mm is not None:
         # remaining_mm = deepest safe insertion - path to the tip, both from the skin crossing
-        colour = _TICK_OK if ins.remaining_mm >= 0 else _TICK_SHORT
-        tick = _overlays.tick(n.entry_mm, n.target_mm, ins.remaining_mm, colour)
+        colour = _TICK_OK if numbers.remaining_mm >= 0 else _TICK_SHORT
+        tick = _overlays.tick(n.entry_mm, n.target_mm, numbers.remaining_mm, colour)
     dashes: list[Drawing] = []
-    ov = extras.get("overshoot")
-    if ov is not None and np.isfinite(ov.reach_mm) and ov.reach_mm > 0:
-        end = _overlays.along(n.entry_mm, n.target_mm, ov.reach_mm)
-        colour = _OVERSHOOT_COLOUR if ov.first_hit in ("pleura", "viscera") else _OVERSHOOT_SAFE
+    reach = numbers.overshoot_reach_mm
+    if reach is not None and reach > 0:
+        end = _overlays.along(n.entry_mm, n.target_mm, reach)
+        colour = _OVERSHOOT_COLOUR if numbers.overshoot_first_hit in ("pleura", "viscera") else _OVERSHOOT_SAFE
         dashes = _overlays.dashed(n.target_mm, end, colour)
     return tick, dashes
 
 
-def _window_entries(window: Any) -> list:
+def _window_entries(window: AngleWindow | None) -> list[tuple[float, float]]:
     """Entry points bounding each safe interval of the angle window."""
     if window is None:
         return []

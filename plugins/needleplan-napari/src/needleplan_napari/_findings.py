@@ -1,4 +1,4 @@
-"""Words and colours of the findings panel: formatting of the core's report, nothing decided here.
+"""Words of the findings panel: formatting of the core's report, nothing decided here.
 
 Findings are listed most severe first (block, warn, info) with the core's own message, which names
 the numbers ("tip 3.2 mm above the pleura; margin 5 mm").  No finding is ever hidden.
@@ -6,26 +6,28 @@ the numbers ("tip 3.2 mm above the pleura; margin 5 mm").  No finding is ever hi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from needleplan.vocabulary import Severity, severity_rank
 from needleplan_napari._layers import calibration_label
 
-__all__ = ["finding_lines", "metrics_text", "calibration_text", "overlay_text", "colour", "SEVERITY_ORDER"]
+if TYPE_CHECKING:
+    from needleplan_napari._state import SessionState
 
-SEVERITY_ORDER = {"block": 0, "warn": 1, "info": 2}
-_LABEL = {"block": "STOP", "warn": "WARNING", "info": "note"}
-_COLOUR = {"block": "#ff5555", "warn": "#ffb000", "info": "#9ecbff"}
+__all__ = ["finding_lines", "metrics_text", "calibration_text", "overlay_text"]
+
+_LABEL = {Severity.BLOCK: "STOP", Severity.WARN: "WARNING", Severity.INFO: "note"}
 
 
-def finding_lines(state: Any) -> list[tuple[str, str]]:
+def finding_lines(state: SessionState) -> list[tuple[str, str]]:
     """``(severity, text)`` for every finding, most severe first (stable within a severity)."""
     error = getattr(state, "error", None)
     if error:
-        return [("block", f"{_LABEL['block']}: this drawing cannot be checked: {error}")]
+        return [(Severity.BLOCK, f"{_LABEL[Severity.BLOCK]}: this drawing cannot be checked: {error}")]
     report = getattr(state, "report", None)
     if report is None:
         return []
-    ordered = sorted(report.findings, key=lambda f: SEVERITY_ORDER.get(f.severity, 3))
+    ordered = sorted(report.findings, key=lambda f: severity_rank(f.severity))
     return [(f.severity, f"{_LABEL.get(f.severity, f.severity)}: {f.message} [{f.code}]") for f in ordered]
 
 
@@ -33,7 +35,7 @@ def _mm(v: Any) -> str:
     return "-" if v is None else f"{float(v):.1f} mm"
 
 
-def metrics_text(state: Any) -> str:
+def metrics_text(state: SessionState) -> str:
     """Depth, path length, angle and the deepest safe insertion, one line each (mm only if calibrated)."""
     report = getattr(state, "report", None)
     plan = getattr(state, "plan", None)
@@ -53,7 +55,7 @@ def metrics_text(state: Any) -> str:
             f"(needle {plan.needle.length_mm:g} mm, {plan.needle.gauge or '?'} G)")
 
 
-def calibration_text(state: Any) -> tuple[str, bool]:
+def calibration_text(state: SessionState) -> tuple[str, bool]:
     """The calibration line of the panel and whether lengths are available."""
     cal = getattr(state, "calibration", None)
     if cal is None:
@@ -65,19 +67,13 @@ def calibration_text(state: Any) -> tuple[str, bool]:
     return f"Calibration: {calibration_label(cal)}{notes}", True
 
 
-def overlay_text(state: Any) -> str:
+def overlay_text(state: SessionState) -> str:
     """The always-visible text on the canvas: the calibration source and a count of warnings."""
     cal = getattr(state, "calibration", None)
     if cal is None:
         return ""
     text = calibration_label(cal)
-    counts = {sev: sum(1 for s, _ in finding_lines(state) if s == sev) for sev in ("block", "warn")}
-    words = {"block": "STOP finding", "warn": "warning"}
+    counts = {sev: sum(1 for s, _ in finding_lines(state) if s == sev) for sev in (Severity.BLOCK, Severity.WARN)}
+    words = {Severity.BLOCK: "STOP finding", Severity.WARN: "warning"}
     parts = [f"{n} {words[sev]}{'s' if n > 1 else ''}" for sev, n in counts.items() if n]
     return text + ("\n" + ", ".join(parts) + " (see the Needle Plan panel)" if parts else "")
-
-
-def colour(severity: str) -> Any:
-    from qtpy.QtGui import QColor
-
-    return QColor(_COLOUR.get(severity, "#dddddd"))

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from needleplan.errors import NeedleplanError
+from needleplan_napari._names import PLAN_WIDGET, PLUGIN
 
 __all__ = ["launch"]
-
-PLUGIN = "needleplan-napari"
-WIDGET = "Needle Plan"
 
 
 def launch(path: Path, *, is_plan: bool) -> int:
@@ -21,10 +18,9 @@ def launch(path: Path, *, is_plan: bool) -> int:
     import napari
 
     viewer = napari.Viewer(title="needleplan")
-    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, WIDGET)
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, PLAN_WIDGET)
     if is_plan:
-        if widget.open_plan(path) is None:
-            raise NeedleplanError(widget.status.text().replace("<b>Not done:</b> ", ""))
+        widget.session.files.open(path)  # the model raises the core's own error, one line for the CLI
     else:
         viewer.open(str(path), plugin=PLUGIN)
     napari.run()

@@ -19,10 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from needleplan_napari._styles import MARK_KINDS, STYLES, KindStyle
+from needleplan_napari._styles import MARK_KINDS, NEEDLE, STYLES, KindStyle
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import napari
+    from napari.layers import Image, Layer, Shapes
+    from numpy.typing import ArrayLike
+
     from needleplan.calibration import Calibration
     from needleplan.io import LoadedImage
     from needleplan.plan import Needle, Structure
@@ -33,6 +38,7 @@ __all__ = [
     "STYLES",
     "KindStyle",
     "image_layer_data",
+    "role_of_layer",
     "calibrated_image_kwargs",
     "image_calibration",
     "image_source",
@@ -121,13 +127,13 @@ def image_layer_data(loaded: LoadedImage) -> tuple[Any, dict, str]:
     return (data, kwargs, "image")
 
 
-def image_calibration(layer: Any) -> Calibration | None:
+def image_calibration(layer: Layer) -> Calibration | None:
     """The calibration stored on an image layer by this plugin, else ``None``."""
     meta = getattr(layer, "metadata", {}).get(META, {})
     return meta.get("calibration") if meta.get("role") == "image" else None
 
 
-def image_source(layer: Any) -> LoadedImage | None:
+def image_source(layer: Layer) -> LoadedImage | None:
     """The lazily loaded image behind a plugin image layer, else ``None``."""
     meta = getattr(layer, "metadata", {}).get(META, {})
     return meta.get("image") if meta.get("role") == "image" else None
@@ -136,7 +142,12 @@ def image_source(layer: Any) -> LoadedImage | None:
 # --- annotation layers --------------------------------------------------------------------------
 
 
-def kind_of_layer(layer: Any) -> str | None:
+def role_of_layer(layer: Layer) -> str | None:
+    """What a layer is to the plugin: ``image``, ``structure``, ``needle``, ``calibration``, ``overlay``."""
+    return getattr(layer, "metadata", {}).get(META, {}).get("role")
+
+
+def kind_of_layer(layer: Layer) -> str | None:
     """Structure kind of a shapes layer: from the plugin's metadata, else from the layer's name.
 
     A layer the user made with napari's "new shapes" button and renamed ``pleura`` counts as
@@ -151,7 +162,7 @@ def kind_of_layer(layer: Any) -> str | None:
     return word if word in STYLES and word != "other" else None
 
 
-def shapes_layer_kwargs(kind: str, image_layer: Any) -> dict:
+def shapes_layer_kwargs(kind: str, image_layer: Image) -> dict:
     """Keyword arguments for ``viewer.add_shapes`` for one kind, matched to the image layer.
 
     The layer's world is the image's world; on a cine the time axis keeps the image's step so
@@ -176,13 +187,13 @@ def shapes_layer_kwargs(kind: str, image_layer: Any) -> dict:
     }
 
 
-def world_vertices(layer: Any, index: int) -> np.ndarray:
+def world_vertices(layer: Shapes, index: int) -> np.ndarray:
     """World coordinates ``(N, ndim)`` of shape ``index`` of a shapes layer (via ``data_to_world``)."""
     data = np.asarray(layer.data[index], dtype=float)
     return np.array([layer.data_to_world(v) for v in data], dtype=float)
 
 
-def frame_of_world(image_layer: Any, world: np.ndarray) -> int | None:
+def frame_of_world(image_layer: Image, world: np.ndarray) -> int | None:
     """Frame index of a world point on a cine (``None`` for a single frame)."""
     if image_layer is None or image_layer.ndim < 3:
         return None
@@ -206,7 +217,7 @@ _SHAPE_KEYS = ("napari_shape", "corners_mm")  # extra keys the layer itself stan
 FEATURE_DEFAULTS = {"label": "", "suggested": False, "confidence": np.nan, "evidence": "", "extra_json": ""}
 
 
-def _feature_row(layer: Any, i: int) -> dict[str, Any]:
+def _feature_row(layer: Shapes, i: int) -> dict[str, Any]:
     feats = getattr(layer, "features", None)
     if feats is None or i >= len(feats) or "suggested" not in feats.columns:
         return {}
@@ -222,7 +233,7 @@ def _feature_row(layer: Any, i: int) -> dict[str, Any]:
     }
 
 
-def layer_structures(layer: Any, kind: str, image_layer: Any) -> list[Structure]:
+def layer_structures(layer: Shapes, kind: str, image_layer: Image) -> list[Structure]:
     """Every shape of a structure layer as a core :class:`~needleplan.plan.Structure`.
 
     Points are world ``(row, col)`` (mm when the image is calibrated); paths and lines are open,
@@ -265,7 +276,7 @@ def _features_of(label: Any = None, suggested: Any = False, confidence: Any = No
             "evidence": evidence or "", "extra_json": json.dumps(extra) if extra else ""}
 
 
-def draw_structures(layer: Any, structures: Any, image_layer: Any) -> None:
+def draw_structures(layer: Shapes, structures: Iterable[Structure], image_layer: Image) -> None:
     """Add structures to a shapes layer exactly as they were marked, with their per-shape fields."""
     import pandas as pd
 
@@ -283,7 +294,8 @@ def draw_structures(layer: Any, structures: Any, image_layer: Any) -> None:
         layer.edge_color = colours
 
 
-def needle_from_layer(layer: Any, image_layer: Any) -> tuple[tuple[float, float], tuple[float, float], int | None] | None:
+def needle_from_layer(layer: Shapes | None,
+                      image_layer: Image) -> tuple[tuple[float, float], tuple[float, float], int | None] | None:
     """``(entry, tip, frame_index)`` of the needle: first and last vertex of the layer's last shape."""
     if layer is None or len(layer.data) == 0:
         return None
@@ -295,13 +307,13 @@ def needle_from_layer(layer: Any, image_layer: Any) -> tuple[tuple[float, float]
 # --- core -> layers -----------------------------------------------------------------------------
 
 
-def _frame_world(image_layer: Any, frame_index: int | None) -> float | None:
+def _frame_world(image_layer: Image, frame_index: int | None) -> float | None:
     if image_layer is None or image_layer.ndim < 3:
         return None
     return float(image_layer.data_to_world((frame_index or 0, 0, 0))[0])
 
 
-def structure_shape(structure: Structure, image_layer: Any) -> tuple[np.ndarray, str]:
+def structure_shape(structure: Structure, image_layer: Image) -> tuple[np.ndarray, str]:
     """World vertices and napari shape type that redraw a structure exactly as it was marked."""
     extra = dict(getattr(structure, "extra", {}) or {})
     if extra.get("napari_shape") == "ellipse" and "corners_mm" in extra:
@@ -310,16 +322,17 @@ def structure_shape(structure: Structure, image_layer: Any) -> tuple[np.ndarray,
         pts, shape_type = np.asarray(structure.points_mm, dtype=float), extra["napari_shape"]
     else:
         pts = np.asarray(structure.points_mm, dtype=float)
-        shape_type = "polygon" if structure.closed else ("line" if len(pts) == 2 and structure.kind == "needle" else "path")
+        is_line = len(pts) == 2 and structure.kind == NEEDLE
+        shape_type = "polygon" if structure.closed else ("line" if is_line else "path")
     return world_on_frame(pts, image_layer, structure.frame_index), shape_type
 
 
-def needle_shape(needle: Needle, image_layer: Any, frame_index: int | None) -> np.ndarray:
+def needle_shape(needle: Needle, image_layer: Image, frame_index: int | None) -> np.ndarray:
     """World vertices ``entry -> tip`` of a needle line."""
     return world_on_frame(np.asarray([needle.entry_mm, needle.target_mm], dtype=float), image_layer, frame_index)
 
 
-def world_on_frame(points_mm: Any, image_layer: Any, frame_index: int | None) -> np.ndarray:
+def world_on_frame(points_mm: ArrayLike, image_layer: Image, frame_index: int | None) -> np.ndarray:
     """World vertices of ``(row, col)`` points on a frame: the time coordinate is prepended on a cine."""
     pts = np.asarray(points_mm, dtype=float)
     t_world = _frame_world(image_layer, frame_index)
@@ -328,22 +341,22 @@ def world_on_frame(points_mm: Any, image_layer: Any, frame_index: int | None) ->
     return np.column_stack([np.full(len(pts), t_world), pts])
 
 
-def world_to_index(image_layer: Any, world: Any) -> np.ndarray:
+def world_to_index(image_layer: Image, world: ArrayLike) -> np.ndarray:
     """Image data indices ``(N, ndim)`` of world points (``world_to_data`` of the image layer)."""
     return np.array([image_layer.world_to_data(tuple(w)) for w in np.atleast_2d(np.asarray(world, float))])
 
 
-def index_to_world(image_layer: Any, index: Any) -> np.ndarray:
+def index_to_world(image_layer: Image, index: ArrayLike) -> np.ndarray:
     """World points ``(N, ndim)`` of image data indices (``data_to_world`` of the image layer)."""
     return np.array([image_layer.data_to_world(tuple(v)) for v in np.atleast_2d(np.asarray(index, float))])
 
 
-def image_indices_of(layer: Any, image_layer: Any) -> list[np.ndarray]:
+def image_indices_of(layer: Shapes, image_layer: Image) -> list[np.ndarray]:
     """Each shape of ``layer`` as the image indices under its vertices (to survive a recalibration)."""
     return [world_to_index(image_layer, world_vertices(layer, i)) for i in range(len(layer.data))]
 
 
-def place_at_image_indices(layer: Any, image_layer: Any, indices: list[np.ndarray], units: Any) -> None:
+def place_at_image_indices(layer: Shapes, image_layer: Image, indices: list[np.ndarray], units: Any) -> None:
     """Put each shape back on the same image pixels after the image's geometry changed.
 
     Same number of shapes, so napari keeps their types, colours, widths and features.
@@ -352,9 +365,10 @@ def place_at_image_indices(layer: Any, image_layer: Any, indices: list[np.ndarra
     layer.data = [to_layer_data(layer, index_to_world(image_layer, idx)) for idx in indices]
 
 
-def set_image_calibration(image_layer: Any, cal: Calibration) -> dict:
+def set_image_calibration(image_layer: Image, cal: Calibration) -> dict:
     """Give an image layer a new calibration: scale, translate, units, metadata and name."""
-    frame_time = float(image_layer.scale[0]) if image_layer.ndim == 3 and "second" in str(image_layer.units[0]) else None
+    timed = image_layer.ndim == 3 and "second" in str(image_layer.units[0])
+    frame_time = float(image_layer.scale[0]) if timed else None
     kw = calibrated_image_kwargs(cal, image_layer.ndim, frame_time)
     image_layer.scale, image_layer.translate, image_layer.units = kw["scale"], kw["translate"], kw["units"]
     meta = dict(image_layer.metadata[META])
@@ -364,12 +378,12 @@ def set_image_calibration(image_layer: Any, cal: Calibration) -> dict:
     return kw
 
 
-def to_layer_data(layer: Any, world: np.ndarray) -> np.ndarray:
+def to_layer_data(layer: Layer, world: np.ndarray) -> np.ndarray:
     """Layer data coordinates of world vertices (via ``world_to_data``), for writing into ``layer``."""
     return np.array([layer.world_to_data(tuple(v)) for v in np.asarray(world, dtype=float)])
 
 
-def viewer_image_layer(viewer: napari.Viewer) -> Any:
+def viewer_image_layer(viewer: napari.Viewer) -> Image | None:
     """The plugin image layer the plan is made on: the selected one, else the topmost one."""
     images = [ly for ly in viewer.layers if image_calibration(ly) is not None]
     active = viewer.layers.selection.active

@@ -103,7 +103,6 @@ def read_dicom(path: Any) -> list[tuple]:
         If the file cannot be decoded (napari shows the one-line message).
     """
     from needleplan.io import open_image
-
     from needleplan_napari._layers import image_layer_data
 
     paths = path if isinstance(path, (list, tuple)) else [path]

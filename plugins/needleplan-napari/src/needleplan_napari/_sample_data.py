@@ -28,9 +28,9 @@ def find_sample(key: str) -> Path:
 def sample_layers(plan_path: Path) -> list[tuple]:
     """Image, mark and needle ``LayerData`` of a sample plan (through the ``_layers`` adapter)."""
     from napari.layers import Image, Shapes
+
     from needleplan.io import open_image
     from needleplan.plan import load_plan
-
     from needleplan_napari import _layers
     from needleplan_napari._plan_io import by_kind
 

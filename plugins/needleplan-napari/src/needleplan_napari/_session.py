@@ -11,7 +11,9 @@ overshoot, margin bands).  Callbacks are connected by :meth:`enable` and removed
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,40 +21,19 @@ from psygnal import Signal
 
 from needleplan_napari import _layers
 from needleplan_napari._drawing import OverlayPainter
+from needleplan_napari._plan_io import PlanFiles
+from needleplan_napari._state import PlanInputs, SessionState
 
 if TYPE_CHECKING:
     import napari
+    from napari.layers import Image, Layer, Shapes
+
+    from needleplan.calibration import Calibration
+    from needleplan.io import UltrasoundRegion
     from needleplan.plan import Plan
-    from needleplan.safety import SafetyReport
+    from needleplan.planner import AngleWindow
 
-__all__ = ["PlanInputs", "SessionState", "PlanSession"]
-
-
-@dataclass(frozen=True, slots=True)
-class PlanInputs:
-    """What the physician picks in the form (everything that is not drawn)."""
-
-    site: str = "upper_trapezius"
-    approach: str = "in_plane"
-    needle_length_mm: float = 38.0
-    gauge: int | None = 25
-    bmi: float | None = None
-    weight_kg: float | None = None
-    sex: str | None = None
-    lung_disease: bool = False
-    anticoagulated: bool = False
-    injectate: tuple[tuple[str, float, float, bool], ...] = ()  # (drug, %, mL, epinephrine)
-
-
-@dataclass(frozen=True, slots=True)
-class SessionState:
-    """What the panel shows after a refresh."""
-
-    calibration: Any = None  # needleplan.calibration.Calibration of the image, or None (no image)
-    plan: Plan | None = None
-    report: SafetyReport | None = None
-    extras: dict = field(default_factory=dict)  # planner results: metrics, insertion, overshoot
-    error: str | None = None  # why the drawing cannot be checked (e.g. a needle of zero length)
+__all__ = ["PlanSession"]
 
 
 class PlanSession:
@@ -75,8 +56,9 @@ class PlanSession:
         self.suggestion: Plan | None = None
         self.loaded_plan: Plan | None = None
         self._enabled = False
-        self._watched: list[Any] = []
+        self._watched: list[Layer] = []
         self._painter = OverlayPainter(viewer)
+        self.files = PlanFiles(self)  # save, open, calibrate: the plan's files and the image's calibration
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -95,6 +77,17 @@ class PlanSession:
             self._watch(layer)
             self._adopt_plan(layer)
         self.refresh(force=True)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Pause the live checks while many layers change at once (then resume if it was on)."""
+        was = self._enabled
+        self.disable()
+        try:
+            yield
+        finally:
+            if was:
+                self.enable()
 
     def disable(self) -> None:
         """Disconnect every callback this session made (idempotent)."""
@@ -115,7 +108,7 @@ class PlanSession:
                 n += sum(1 for cb in emitter.callbacks if _is_ours(cb, self))
         return n
 
-    def _watch(self, layer: Any) -> None:
+    def _watch(self, layer: Layer) -> None:
         if layer.__class__.__name__ != "Shapes" or self._painter.owns(layer) or layer in self._watched:
             return
         # first: the findings panel is updated before napari re-renders the moved shape
@@ -124,7 +117,7 @@ class PlanSession:
         layer.events.name.connect(self._on_layer_event)
         self._watched.append(layer)
 
-    def _unwatch(self, layer: Any) -> None:
+    def _unwatch(self, layer: Layer) -> None:
         for emitter in (layer.events.data, layer.events.set_data, layer.events.name):
             emitter.disconnect(self._on_layer_event)
 
@@ -133,16 +126,18 @@ class PlanSession:
         self._adopt_plan(event.value)
         self.refresh()
 
-    def _adopt_plan(self, layer: Any) -> None:
+    def _adopt_plan(self, layer: Layer) -> None:
         """A sample image carries its reference plan: take its site, patient and needle choices."""
         plan = getattr(layer, "metadata", {}).get(_layers.META, {}).get("plan")
         if plan is None or plan is self.loaded_plan:
             return
-        from needleplan_napari._plan_io import inputs_from_plan
-
         self.loaded_plan = plan
-        self.inputs = inputs_from_plan(plan)
-        self.inputs_loaded.emit(self.inputs)
+        self.load_inputs(PlanInputs.from_plan(plan))
+
+    def load_inputs(self, inputs: PlanInputs) -> None:
+        """Take the form values of a plan (sample data, an opened plan): the form shows them."""
+        self.inputs = inputs
+        self.inputs_loaded.emit(inputs)
 
     def _on_removed(self, event: Any) -> None:
         if event.value in self._watched:
@@ -162,19 +157,19 @@ class PlanSession:
 
     # --- layers -------------------------------------------------------------------------------
 
-    def image_layer(self) -> Any:
+    def image_layer(self) -> Image | None:
         return _layers.viewer_image_layer(self.viewer)
 
-    def regions(self) -> Any:
+    def regions(self) -> tuple[UltrasoundRegion, ...] | None:
         """The image's ultrasound regions (for CROSS_REGION), as ``needleplan check --image`` uses."""
         source = _layers.image_source(self.image_layer())
         return None if source is None else source.info.regions
 
-    def calibration(self) -> Any:
+    def calibration(self) -> Calibration | None:
         image = self.image_layer()
         return None if image is None else _layers.image_calibration(image)
 
-    def kind_layer(self, kind: str, *, create: bool = True) -> Any:
+    def kind_layer(self, kind: str, *, create: bool = True) -> Shapes | None:
         """The shapes layer holding marks of ``kind`` (``needle`` for the needle); made on demand."""
         for layer in self.viewer.layers:
             if layer.__class__.__name__ == "Shapes" and _layers.kind_of_layer(layer) == kind:
@@ -184,7 +179,7 @@ class PlanSession:
             return None
         return self.viewer.add_shapes(**_layers.shapes_layer_kwargs(kind, image))
 
-    def start_marking(self, kind: str) -> Any:
+    def start_marking(self, kind: str) -> Shapes | None:
         """One click: select the kind's layer and put it in the drawing mode of its shape type."""
         layer = self.kind_layer(kind)
         if layer is None:
@@ -193,7 +188,7 @@ class PlanSession:
         layer.mode = "add_" + _layers.STYLES[kind].shape_type
         return layer
 
-    def set_needle(self, entry_mm: Any, tip_mm: Any, frame_index: int | None = None) -> None:
+    def set_needle(self, entry_mm: Sequence[float], tip_mm: Sequence[float], frame_index: int | None = None) -> None:
         """Draw (or move) the needle from entry to tip, world mm ``(row, col)``."""
         from needleplan.plan import Needle
 
@@ -210,7 +205,7 @@ class PlanSession:
             layer.add_lines([data], edge_width=_layers.STYLES["needle"].edge_width_mm,
                             edge_color=_layers.STYLES["needle"].edge_color)
 
-    def add_structure(self, kind: str, points_mm: Any, shape_type: str | None = None,
+    def add_structure(self, kind: str, points_mm: Iterable[Sequence[float]], shape_type: str | None = None,
                       frame_index: int | None = None) -> None:
         """Add one mark of ``kind`` with world vertices ``(row, col)`` (an ellipse: 4 corners)."""
         from needleplan.plan import Structure
@@ -296,38 +291,34 @@ class PlanSession:
             from needleplan.errors import NeedleplanError
 
             try:
-                report = check_plan(plan, regions=self.regions())
-                self.state = SessionState(plan.calibration, plan, report, _planner_extras(plan))
+                # the one core call per change: findings, metrics and the margins it applied
+                self.state = SessionState(plan.calibration, plan, check_plan(plan, regions=self.regions()))
             except NeedleplanError as exc:  # a drawing the core refuses: say why, check nothing
-                self.state = SessionState(plan.calibration, plan, None, {}, " ".join(str(exc).split()))
+                self.state = SessionState(plan.calibration, plan, None, " ".join(str(exc).split()))
         self.updated.emit(self.state)
         self._painter.paint(self.state, self.image_layer())
         return self.state
 
     # --- suggestion -----------------------------------------------------------------------------
 
-    def suggest(self, *, background: bool = True) -> Any:
-        """Compute the suggested trajectory and safe angle window (off the main thread)."""
+    def suggestion_work(self) -> Callable[[], tuple[Plan | None, AngleWindow]] | None:
+        """The pure core call behind "Suggest" (safe in a worker thread), or None without a needle.
+
+        The widget runs it (in a napari worker) and hands the result to :meth:`show_suggestion`.
+        """
         plan = self.state.plan
         if plan is None or plan.needle is None or not plan.calibration.is_calibrated:
             return None
 
-        def work() -> tuple:
+        def work() -> tuple[Plan | None, AngleWindow]:
             from needleplan.planner import safe_angle_window, suggest
 
             return suggest(plan), safe_angle_window(plan)  # the core is pure: safe off the main thread
 
-        if not background:
-            self._show_suggestion(work())
-            return None
-        from napari.qt.threading import create_worker
+        return work
 
-        worker = create_worker(work)
-        worker.returned.connect(self._show_suggestion)  # runs on the main thread
-        worker.start()
-        return worker
-
-    def _show_suggestion(self, result: tuple) -> None:
+    def show_suggestion(self, result: tuple[Plan | None, AngleWindow]) -> None:
+        """Draw a suggestion (trajectory and angle window) and tell the widget."""
         suggestion, window = result
         self.suggestion = suggestion
         self._painter.paint_suggestion(suggestion, window, self.image_layer())
@@ -356,16 +347,6 @@ def _extra(base: Plan | None, part: str) -> dict:
     """Unknown fields of a part of the plan that was opened (kept on save, docs/contracts.md §4)."""
     obj = None if base is None else getattr(base, part)
     return dict(obj.extra) if obj is not None else {}
-
-
-def _planner_extras(plan: Plan) -> dict:
-    """Deepest safe insertion and overshoot from the planner, for the tick and the dashed line."""
-    if plan.needle is None or not plan.calibration.is_calibrated:
-        return {}
-    from needleplan.planner import max_safe_insertion, needle_metrics, overshoot, prepare
-
-    scene = prepare(plan)
-    return {"metrics": needle_metrics(scene), "insertion": max_safe_insertion(scene), "overshoot": overshoot(scene)}
 
 
 def _is_ours(callback: Any, session: PlanSession) -> bool:

@@ -13,13 +13,20 @@ millimetres come from :func:`needleplan.detect.to_structures` through the image 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from needleplan_napari import _layers
 
 if TYPE_CHECKING:
+    from collections.abc import Hashable
+
+    import napari
+    from napari.layers import Image, Layer, Shapes
+
+    from needleplan.calibration import Calibration
+    from needleplan.io import LoadedImage
     from needleplan_napari._session import PlanSession
 
 __all__ = ["DetectJob", "SuggestionRef", "SUGGESTED_ALPHA", "detect_job", "run_detection", "show_detected",
@@ -34,9 +41,9 @@ _LABEL_CHARS = 48  # the canvas label is short; the panel's list shows the whole
 class DetectJob:
     """What a detection runs on, read on the main thread before the worker starts."""
 
-    image_layer: Any
-    source: Any  # needleplan.io.LoadedImage
-    calibration: Any
+    image_layer: Image
+    source: LoadedImage
+    calibration: Calibration
     frame_index: int
     cine: bool
     site: str | None
@@ -46,7 +53,7 @@ class DetectJob:
 class SuggestionRef:
     """One unaccepted suggestion: shape ``index`` of ``layer``."""
 
-    layer: Any
+    layer: Shapes
     index: int
     kind: str
     confidence: float | None
@@ -115,21 +122,21 @@ def run_detection(job: DetectJob) -> list:
     return to_structures(result, job.calibration)
 
 
-def is_mark_layer(layer: Any) -> str | None:
+def is_mark_layer(layer: Layer) -> str | None:
     if layer.__class__.__name__ != "Shapes":
         return None
     kind = _layers.kind_of_layer(layer)
     return kind if kind not in (None, "needle") else None
 
 
-def _suggested_mask(layer: Any) -> np.ndarray:
+def _suggested_mask(layer: Shapes) -> np.ndarray:
     feats = getattr(layer, "features", None)
     if feats is None or "suggested" not in getattr(feats, "columns", ()) or len(feats) != len(layer.data):
         return np.zeros(len(layer.data), dtype=bool)
     return feats["suggested"].fillna(False).astype(bool).to_numpy()
 
 
-def suggestion_refs(viewer: Any) -> list[SuggestionRef]:
+def suggestion_refs(viewer: napari.Viewer) -> list[SuggestionRef]:
     """Every unaccepted suggestion in the viewer's mark layers, layer by layer, shape by shape."""
     out = []
     for layer in viewer.layers:
@@ -165,7 +172,7 @@ def label_text(kind: str, confidence: float | None, evidence: str) -> str:
     return f"{head}: {evidence[: room - 3].rsplit(' ', 1)[0].rstrip(' ,;')}..."
 
 
-def style_suggestions(layer: Any) -> None:
+def style_suggestions(layer: Shapes) -> None:
     """Suggestions faint with a label (kind, confidence, evidence); marks opaque without one.
 
     Idempotent and cheap when nothing changed (called after every check).
@@ -190,7 +197,7 @@ def style_suggestions(layer: Any) -> None:
         layer.edge_color = colours
 
 
-def _set_suggested(layer: Any, indices: list[int], value: bool) -> None:
+def _set_suggested(layer: Shapes, indices: list[int], value: bool) -> None:
     feats = layer.features.copy()
     feats.loc[feats.index[indices], "suggested"] = value
     layer.features = feats
@@ -200,15 +207,15 @@ def _set_suggested(layer: Any, indices: list[int], value: bool) -> None:
     style_suggestions(layer)
 
 
-def _still_suggested(ref: SuggestionRef, viewer: Any) -> bool:
+def _still_suggested(ref: SuggestionRef, viewer: napari.Viewer) -> bool:
     """Whether ``ref`` still names an unaccepted suggestion (a stale list must never touch a mark)."""
     if ref.layer not in viewer.layers or ref.index >= len(ref.layer.data) or not _suggested_mask(ref.layer)[ref.index]:
         return False
     return str(ref.layer.features.iloc[ref.index].get("evidence") or "") == ref.evidence
 
 
-def _group(refs: list[SuggestionRef], viewer: Any) -> dict[Any, tuple[Any, list[int]]]:
-    out: dict[Any, tuple[Any, list[int]]] = {}
+def _group(refs: list[SuggestionRef], viewer: napari.Viewer) -> dict[Hashable, tuple[Shapes, list[int]]]:
+    out: dict[Hashable, tuple[Shapes, list[int]]] = {}
     for r in refs:
         if _still_suggested(r, viewer):
             out.setdefault(r.layer.unique_id, (r.layer, []))[1].append(r.index)
@@ -226,10 +233,8 @@ def accept(session: PlanSession, refs: list[SuggestionRef]) -> int:
 
 def reject(session: PlanSession, refs: list[SuggestionRef]) -> int:
     """Remove the given suggestions from their layers; how many."""
-    from needleplan_napari._plan_io import _quiet
-
     groups = _group(refs, session.viewer)
-    with _quiet(session):
+    with session.paused():
         for layer, indices in groups.values():
             layer.selected_data = set(indices)
             layer.remove_selected()
@@ -254,15 +259,14 @@ def show_detected(session: PlanSession, job: DetectJob, structures: list) -> int
         The image or its calibration changed while the detectors ran: run Detect again.
     """
     from needleplan.errors import NeedleplanError
-
-    from needleplan_napari._plan_io import _quiet, by_kind
+    from needleplan_napari._plan_io import by_kind
 
     image = session.image_layer()  # (a plugin sees layers through proxies: compare what they hold)
     if image is None or _layers.image_source(image) is not job.source \
             or _layers.image_calibration(image) != job.calibration:
         raise NeedleplanError("the image or its calibration changed while the detectors ran; run Detect again")
     active = session.viewer.layers.selection.active
-    with _quiet(session):
+    with session.paused():
         clear_suggestions(session)
         for kind, group in by_kind(structures).items():
             layer = session.kind_layer(kind)

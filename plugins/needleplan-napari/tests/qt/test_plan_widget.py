@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from needleplan_napari._session import PlanInputs
+from needleplan_napari._names import PLUGIN
+from needleplan_napari._state import PlanInputs
 
 pytestmark = pytest.mark.gui
 
-PLUGIN = "needleplan-napari"
-REAL = Path(__file__).resolve().parents[3] / "tests" / "data" / "real_dicom"
+REAL = Path(__file__).resolve().parents[4] / "tests" / "data" / "real_dicom"
 
 PLEURA = [[14.8, -20.0], [15.1, 20.0]]
 TARGET = [[8.0, 0.0], [8.0, 4.0], [11.0, 4.0], [11.0, 0.0]]   # a polygon round the tip
@@ -66,7 +66,7 @@ def test_findings_shown_equal_check_plan_and_follow_the_needle(docked):
     ranks = [order[line.split(":")[0]] for line in shown]
     assert ranks == sorted(ranks)
     # metrics: path = hypot(9.5, 20) = 22.14 mm
-    assert "Path 22.1 mm" in widget.metrics_label.text()
+    assert "Path 22.1 mm" in widget.findings.metrics_label.text()
     # drag the tip down to 12 mm: 2.8 mm above the pleura (~14.95 at col 2) -> PLEURA_MARGIN appears
     widget.set_needle((0.0, -18.0), (12.0, 2.0))
     moved = _expected_report(widget, [0.0, -18.0], [12.0, 2.0])
@@ -92,8 +92,8 @@ def test_overlays_tick_dashed_overshoot_and_margins(docked):
     margins = viewer.layers["needleplan: margins"]
     tick = viewer.layers["needleplan: safety"]
     overshoot = viewer.layers["needleplan: overshoot"]
-    ins = widget.session.state.extras["insertion"]
-    ov = widget.session.state.extras["overshoot"]
+    ins = widget.session.state.needle_numbers  # the check's own numbers, as the overlays draw them
+    assert ins is not None
     # the pleura's 5 mm margin band: the pleura path drawn 2 * 5 = 10 mm wide
     assert margins.shape_type == ["path"] and margins.edge_width[0] == pytest.approx(10.0)
     # the tick (a vector across the needle) is centred max_safe_insertion_mm from the entry, which
@@ -114,7 +114,7 @@ def test_overlays_tick_dashed_overshoot_and_margins(docked):
     assert len(dashes) == 8
     start, end = dashes[0][0], dashes[-1][0] + dashes[-1][1]
     assert start == pytest.approx((9.5, 2.0), abs=1e-4)
-    assert np.hypot(*(end - start)) == pytest.approx(ov.reach_mm, abs=1e-3)
+    assert np.hypot(*(end - start)) == pytest.approx(ins.overshoot_reach_mm, abs=1e-3)
     # moving the needle moves the tick without re-creating the layer
     widget.set_needle((0.0, -18.0), (10.5, 2.0))
     assert viewer.layers["needleplan: safety"] is tick or viewer.layers["needleplan: safety"] == tick
@@ -188,7 +188,7 @@ def test_a_drawing_the_core_refuses_is_said_not_hidden(docked):
     shown = widget.findings_shown()
     assert len(shown) == 1 and shown[0].startswith("STOP: this drawing cannot be checked")
     assert "same point" in shown[0]
-    assert " mm" not in widget.metrics_label.text()
+    assert " mm" not in widget.findings.metrics_label.text()
     widget.set_needle((0.0, -18.0), (9.5, 2.0))        # drawn again: checked again
     assert any("[THIN_PATIENT]" in line for line in widget.findings_shown())
 
@@ -237,16 +237,16 @@ def test_the_form_is_wired_to_the_live_check(docked):
     _thin_trapezius(widget)
     widget.set_needle((0.0, -18.0), (9.5, 2.0))
     assert "LUNG_DISEASE" not in widget.session.state.report.codes
-    widget.lung_disease.setChecked(True)                  # a click in the Patient tab, no button
+    widget.patient_form.lung_disease.setChecked(True)                  # a click in the Patient tab, no button
     assert "LUNG_DISEASE" in widget.session.state.report.codes
     # lidocaine 1 % x 30 mL = 300 mg; 50 kg x 4.5 mg/kg = 225 mg maximum -> past the limit
-    widget.weight.setValue(50.0)
-    widget.drug.setCurrentText("lidocaine")
-    widget.concentration.setValue(1.0)
-    widget.volume.setValue(30.0)
+    widget.patient_form.weight.setValue(50.0)
+    widget.patient_form.drug.setCurrentText("lidocaine")
+    widget.patient_form.concentration.setValue(1.0)
+    widget.patient_form.volume.setValue(30.0)
     assert "DOSE_LIMIT" in widget.session.state.report.codes
     assert any("[DOSE_LIMIT]" in line and line.startswith("STOP") for line in widget.findings_shown())
-    widget.needle_length.setCurrentText("89 mm")
+    widget.needle_form.needle_length.setCurrentText("89 mm")
     assert widget.session.state.plan.needle.length_mm == 89.0
-    widget.site.setCurrentText("piriformis")
+    widget.needle_form.site.setCurrentText("piriformis")
     assert widget.session.state.plan.site == "piriformis"

@@ -1,21 +1,30 @@
-"""What the Teaching and PACS panels share: the Needle Plan widget, guarded calls, worker threads."""
+"""What the dock widgets share: the Needle Plan widget, guarded calls, worker threads."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from needleplan_napari._names import PLAN_WIDGET, PLUGIN
+
+if TYPE_CHECKING:
+    import napari
+    from napari.qt.threading import FunctionWorker
+    from qtpy.QtWidgets import QLabel
+
+    from needleplan_napari._qt._plan_widget import PlanWidget
+
+T = TypeVar("T")
 
 __all__ = ["PLUGIN", "plan_widget", "guarded", "run_worker"]
 
-PLUGIN = "needleplan-napari"
 
-
-def plan_widget(viewer: Any) -> Any:
+def plan_widget(viewer: napari.Viewer) -> PlanWidget:
     """The Needle Plan dock widget (docked if it is not yet): its session builds the plan."""
-    return viewer.window.add_plugin_dock_widget(PLUGIN, "Needle Plan")[1]
+    return viewer.window.add_plugin_dock_widget(PLUGIN, PLAN_WIDGET)[1]
 
 
-def guarded(status: Any, func: Callable, *args: Any, **kw: Any) -> Any:
+def guarded(status: QLabel, func: Callable[..., T], *args: Any, **kw: Any) -> T | None:
     """``func(*args, **kw)``, or ``None`` with the core's one-line message in the ``status`` label."""
     from needleplan.errors import NeedleplanError
 
@@ -26,8 +35,8 @@ def guarded(status: Any, func: Callable, *args: Any, **kw: Any) -> Any:
         return None
 
 
-def run_worker(status: Any, func: Callable, *args: Any, done: Callable[[Any], None], background: bool = True,
-               working: str = "Working...", failed: str = "Not done") -> Any:
+def run_worker(status: QLabel, func: Callable[..., T], *args: Any, done: Callable[[T], None], background: bool = True,
+               working: str = "Working...", failed: str = "Not done") -> FunctionWorker | T | None:
     """Run ``func(*args)`` in a napari worker thread; ``done(result)`` runs on the main thread.
 
     A failure is shown as ``<b>{failed}:</b> message`` in ``status``.  With ``background=False``

@@ -1,7 +1,8 @@
-"""Structure kinds and site profiles: which hazards a site has and which thresholds it changes.
+"""Hazard families and site profiles: which hazards a site has and which thresholds it changes.
 
 Every number a profile overrides names its source row in ``docs/clinical-rules.md``.  The profile ids
-are the site ids of docs/contracts.md §4.
+are the site ids of docs/contracts.md §4, the members of :class:`needleplan.vocabulary.SiteId`; the
+structure kinds are :class:`needleplan.vocabulary.StructureKind`.
 
 Examples
 --------
@@ -19,9 +20,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from needleplan.vocabulary import SiteId
+from needleplan.vocabulary import StructureKind as K
+
 __all__ = [
-    "STRUCTURE_KINDS",
     "HAZARD_FAMILIES",
+    "FamilyMargins",
+    "FAMILY_MARGINS",
     "BACKSTOP_KINDS",
     "SiteProfile",
     "SITE_PROFILES",
@@ -29,20 +34,33 @@ __all__ = [
     "site_profile",
 ]
 
-#: Structure kinds of docs/contracts.md §4.
-STRUCTURE_KINDS: tuple[str, ...] = (
-    "target", "pleura", "rib", "bone", "vessel", "artery", "vein", "nerve", "skin", "fascia",
-    "viscera", "other",
-)
-
 #: Kinds a needle must keep its margin from, by family (the family picks the margin threshold).
 HAZARD_FAMILIES: Mapping[str, str] = MappingProxyType({
-    "pleura": "pleura", "artery": "vessel", "vessel": "vessel", "vein": "vessel",
-    "nerve": "nerve", "viscera": "viscera",
+    K.PLEURA: "pleura", K.ARTERY: "vessel", K.VESSEL: "vessel", K.VEIN: "vessel",
+    K.NERVE: "nerve", K.VISCERA: "viscera",
+})
+
+@dataclass(frozen=True, slots=True)
+class FamilyMargins:
+    """The thresholds entries of one hazard family's margin: as marked, and marked on another frame.
+
+    ``other_frame`` is None when the family keeps the same margin whatever frame it was marked on.
+    """
+
+    same_frame: str
+    other_frame: str | None = None
+
+
+#: The margin thresholds of each hazard family (R3 pleura, R10 vessels, R11 nerves, R18 viscera).
+FAMILY_MARGINS: Mapping[str, FamilyMargins] = MappingProxyType({
+    "pleura": FamilyMargins("PLEURA_MARGIN_MM", "PLEURA_MARGIN_OTHER_FRAME_MM"),
+    "vessel": FamilyMargins("VESSEL_MARGIN_MM"),
+    "nerve": FamilyMargins("NERVE_MARGIN_MM"),
+    "viscera": FamilyMargins("VISCERA_MARGIN_MM", "VISCERA_MARGIN_OTHER_FRAME_MM"),
 })
 
 #: Kinds a needle cannot pass: a bony backstop stops the tip (R4: "directed down onto the rib").
-BACKSTOP_KINDS: frozenset[str] = frozenset({"rib", "bone"})
+BACKSTOP_KINDS: frozenset[str] = frozenset({K.RIB, K.BONE})
 
 
 def hazard_family(kind: str) -> str | None:
@@ -50,7 +68,7 @@ def hazard_family(kind: str) -> str | None:
     return HAZARD_FAMILIES.get(kind)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SiteProfile:
     """What a planning site implies for the safety rules.
 
@@ -96,45 +114,53 @@ class SiteProfile:
     kim_spd_applies: bool = False
     threshold_overrides: Mapping[str, tuple[float, str]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Plain words, however the profile was written (a SiteId or StructureKind member is one), so
+        # finding values and messages built from a profile read the same.
+        object.__setattr__(self, "id", str(self.id))
+        object.__setattr__(self, "expected_hazards", tuple(str(k) for k in self.expected_hazards))
+
 
 def _thoracic(sid: str, name: str, **kw) -> SiteProfile:
-    kw.setdefault("expected_hazards", ("pleura", "rib"))
-    return SiteProfile(sid, name, "thoracic", pneumothorax_class=True, requires_pleura_mark=True, **kw)
+    kw.setdefault("expected_hazards", (K.PLEURA, K.RIB))
+    return SiteProfile(id=sid, name=name, region="thoracic", pneumothorax_class=True, requires_pleura_mark=True,
+                       **kw)
 
 
 SITE_PROFILES: Mapping[str, SiteProfile] = MappingProxyType({
-    "upper_trapezius": _thoracic(
-        "upper_trapezius", "upper trapezius", female_caution=True,
+    SiteId.UPPER_TRAPEZIUS: _thoracic(
+        SiteId.UPPER_TRAPEZIUS, "upper trapezius", female_caution=True,
         threshold_overrides={"THIN_SPD_MM": (15.0, "clinical-rules.md 1A Chen 2018: GB21 skin to apical "
                                                    "pleura, women 14.6 mm, men 17.4 mm (means)")}),
-    "levator_scapulae": _thoracic(
-        "levator_scapulae", "levator scapulae (superior scapular angle)",
-        expected_hazards=("pleura", "rib", "artery")),  # R10: dorsal scapular artery seen in 94% (Cho 2019)
-    "rhomboid": _thoracic(
-        "rhomboid", "rhomboid major", female_caution=True, kim_spd_applies=True,
-        expected_hazards=("pleura", "rib", "artery"),
+    SiteId.LEVATOR_SCAPULAE: _thoracic(
+        SiteId.LEVATOR_SCAPULAE, "levator scapulae (superior scapular angle)",
+        expected_hazards=(K.PLEURA, K.RIB, K.ARTERY)),  # R10: dorsal scapular artery seen in 94% (Cho 2019)
+    SiteId.RHOMBOID: _thoracic(
+        SiteId.RHOMBOID, "rhomboid major", female_caution=True, kim_spd_applies=True,
+        expected_hazards=(K.PLEURA, K.RIB, K.ARTERY),
         threshold_overrides={"THIN_SPD_MM": (30.0, "clinical-rules.md 1A Kim 2002: interscapular SPD "
                                                    "37±7 mm, mean - 1 SD = 30 mm [inference]")}),
-    "thoracic_paraspinal": _thoracic(
-        "thoracic_paraspinal", "thoracic paraspinals / iliocostalis", kim_spd_applies=True,
+    SiteId.THORACIC_PARASPINAL: _thoracic(
+        SiteId.THORACIC_PARASPINAL, "thoracic paraspinals / iliocostalis", kim_spd_applies=True,
         threshold_overrides={"THIN_SPD_MM": (30.0, "clinical-rules.md 1A Kim 2002: interscapular SPD "
                                                    "37±7 mm, mean - 1 SD = 30 mm [inference]")}),
-    "serratus_anterior": _thoracic("serratus_anterior", "serratus anterior"),
-    "quadratus_lumborum": SiteProfile(
-        "quadratus_lumborum", "quadratus lumborum", "lumbar", ("viscera", "bone"),
-        requires_viscera_mark=True, non_compressible=True),
-    "gluteus_maximus": SiteProfile(
-        "gluteus_maximus", "gluteus maximus", "deep", ("artery",), doppler_advised=True),
-    "gluteus_medius": SiteProfile(
-        "gluteus_medius", "gluteus medius", "deep", ("artery",), doppler_advised=True,
-        non_compressible=True),
-    "piriformis": SiteProfile(
-        "piriformis", "piriformis", "deep", ("nerve", "artery"), requires_nerve_mark=True,
+    SiteId.SERRATUS_ANTERIOR: _thoracic(SiteId.SERRATUS_ANTERIOR, "serratus anterior"),
+    SiteId.QUADRATUS_LUMBORUM: SiteProfile(
+        id=SiteId.QUADRATUS_LUMBORUM, name="quadratus lumborum", region="lumbar",
+        expected_hazards=(K.VISCERA, K.BONE), requires_viscera_mark=True, non_compressible=True),
+    SiteId.GLUTEUS_MAXIMUS: SiteProfile(
+        id=SiteId.GLUTEUS_MAXIMUS, name="gluteus maximus", region="deep", expected_hazards=(K.ARTERY,),
+        doppler_advised=True),
+    SiteId.GLUTEUS_MEDIUS: SiteProfile(
+        id=SiteId.GLUTEUS_MEDIUS, name="gluteus medius", region="deep", expected_hazards=(K.ARTERY,),
         doppler_advised=True, non_compressible=True),
-    "other": SiteProfile("other", "other site", "superficial"),
+    SiteId.PIRIFORMIS: SiteProfile(
+        id=SiteId.PIRIFORMIS, name="piriformis", region="deep", expected_hazards=(K.NERVE, K.ARTERY),
+        requires_nerve_mark=True, doppler_advised=True, non_compressible=True),
+    SiteId.OTHER: SiteProfile(id=SiteId.OTHER, name="other site", region="superficial"),
 })
 
 
 def site_profile(site: str) -> SiteProfile:
     """The profile of a site id; unknown ids (allowed by docs/contracts.md: "more may be added") use ``other``."""
-    return SITE_PROFILES.get(site, SITE_PROFILES["other"])
+    return SITE_PROFILES.get(site, SITE_PROFILES[SiteId.OTHER])

@@ -2,7 +2,7 @@
 
 Sources are rows of ``docs/clinical-rules.md`` (section 1: tables of numbers 1A-1J; section 2:
 rules R1-R19).  Numbers marked [inference] are defaults of ours that no source states.
-A site profile (:mod:`needleplan.anatomy`) or the caller of ``check_plan`` may override any entry;
+A site profile (:mod:`needleplan.clinical.anatomy`) or the caller of ``check_plan`` may override any entry;
 nothing else in the package holds a clinical number.
 
 Examples
@@ -22,10 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from needleplan.anatomy import site_profile
+from needleplan.clinical.anatomy import site_profile
 from needleplan.errors import NeedleplanError
 
-__all__ = ["Threshold", "THRESHOLDS", "STRICT_FORMULARY", "STANDARD_NEEDLE_LENGTHS_MM", "resolve_thresholds", "threshold_source"]
+__all__ = ["Threshold", "THRESHOLDS", "STRICT_FORMULARY", "resolve_thresholds", "threshold_source"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +115,7 @@ def resolve_thresholds(site: str, overrides: Mapping[str, float] | None = None, 
         values.update({key: value for key, (value, _src) in STRICT_FORMULARY.items()})
     for key, value in (overrides or {}).items():
         if key not in THRESHOLDS:
-            raise NeedleplanError(f"unknown threshold {key!r}; use one of needleplan.safety.thresholds.THRESHOLDS")
+            raise NeedleplanError(f"unknown threshold {key!r}; use one of needleplan.clinical.THRESHOLDS")
         values[key] = float(value)
     return values
 
@@ -125,8 +125,3 @@ def threshold_source(key: str, site: str = "other") -> str:
     override = site_profile(site).threshold_overrides.get(key)
     return override[1] if override else THRESHOLDS[key].source
 
-
-#: Needle lengths on sale (inches 1/2 to 6 in mm), for "the shortest needle that still leaves the hub
-#: margin outside" (R5; 1E: 1.25-1.5 in for shallow sites, 3.5 in spinal needle for deep ones).
-STANDARD_NEEDLE_LENGTHS_MM: tuple[float, ...] = (13.0, 16.0, 25.0, 32.0, 38.0, 50.0, 64.0, 76.0, 89.0,
-                                                 100.0, 127.0, 152.0)

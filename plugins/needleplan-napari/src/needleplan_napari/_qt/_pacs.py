@@ -12,18 +12,33 @@ build it.  A failed store changes nothing local.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from qtpy.QtCore import QObject, Qt, Signal
 from qtpy.QtWidgets import (
-    QAbstractItemView, QCheckBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
-    QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QCheckBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
-from needleplan_napari._panels import PLUGIN, guarded, plan_widget, run_worker
+from needleplan_napari._pacs_jobs import auth_text, retrieve_study, search, store
+from needleplan_napari._qt._panels import PLUGIN, guarded, plan_widget, run_worker
 
 if TYPE_CHECKING:
     import napari
+
+    from needleplan.pacs import PacsSettings
+    from needleplan.pacs.retrieve import RetrieveResult
+    from needleplan.pacs.store import StoreResult
 
 __all__ = ["PacsWidget", "COLUMNS"]
 
@@ -34,59 +49,6 @@ class _Progress(QObject):
     """Carries ``(done, total)`` from the worker thread to the progress bar (a queued Qt signal)."""
 
     changed = Signal(int, int)
-
-
-def _auth_text(settings: Any) -> str:
-    """How the panel names the credentials: kind and user only, never a password or token."""
-    if settings.auth_kind == "basic":
-        return f"basic authentication as {settings.user}"
-    return {"bearer": "a bearer token", "none": "no credentials"}[settings.auth_kind]
-
-
-def _search(settings: Any, url: str | None, patient_id: str | None, date: str | None) -> list:
-    from needleplan import pacs
-
-    with pacs.connect(settings, url=url) as client:
-        return pacs.search_studies(client, patient_id=patient_id, date=date)
-
-
-def _retrieve(settings: Any, url: str | None, study_uid: str, progress: Any) -> tuple[Any, list[str]]:
-    """Retrieve a study into the cache; the result and which of its files are images (headers only)."""
-    from needleplan import pacs
-    from needleplan.errors import NeedleplanError
-    from needleplan.io import read_info
-
-    with pacs.connect(settings, url=url) as client:
-        result = pacs.retrieve(client, pacs.default_cache(settings), study_uid,
-                               progress=lambda done, total, _uid, _status: progress.changed.emit(done, total))
-    images = []
-    for path in result.paths:
-        try:
-            read_info(path)  # an SR or a PDF of the study is not an image
-        except NeedleplanError:
-            continue
-        images.append(path)
-    return result, images
-
-
-def _store(settings: Any, url: str | None, plan: Any, image_path: str, frame: Any, with_report: bool) -> Any:
-    """Store the plan's SR (and its PDF report) into its image's study; nothing local is written."""
-    import tempfile
-    from pathlib import Path
-
-    import pydicom
-    from needleplan import pacs
-
-    from needleplan_napari._plan_io import write_report_file
-
-    source = pydicom.dcmread(image_path, stop_before_pixels=True)
-    pdf = None
-    if with_report:
-        with tempfile.TemporaryDirectory(prefix="needleplan-pacs-") as tmp:
-            write_report_file(plan, frame, Path(tmp) / "report.pdf")
-            pdf = (Path(tmp) / "report.pdf").read_bytes()
-    with pacs.connect(settings, url=url) as client:
-        return pacs.store_plan(client, plan, source, report_pdf=pdf)
 
 
 class PacsWidget(QWidget):
@@ -146,7 +108,7 @@ class PacsWidget(QWidget):
         lay.addWidget(self.status)
         self.reload_settings()
 
-    def reload_settings(self) -> Any:
+    def reload_settings(self) -> PacsSettings | None:
         """Read the PACS settings (file, then environment) and show the URL and the kind of login."""
         from needleplan.pacs import load_settings, settings_path
 
@@ -154,7 +116,7 @@ class PacsWidget(QWidget):
         if self.settings is None:
             return None
         self.url.setText(self.settings.url or "")
-        self.auth_label.setText(f"Login: {_auth_text(self.settings)}")
+        self.auth_label.setText(f"Login: {auth_text(self.settings)}")
         self.auth_label.setToolTip(f"Credentials come only from the environment (NEEDLEPLAN_PACS_USER/_PASSWORD "
                                    f"or NEEDLEPLAN_PACS_TOKEN) or the settings file {settings_path()}")
         return self.settings
@@ -164,11 +126,11 @@ class PacsWidget(QWidget):
 
     # --- open from PACS --------------------------------------------------------------------------
 
-    def search(self, *, background: bool = True) -> Any:
+    def search(self, *, background: bool = True) -> object:
         """QIDO-RS search with the form's patient ID and date (ultrasound studies, newest first)."""
         if self.settings is None:
             return None
-        return run_worker(self.status, _search, self.settings, self._url(), self.patient_id.text().strip() or None,
+        return run_worker(self.status, search, self.settings, self._url(), self.patient_id.text().strip() or None,
                           self.date.text().strip() or None, done=self._show_studies, background=background,
                           working="Searching...", failed="Search failed")
 
@@ -184,7 +146,7 @@ class PacsWidget(QWidget):
             self.table.selectRow(0)
         self.status.setText(f"{len(self.studies)} stud{'y' if len(self.studies) == 1 else 'ies'} found")
 
-    def retrieve(self, row: int | None = None, *, background: bool = True) -> Any:
+    def retrieve(self, row: int | None = None, *, background: bool = True) -> object:
         """Retrieve the selected study into the local cache (with progress), then open its images."""
         if row is None:
             rows = self.table.selectionModel().selectedRows()
@@ -193,15 +155,15 @@ class PacsWidget(QWidget):
             self.status.setText("Search, then choose a study in the table.")
             return None
         self.progress.setValue(0)
-        return run_worker(self.status, _retrieve, self.settings, self._url(), self.studies[row].study_instance_uid,
-                          self._progress, done=self._open_retrieved, background=background,
+        return run_worker(self.status, retrieve_study, self.settings, self._url(), self.studies[row].study_instance_uid,
+                          self._progress.changed.emit, done=self._open_retrieved, background=background,
                           working="Retrieving...", failed="Retrieve failed")
 
     def _show_progress(self, done: int, total: int) -> None:
         self.progress.setMaximum(total)
         self.progress.setValue(done)
 
-    def _open_retrieved(self, got: tuple[Any, list[str]]) -> None:
+    def _open_retrieved(self, got: tuple[RetrieveResult, list[str]]) -> None:
         """Open every image of the study with the plugin's reader (plans and reports are skipped)."""
         result, images = got
         self.opened = []
@@ -214,22 +176,21 @@ class PacsWidget(QWidget):
 
     # --- store to PACS ---------------------------------------------------------------------------
 
-    def store_plan(self, *, background: bool = True) -> Any:
+    def store_plan(self, *, background: bool = True) -> object:
         """Store the current plan (as "Save plan" builds it) as an SR into its image's study."""
         from needleplan_napari import _layers
-        from needleplan_napari._plan_io import report_inputs
 
         if self.settings is None:
             return None
         session = plan_widget(self.viewer).session
-        got = guarded(self.status, report_inputs, session)
+        got = guarded(self.status, session.files.report_inputs)
         if got is None:
             return None
         plan, frame = got
         source = _layers.image_source(session.image_layer())
-        return run_worker(self.status, _store, self.settings, self._url(), plan, str(source.info.path), frame,
+        return run_worker(self.status, store, self.settings, self._url(), plan, str(source.info.path), frame,
                           self.with_report.isChecked(), done=self._stored, background=background,
                           working="Storing the plan...", failed="Not stored (the local plan is unchanged)")
 
-    def _stored(self, result: Any) -> None:
+    def _stored(self, result: StoreResult) -> None:
         self.status.setText(f"Stored {len(result.stored)} object(s) into study {result.study_instance_uid}")

@@ -7,9 +7,10 @@ from dataclasses import replace
 
 import pytest
 
+from needleplan_napari._names import PLUGIN
+
 pytestmark = pytest.mark.gui
 
-PLUGIN = "needleplan-napari"
 RESIDENT = "dr-lee"
 
 
@@ -43,8 +44,7 @@ def test_submit_scores_like_the_core_and_only_then_shows_the_reference(make_napa
     from needleplan.errors import LibraryError
     from needleplan.plan import load_plan
     from needleplan.training import attempt_history, list_cases, score_plans
-
-    from needleplan_napari._teaching import score_lines
+    from needleplan_napari._teaching_case import score_lines
 
     viewer = make_napari_viewer_proxy()
     teach = viewer.window.add_plugin_dock_widget(PLUGIN, "Teaching case")[1]
@@ -114,7 +114,7 @@ def test_submit_scores_like_the_core_and_only_then_shows_the_reference(make_napa
 def test_a_case_does_not_start_over_another_image(make_napari_viewer_proxy, case_dir):
     from pathlib import Path
 
-    real = Path(__file__).resolve().parents[3] / "tests" / "data" / "real_dicom" / "RGB_IMAGE.dcm"
+    real = Path(__file__).resolve().parents[4] / "tests" / "data" / "real_dicom" / "RGB_IMAGE.dcm"
     viewer = make_napari_viewer_proxy()
     viewer.open(str(real), plugin=PLUGIN)
     teach = viewer.window.add_plugin_dock_widget(PLUGIN, "Teaching case")[1]

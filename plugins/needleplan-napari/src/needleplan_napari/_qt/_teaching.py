@@ -12,50 +12,44 @@ are only formatted.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
-    QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
-    QVBoxLayout, QWidget,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
 )
 
-from needleplan_napari import _layers
-from needleplan_napari._panels import PLUGIN, guarded, plan_widget, run_worker
+from needleplan_napari import _layers, _teaching_case
+from needleplan_napari._qt._panels import PLUGIN, guarded, plan_widget, run_worker
+from needleplan_napari._teaching_case import score_lines
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import napari
+    from napari.layers import Image, Shapes
+    from napari.qt.threading import FunctionWorker
 
-__all__ = ["TeachingWidget", "score_lines", "REFERENCE_NAME", "REFERENCE_COLOUR"]
+    from needleplan.training import CaseAttempt, Score
+    from needleplan.training.starter import StarterResult
+    from needleplan_napari._qt._plan_widget import PlanWidget
 
-REFERENCE_NAME = "expert reference (read-only)"
-#: One colour for everything the expert drew, unlike any kind colour (_styles.STYLES), so the
-#: resident never mistakes it for a mark of their own.
-REFERENCE_COLOUR = "#ff4fd8"
-_RESULT_WORDS = {"pass": "PASS", "needs_work": "NEEDS WORK", "fail": "FAIL"}
+T = TypeVar("T")
+
+__all__ = ["TeachingWidget"]
+
 _RESULT_COLOURS = {"pass": "#39ff14", "needs_work": "#ff9f1a", "fail": "#ff4040"}
-
-
-def score_lines(score: Any) -> list[str]:
-    """The score as a teacher reads it: result, needle errors (mm, deg), hazards, then the reasons."""
-    lines = [f"Result: {_RESULT_WORDS.get(score.result, score.result)}"]
-    n = score.needle
-    if n is not None:
-        past = "past" if n.target_along_mm > 0 else "short of"
-        lines.append(f"Tip {abs(n.target_along_mm):.1f} mm {past} the expert's along the needle, "
-                     f"{n.target_across_mm:.1f} mm across it ({n.target_distance_mm:.1f} mm in all)")
-        lines.append(f"Angle difference {n.angle_deg:.1f} deg; entry point {n.entry_mm:.1f} mm away"
-                     + ("" if n.depth_mm is None else f"; tip depth {n.depth_mm:+.1f} mm"))
-    for h in score.hazards:
-        name = h.kind + (f" ({h.label})" if h.label else "")
-        if h.status == "missed":
-            lines.append(f"Missed hazard: {name}")
-        elif h.status == "mislocated":
-            lines.append(f"Mislocated hazard: {name}, {h.distance_mm:.1f} mm from the expert's mark")
-        else:
-            lines.append(f"Found hazard: {name} ({h.distance_mm:.1f} mm)")
-    return lines + [f"- {r}" for r in score.reasons]
 
 
 class TeachingWidget(QWidget):
@@ -64,8 +58,8 @@ class TeachingWidget(QWidget):
     def __init__(self, napari_viewer: napari.Viewer) -> None:
         super().__init__()
         self.viewer = napari_viewer
-        self.attempt: Any = None  # needleplan.training.CaseAttempt of the case being planned
-        self._image: Any = None  # the case's image layer
+        self.attempt: CaseAttempt | None = None  # the case being planned
+        self._image: Image | None = None  # the case's image layer
         self.setMinimumWidth(300)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -114,7 +108,7 @@ class TeachingWidget(QWidget):
 
     # --- the case library ----------------------------------------------------------------------
 
-    def set_cases_dir(self, folder: Any) -> None:
+    def set_cases_dir(self, folder: str | Path) -> None:
         self.folder.setText(str(folder))
         self.refresh()
 
@@ -137,13 +131,13 @@ class TeachingWidget(QWidget):
             self.status.setText("No case in this folder: choose another, or Build starter set.")
         return got or []
 
-    def build_starter_set(self, *, background: bool = True) -> Any:
+    def build_starter_set(self, *, background: bool = True) -> FunctionWorker | StarterResult | None:
         """Make the phantom starter cases in the folder (in a worker thread: rendering takes a while)."""
         from needleplan.training.starter import build_starter_set
 
         folder = self.folder.text() or None
 
-        def done(result: Any) -> None:
+        def done(result: StarterResult) -> None:
             self.refresh()
             skipped = "".join(f"; left out {s}: {why}" for s, why in result.skipped)
             self.status.setText(f"Starter set: {len(result.made)} case(s) made{skipped}")
@@ -153,18 +147,18 @@ class TeachingWidget(QWidget):
 
     # --- a turn --------------------------------------------------------------------------------
 
-    def plan_widget(self) -> Any:
+    def plan_widget(self) -> PlanWidget:
         """The Needle Plan dock widget (docked if it is not yet): the resident plans with it."""
         return plan_widget(self.viewer)
 
-    def start_selected(self) -> Any:
+    def start_selected(self) -> CaseAttempt | None:
         item = self.cases.currentItem()
         if item is None:
             self.status.setText("Choose a case in the list first.")
             return None
         return self.start(item.data(Qt.ItemDataRole.UserRole))
 
-    def start(self, case: Any) -> Any:
+    def start(self, case: str | Path) -> CaseAttempt | None:
         """Open a case (id or folder): its de-identified image, through the plugin's reader."""
         from needleplan.training import CaseAttempt
 
@@ -194,15 +188,11 @@ class TeachingWidget(QWidget):
 
     def _clear_case(self) -> None:
         """Remove the previous case: its image, every mark and needle, and the reference layer."""
-        for layer in list(self.viewer.layers):
-            meta = getattr(layer, "metadata", {}).get(_layers.META, {})
-            if layer is self._image or meta.get("role") in ("structure", "needle") or \
-                    meta.get("name") == REFERENCE_NAME:
-                self.viewer.layers.remove(layer)
+        _teaching_case.clear_case(self.viewer, self._image)
         self._image, self.attempt = None, None
         self.submit_button.setEnabled(False)
 
-    def submit(self) -> Any:
+    def submit(self) -> Score | None:
         """Score the resident's plan (the one the Needle Plan widget would save), then show the expert's."""
         if self.attempt is None:
             self.status.setText("Start a case first.")
@@ -212,9 +202,7 @@ class TeachingWidget(QWidget):
             return None
         if self.resident.text().strip() and self.attempt.resident is None:
             self.attempt.resident = self.resident.text().strip()
-        from needleplan_napari._plan_io import _checked_plan
-
-        plan = self._guard(_checked_plan, self.plan_widget().session)
+        plan = self._guard(self.plan_widget().session.files.checked_plan)
         score = None if plan is None else self._guard(self.attempt.submit, plan)
         if score is None:
             return None
@@ -234,29 +222,12 @@ class TeachingWidget(QWidget):
         """Result line and every line under it, as shown (for tests)."""
         return [self.result_label.text()] + [self.result_list.item(i).text() for i in range(self.result_list.count())]
 
-    def show_reference(self) -> Any:
-        """Draw the expert's plan (marks and needle) in one read-only layer (only after submitting)."""
-        reference = self.attempt.reference  # the core refuses before submit
-        image = self._image
-        kw = _layers.shapes_layer_kwargs("other", image)
-        kw.update(name=REFERENCE_NAME, edge_color=REFERENCE_COLOUR, face_color="transparent", opacity=0.85,
-                  metadata={_layers.META: {"role": "overlay", "name": REFERENCE_NAME}})
-        layer = self.viewer.add_shapes(**kw)
-        for s in reference.structures:
-            world, shape_type = _layers.structure_shape(s, image)
-            layer.add(_layers.to_layer_data(layer, world), shape_type=shape_type, edge_color=REFERENCE_COLOUR)
-        if reference.needle is not None:
-            world = _layers.needle_shape(reference.needle, image, reference.image.frame_index)
-            layer.add_lines([_layers.to_layer_data(layer, world)], edge_color=REFERENCE_COLOUR)
-        layer.editable = False
-        layer.locked = True
-        return layer
+    def show_reference(self) -> Shapes:
+        """Draw the expert's plan in one read-only layer (only after submitting: the core refuses before)."""
+        return _teaching_case.draw_reference(self.viewer, self.attempt.reference, self._image)
 
-    def reference_layer(self) -> Any:
-        for layer in self.viewer.layers:
-            if getattr(layer, "metadata", {}).get(_layers.META, {}).get("name") == REFERENCE_NAME:
-                return layer
-        return None
+    def reference_layer(self) -> Shapes | None:
+        return _teaching_case.reference_layer(self.viewer)
 
-    def _guard(self, func: Any, *args: Any, **kw: Any) -> Any:
+    def _guard(self, func: Callable[..., T], *args: Any, **kw: Any) -> T | None:
         return guarded(self.status, func, *args, **kw)

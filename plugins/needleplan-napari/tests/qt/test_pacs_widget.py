@@ -9,15 +9,16 @@ from pathlib import Path
 
 import pydicom
 import pytest
+
 from needleplan import pacs
 from needleplan.pacs.testserver import LocalOrthanc, find_orthanc, free_port
+from needleplan_napari._names import PLUGIN
 
 pytestmark = [pytest.mark.gui,
               pytest.mark.skipif(find_orthanc() is None,
                                  reason="Orthanc is not installed (Debian packages orthanc, orthanc-dicomweb)")]
 
-PLUGIN = "needleplan-napari"
-SAMPLES = Path(__file__).resolve().parents[3] / "sample_dicom"
+SAMPLES = Path(__file__).resolve().parents[4] / "sample_dicom"
 IMAGE = SAMPLES / "upper_trapezius_thin_frame.dcm"
 PLAN = SAMPLES / "upper_trapezius_thin_frame.plan.json"
 USER, PASSWORD = "planner", "correct-horse-7"

@@ -13,11 +13,18 @@ from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
-    QAbstractItemView, QGridLayout, QGroupBox, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout,
+    QAbstractItemView,
+    QGridLayout,
+    QGroupBox,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
 )
 
 from needleplan_napari import _suggestions
-from needleplan_napari._qt_helpers import Call
+from needleplan_napari._qt._helpers import Call
 
 if TYPE_CHECKING:
     from needleplan_napari._session import PlanSession
