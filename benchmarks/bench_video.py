@@ -99,7 +99,7 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     from bench_io import run_child  # this folder is on sys.path when the script runs
 
-    from tests.video_factory import video_dicom, h264_mp4
+    from tests.video_factory import h264_mp4, video_dicom
 
     work = args.work or Path(tempfile.mkdtemp(prefix="needleplan-bench-video-"))
     work.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ from pydicom.uid import UID
 
 from tests.dicom_factory import region, us_dataset, write
 
+
 def phantom_cine(frames: int = 30, seed: int = 1) -> np.ndarray:
     """``frames`` x 128 x 160 uint8: the thin trapezius phantom's cine, every third pixel (0.3 mm).
 
