@@ -58,13 +58,20 @@ class Library:
                                "`needleplan library add PLAN` or give --library DIR")
         self._conn, self.rebuilt_from = recovery.open_index(self.root, create=create)
         self.uid = recovery.library_uid(self.root, create=create)
+        #: plans re-indexed from a dead writer's journal markers on this open (writable opens only)
+        self.recovered: list[int] = []
+        #: a read-only open never deletes or rewrites anything: it only says whether interrupted
+        #: saves wait for the next writable open to recover them
+        self.pending_recovery = False
+        if not create:
+            self.pending_recovery = bool(recovery.journal_markers(self.root))
+            return
         try:
             self.recovered = recovery.recover_journal(self)
-        except Exception as exc:  # a read-only library can still be listed
-            if create:
-                raise LibraryError(f"cannot recover interrupted saves in {self.root}: {exc}; "
-                                   "open the library where it is writable") from exc
-            self.recovered = []
+        except Exception as exc:
+            self._conn.close()
+            raise LibraryError(f"cannot recover interrupted saves in {self.root}: {exc}; "
+                               "open the library where it is writable") from exc
 
     # -- plumbing ------------------------------------------------------------------------------
     @property
