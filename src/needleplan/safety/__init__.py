@@ -58,6 +58,10 @@ DOSE_UNKNOWN_DRUG         warn         a drug with no known maximum (R16)
 DOSE_WEIGHT_UNKNOWN       info         dose checked against absolute maxima only (R16)
 TARGET_MISSED             warn         planned tip not inside the marked target
 TARGET_NOT_MARKED         info         no target marked
+IMPLAUSIBLE_NEEDLE_LENGTH block        needle longer than any made (> 200 mm) or shorter than 1 mm (issue 16, 17)
+IMPLAUSIBLE_TARGET_DEPTH  block        planned tip above the skin or less than 1 mm below it (a depth of 0) (issue 17)
+IMPLAUSIBLE_PATH          block        needle drawn shorter than 1 mm from entry to tip (issue 17)
+IMPLAUSIBLE_STRUCTURE     block        a marked structure lies entirely above the skin, outside the patient (issue 17)
 ========================= ============ =================================================================
 
 Optional plan fields the rules read (beyond design.md section 4; all kept on save):

@@ -11,7 +11,7 @@ from needleplan import planner
 from needleplan.anatomy import site_profile
 from needleplan.plan import Plan
 from needleplan.safety import rules_dose, rules_needle, rules_patient, rules_pleura, rules_regions  # noqa: F401
-from needleplan.safety import rules_structures  # noqa: F401  (registers its rules)
+from needleplan.safety import rules_plausibility, rules_structures  # noqa: F401  (registers their rules)
 from needleplan.safety.context import RULES, Context
 from needleplan.safety.report import SEVERITIES, Finding, SafetyReport
 from needleplan.safety.rules_patient import kim_spd_mm, lung_history
@@ -22,7 +22,7 @@ __all__ = ["check_plan"]
 
 _DIGITS = 3
 #: Report order of the rule families (within one severity).
-_FAMILY_ORDER = ("rules_regions", "rules_pleura", "rules_structures", "rules_needle", "rules_patient", "rules_dose")
+_FAMILY_ORDER = ("rules_plausibility", "rules_regions", "rules_pleura", "rules_structures", "rules_needle", "rules_patient", "rules_dose")
 
 
 def _family_rank(r) -> int:
