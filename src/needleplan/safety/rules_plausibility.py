@@ -68,14 +68,14 @@ def target_depth_plausible(ctx: Context):
     needle = ctx.plan.needle
     depth = depth_below_skin(ctx.scene, needle.target_mm)
     least = _limit("MIN_TARGET_DEPTH_MM")
-    if depth < least:
+    if depth < least - g.TIE_MM:
         where = f"{mm(-depth)} above the skin" if depth < -g.TIE_MM else f"only {mm(max(depth, 0.0))} below the skin"
         yield Finding("IMPLAUSIBLE_TARGET_DEPTH", "block",
                       f"The planned tip is {where}: no injection target lies there (a depth under {least:g} mm is "
                       f"the skin itself). {_REDRAW}.", {"depth_mm": round(depth, 4), "min_depth_mm": least})
     path = math.dist(needle.entry_mm, needle.target_mm)
     shortest = _limit("MIN_PATH_MM")
-    if path < shortest:
+    if path < shortest - g.TIE_MM:  # a path of 1 mm may compute as 0.9999999999999999
         yield Finding("IMPLAUSIBLE_PATH", "block",
                       f"The needle is drawn {path:.3g} mm from entry to tip, shorter than {shortest:g} mm: at this "
                       f"scale the plan describes no path through tissue. {_REDRAW}.",
