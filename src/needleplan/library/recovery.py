@@ -1,7 +1,9 @@
 """Keep the index and the files in agreement: indexing, recovery after a crash, verification.
 
 The files are the record.  A save killed after its file was published but before the index was
-committed leaves a journal marker; opening the library re-indexes that plan from its files.  A
+committed leaves a journal marker; the next writable open re-indexes that plan from its files, while
+it holds the index's write lock (every writer writes only while it holds that lock, so a live
+writer's in-flight files are never touched).  A
 damaged or missing index is rebuilt from all the files (the damaged one is kept beside it).
 """
 

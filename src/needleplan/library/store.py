@@ -3,8 +3,11 @@
 Every change is written the same way: take the index's write lock (``BEGIN IMMEDIATE``), leave a
 marker in ``journal/``, publish the new file (temp file, fsync, link to its final name without
 overwriting), update the index, commit, remove the marker.  A process killed at any point leaves
-either nothing or a complete file; the next open finds the marker and re-indexes that plan from
-its files (:mod:`needleplan.library.recovery`).  No earlier revision is ever rewritten.
+either nothing or a complete file; the next writable open (or write) finds the marker under the
+write lock and re-indexes that plan from its files (:mod:`needleplan.library.recovery`).  Recovery
+never runs without the lock, so it only ever sees a dead writer's leftovers, and a read-only open
+(``create=False``, as ``needleplan review`` does) deletes and rewrites nothing.  No earlier revision
+is ever rewritten.
 """
 
 from __future__ import annotations
