@@ -184,17 +184,26 @@ def _snapshot(root: Path) -> dict[str, str]:
     return out
 
 
+def _dead_pid() -> int:
+    """The id of a process that has exited (a writer killed mid-save)."""
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(proc.stdout)
+
+
 def test_a_read_only_open_changes_nothing_even_with_a_dead_writers_leftovers(tmp_path):
     root, _ = _library(tmp_path, 1)
     journal = root / "journal"
     # what a writer killed mid-save leaves: its marker and a half-written temporary file
-    write(journal / "0123abcd.json", {"plan_id": 1, "pid": 999999})
+    write(journal / "0123abcd.json", {"plan_id": 1, "pid": _dead_pid()})
     (journal / ".0123abcd.json.ffff.tmp").write_text('{"plan_')
     (root / "plans" / "000001" / ".r0002.plan.json.eeee.tmp").write_text("{")
     before = _snapshot(root)
     with Library(root, create=False) as lib:
         assert lib.pending_recovery and lib.recovered == []
         assert [r["id"] for r in lib.list_plans()] == [1]
+        problems = verify(lib)  # says what waits, and changes nothing either
+        assert problems[0].startswith("interrupted save waiting for recovery (0123abcd.json)")
+        assert "plan 1: leftover temporary files ['.r0002.plan.json.eeee.tmp']" in problems
     assert _snapshot(root) == before  # nothing deleted, nothing rewritten (the index included)
     with Library(root) as lib:  # a writable open recovers, under the write lock
         assert lib.recovered == [1] and not lib.pending_recovery

@@ -263,8 +263,48 @@ def rebuild(lib: Library) -> None:
     reindex_plans(lib, _plan_ids_on_disk(lib.root))
 
 
+def _writer_gone(marker: Path) -> bool:
+    """True unless the marker names a process that is still running (it is finishing its save)."""
+    try:
+        pid = int(read_json(marker)["pid"])
+    except (LibraryError, KeyError, TypeError, ValueError):
+        return True
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, but another user's
+        return False
+    return False
+
+
 def verify(lib: Library) -> list[str]:
-    """Problems where the index and the files disagree (empty list: consistent). Changes nothing."""
+    """Problems where the index and the files disagree (empty list: consistent). Changes nothing.
+
+    The check holds the write lock while it reads (when the index is writable), so a save in
+    progress in another process is seen either before or after, never half done.  A dead writer's
+    journal marker is reported: its plan is re-indexed on the next writable open.
+    """
+    locked = False
+    if not lib.conn.in_transaction:
+        try:
+            lib.conn.execute("BEGIN IMMEDIATE")  # takes the lock only; nothing is written
+            locked = True
+        except sqlite3.Error:  # a read-only index: check without the lock
+            pass
+    try:
+        problems = [f"interrupted save waiting for recovery ({m.name}); any save, or "
+                    "`needleplan library verify --repair`, re-indexes its plan"
+                    for m in sorted(journal_markers(lib.root)) if _writer_gone(m)]
+        return problems + _verify_files(lib)
+    finally:
+        if locked:
+            lib.conn.execute("ROLLBACK")
+
+
+def _verify_files(lib: Library) -> list[str]:
     problems: list[str] = []
     indexed = {}
     for pid, seq, file in lib.conn.execute("SELECT plan_id, seq, file FROM events"):
