@@ -109,6 +109,11 @@ def _mutate_once(plan: dict, rng: random.Random) -> None:
         plan["needle"]["target_mm"] = rng.choice((
             [entry[0] - rng.uniform(0.5, 20), entry[1] + 5], [0.0, entry[1] + 3],
             [entry[0] + 1e-4, entry[1] + 1e-4]))
+    elif kind < 0.95:
+        # an optional field the rules read (design: kept unknown fields), given a hostile value
+        field = rng.choice(("probe", "orientation", "formulary", "side", "planning_position", "procedure_position"))
+        value = rng.choice(HOSTILE)
+        plan[field] = rng.choice((value, {"type": "linear", "frequency_mhz": value}, {"right": value}))
     elif paths:
         path = rng.choice(paths)
         parent = plan

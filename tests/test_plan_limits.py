@@ -65,6 +65,8 @@ def _set(d: dict, path: tuple, value) -> dict:
     (("calibration", "region_index"), 10**400, "calibration.region_index: expected an integer from 0 to 65,535"),
     (("image", "frame_index"), 2**31, "image.frame_index: expected an integer from 0 to 2,147,483,647"),
     (("structures", 0, "frame_index"), 1.5, "structures[0].frame_index: expected an integer"),
+    (("probe",), {"type": "linear", "frequency_mhz": 10**400}, "probe.frequency_mhz: expected a finite number "
+                                                              "from 0.5 to 100 MHz"),
 ])
 def test_a_number_outside_its_physical_range_is_refused_with_field_value_and_range(path, value, message):
     with pytest.raises(PlanFormatError) as err:

@@ -204,6 +204,9 @@ def plan_from_dict(d: Any) -> Plan:
         raise _fail("findings", "a list of finding objects", findings)
     metrics = d.get("metrics") or {}
     _obj(metrics, "metrics")
+    probe = d.get("probe")  # optional, read by the probe-depth rule (R15)
+    if isinstance(probe, Mapping) and probe.get("frequency_mhz") is not None:
+        finite_in_range(probe["frequency_mhz"], "probe.frequency_mhz", "probe.frequency_mhz")
     calibration, calibration_extra = _calibration(d["calibration"])
     structures = _list(d, "structures", required=True, cap=None)
     check_counts(structures)  # structures and points, with their own caps

@@ -91,6 +91,9 @@ PLAN_RANGES: Mapping[str, Range] = MappingProxyType({
                                                           "Rows/Columns (US, at most 65,535)"),
     "calibration.region_index": _R(0.0, 65_535.0, "", "DICOM PS3.5: a sequence of ultrasound regions has at most "
                                                        "2**16 - 1 items in practice [inference]"),
+    # --- optional fields the rules read (R15) ---
+    "probe.frequency_mhz": _R(0.5, 100.0, "MHz", "[inference]: clinical probes run 1-24 MHz (R15 / 1F: 10-15 MHz "
+                                                 "high frequency), research probes up to 70 MHz"),
     # --- binding and structures ---
     "frame_index": _R(0.0, 2_147_483_647.0, "", "DICOM PS3.3: Number of Frames is an IS (at most 2**31 - 1)"),
     "structures.confidence": _R(0.0, 1.0, "", "design.md section 4: a detector's confidence from 0 to 1"),
