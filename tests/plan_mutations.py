@@ -102,7 +102,9 @@ def _mutate_once(plan: dict, rng: random.Random) -> None:
         _set(plan, rng.choice(paths), _nest(rng.choice((6, 20, 1000, 5000))))
     elif kind < 0.84 and plan.get("structures"):
         s = rng.choice(plan["structures"])
-        s["points_mm"] = s["points_mm"] * rng.choice((10, 200, 3000))
+        factor = rng.choice((10, 200, 3000))
+        if len(s["points_mm"]) * factor <= 200_000:  # repeated, this could reach 1e8 points (GBs of JSON)
+            s["points_mm"] = s["points_mm"] * factor
     elif kind < 0.90 and plan.get("needle"):
         # the tip above the skin, at the skin, or a fraction of a millimetre from the entry
         entry = plan["needle"]["entry_mm"]
