@@ -22,12 +22,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from needleplan.clinical.plausible_ranges import PLAN_RANGES
+
 __all__ = ["MIN_SPACING_MM", "MAX_SPACING_MM", "MAX_ORIGIN_IMAGE_SIZES", "spacing_problem", "origin_problem"]
 
-#: smallest plausible pixel size of a length calibration, mm/px (see the module docstring)
-MIN_SPACING_MM = 0.005
+#: smallest plausible pixel size of a length calibration, mm/px (see the module docstring); the one
+#: table of physical ranges (:data:`needleplan.clinical.plausible_ranges.PLAN_RANGES`) holds it, so a
+#: plan file's calibration and an image header are held to the same range
+MIN_SPACING_MM = PLAN_RANGES["calibration.spacing_mm"].low
 #: largest plausible pixel size of a length calibration, mm/px
-MAX_SPACING_MM = 5.0
+MAX_SPACING_MM = PLAN_RANGES["calibration.spacing_mm"].high
 #: how many image heights (widths) away from the image the origin may lie
 MAX_ORIGIN_IMAGE_SIZES = 10
 
