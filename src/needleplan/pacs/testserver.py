@@ -74,10 +74,14 @@ class LocalOrthanc:
         HTTP port; a free one by default.
     lua : str, optional
         A Lua script for Orthanc (e.g. a ``ReceivedInstanceFilter`` that refuses some instances).
+    extra_plugins : sequence of str, optional
+        More plugin files to load (e.g. the PostgreSQL index of ``orthanc-postgresql``).
+    extra_config : mapping, optional
+        More configuration sections (e.g. ``{"PostgreSQL": {...}}``).
     """
 
     def __init__(self, storage_dir, *, users: dict[str, str] | None = None, port: int | None = None,
-                 lua: str | None = None):
+                 lua: str | None = None, extra_plugins=(), extra_config=None):
         binary = find_orthanc()
         plugin = find_dicomweb_plugin()
         if binary is None:
@@ -91,6 +95,8 @@ class LocalOrthanc:
         self.users = dict(users or {})
         self.port = port or free_port()
         self.lua = lua
+        self.extra_plugins = tuple(extra_plugins)
+        self.extra_config = dict(extra_config or {})
         self._process: subprocess.Popen | None = None
         self._log_file = None
 
@@ -119,9 +125,10 @@ class LocalOrthanc:
             "RemoteAccessAllowed": False,
             "AuthenticationEnabled": bool(self.users),
             "RegisteredUsers": self.users,
-            "Plugins": [self.plugin],
+            "Plugins": [self.plugin, *self.extra_plugins],
             "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "Host": f"127.0.0.1:{self.port}"},
             "StableAge": 1,
+            **self.extra_config,
         }
         if self.lua:
             script = self.storage_dir / "script.lua"
