@@ -89,6 +89,17 @@ class ArchiveLibrary:
                             "NEEDLEPLAN_PACS_PASSWORD (or 'user' with a token in the settings file)")
         self.user = user
 
+    def close(self) -> None:
+        """Close the connection and the queue cache."""
+        self.cache.close()
+        self.client.close()
+
+    def __enter__(self) -> "ArchiveLibrary":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # -- reading -----------------------------------------------------------------------------------
     def _plan_instances(self, query: Mapping[str, str] | None = None) -> list[dict]:
         base = {"Modality": "SR", "SeriesDescription": SERIES_DESCRIPTION}
