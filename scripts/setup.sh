@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(xvfb xauth libgl1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0
   libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-xinerama0 libxcb-xfixes0 libxcb-shape0
   libxcb-cursor0 libdbus-1-3 libfontconfig1 fonts-dejavu-core
-  orthanc orthanc-dicomweb)   # a real PACS for the DICOMweb tests; the tests start their own server
+  orthanc orthanc-dicomweb    # a real PACS for the DICOMweb tests; the tests start their own server
+  orthanc-postgresql postgresql)   # the department archive's PostgreSQL index (tests start a throw-away cluster)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
