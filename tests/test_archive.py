@@ -290,3 +290,54 @@ def test_archive_down_mid_action_stores_nothing_and_the_next_try_works(server):
     assert [s.status for s in map(read_step, _instances(server, plan_id))] == ["draft", "submitted"]
     assert attending.approve(plan_id)["seq"] == 3
     assert chain_problems([read_step(ds) for ds in _instances(server, plan_id)]) == []
+
+
+def test_push_then_pull_round_trip_and_conflicts_are_reported_not_merged(server, tmp_path):
+    from needleplan.archive.sync import pull, push
+    from needleplan.library import Library
+
+    resident, attending = _archive(server, "resident1"), _archive(server, "attending1")
+    with Library(tmp_path / "offline") as offline:
+        local_id = offline.add(load_plan(PLAN), saved_by="resident1")["id"]
+        pushed = push(offline, resident, local_id)
+        assert (pushed["outcome"], pushed["revision"], pushed["author"]) == ("added", 1, "resident1")
+        assert push(offline, resident, local_id)["outcome"] == "up to date"
+        offline.save(local_id, load_plan(PLAN), expected_revision=1, saved_by="resident1")  # worked offline
+        again = push(offline, resident, local_id)
+        assert (again["outcome"], again["id"], again["revision"]) == ("revised", pushed["id"], 2)
+        # someone changes it on the archive; a later local change cannot be pushed over it
+        attending.save(pushed["id"], load_plan(PLAN))
+        offline.save(local_id, load_plan(PLAN), expected_revision=2, saved_by="resident1")
+        with pytest.raises(RevisionConflictError, match="changed on the archive"):
+            push(offline, resident, local_id)
+        assert attending.record(pushed["id"])["revision"] == 3  # nothing was pushed
+
+    with Library(tmp_path / "attending-laptop") as laptop:
+        first = pull(attending, laptop, pushed["id"], by="attending1")
+        assert first["outcome"] == "added"
+        assert pull(attending, laptop, pushed["id"])["outcome"] == "up to date"
+        resident.save(pushed["id"], load_plan(PLAN))  # archive revision 4
+        assert pull(attending, laptop, pushed["id"])["outcome"] == "revised"
+        laptop.save(first["id"], load_plan(PLAN), expected_revision=2, saved_by="attending1")  # local change
+        resident.save(pushed["id"], load_plan(PLAN))  # archive revision 5
+        with pytest.raises(RevisionConflictError, match="changed since it was pulled"):
+            pull(attending, laptop, pushed["id"])
+        assert laptop.record(first["id"])["revision"] == 3  # nothing was pulled over the local change
+
+
+def test_push_and_pull_commands(server, cli_as, tmp_path, capsys):
+    from needleplan.library import Library
+
+    with Library(tmp_path / "lib") as lib:
+        local_id = lib.add(load_plan(PLAN), saved_by="resident1")["id"]
+    url = server.dicomweb_url
+    capsys.readouterr()
+    assert cli_as("resident1", "library", "push", str(local_id), "--library", str(tmp_path / "lib"),
+                  "--archive", url, "--json") == 0
+    pushed = json.loads(capsys.readouterr().out)
+    assert (pushed["outcome"], pushed["author"]) == ("added", "resident1")
+    assert cli_as("attending1", "library", "pull", pushed["id"], "--library", str(tmp_path / "other"),
+                  "--archive", url) == 0
+    assert "on the local library: added" in capsys.readouterr().out
+    assert cli_as("resident1", "library", "push", str(local_id), "--library", str(tmp_path / "lib")) == 2
+    assert "needs --archive" in capsys.readouterr().err

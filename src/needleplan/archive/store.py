@@ -191,7 +191,7 @@ class ArchiveLibrary:
         return events
 
     # -- writing -----------------------------------------------------------------------------------
-    def add(self, plan: Any, *, source: pydicom.Dataset | None = None) -> dict:
+    def add(self, plan: Any, *, source: pydicom.Dataset | None = None, origin: Mapping[str, Any] | None = None) -> dict:
         """Store a new plan (step 1, a draft by the authenticated user) in its image's study.
 
         Raises
@@ -208,10 +208,14 @@ class ArchiveLibrary:
         body["author"] = self.user
         source = source if source is not None else self._source_image(plan)
         plan_id = str(generate_uid())
-        return self._write_content(plan_id, body, source, predecessor=None, previous_block=None)
+        return self._write_content(plan_id, body, source, predecessor=None, previous_block=None, origin=origin)
 
-    def save(self, plan_id: str, plan: Any, *, expected_seq: int | None = None) -> dict:
-        """Store a changed plan as a new draft revision (approved plans included)."""
+    def save(self, plan_id: str, plan: Any, *, expected_seq: int | None = None,
+             origin: Mapping[str, Any] | None = None) -> dict:
+        """Store a changed plan as a new draft revision (approved plans included).
+
+        ``origin`` (local library uid, plan id, revision) marks a revision pushed from a local library.
+        """
         from needleplan.plan import plan_to_dict
 
         ds, step = self._latest(plan_id)
@@ -225,7 +229,7 @@ class ArchiveLibrary:
         if before.get("sop_instance_uid") and after.get("sop_instance_uid") not in (None, before["sop_instance_uid"]):
             raise LibraryError(f"this plan is for another image than plan {plan_id}; add it as a new plan")
         source = self._source_image(plan)
-        return self._write_content(plan_id, body, source, predecessor=step, previous_block=block)
+        return self._write_content(plan_id, body, source, predecessor=step, previous_block=block, origin=origin)
 
     def submit(self, plan_id: str, *, comment: str | None = None, expected_revision: int | None = None,
                expected_seq: int | None = None) -> dict:
@@ -266,7 +270,8 @@ class ArchiveLibrary:
                                 predecessor=step, at=at)
 
     def _write_content(self, plan_id: str, body: dict, source: pydicom.Dataset, *,
-                       predecessor: Step | None, previous_block: Mapping[str, Any] | None) -> dict:
+                       predecessor: Step | None, previous_block: Mapping[str, Any] | None,
+                       origin: Mapping[str, Any] | None = None) -> dict:
         from needleplan.plan import plan_from_dict, plan_to_dict, with_report
         from needleplan.safety import check_plan
         from needleplan.sr import plan_to_sr
@@ -281,6 +286,9 @@ class ArchiveLibrary:
         block = {"archive": True, "plan_id": plan_id, "revision": revision, "seq": seq, "parent_revision": parent,
                  "status": DRAFT, "saved_by": self.user, "saved_at": at, "findings": [],
                  "attempt": uuid.uuid4().hex}
+        kept = origin if origin is not None else (previous_block or {}).get("origin")
+        if kept is not None:  # a pushed revision says which one; a later one keeps the link, not the claim
+            block["origin"] = {**kept, "archive_revision": revision} if origin is not None else dict(kept)
         event = revision_event({**body, LIBRARY_KEY: block})
         block["history"] = [*((previous_block or {}).get("history") or []), event]
         plan = plan_from_dict({**body, LIBRARY_KEY: block})
@@ -343,7 +351,8 @@ def _set_plan_fields(ds: pydicom.Dataset, fields: Mapping[str, Any]) -> None:
 def _row_from_block(plan_id: str, block: Mapping[str, Any], ds: pydicom.Dataset) -> dict:
     row = summarize_events(0, block.get("history") or [])
     row.update({"id": plan_id, "seq": int(block["seq"]), "status": block["status"],
-                "study_instance_uid": str(ds.StudyInstanceUID), "updated": block.get("saved_at")})
+                "study_instance_uid": str(ds.StudyInstanceUID), "updated": block.get("saved_at"),
+                "origin": block.get("origin")})
     return row
 
 

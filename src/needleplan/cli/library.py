@@ -59,6 +59,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_library_option(outcome)
     outcome.set_defaults(func=_outcome)
 
+    for name, helptext in (("push", "store a local plan on the archive (a new revision if pushed before)"),
+                           ("pull", "copy an archive plan into the local library (a new revision if pulled before)")):
+        action = sub.add_parser(name, help=helptext)
+        action.add_argument("id", help="local plan id (push) or archive plan id (pull)")
+        action.add_argument("--json", action="store_true")
+        add_library_option(action)
+        add_archive_option(action)
+        action.set_defaults(func=_sync, sync=name)
+
     verify = sub.add_parser("verify", help="check the index against the files; --repair re-indexes")
     verify.add_argument("--repair", action="store_true")
     verify.add_argument("--json", action="store_true", help="print one JSON object")
@@ -120,6 +129,28 @@ def _add_to_archive(args: argparse.Namespace, plan, block: dict) -> int:
         else:
             row = archive.add(plan)
     _print_saved(args, row)
+    return 0
+
+
+def _sync(args: argparse.Namespace) -> int:
+    """push / pull: a conflict is reported (RevisionConflictError, exit 2), never merged."""
+    from needleplan.archive.sync import pull, push
+    from needleplan.errors import LibraryError
+
+    if not archive_mode(args):
+        raise LibraryError(f"library {args.sync} needs --archive URL (or bare --archive with NEEDLEPLAN_PACS_URL)")
+    with open_library(args, create=True) as lib, open_archive(args) as archive:
+        if args.sync == "push":
+            from needleplan.cli._library_args import local_plan_id
+
+            row = push(lib, archive, local_plan_id(args.id))
+        else:
+            row = pull(archive, lib, args.id, by=archive.user)
+    if args.json:
+        print_json(row)
+    else:
+        where = "archive" if args.sync == "push" else "local library"
+        print(f"plan {row['id']} on the {where}: {row['outcome']} (revision {row['revision']}, {row['status']})")
     return 0
 
 
