@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("safety", "io", "synth", "detect", "library", "plugin", "pacs")
+SCRIPTS = ("safety", "io", "synth", "detect", "library", "plugin", "pacs", "archive")
 
 
 def _command(name: str) -> list[str]:
