@@ -44,7 +44,12 @@ def _copies(archive, plan_id: str, n: int) -> None:
     """``n`` more plans: the SR of ``plan_id``'s step 1 under new plan ids."""
     from pydicom.uid import generate_uid
 
-    from needleplan.archive.revision import build_step, library_block_of, plan_fields_of, read_step
+    from needleplan.archive.revision import (
+        build_step,
+        library_block_of,
+        plan_fields_of,
+        read_step,
+    )
     from needleplan.archive.store import QUEUE_PREFIX, _set_plan_fields
 
     template = archive.rest.instance(archive._steps_raw(plan_id)[0][1])
@@ -102,7 +107,7 @@ def main() -> int:
             for k in range(args.repeat):
                 reader = archive("attending1", cache=QueueCache(work / f"cache{k}.sqlite"))
                 rows = []
-                cold.append(_timed(lambda: rows.extend(reader.list_plans())))
+                cold.append(_timed(lambda r=reader, out=rows: out.extend(r.list_plans())))
                 if len(rows) != args.plans:
                     raise SystemExit(f"the queue lists {len(rows)} plans, expected {args.plans}")
                 warm.append(_timed(reader.list_plans))

@@ -7,6 +7,7 @@ department setup and the two-process race are in ``test_archive_department.py``.
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -98,7 +99,7 @@ def test_resident_submits_attending_approves_every_step_is_an_sr_in_the_image_st
         "attending1", "needleplan department")
     assert "VerifyingObserverSequence" not in steps[1]
     assert "PredecessorDocumentsSequence" not in steps[0]
-    for before, after in zip(steps, steps[1:]):  # each names the one it replaces, nothing overwritten
+    for before, after in itertools.pairwise(steps):  # each names the one it replaces, nothing overwritten
         ref = after.PredecessorDocumentsSequence[0].ReferencedSeriesSequence[0].ReferencedSOPSequence[0]
         assert ref.ReferencedSOPInstanceUID == before.SOPInstanceUID
     assert chain_problems([read_step(ds) for ds in steps]) == []

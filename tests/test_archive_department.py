@@ -20,8 +20,13 @@ from needleplan import pacs
 from needleplan.archive import ArchiveLibrary, chain_problems
 from needleplan.archive.department import department_config
 from needleplan.library.workflow import ACTIONS
-from needleplan.pacs.testserver import LocalOrthanc, LocalPostgres, find_orthanc, find_postgres_bin, \
-    find_postgresql_index_plugin
+from needleplan.pacs.testserver import (
+    LocalOrthanc,
+    LocalPostgres,
+    find_orthanc,
+    find_postgres_bin,
+    find_postgresql_index_plugin,
+)
 
 pytestmark = pytest.mark.skipif(
     find_orthanc() is None or find_postgresql_index_plugin() is None or find_postgres_bin() is None,
@@ -62,7 +67,7 @@ def _env(tmp_path: Path, user: str) -> dict:
 
 
 def _cli(tmp_path: Path, user: str, *argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "needleplan", *argv], env=_env(tmp_path, user),
+    return subprocess.run([sys.executable, "-m", "needleplan", *argv], env=_env(tmp_path, user), check=False,
                           capture_output=True, text=True, timeout=300)
 
 

@@ -18,5 +18,13 @@ from needleplan.archive.department import REVIEW_LUA, review_lua
 from needleplan.archive.revision import Step, chain_problems, read_step, revision_uid
 from needleplan.archive.store import ArchiveLibrary, check_may_act
 
-__all__ = ["ArchiveLibrary", "Step", "check_may_act", "chain_problems", "read_step", "revision_uid",
-           "REVIEW_LUA", "review_lua"]
+__all__ = [
+           "REVIEW_LUA",
+           "ArchiveLibrary",
+           "Step",
+           "chain_problems",
+           "check_may_act",
+           "read_step",
+           "review_lua",
+           "revision_uid",
+]

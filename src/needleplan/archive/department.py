@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-__all__ = ["REVIEW_LUA", "review_lua", "department_config"]
+__all__ = ["REVIEW_LUA", "department_config", "review_lua"]
 
 #: The Lua rules file shipped with needleplan.
 REVIEW_LUA = Path(__file__).with_name("orthanc") / "needleplan-review.lua"

@@ -21,7 +21,7 @@ import pydicom
 from needleplan.errors import PacsError
 from needleplan.pacs.client import PacsClient
 
-__all__ = ["OrthancRest", "STORED", "ALREADY_STORED", "FILTERED_OUT"]
+__all__ = ["ALREADY_STORED", "FILTERED_OUT", "STORED", "OrthancRest"]
 
 STORED, ALREADY_STORED, FILTERED_OUT = "Success", "AlreadyStored", "FilteredOut"
 
@@ -81,7 +81,7 @@ class OrthancRest:
         data = self._get(f"read instance {orthanc_id}", f"/instances/{orthanc_id}/file").content
         try:
             return pydicom.dcmread(io.BytesIO(data), stop_before_pixels=header_only)
-        except Exception as exc:  # pydicom raises many types on a damaged file
+        except (pydicom.errors.InvalidDicomError, ValueError, EOFError, OSError, KeyError) as exc:
             raise PacsError(f"the archive sent instance {orthanc_id} damaged ({type(exc).__name__})") from None
 
     def store(self, ds: pydicom.Dataset) -> str:

@@ -35,17 +35,26 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pydicom
 
 from needleplan.errors import PlanFormatError
 from needleplan.library.records import LIBRARY_KEY
-from needleplan.library.workflow import APPROVED, CHANGES_REQUESTED, DRAFT, STATUSES, SUBMITTED
+from needleplan.library.workflow import APPROVED, DRAFT, STATUSES, SUBMITTED
 
-__all__ = ["Step", "revision_uid", "build_step", "read_step", "step_from_tags", "STATUS_PREFIX",
-           "SERIES_DESCRIPTION", "plan_fields_of"]
+__all__ = [
+    "SERIES_DESCRIPTION",
+    "STATUS_PREFIX",
+    "Step",
+    "build_step",
+    "chain_problems",
+    "library_block_of",
+    "plan_fields_of",
+    "read_step",
+    "revision_uid",
+]
 
 #: The Series Description of every plan series (what the queue searches for).
 SERIES_DESCRIPTION = "needleplan plan"
@@ -108,7 +117,7 @@ def _dicom_dt(iso: str) -> str:
     >>> _dicom_dt("2026-12-04T17:30:05+00:00")
     '20261204173005+0000'
     """
-    moment = datetime.fromisoformat(iso).astimezone(timezone.utc)
+    moment = datetime.fromisoformat(iso).astimezone(UTC)
     return moment.strftime("%Y%m%d%H%M%S+0000")
 
 
@@ -203,15 +212,6 @@ def read_step(ds: pydicom.Dataset) -> Step:
         verifying_observer=_first(ds.get("VerifyingObserverSequence"), "VerifyingObserverName"))
 
 
-def step_from_tags(tags: Mapping[str, Any]) -> dict:
-    """The queue fields of one instance from DICOM JSON (QIDO-RS answer) ``tags``."""
-    def value(tag: str) -> Any:
-        found = (tags.get(tag) or {}).get("Value") or [None]
-        return found[0]
-    return {"plan_id": value("0020000E"), "seq": int(value("00200013") or 0),
-            "sop_instance_uid": value("00080018"), "study_instance_uid": value("0020000D")}
-
-
 def _iso(stamp: str | None) -> str | None:
     """DICOM DT (as written by :func:`build_step`) -> ISO-8601 UTC.
 
@@ -221,7 +221,7 @@ def _iso(stamp: str | None) -> str | None:
     if not stamp:
         return None
     try:
-        return datetime.strptime(stamp[:14], "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc).isoformat()
+        return datetime.strptime(stamp[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC).isoformat()
     except ValueError:
         return None
 
@@ -270,4 +270,3 @@ def chain_problems(steps: Sequence[Step]) -> list[str]:
     return problems
 
 
-__all__ += ["library_block_of", "chain_problems", "DRAFT", "SUBMITTED", "APPROVED", "CHANGES_REQUESTED"]

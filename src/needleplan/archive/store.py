@@ -24,16 +24,27 @@ import pydicom
 
 from needleplan.archive.orthanc_rest import ALREADY_STORED, FILTERED_OUT, OrthancRest
 from needleplan.archive.queue_cache import QueueCache
-from needleplan.archive.revision import SERIES_DESCRIPTION, STATUS_PREFIX, Step, build_step, \
-    library_block_of, plan_fields_of, read_step
-from needleplan.errors import LibraryError, PacsError, PlanFormatError, RevisionConflictError
+from needleplan.archive.revision import (
+    SERIES_DESCRIPTION,
+    Step,
+    build_step,
+    library_block_of,
+    plan_fields_of,
+    read_step,
+)
+from needleplan.errors import (
+    LibraryError,
+    PacsError,
+    PlanFormatError,
+    RevisionConflictError,
+)
 from needleplan.library.records import LIBRARY_KEY, summarize_events
 from needleplan.library.recovery import revision_event
 from needleplan.library.store import utc_now
-from needleplan.library.workflow import APPROVED, DRAFT, next_status
+from needleplan.library.workflow import DRAFT, next_status
 from needleplan.pacs.client import PacsClient
 
-__all__ = ["ArchiveLibrary", "check_may_act", "QUEUE_PREFIX"]
+__all__ = ["QUEUE_PREFIX", "ArchiveLibrary", "check_may_act"]
 
 #: Image Comments of every step: this prefix + the queue row as JSON (read from Orthanc's index).
 QUEUE_PREFIX = "needleplan queue "
@@ -94,7 +105,7 @@ class ArchiveLibrary:
         self.cache.close()
         self.client.close()
 
-    def __enter__(self) -> "ArchiveLibrary":
+    def __enter__(self) -> ArchiveLibrary:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -375,4 +386,3 @@ def _row_of(ds: pydicom.Dataset) -> dict:
     return _row_from_block(str(ds.SeriesInstanceUID), block, ds)
 
 
-__all__ += ["STATUS_PREFIX"]

@@ -20,7 +20,7 @@ from typing import Any
 
 from needleplan.errors import RevisionConflictError
 
-__all__ = ["push", "pull", "PULLED_FROM"]
+__all__ = ["PULLED_FROM", "pull", "push"]
 
 PULLED_FROM = "pulled_from"
 
