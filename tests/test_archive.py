@@ -342,3 +342,21 @@ def test_push_and_pull_commands(server, cli_as, tmp_path, capsys):
     assert "on the local library: added" in capsys.readouterr().out
     assert cli_as("resident1", "library", "push", str(local_id), "--library", str(tmp_path / "lib")) == 2
     assert "needs --archive" in capsys.readouterr().err
+
+
+def test_fetch_plan_writes_the_latest_step_beside_its_retrieved_image(server, tmp_path):
+    from needleplan.io import open_image
+    from needleplan.pacs.cache import InstanceCache
+    from needleplan.plan import verify_binding
+
+    plan_id = _submitted_plan(server)
+    path = _archive(server, "attending1").fetch_plan(plan_id, tmp_path / "plans",
+                                                     cache=InstanceCache(tmp_path / "pacs"))
+    plan = load_plan(path)
+    assert plan.extra["library"]["status"] == "submitted" and plan.extra["library"]["plan_id"] == plan_id
+    image = open_image(plan.image.path)
+    assert Path(plan.image.path).is_relative_to(tmp_path / "pacs")
+    assert verify_binding(plan, image) == ()  # the very frame the plan was made on
+    original = load_plan(PLAN)
+    assert plan.needle.length_mm == original.needle.length_mm
+    assert plan.needle.entry_mm == pytest.approx(original.needle.entry_mm, abs=1e-4)

@@ -18,6 +18,7 @@ import copy
 import json
 import uuid
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pydicom
@@ -177,6 +178,31 @@ class ArchiveLibrary:
 
         ds = self.rest.instance(chosen[1])
         return plan_to_dict(sr_to_plan(ds))
+
+    def fetch_plan(self, plan_id: str, folder: str | Path, *, cache: Any = None) -> Path:
+        """Retrieve a plan's image into the PACS cache and write the plan (latest step) beside it.
+
+        Returns the plan file, whose ``image.path`` is the retrieved image: what a viewer opens to
+        show the plan on its image.  ``cache`` is an :class:`~needleplan.pacs.InstanceCache`
+        (default: the user's PACS cache).
+        """
+        from needleplan import pacs
+        from needleplan.library._files import publish_json
+
+        body = self.load(plan_id)
+        uid = (body.get("image") or {}).get("sop_instance_uid")
+        orthanc_id = self.rest.lookup(uid) if uid else None
+        if orthanc_id is None:
+            raise PacsError(f"the image of plan {plan_id} (SOP Instance UID {uid}) is no longer on the archive")
+        header = self.rest.instance(orthanc_id, header_only=True)
+        got = pacs.retrieve(self.client, cache if cache is not None else pacs.default_cache(self.client.settings),
+                            str(header.StudyInstanceUID), str(header.SeriesInstanceUID), uid)
+        body["image"] = {**body["image"], "path": str(Path(got.paths[0]).resolve())}
+        out = Path(folder) / f"{plan_id}.plan.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.unlink(missing_ok=True)  # a copy fetched earlier: the archive's latest step replaces it
+        publish_json(out, body)
+        return out
 
     def steps(self, plan_id: str) -> list[tuple[Step, dict]]:
         """Every step of the chain, in order, with its ``library`` block (read from the SRs)."""
