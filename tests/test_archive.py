@@ -56,6 +56,7 @@ def cli_as(server, monkeypatch, tmp_path):
     """Run the command line as one archive user (credentials in the environment, as a user would)."""
     monkeypatch.setenv("NEEDLEPLAN_PACS_CONFIG", str(tmp_path / "absent.toml"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("NEEDLEPLAN_LIBRARY", str(tmp_path / "library"))
 
     def run(user: str, *argv: str) -> int:
         monkeypatch.setenv("NEEDLEPLAN_PACS_USER", user)
@@ -360,3 +361,21 @@ def test_fetch_plan_writes_the_latest_step_beside_its_retrieved_image(server, tm
     original = load_plan(PLAN)
     assert plan.needle.length_mm == original.needle.length_mm
     assert plan.needle.entry_mm == pytest.approx(original.needle.entry_mm, abs=1e-4)
+
+
+def test_review_show_on_the_archive_rechecks_and_lists_comments(server, cli_as, capsys):
+    plan_id = _submitted_plan(server)
+    _archive(server, "attending2").request_changes(plan_id, comment="aim 5 mm shallower")
+    capsys.readouterr()
+    assert cli_as("resident1", "review", "show", plan_id, "--archive", server.dicomweb_url, "--json") == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["plan"]["id"], shown["plan"]["status"], shown["plan"]["seq"]) == (plan_id, "changes_requested", 3)
+    assert shown["recheck_error"] is None and shown["recheck"] is not None
+    assert [e["by"] for e in shown["history"]] == ["resident1", "resident1", "attending2"]
+    assert cli_as("resident1", "review", "show", plan_id, "--archive", server.dicomweb_url) == 0
+    text = capsys.readouterr().out
+    assert f"plan {plan_id} revision 1 (archive step 3)" in text
+    assert "attending2 (request_changes, revision 1): aim 5 mm shallower" in text
+    # a local library id is a number: an archive id without --archive is refused with the hint
+    assert cli_as("resident1", "review", "show", plan_id) == 2
+    assert "add --archive URL" in capsys.readouterr().err

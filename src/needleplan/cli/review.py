@@ -84,8 +84,8 @@ def _show(args: argparse.Namespace) -> int:
     from needleplan.library import format_side_by_side, recheck_plan
     from needleplan.library.records import library_block
 
+    plan_id = _plan_id(args)
     with _open(args) as lib:
-        plan_id = _plan_id(args)
         row = lib.record(plan_id)
         plan = lib.load(plan_id)
         history = lib.history(plan_id)
