@@ -379,3 +379,24 @@ def test_review_show_on_the_archive_rechecks_and_lists_comments(server, cli_as, 
     # a local library id is a number: an archive id without --archive is refused with the hint
     assert cli_as("resident1", "review", "show", plan_id) == 2
     assert "add --archive URL" in capsys.readouterr().err
+
+
+def test_archive_down_during_push_keeps_the_local_plan_and_pushes_later(server, tmp_path):
+    from needleplan.archive.sync import push
+    from needleplan.library import Library, verify
+
+    resident = _archive(server, "resident1")
+    before = {r["id"] for r in resident.list_plans()}
+    with Library(tmp_path / "offline") as offline:
+        local_id = offline.add(load_plan(PLAN), saved_by="resident1")["id"]
+        server.kill()
+        try:
+            with pytest.raises(PacsError, match="cannot reach"):
+                push(offline, resident, local_id)
+        finally:
+            server.start()
+        assert offline.record(local_id)["revision"] == 1 and verify(offline) == []  # the local copy is kept
+        assert {r["id"] for r in resident.list_plans()} == before  # nothing half-stored on the archive
+        pushed = push(offline, resident, local_id)
+    assert pushed["outcome"] == "added"
+    assert chain_problems([s for s, _ in resident.steps(pushed["id"])]) == []
