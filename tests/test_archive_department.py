@@ -124,6 +124,7 @@ def test_two_reviewers_in_two_processes_race_one_wins_chain_consistent(departmen
         out, err = proc.communicate(timeout=1800)
         assert proc.returncode == 0, err[-2000:]
         results.append(json.loads(out.strip().splitlines()[-1]))
+    print(f"race of 2 x {RACE_OPS} operations: {results}")  # shown with pytest -s
     steps = resident.steps(plan_id)
     assert chain_problems([s for s, _ in steps]) == []
     stored = sum(r["stored"] for r in results)
