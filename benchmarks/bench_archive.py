@@ -50,7 +50,7 @@ def _copies(archive, plan_id: str, n: int) -> None:
         plan_fields_of,
         read_step,
     )
-    from needleplan.archive.store import QUEUE_PREFIX, _set_plan_fields
+    from needleplan.archive.rows import QUEUE_PREFIX, set_plan_fields
 
     template = archive.rest.instance(archive._steps_raw(plan_id)[0][1])
     step = read_step(template)
@@ -60,7 +60,7 @@ def _copies(archive, plan_id: str, n: int) -> None:
         ds = copy.deepcopy(template)
         new_id = str(generate_uid())
         block = {**library_block_of(ds), "plan_id": new_id}
-        _set_plan_fields(ds, {**plan_fields_of(ds), "library": block})
+        set_plan_fields(ds, {**plan_fields_of(ds), "library": block})
         build_step(ds, plan_id=new_id, seq=1, status="draft", actor=step.actor, author=step.author,
                    at=step.at, predecessor=None, organization="bench")
         ds.ImageComments = QUEUE_PREFIX + json.dumps({**row, "id": new_id}, sort_keys=True)

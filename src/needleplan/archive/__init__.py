@@ -16,7 +16,8 @@ enforces the review rules on the server::
 
 from needleplan.archive.department import REVIEW_LUA, review_lua
 from needleplan.archive.revision import Step, chain_problems, read_step, revision_uid
-from needleplan.archive.store import ArchiveLibrary, check_may_act
+from needleplan.archive.rules import check_may_act
+from needleplan.archive.store import ArchiveLibrary
 
 __all__ = [
            "REVIEW_LUA",

@@ -33,13 +33,21 @@ from needleplan.archive.revision import (
     plan_fields_of,
     read_step,
 )
+from needleplan.archive.rows import (
+    QUEUE_PREFIX,
+    parse_queue_row,
+    row_from_block,
+    row_of,
+    set_plan_fields,
+)
+from needleplan.archive.rules import check_may_act
 from needleplan.errors import (
     LibraryError,
     PacsError,
     PlanFormatError,
     RevisionConflictError,
 )
-from needleplan.library.records import LIBRARY_KEY, summarize_events
+from needleplan.library.records import LIBRARY_KEY
 from needleplan.library.recovery import revision_event
 from needleplan.library.store import utc_now
 from needleplan.library.workflow import DRAFT, next_status
@@ -47,29 +55,6 @@ from needleplan.pacs.client import PacsClient
 
 __all__ = ["QUEUE_PREFIX", "ArchiveLibrary", "check_may_act"]
 
-#: Image Comments of every step: this prefix + the queue row as JSON (read from Orthanc's index).
-QUEUE_PREFIX = "needleplan queue "
-_REVIEW_ACTIONS = ("approve", "request_changes")
-
-
-def check_may_act(action: str, user: str, author: str | None, reviewers: Iterable[str] | None) -> None:
-    """Refuse (LibraryError) what the department's rules forbid ``user`` to do to a plan by ``author``.
-
-    ``reviewers`` None means the list is not known locally (the archive still checks it).
-
-    >>> check_may_act("approve", "attending1", "resident1", ["attending1"])
-    >>> check_may_act("approve", "resident1", "resident1", None)
-    Traceback (most recent call last):
-    ...
-    needleplan.errors.LibraryError: resident1 authored this plan and cannot approve it; ask a reviewer
-    """
-    if action not in _REVIEW_ACTIONS:
-        return
-    verb = action.replace("_", " ")
-    if author is not None and user == author:
-        raise LibraryError(f"{user} authored this plan and cannot {verb} it; ask a reviewer")
-    if reviewers is not None and user not in set(reviewers):
-        raise LibraryError(f"{user} is not on the department's reviewer list and cannot {verb} plans")
 
 
 class ArchiveLibrary:
@@ -140,7 +125,7 @@ class ArchiveLibrary:
 
             with ThreadPoolExecutor(max_workers=8) as pool:
                 comments = list(pool.map(lambda uid: self.rest.image_comments(wanted[uid]), missing))
-            fetched = {uid: row for uid, row in zip(missing, map(_parse_queue_row, comments)) if row is not None}
+            fetched = {uid: row for uid, row in zip(missing, map(parse_queue_row, comments)) if row is not None}
             self.cache.put_many(self.rest.root, fetched)
             rows.update(fetched)
         out = [r for r in rows.values() if (status is None or r["status"] == status)
@@ -165,7 +150,7 @@ class ArchiveLibrary:
     def record(self, plan_id: str) -> dict:
         """The queue row of one plan (its latest step)."""
         ds, _ = self._latest(plan_id)
-        return _row_of(ds)
+        return row_of(ds)
 
     def load(self, plan_id: str, seq: int | None = None) -> dict:
         """The plan JSON (with its ``library`` block) of step ``seq`` (latest by default)."""
@@ -302,7 +287,7 @@ class ArchiveLibrary:
         new_block = {**block, "seq": step.seq + 1, "status": new_status, "saved_by": self.user, "saved_at": at,
                      "history": [*block.get("history", []), event], "attempt": uuid.uuid4().hex}
         new = copy.deepcopy(ds)
-        _set_plan_fields(new, {**plan_fields_of(ds), LIBRARY_KEY: new_block})
+        set_plan_fields(new, {**plan_fields_of(ds), LIBRARY_KEY: new_block})
         return self._store_step(new, new_block, plan_id=plan_id, status=new_status, author=step.author or "",
                                 predecessor=step, at=at)
 
@@ -337,7 +322,7 @@ class ArchiveLibrary:
                     author: str, predecessor: Step | None, at: str) -> dict:
         build_step(ds, plan_id=plan_id, seq=int(block["seq"]), status=status, actor=self.user, author=author,
                    at=at, predecessor=predecessor, organization=self.organization)
-        row = _row_from_block(plan_id, block, ds)
+        row = row_from_block(plan_id, block, ds)
         ds.ImageComments = QUEUE_PREFIX + json.dumps(row, sort_keys=True, separators=(",", ":"))
         outcome = self.rest.store(ds)
         if outcome == FILTERED_OUT:
@@ -371,44 +356,3 @@ def _check_seq(plan_id: str, step: Step, expected_seq: int | None) -> None:
         raise RevisionConflictError(
             f"plan {plan_id} changed since you read it (step {step.seq} by {step.actor}, you read step "
             f"{expected_seq}); nothing was stored; open it again before you act")
-
-
-def _set_plan_fields(ds: pydicom.Dataset, fields: Mapping[str, Any]) -> None:
-    from needleplan.sr import _codes as c
-
-    for item in ds.get("ContentSequence", []):
-        for child in item.get("ContentSequence", []) if item.get("ValueType") == "CONTAINER" else []:
-            code = child.ConceptNameCodeSequence[0] if "ConceptNameCodeSequence" in child else None
-            if code is not None and code.CodeValue == c.PLAN_FIELDS.value:
-                child.TextValue = json.dumps(fields, sort_keys=True, default=str)
-                return
-    raise PlanFormatError(f"SR {ds.SOPInstanceUID} carries no needleplan plan fields; it is not a plan revision")
-
-
-def _row_from_block(plan_id: str, block: Mapping[str, Any], ds: pydicom.Dataset) -> dict:
-    row = summarize_events(0, block.get("history") or [])
-    row.update({"id": plan_id, "seq": int(block["seq"]), "status": block["status"],
-                "study_instance_uid": str(ds.StudyInstanceUID), "updated": block.get("saved_at"),
-                "origin": block.get("origin")})
-    return row
-
-
-def _parse_queue_row(comment: str) -> dict | None:
-    """The queue row an Image Comments value carries (None when it is not a needleplan one)."""
-    if not comment.startswith(QUEUE_PREFIX):
-        return None
-    try:
-        row = json.loads(comment[len(QUEUE_PREFIX):])
-    except json.JSONDecodeError:
-        return None
-    return row if isinstance(row, dict) and "id" in row and "status" in row else None
-
-
-def _row_of(ds: pydicom.Dataset) -> dict:
-    row = _parse_queue_row(str(ds.get("ImageComments") or ""))
-    if row is not None:
-        return row
-    block = library_block_of(ds)
-    return _row_from_block(str(ds.SeriesInstanceUID), block, ds)
-
-
