@@ -10,7 +10,8 @@ APT_PACKAGES=(xvfb xauth libgl1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0 libxc
   libxcb-cursor0 libdbus-1-3 libfontconfig1 fonts-dejavu-core
   orthanc orthanc-dicomweb    # a real PACS for the DICOMweb tests; the tests start their own server
   poppler-utils               # pdftotext/pdftoppm: the report tests read the PDF as a person would
-  dicom3tools dcmtk)          # dciodvfy checks exported SR; dcmtk's dcmdump for inspecting DICOM
+  dicom3tools dcmtk             # dciodvfy checks exported SR; dcmtk's dcmdump for inspecting DICOM
+  orthanc-postgresql postgresql)   # the department archive's PostgreSQL index (tests start a throw-away cluster)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -44,7 +44,7 @@ def _one_error_line(err: str) -> str:
     [
         (("synth", "--site", "piriformis", "-o", "x.dcm", "--frames", "x"), ("--frames", "'x'", "synth --help")),
         (("synth", "--site", "nowhere", "-o", "x.dcm"), ("--site", "nowhere", "upper_trapezius")),
-        (("review", "show", "abc"), ("argument id", "'abc'", "review show --help")),
+        (("review", "show", "abc"), ("'abc'", "not a local library plan id", "--archive URL")),
         (("library", "export", "1", "-o", "x.json", "-r", "q"), ("--revision", "'q'")),
         (("score", "history"), ("ATTEMPT REFERENCE", "score --help")),
         (("detect", str(SAMPLE_DCM), "--frame", "x"), ("--frame", "'x'")),

@@ -53,3 +53,49 @@ def format_table(headers: list[str], rows: list[list[str]]) -> str:
              "  ".join("-" * w for w in widths)]
     lines.extend("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
     return "\n".join(lines)
+
+
+def add_archive_option(parser: argparse.ArgumentParser, *, nested: bool = False) -> None:
+    """Add ``--archive URL``: act on the department archive instead of the local library."""
+    parser.add_argument("--archive", metavar="URL", nargs="?", const="",
+                        default=argparse.SUPPRESS if nested else None,
+                        help="the department archive's DICOMweb root (bare --archive: the configured "
+                             "NEEDLEPLAN_PACS_URL); who you are comes from the DICOMweb credentials")
+
+
+def archive_mode(args: argparse.Namespace) -> bool:
+    """Whether the command acts on the archive (``--archive`` given)."""
+    return getattr(args, "archive", None) is not None
+
+
+def refuse_by_in_archive(args: argparse.Namespace, *names: str) -> None:
+    """``--by``/``--reviewer`` names nobody on the archive: the credentials do."""
+    from needleplan.errors import LibraryError
+
+    for name in names:
+        if getattr(args, name, None):
+            raise LibraryError("--by is refused with --archive: the archive records the user of the DICOMweb "
+                               "credentials (NEEDLEPLAN_PACS_USER or the settings file)")
+
+
+def open_archive(args: argparse.Namespace):
+    """The :class:`~needleplan.archive.ArchiveLibrary` of ``--archive`` (URL and credentials from settings)."""
+    from needleplan import pacs
+    from needleplan.archive import ArchiveLibrary
+    from needleplan.archive.queue_cache import QueueCache, default_queue_cache_path
+
+    settings = pacs.load_settings()
+    client = pacs.connect(settings, url=args.archive or None)
+    return ArchiveLibrary(client, reviewers=settings.reviewers, organization=settings.organization
+                          or "needleplan department", cache=QueueCache(default_queue_cache_path()))
+
+
+def local_plan_id(value: str) -> int:
+    """A local library plan id (a number); an archive plan id without --archive is refused."""
+    from needleplan.errors import LibraryError
+
+    try:
+        return int(value)
+    except ValueError:
+        raise LibraryError(f"{value!r} is not a local library plan id (a number); for a plan on the "
+                           "department archive add --archive URL") from None

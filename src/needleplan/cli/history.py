@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from needleplan.cli._library_args import add_library_option, format_table, open_library
+from needleplan.cli._library_args import add_archive_option, add_library_option, archive_mode, \
+    format_table, local_plan_id, open_archive, open_library
 from needleplan.cli._output import print_json
 
 __all__ = ["register", "describe_event"]
@@ -12,9 +13,10 @@ __all__ = ["register", "describe_event"]
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("history", help="the history of a library plan")
-    parser.add_argument("id", type=int)
+    parser.add_argument("id", help="plan id (a number; on the archive, the plan's Series Instance UID)")
     parser.add_argument("--json", action="store_true")
     add_library_option(parser)
+    add_archive_option(parser)
     parser.set_defaults(func=_history)
 
 
@@ -42,10 +44,16 @@ def describe_event(event: dict) -> str:
 
 
 def _history(args: argparse.Namespace) -> int:
-    with open_library(args) as lib:
-        events = lib.history(args.id)
+    if archive_mode(args):  # read from the SR chain itself: who, when, what, step by step
+        plan_id = args.id
+        with open_archive(args) as lib:
+            events = lib.history(plan_id)
+    else:
+        plan_id = local_plan_id(args.id)
+        with open_library(args) as lib:
+            events = lib.history(plan_id)
     if args.json:
-        print_json({"id": args.id, "events": events})
+        print_json({"id": plan_id, "events": events})
         return 0
     rows = [[str(e["seq"]), str(e.get("at") or ""), f"r{e['revision']}", str(e.get("by") or "-"),
              describe_event(e)] for e in events]

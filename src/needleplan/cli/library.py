@@ -15,7 +15,8 @@ import os
 import uuid
 from pathlib import Path
 
-from needleplan.cli._library_args import add_library_option, open_library, user_name
+from needleplan.cli._library_args import add_archive_option, add_library_option, archive_mode, \
+    open_archive, open_library, refuse_by_in_archive, user_name
 from needleplan.cli._output import print_json
 from needleplan.errors import PlanFormatError
 
@@ -36,6 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="save as a new draft revision of plan ID (allowed for approved plans)")
     add.add_argument("--json", action="store_true")
     add_library_option(add)
+    add_archive_option(add)
     add.set_defaults(func=_add)
 
     export = sub.add_parser("export", help="write one revision of a library plan to a file")
@@ -56,6 +58,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     outcome.add_argument("--json", action="store_true")
     add_library_option(outcome)
     outcome.set_defaults(func=_outcome)
+
+    for name, helptext in (("push", "store a local plan on the archive (a new revision if pushed before)"),
+                           ("pull", "copy an archive plan into the local library (a new revision if pulled before)")):
+        action = sub.add_parser(name, help=helptext)
+        action.add_argument("id", help="local plan id (push) or archive plan id (pull)")
+        action.add_argument("--json", action="store_true")
+        add_library_option(action)
+        add_archive_option(action)
+        action.set_defaults(func=_sync, sync=name)
 
     verify = sub.add_parser("verify", help="check the index against the files; --repair re-indexes")
     verify.add_argument("--repair", action="store_true")
@@ -84,6 +95,8 @@ def _add(args: argparse.Namespace) -> int:
         from needleplan.plan import verify_binding
 
         verify_binding(plan, open_image(args.image))
+    if archive_mode(args):
+        return _add_to_archive(args, plan, block)
     by = user_name(args.by)
     with open_library(args, create=True) as lib:
         if args.new_draft is not None:
@@ -97,13 +110,57 @@ def _add(args: argparse.Namespace) -> int:
                            saved_by=by)
         else:
             row = lib.add(plan, saved_by=by)
+    _print_saved(args, row)
+    return 0
+
+
+def _add_to_archive(args: argparse.Namespace, plan, block: dict) -> int:
+    """Store on the archive as the authenticated user: a new plan, or a new revision of the archive
+    plan the file came from (checked against the step it was read at)."""
+    from needleplan.errors import LibraryError
+
+    refuse_by_in_archive(args, "by")
+    if args.new_draft is not None:
+        raise LibraryError("--new-draft ID is for the local library; on the archive, add the file exported "
+                           "from the archive plan (it names the plan) or use --as-new")
+    with open_archive(args) as archive:
+        if block.get("archive") and block.get("plan_id") and not args.as_new:
+            row = archive.save(str(block["plan_id"]), plan, expected_seq=block.get("seq"))
+        else:
+            row = archive.add(plan)
+    _print_saved(args, row)
+    return 0
+
+
+def _sync(args: argparse.Namespace) -> int:
+    """push / pull: a conflict is reported (RevisionConflictError, exit 2), never merged."""
+    from needleplan.archive.sync import pull, push
+    from needleplan.errors import LibraryError
+
+    if not archive_mode(args):
+        raise LibraryError(f"library {args.sync} needs --archive URL (or bare --archive with NEEDLEPLAN_PACS_URL)")
+    with open_library(args, create=True) as lib, open_archive(args) as archive:
+        if args.sync == "push":
+            from needleplan.cli._library_args import local_plan_id
+
+            row = push(lib, archive, local_plan_id(args.id))
+        else:
+            row = pull(archive, lib, args.id, by=archive.user)
+    if args.json:
+        print_json(row)
+    else:
+        where = "archive" if args.sync == "push" else "local library"
+        print(f"plan {row['id']} on the {where}: {row['outcome']} (revision {row['revision']}, {row['status']})")
+    return 0
+
+
+def _print_saved(args: argparse.Namespace, row: dict) -> None:
     if args.json:
         print_json(row)
     else:
         worst = f"{row['worst_severity']} {row['worst_code']}" if row["worst_code"] else "none"
         print(f"plan {row['id']} revision {row['revision']} saved ({row['status']}); "
               f"worst finding: {worst}")
-    return 0
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import argparse
 
-from needleplan.cli._library_args import add_library_option, format_table, open_library, \
-    user_name
+from needleplan.cli._library_args import add_archive_option, add_library_option, archive_mode, \
+    format_table, local_plan_id, open_archive, open_library, refuse_by_in_archive, user_name
 from needleplan.cli._output import print_json
 
 __all__ = ["register"]
@@ -26,27 +26,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--limit", type=int)
     parser.add_argument("--json", action="store_true")
     add_library_option(parser)
+    add_archive_option(parser)
     parser.set_defaults(func=_list)
     sub = parser.add_subparsers(dest="review_command", metavar="ACTION")
 
     show = sub.add_parser("show", help="one plan: findings saved and with the current rules")
-    show.add_argument("id", type=int)
+    show.add_argument("id", help="plan id (a number; on the archive, the plan's Series Instance UID)")
     show.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     add_library_option(show, nested=True)
+    add_archive_option(show, nested=True)
     show.set_defaults(func=_show)
 
     for name, helptext in (("submit", "submit a draft for review"),
                            ("approve", "approve a submitted plan (it becomes read-only)"),
                            ("request-changes", "send a submitted plan back with a comment")):
         action = sub.add_parser(name, help=helptext)
-        action.add_argument("id", type=int)
+        action.add_argument("id", help="plan id (a number; on the archive, the plan's Series Instance UID)")
         action.add_argument("--comment", required=name == "request-changes")
         action.add_argument("--reviewer", "--by", dest="reviewer",
-                            help="reviewer name (default $NEEDLEPLAN_USER or the login name)")
+                            help="reviewer name (default $NEEDLEPLAN_USER or the login name); "
+                                 "refused with --archive, where the credentials say who you are")
         action.add_argument("--revision", type=int,
                             help="the revision you reviewed; refused if the plan changed since")
+        action.add_argument("--step", type=int, metavar="N",
+                            help="with --archive: the step you read (review show); refused if the plan changed since")
         action.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
         add_library_option(action, nested=True)
+        add_archive_option(action, nested=True)
         action.set_defaults(func=_act, action=name.replace("-", "_"))
 
 
@@ -55,7 +61,7 @@ def _list(args: argparse.Namespace) -> int:
                "code": args.code, "limit": args.limit}
     if not args.json:  # the table needs seven columns of the index, nothing else
         filters["columns"] = _TABLE_COLUMNS
-    with open_library(args) as lib:
+    with _open(args) as lib:
         rows = lib.list_plans(**filters)
     if args.json:
         print_json({"plans": rows, "count": len(rows)})
@@ -78,10 +84,11 @@ def _show(args: argparse.Namespace) -> int:
     from needleplan.library import format_side_by_side, recheck_plan
     from needleplan.library.records import library_block
 
-    with open_library(args) as lib:
-        row = lib.record(args.id)
-        plan = lib.load(args.id)
-        history = lib.history(args.id)
+    plan_id = _plan_id(args)
+    with _open(args) as lib:
+        row = lib.record(plan_id)
+        plan = lib.load(plan_id)
+        history = lib.history(plan_id)
     try:
         result = recheck_plan(plan)
         recheck_error = None
@@ -99,7 +106,8 @@ def _show(args: argparse.Namespace) -> int:
                                      "current": m.current} for m in result.metrics]},
                     "recheck_error": recheck_error, "history": history})
         return 0
-    print(f"plan {row['id']} revision {row['revision']}: {row['site']} "
+    step = f" (archive step {row['seq']})" if "seq" in row else ""
+    print(f"plan {row['id']} revision {row['revision']}{step}: {row['site']} "
           f"({row['side'] or 'side not given'}), patient {row['patient_id'] or '-'}")
     print(f"author {row['author'] or '-'}, created {row['created'] or '-'}, status {row['status']}"
           + (f", reviewer {row['reviewer']}" if row["reviewer"] else ""))
@@ -123,18 +131,34 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open(args: argparse.Namespace):
+    return open_archive(args) if archive_mode(args) else open_library(args)
+
+
+def _plan_id(args: argparse.Namespace):
+    return args.id if archive_mode(args) else local_plan_id(args.id)
+
+
 def _act(args: argparse.Namespace) -> int:
-    name = user_name(args.reviewer)
-    with open_library(args) as lib:
-        if args.action == "submit":
-            row = lib.submit(args.id, by=name, comment=args.comment,
-                             expected_revision=args.revision)
-        elif args.action == "approve":
-            row = lib.approve(args.id, reviewer=name, comment=args.comment,
-                              expected_revision=args.revision)
-        else:
-            row = lib.request_changes(args.id, reviewer=name, comment=args.comment,
-                                      expected_revision=args.revision)
+    if archive_mode(args):
+        refuse_by_in_archive(args, "reviewer")
+        with open_archive(args) as lib:
+            name = lib.user
+            kwargs = {"comment": args.comment, "expected_revision": args.revision, "expected_seq": args.step}
+            row = getattr(lib, args.action)(args.id, **kwargs)
+    else:
+        name = user_name(args.reviewer)
+        plan_id = local_plan_id(args.id)
+        with open_library(args) as lib:
+            if args.action == "submit":
+                row = lib.submit(plan_id, by=name, comment=args.comment,
+                                 expected_revision=args.revision)
+            elif args.action == "approve":
+                row = lib.approve(plan_id, reviewer=name, comment=args.comment,
+                                  expected_revision=args.revision)
+            else:
+                row = lib.request_changes(plan_id, reviewer=name, comment=args.comment,
+                                          expected_revision=args.revision)
     if args.json:
         print_json(row)
     else:

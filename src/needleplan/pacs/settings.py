@@ -18,7 +18,9 @@ Environment (wins over the file):
 
 Settings file: ``$XDG_CONFIG_HOME/needleplan/pacs.toml`` (default ``~/.config/needleplan/pacs.toml``)
 or ``pacs.json`` beside it, with the keys ``url``, ``token``, ``user``, ``password``, ``ca_bundle``,
-``verify_tls`` (default true), ``timeout_s``, ``cache_dir``, ``cache_limit_mb``.  A file that holds a
+``verify_tls`` (default true), ``timeout_s``, ``cache_dir``, ``cache_limit_mb``, and for the department
+archive ``reviewers`` (the reviewer list, checked before the archive checks it again) and
+``organization`` (written as Verifying Organization on approvals).  A file that holds a
 secret must not be readable by other users (``chmod 600``), as for ssh keys.
 """
 
@@ -47,7 +49,8 @@ ENV = {
     "ca_bundle": "NEEDLEPLAN_PACS_CA_BUNDLE",
     "config": "NEEDLEPLAN_PACS_CONFIG",
 }
-_KEYS = {"url", "token", "user", "password", "ca_bundle", "verify_tls", "timeout_s", "cache_dir", "cache_limit_mb"}
+_KEYS = {"url", "token", "user", "password", "ca_bundle", "verify_tls", "timeout_s", "cache_dir", "cache_limit_mb",
+         "reviewers", "organization"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,8 @@ class PacsSettings:
     timeout_s: float = 20.0
     cache_dir: str | None = None
     cache_limit_mb: float | None = None
+    reviewers: tuple[str, ...] | None = None
+    organization: str | None = None
 
     @property
     def auth_kind(self) -> str:
@@ -179,7 +184,18 @@ def load_settings(path=None, *, environ=None) -> PacsSettings:
         timeout_s=timeout_s,
         cache_dir=values.get("cache_dir"),
         cache_limit_mb=limit_mb,
+        reviewers=_reviewers(values.get("reviewers")),
+        organization=values.get("organization"),
     )
+
+
+def _reviewers(value) -> tuple[str, ...] | None:
+    """The ``reviewers`` setting: a list of user names (None when not set)."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise PacsError("PACS settings: reviewers must be a list of user names")
+    return tuple(value)
 
 
 class BearerAuth(requests.auth.AuthBase):

@@ -23,7 +23,8 @@ import requests
 
 from needleplan.errors import PacsError
 
-__all__ = ["find_orthanc", "find_dicomweb_plugin", "free_port", "LocalOrthanc"]
+__all__ = ["find_orthanc", "find_dicomweb_plugin", "find_postgresql_index_plugin", "find_postgres_bin",
+           "free_port", "LocalOrthanc", "LocalPostgres"]
 
 _PLUGIN_GLOBS = (
     "/usr/share/orthanc/plugins/libOrthancDicomWeb.so*",
@@ -53,6 +54,25 @@ def find_dicomweb_plugin() -> str | None:
     return None
 
 
+def find_postgresql_index_plugin() -> str | None:
+    """Path of Orthanc's PostgreSQL index plugin (Debian package ``orthanc-postgresql``), or ``None``."""
+    for pattern in ("/usr/share/orthanc/plugins/libOrthancPostgreSQLIndex.so*",
+                    "/usr/lib/orthanc/libOrthancPostgreSQLIndex.so*"):
+        hits = sorted(glob.glob(pattern))
+        if hits:
+            return hits[0]
+    return None
+
+
+def find_postgres_bin() -> str | None:
+    """The folder of PostgreSQL's ``initdb`` and ``pg_ctl`` (Debian package ``postgresql``), or ``None``."""
+    found = shutil.which("initdb")
+    if found:
+        return str(Path(found).resolve().parent)
+    hits = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return str(Path(hits[-1]).parent) if hits else None
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -74,10 +94,14 @@ class LocalOrthanc:
         HTTP port; a free one by default.
     lua : str, optional
         A Lua script for Orthanc (e.g. a ``ReceivedInstanceFilter`` that refuses some instances).
+    extra_plugins : sequence of str, optional
+        More plugin files to load (e.g. the PostgreSQL index of ``orthanc-postgresql``).
+    extra_config : mapping, optional
+        More configuration sections (e.g. ``{"PostgreSQL": {...}}``).
     """
 
     def __init__(self, storage_dir, *, users: dict[str, str] | None = None, port: int | None = None,
-                 lua: str | None = None):
+                 lua: str | None = None, extra_plugins=(), extra_config=None):
         binary = find_orthanc()
         plugin = find_dicomweb_plugin()
         if binary is None:
@@ -91,6 +115,8 @@ class LocalOrthanc:
         self.users = dict(users or {})
         self.port = port or free_port()
         self.lua = lua
+        self.extra_plugins = tuple(extra_plugins)
+        self.extra_config = dict(extra_config or {})
         self._process: subprocess.Popen | None = None
         self._log_file = None
 
@@ -119,9 +145,10 @@ class LocalOrthanc:
             "RemoteAccessAllowed": False,
             "AuthenticationEnabled": bool(self.users),
             "RegisteredUsers": self.users,
-            "Plugins": [self.plugin],
+            "Plugins": [self.plugin, *self.extra_plugins],
             "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "Host": f"127.0.0.1:{self.port}"},
             "StableAge": 1,
+            **self.extra_config,
         }
         if self.lua:
             script = self.storage_dir / "script.lua"
@@ -198,6 +225,71 @@ class LocalOrthanc:
         return str(tags.json()["SOPInstanceUID"])
 
     def __enter__(self) -> "LocalOrthanc":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class LocalPostgres:
+    """A throw-away PostgreSQL cluster on ``127.0.0.1:<port>`` (trust authentication, loopback only).
+
+    PostgreSQL refuses to run as root, so when the tests run as root the cluster belongs to the
+    ``postgres`` system user (created by the Debian package) and lives in a folder of its own
+    under the system temporary folder.  :meth:`stop` stops it and removes the folder.
+    """
+
+    user = "orthanc"
+    database = "postgres"
+
+    def __init__(self, *, port: int | None = None):
+        import tempfile
+
+        bindir = find_postgres_bin()
+        if bindir is None:
+            raise PacsError("PostgreSQL is not installed; install the Debian package postgresql")
+        self.bindir = Path(bindir)
+        self.port = port or free_port()
+        self.folder = Path(tempfile.mkdtemp(prefix="needleplan-pg-"))
+        self.data = self.folder / "data"
+        self._as = []
+        if os.geteuid() == 0:
+            import pwd
+
+            owner = pwd.getpwnam("postgres")
+            os.chown(self.folder, owner.pw_uid, owner.pw_gid)
+            self._as = ["runuser", "-u", "postgres", "--"]
+
+    def _run(self, *argv: str) -> None:
+        done = subprocess.run([*self._as, *argv], capture_output=True, text=True, timeout=120, cwd=self.folder)
+        if done.returncode != 0:
+            raise PacsError(f"{Path(argv[0]).name} failed: {' '.join(done.stderr.split())[:300]}")
+
+    def start(self) -> "LocalPostgres":
+        """initdb, then start on loopback and wait until it accepts connections."""
+        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", self.user, "--auth=trust",
+                  "--no-sync", "-E", "UTF8")
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options, "-l",
+                  str(self.folder / "postgres.log"), "-w", "start")
+        return self
+
+    def orthanc_config(self) -> dict:
+        """The ``PostgreSQL`` section for Orthanc's index plugin."""
+        return {"PostgreSQL": {"EnableIndex": True, "EnableStorage": False, "Host": "127.0.0.1",
+                               "Port": self.port, "Database": self.database, "Username": self.user,
+                               "Password": "", "Lock": False}}
+
+    def stop(self) -> None:
+        """Stop the cluster (fast shutdown) and remove its folder."""
+        if self.data.exists():
+            try:
+                self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+            except PacsError:
+                pass
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> "LocalPostgres":
         return self.start()
 
     def __exit__(self, *exc) -> None:

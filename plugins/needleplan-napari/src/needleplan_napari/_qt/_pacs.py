@@ -102,6 +102,10 @@ class PacsWidget(QWidget):
         row.addWidget(self.store_button)
         row.addWidget(self.with_report)
         lay.addLayout(row)
+        from needleplan_napari._qt._archive_queue import ArchiveQueuePanel
+
+        self.queue = ArchiveQueuePanel(self)  # the department archive's review queue (issue 13)
+        lay.addWidget(self.queue, stretch=1)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
