@@ -40,7 +40,8 @@ def test_the_report_names_the_neuraxis_and_its_warning(lumbar, tmp_path):
     html = out.read_text(encoding="utf-8")
     assert "NEURAXIS_OVERSHOOT" in html
     assert "between the laminae" in html
-    assert "Lumbar paraspinals" in html or "lumbar_paraspinal" in html
+    assert "Needle plan: lumbar paraspinals (erector spinae / multifidus)" in html
+    assert "collapsed lung" not in html  # the thoracic after-care warning (R19) is not for this site
 
 
 def test_scoring_a_resident_who_missed_the_window(lumbar):
