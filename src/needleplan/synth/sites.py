@@ -256,9 +256,11 @@ def quadratus_lumborum(h: Habitus, rng: np.random.Generator) -> Scene:
 LAMINA_ABOVE_EPIDURAL_MM = 6.0
 FLAVUM_HALF_MM = 1.5
 DURA_BELOW_EPIDURAL_MM = 4.0
-#: Lamina 4 mm thick and at least 16 mm long in this view; interlaminar window 12 mm [inference].
+#: Lamina 4 mm thick and at least 16 mm long in this view; interlaminar window 10 mm; the window
+#: opens 8 mm beside the knot, so the knot keeps the 10 mm neuraxis margin (R20) [inference].
 LAMINA_HALF_MM = (2.0, 8.0)
-INTERLAMINAR_WINDOW_MM = 12.0
+INTERLAMINAR_WINDOW_MM = 10.0
+WINDOW_CLEAR_MM = 8.0
 
 
 def lumbar_paraspinal(h: Habitus, rng: np.random.Generator) -> Scene:
@@ -276,16 +278,18 @@ def lumbar_paraspinal(h: Habitus, rng: np.random.Generator) -> Scene:
         Layer("multifidus", "muscle", _b(top + erector, rng), fibre_deg=-9.0),
     ]
     target = _target(top + erector + 0.5 * (muscle - erector), 0.0)
-    # The lamina under the knot takes the reference needle's extension (the backstop, R20); the
-    # window lies on the far side of it, then the next lamina.
+    # The lamina under the knot takes the reference needle's extension (the backstop, R20); it
+    # reaches at least WINDOW_CLEAR_MM past the knot on the needle's side, where the interlaminar
+    # window opens, then the next lamina.
     col, half = _backstop(target.centre_mm[0], lamina + LAMINA_HALF_MM[0], LAMINA_HALF_MM[1])
     centre = lamina + LAMINA_HALF_MM[0]
-    window_right = col - half
-    window_left = window_right - INTERLAMINAR_WINDOW_MM
+    left, right = col - half, max(col + half, WINDOW_CLEAR_MM)
+    window_left, window_right = right, right + INTERLAMINAR_WINDOW_MM
     mid = 0.5 * (window_left + window_right)
     laminae = (
-        blob("lamina (caudal)", "bone", "bone", (centre, col), (LAMINA_HALF_MM[0], half), box=True),
-        blob("lamina (cranial)", "bone", "bone", (centre, window_left - LAMINA_HALF_MM[1]), LAMINA_HALF_MM, box=True),
+        blob("lamina (caudal)", "bone", "bone", (centre, 0.5 * (left + right)), (LAMINA_HALF_MM[0], 0.5 * (right - left)),
+             box=True),
+        blob("lamina (cranial)", "bone", "bone", (centre, window_right + LAMINA_HALF_MM[1]), LAMINA_HALF_MM, box=True),
     )
     flavum = blob("ligamentum flavum (interlaminar window)", "neuraxis", "ligament",
                   (epidural - FLAVUM_HALF_MM, mid), (FLAVUM_HALF_MM, 0.5 * INTERLAMINAR_WINDOW_MM), box=True)
