@@ -130,6 +130,17 @@ def test_unmarked_lumbar_plan_that_can_reach_the_interlaminar_depth_is_warned():
     assert "NEURAXIS_NOT_MARKED" not in found
 
 
+def test_uncalibrated_needle_drawn_through_the_neuraxis_is_blocked_without_millimetres():
+    d = plan(SITE, structures=spine(40.0, 45.0), entry=(0.0, 0.0), tip=(46.0, 0.0), length=50.0, cal=UNCAL)
+    found = {f.code: f for f in check_plan(plan_from_dict(d)).findings}
+    f = found["NEURAXIS_MARGIN"]
+    assert f.severity == "block" and f.values == {"structure": 3, "crosses": True}
+    assert " mm" not in f.message and "Aim onto a lamina" in f.message
+    # drawn short of it: nothing can be said without millimetres, only UNCALIBRATED
+    d = plan(SITE, structures=spine(40.0, 45.0), entry=(0.0, 0.0), tip=(38.0, 0.0), length=50.0, cal=UNCAL)
+    assert "NEURAXIS_MARGIN" not in check_plan(plan_from_dict(d)).codes
+
+
 def test_unmarked_and_uncalibrated_is_warned_without_a_depth():
     d = plan(SITE, structures=[], entry=(0.0, 0.0), tip=(20.0, 0.0), length=50.0, cal=UNCAL)
     found = {f.code: f for f in check_plan(plan_from_dict(d)).findings}

@@ -32,6 +32,17 @@ class Overshoot:
     backstop_mm: float | None
     neuraxis_mm: float | None = None
 
+    def unstopped(self, hit_mm: float | None) -> bool:
+        """Whether something ``hit_mm`` past the tip lies within the reach with no bone before it.
+
+        >>> o = Overshoot(reach_mm=20.0, first_hit=None, first_hit_mm=None, pleura_mm=None, backstop_mm=12.0)
+        >>> o.unstopped(15.0), o.unstopped(10.0), o.unstopped(25.0), o.unstopped(None)
+        (False, True, False, False)
+        """
+        if hit_mm is None or hit_mm > self.reach_mm + TIE_MM:
+            return False
+        return self.backstop_mm is None or self.backstop_mm >= hit_mm
+
 
 def max_safe_insertion(plan: Plan | Scene) -> SafeInsertion:
     """The deepest insertion (mm from the skin crossing along this trajectory) that keeps every margin.

@@ -24,39 +24,46 @@ NEURAXIS_WORDS = "the neuraxis (ligamentum flavum, epidural space and dura in th
 _WHY = ("local anaesthetic there becomes an epidural or, through the dura, a spinal injection")
 
 
+def _margin_words(shaft: float, tip: float | None, margin_mm: float, other_frame: bool) -> tuple[str, str] | None:
+    """Severity and message for a needle ``shaft``/``tip`` mm from the neuraxis (``tip`` None: not
+    measured, uncalibrated), or None when clear."""
+    why = " (neuraxis marked on another frame or position)" if other_frame else ""
+    if shaft <= 1e-9:
+        where = f" (tip {mm(tip)} from it)" if tip is not None else ""
+        stop = f"Stop at least {margin_mm:g} mm short of it, over a lamina" if tip is not None else "Aim onto a lamina"
+        return "block", f"The needle as drawn reaches {NEURAXIS_WORDS}{where}; {_WHY}. {stop}{why}."
+    if shaft >= margin_mm - g.TIE_MM:
+        return None
+    part = f"Tip {mm(tip)} from" if tip - shaft < 1e-6 else f"Shaft passes {mm(shaft)} from"
+    return "warn", f"{part} {NEURAXIS_WORDS}; margin {margin_mm:g} mm{why}: {_WHY}."
+
+
 @rule("neuraxis_margin", codes=(FindingCode.NEURAXIS_MARGIN,), rows=("R20",), needs_needle=True)
 def neuraxis_margin(ctx: Context):
-    if not ctx.calibrated:
+    """The drawn needle within the neuraxis margin (warn) or reaching it (block); without a
+    calibration only a needle drawn through the mark can be told (block)."""
+    if ctx.calibrated:
+        measured = [(h.index, *ctx.clearance(h.index, None), h.margin_mm, h.other_frame)
+                    for h in ctx.scene.hazards if h.family == "neuraxis"]
+    else:
         ctx.skip(FindingCode.NEURAXIS_MARGIN)
-        for i, s in ctx.confirmed("neuraxis"):
-            if ctx.crosses(i, s):
-                yield Finding(FindingCode.NEURAXIS_MARGIN, "block",
-                              f"The needle as drawn reaches {NEURAXIS_WORDS}; {_WHY}.", {"structure": i, "crosses": True})
-        return
-    for h in (h for h in ctx.scene.hazards if h.family == "neuraxis"):
-        shaft, tip = ctx.clearance(h.index, None)
-        why = " (neuraxis marked on another frame or position)" if h.other_frame else ""
-        values = {"structure": h.index, "tip_to_neuraxis_mm": round(tip, 2), "shaft_to_neuraxis_mm": round(shaft, 2),
-                  "margin_mm": h.margin_mm, "crosses": shaft <= 1e-9}
-        if shaft <= 1e-9:
-            yield Finding(FindingCode.NEURAXIS_MARGIN, "block",
-                          f"The needle as drawn reaches {NEURAXIS_WORDS} (tip {mm(tip)} from it); {_WHY}. Stop at "
-                          f"least {h.margin_mm:g} mm short of it, over a lamina{why}.", values)
-        elif shaft < h.margin_mm - g.TIE_MM:
-            part = f"Tip {mm(tip)} from" if tip - shaft < 1e-6 else f"Shaft passes {mm(shaft)} from"
-            yield Finding(FindingCode.NEURAXIS_MARGIN, "warn",
-                          f"{part} {NEURAXIS_WORDS}; margin {h.margin_mm:g} mm{why}: {_WHY}.", values)
+        measured = [(i, 0.0, None, 0.0, False) for i, s in ctx.confirmed("neuraxis") if ctx.crosses(i, s)]
+    for index, shaft, tip, margin_mm, other_frame in measured:
+        words = _margin_words(shaft, tip, margin_mm, other_frame)
+        if words is None:
+            continue
+        values = {"structure": index, "crosses": shaft <= 1e-9}
+        if ctx.calibrated:
+            values.update(tip_to_neuraxis_mm=round(tip, 2), shaft_to_neuraxis_mm=round(shaft, 2), margin_mm=margin_mm)
+        yield Finding(FindingCode.NEURAXIS_MARGIN, words[0], words[1], values)
 
 
 @rule("neuraxis_overshoot", codes=(FindingCode.NEURAXIS_OVERSHOOT,), rows=("R20",), needs_mm=True, needs_needle=True)
 def neuraxis_overshoot(ctx: Context):
     o = ctx.over
-    if o.neuraxis_mm is None or o.neuraxis_mm > o.reach_mm + g.TIE_MM:
+    # a lamina met first stops the needle; a neuraxis already reached is NEURAXIS_MARGIN's block
+    if not o.unstopped(o.neuraxis_mm) or any(ctx.crosses(i, s) for i, s in ctx.confirmed("neuraxis")):
         return
-    if o.backstop_mm is not None and o.backstop_mm < o.neuraxis_mm:
-        return  # a lamina under the target stops the needle first
-    if any(ctx.crosses(i, s) for i, s in ctx.confirmed("neuraxis")):
-        return  # already reached: NEURAXIS_MARGIN blocks
     yield Finding(FindingCode.NEURAXIS_OVERSHOOT, "warn",
                   f"If the needle is pushed further, its straight path passes between the laminae and reaches "
                   f"{NEURAXIS_WORDS} {mm(o.neuraxis_mm)} past the planned tip with no bone in between; "
