@@ -13,7 +13,6 @@ from needleplan.plan import load_plan
 from needleplan.report import write_report
 from needleplan.training import score_plans
 
-
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_dicom" / "lumbar_paraspinal_average_frame"
 
 

@@ -2,9 +2,9 @@
 
 Over the lumbar spine a lamina looks like a rib (docs/clinical-rules.md 1I, Rib and Lamina rows: a
 very bright cortex with an acoustic shadow), so the shadow-casting bones of
-:mod:`needleplan.detect.ribs` are the laminae.  Between two neighbouring laminae at about the same depth the beam passes the
-interlaminar window; the brightest line there, a few millimetres deeper than the laminae's cortex,
-is the ligamentum flavum / posterior complex: the neuraxis a needle must not reach.
+:mod:`needleplan.detect.ribs` are the laminae.  Between two neighbouring laminae at about the same
+depth the beam passes the interlaminar window; the brightest line there, a few millimetres deeper
+than the laminae's cortex, is the ligamentum flavum / posterior complex: the neuraxis a needle must not reach.
 """
 
 from __future__ import annotations

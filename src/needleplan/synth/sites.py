@@ -287,8 +287,8 @@ def lumbar_paraspinal(h: Habitus, rng: np.random.Generator) -> Scene:
     window_left, window_right = right, right + INTERLAMINAR_WINDOW_MM
     mid = 0.5 * (window_left + window_right)
     laminae = (
-        blob("lamina (caudal)", "bone", "bone", (centre, 0.5 * (left + right)), (LAMINA_HALF_MM[0], 0.5 * (right - left)),
-             box=True),
+        blob("lamina (caudal)", "bone", "bone", (centre, 0.5 * (left + right)),
+             (LAMINA_HALF_MM[0], 0.5 * (right - left)), box=True),
         blob("lamina (cranial)", "bone", "bone", (centre, window_right + LAMINA_HALF_MM[1]), LAMINA_HALF_MM, box=True),
     )
     flavum = blob("ligamentum flavum (interlaminar window)", "neuraxis", "ligament",

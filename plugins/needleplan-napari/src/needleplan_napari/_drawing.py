@@ -181,7 +181,8 @@ def _needle_drawings(plan: Plan, numbers: NeedleNumbers) -> tuple[Drawing | None
     reach = numbers.overshoot_reach_mm
     if reach is not None and reach > 0:
         end = _overlays.along(n.entry_mm, n.target_mm, reach)
-        colour = _OVERSHOOT_COLOUR if numbers.overshoot_first_hit in ("pleura", "viscera", "neuraxis") else _OVERSHOOT_SAFE
+        hazard = numbers.overshoot_first_hit in ("pleura", "viscera", "neuraxis")
+        colour = _OVERSHOOT_COLOUR if hazard else _OVERSHOOT_SAFE
         dashes = _overlays.dashed(n.target_mm, end, colour)
     return tick, dashes
 
