@@ -63,7 +63,9 @@ def test_keyboard_shortcuts_start_marking(make_napari_viewer_proxy):
     viewer = make_napari_viewer_proxy()
     viewer.open(str(REAL / "RGB_IMAGE.dcm"), plugin=PLUGIN)
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Needle Plan")
-    assert set(SHORTCUTS.values()) >= {"target", "pleura", "rib", "vessel", "nerve", "skin", "bone", "needle"}
+    assert set(SHORTCUTS.values()) >= {"target", "pleura", "rib", "vessel", "nerve", "skin", "bone", "neuraxis",
+                                       "needle"}
+    assert SHORTCUTS["Alt-X"] == "neuraxis"
     # the bound callables are the widget's, and they do what the button does
     for key, kind in SHORTCUTS.items():
         func = viewer.keymap.get(coerce_keybinding(key))
