@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from needleplan.plan import plan_from_dict
-from needleplan.planner import suggest
+from needleplan.planner import overshoot, suggest
 from needleplan.safety import check_plan
 from tests.scenarios.plans import UNCAL, box, line, plan
 
@@ -209,3 +209,22 @@ def test_overshoot_over_the_window_iff_the_unused_length_reaches_the_neuraxis(de
         return
     _report, found = run(spine(40.0, 45.0), entry=(0.0, 0.0), tip=(depth, 0.0), length=length)
     assert ("NEURAXIS_OVERSHOOT" in found) == (length >= 45.0)
+
+
+def test_the_suggestion_prefers_a_steeper_path_over_a_lamina_to_a_flatter_one_over_the_window():
+    # Knot 20 mm deep at col 20, over lamina L4 (cols 8..30); 38 mm needle, so paths up to
+    # 38 - 10 = 28 mm long: angles from asin(20 / 28) = 45.6 deg. The flattest path from the right
+    # heads down-left: its extension crosses the lamina row 40 at col 20 - 20 / tan(46) = 0.7, inside
+    # the window (safe only because its 38 - 27.8 = 10.2 mm unused do not reach the neuraxis, 35 mm
+    # past the tip). Over bone from the right needs col >= 8 at row 40: tan(a) >= 20 / 12, a >= 59.04 deg,
+    # so 60 deg on the 1 deg grid; from the left (extension heading right) col <= 30: a >= 63.4 deg.
+    structures = spine(40.0, 45.0) + [box("target", 19.0, 19.0, 21.0, 21.0)]
+    d = plan(SITE, structures=structures, entry=(0.0, 40.0), tip=(20.0, 20.0), length=38.0)
+    window = check_plan(plan_from_dict(d)).metrics
+    assert min(lo for lo, _hi in window["safe_angle_window_deg"]) == pytest.approx(46.0, abs=0.6)
+    t = window["suggested_trajectory"]
+    assert t["side"] == "right" and t["angle_deg"] == pytest.approx(60.0, abs=0.01)
+    # its extension meets the lamina 20 / sin 60 = 23.09 mm past the tip, before the neuraxis
+    o = overshoot(suggest(plan_from_dict(d)))
+    assert o.backstop_mm == pytest.approx(20.0 / 0.8660254, abs=0.01)
+    assert o.neuraxis_mm is None or o.neuraxis_mm > o.backstop_mm
