@@ -1,4 +1,7 @@
-"""Reader contribution: ultrasound DICOM (file or series folder) as an image layer in millimetres.
+"""Reader contribution: ultrasound DICOM (file or series folder) or a video cine as an image layer.
+
+DICOM opens in millimetres when calibrated; an MP4/MOV/AVI cine (decoded lazily through PyAV by the
+core) opens in pixels, uncalibrated, until a two-point calibration.
 
 napari guide: https://napari.org/stable/plugins/building_a_plugin/guides.html#readers
 
@@ -18,6 +21,7 @@ from typing import Any
 __all__ = ["get_reader", "read_dicom", "looks_like_dicom"]
 
 _SUFFIXES = (".dcm", ".dicom")
+_VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi")  # also in napari.yaml's filename_patterns
 _MAX_DIR_ENTRIES = 200  # a series folder is judged by its first entries only (cheap)
 
 
@@ -65,7 +69,15 @@ def _accepts(path: Any) -> bool:
             return _folder_has_dicom(p)
     except OSError:
         return False
-    return looks_like_dicom(p)
+    return looks_like_dicom(p) or _looks_like_video(p)
+
+
+def _looks_like_video(p: Path) -> bool:
+    """A non-empty file named like a video; the core reads its content (or refuses in one line)."""
+    try:
+        return p.suffix.lower() in _VIDEO_SUFFIXES and p.is_file() and p.stat().st_size > 0
+    except OSError:
+        return False
 
 
 def get_reader(path: Any) -> Callable[[Any], list[tuple]] | None:
