@@ -20,9 +20,12 @@ def _mm(case, det) -> np.ndarray:
     return (np.asarray(det.points_px) - np.asarray(case.origin_px)) * np.asarray(case.spacing_mm)
 
 
-@pytest.mark.parametrize("habitus", ["thin", "average", "obese"])
-def test_the_laminae_and_the_window_are_suggested_where_the_truth_has_them(habitus):
-    case = generate_case("lumbar_paraspinal", habitus, seed=5)
+@pytest.mark.parametrize(("habitus", "model"), [("thin", "smooth"), ("average", "smooth"), ("obese", "smooth"),
+                                                ("average", "physical")])
+def test_the_laminae_and_the_window_are_suggested_where_the_truth_has_them(habitus, model):
+    if model == "physical":
+        pytest.importorskip("pymust")
+    case = generate_case("lumbar_paraspinal", habitus, seed=5, model=model)
     result = detect_frame(case.frames[0], _calibration(case), site="lumbar_paraspinal")
     laminae = [d for d in result.detections if d.kind == "bone"]
     windows = [d for d in result.detections if d.kind == "neuraxis"]

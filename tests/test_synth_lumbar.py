@@ -92,3 +92,20 @@ def test_the_cli_writes_a_lumbar_case(tmp_path):
     assert run.returncode == 0, run.stderr
     plan = plan_from_dict(__import__("json").loads((tmp_path / "lumbar.plan.json").read_text()))
     assert plan.needle.length_mm == 89.0  # the 50 mm needle cannot reach a knot 44 mm deep at this angle
+
+
+def test_the_physical_model_draws_the_same_lumbar_case_with_its_shadows():
+    pytest.importorskip("pymust")
+    smooth = generate_case("lumbar_paraspinal", "average", seed=3)
+    physical = generate_case("lumbar_paraspinal", "average", seed=3, model="physical")
+    assert physical.structures == smooth.structures and physical.needle == smooth.needle
+    frame = physical.frames[0].astype(np.float64)
+    s, (o_r, o_c) = physical.spacing_mm[0], physical.origin_px
+    # Under the caudal lamina (cortex 39 mm, 4 mm thick, centred near col -1.6 mm) from 45 mm down:
+    # an acoustic shadow; in the window (cols 8-18 mm) the ligamentum flavum (42-45 mm) is brighter
+    # than the multifidus 5-10 mm above the laminae.
+    shadow = frame[int(45 / s + o_r):physical.region_box_px[2], int(-4 / s + o_c):int(2 / s + o_c)]
+    flavum = frame[int(42 / s + o_r):int(45 / s + o_r), int(10 / s + o_c):int(16 / s + o_c)]
+    muscle = frame[int(29 / s + o_r):int(34 / s + o_r), int(10 / s + o_c):int(16 / s + o_c)]
+    assert shadow.mean() < 0.25 * muscle.mean()
+    assert flavum.mean() > 1.5 * muscle.mean()
