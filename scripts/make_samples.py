@@ -33,6 +33,7 @@ GALLERY_CAPTIONS = {
     "gluteus_medius": "Gluteus medius (curvilinear 3.5 MHz): medius and minimus over the ilium, the superior gluteal artery's deep branch between them.",
     "piriformis": "Piriformis 63 mm deep under gluteus maximus, the sciatic nerve (honeycomb) deep to it, an inferior gluteal artery branch.",
     "quadratus_lumborum": "Quadratus lumborum at L3: the transverse process's shadow (the backstop) and the kidney deep and lateral.",
+    "lumbar_paraspinal": "Lumbar paraspinal (parasagittal): thoracolumbar fascia, erector spinae and multifidus over two laminae with their shadows; between them the interlaminar window, the ligamentum flavum and the dura (the neuraxis).",
 }
 
 

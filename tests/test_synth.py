@@ -17,8 +17,9 @@ from needleplan.plan import plan_from_dict
 from needleplan.synth import HABITUS, SITE_PRESETS, Motion, generate_case
 from needleplan.synth.probe import CURVILINEAR, LINEAR, image_grid, skin_row_mm
 from needleplan.synth.truth import STANDARD_NEEDLES_MM, clip_polygon
+from needleplan.vocabulary import StructureKind
 
-KINDS = {"target", "pleura", "rib", "bone", "vessel", "artery", "vein", "nerve", "skin", "fascia", "viscera", "other"}
+KINDS = {k.value for k in StructureKind}  # the plan format's kinds (docs/contracts.md §4)
 
 
 def _one(case, kind: str) -> dict:

@@ -62,6 +62,7 @@ _S = KindStyle
 KIND_STYLES: Mapping[str, KindStyle] = MappingProxyType({
     "target": _S("#ffd400", "ellipse", 0.2, 0.4, "target (taut band)"),
     "pleura": _S("#00e5ff", "path", 0.0, 0.5, "pleura"),
+    "neuraxis": _S("#ff4fd8", "path", 0.0, 0.5, "neuraxis (ligamentum flavum / dura)"),
     "rib": _S("#f5f5f5", "path", 0.0, 0.6, "rib"),
     "bone": _S("#d9d2c5", "path", 0.0, 0.6, "bone"),
     "vessel": _S("#ff3030", "ellipse", 0.15, 0.4, "vessel"),

@@ -57,6 +57,9 @@ SAMPLES: tuple[SampleSpec, ...] = (
     SampleSpec("piriformis", "piriformis_average_frame", "piriformis", "average", 1, 1, "none",
                "piriformis 63 mm deep (curvilinear probe), sciatic nerve deep to it, an inferior "
                "gluteal artery branch"),
+    SampleSpec("lumbar_paraspinal", "lumbar_paraspinal_average_frame", "lumbar_paraspinal", "average", 1, 1,
+               "none", "lumbar erector spinae and multifidus over two laminae (shadows), the interlaminar "
+               "window with the ligamentum flavum and dura; the knot over a lamina (the backstop)"),
 )
 
 #: the sample ``needleplan view`` opens with no argument

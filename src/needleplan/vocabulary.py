@@ -45,6 +45,7 @@ class StructureKind(StrEnum):
 
     TARGET = "target"
     PLEURA = "pleura"
+    NEURAXIS = "neuraxis"  # dura / epidural space / ligamentum flavum seen through the interlaminar window
     RIB = "rib"
     BONE = "bone"
     VESSEL = "vessel"
@@ -95,6 +96,7 @@ class SiteId(StrEnum):
     THORACIC_PARASPINAL = "thoracic_paraspinal"
     SERRATUS_ANTERIOR = "serratus_anterior"
     QUADRATUS_LUMBORUM = "quadratus_lumborum"
+    LUMBAR_PARASPINAL = "lumbar_paraspinal"
     GLUTEUS_MAXIMUS = "gluteus_maximus"
     GLUTEUS_MEDIUS = "gluteus_medius"
     PIRIFORMIS = "piriformis"

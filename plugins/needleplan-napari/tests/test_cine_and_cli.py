@@ -63,7 +63,9 @@ def test_keyboard_shortcuts_start_marking(make_napari_viewer_proxy):
     viewer = make_napari_viewer_proxy()
     viewer.open(str(REAL / "RGB_IMAGE.dcm"), plugin=PLUGIN)
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Needle Plan")
-    assert set(SHORTCUTS.values()) >= {"target", "pleura", "rib", "vessel", "nerve", "skin", "bone", "needle"}
+    assert set(SHORTCUTS.values()) >= {"target", "pleura", "rib", "vessel", "nerve", "skin", "bone", "neuraxis",
+                                       "needle"}
+    assert SHORTCUTS["Alt-X"] == "neuraxis"
     # the bound callables are the widget's, and they do what the button does
     for key, kind in SHORTCUTS.items():
         func = viewer.keymap.get(coerce_keybinding(key))
@@ -150,7 +152,8 @@ def test_sample_data_menu_entries(make_napari_viewer_proxy):
     viewer = make_napari_viewer_proxy()
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Needle Plan")
     for key, site in (("trapezius_thin", "upper_trapezius"), ("piriformis", "piriformis"),
-                      ("rhomboid_intercostal_cine", "rhomboid"), ("rhomboid_rib", "rhomboid")):
+                      ("rhomboid_intercostal_cine", "rhomboid"), ("rhomboid_rib", "rhomboid"),
+                      ("lumbar_paraspinal", "lumbar_paraspinal")):
         layers = viewer.open_sample(PLUGIN, key)
         assert layers[0].name.endswith("mm/px]") and str(layers[0].units[-1]) == "millimeter"
         assert any(_layers.kind_of_layer(ly) == "needle" for ly in layers)

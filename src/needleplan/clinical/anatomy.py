@@ -37,7 +37,7 @@ __all__ = [
 #: Kinds a needle must keep its margin from, by family (the family picks the margin threshold).
 HAZARD_FAMILIES: Mapping[str, str] = MappingProxyType({
     K.PLEURA: "pleura", K.ARTERY: "vessel", K.VESSEL: "vessel", K.VEIN: "vessel",
-    K.NERVE: "nerve", K.VISCERA: "viscera",
+    K.NERVE: "nerve", K.VISCERA: "viscera", K.NEURAXIS: "neuraxis",
 })
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +51,13 @@ class FamilyMargins:
     other_frame: str | None = None
 
 
-#: The margin thresholds of each hazard family (R3 pleura, R10 vessels, R11 nerves, R18 viscera).
+#: The margin thresholds of each hazard family (R3 pleura, R10 vessels, R11 nerves, R18 viscera, R20 neuraxis).
 FAMILY_MARGINS: Mapping[str, FamilyMargins] = MappingProxyType({
     "pleura": FamilyMargins("PLEURA_MARGIN_MM", "PLEURA_MARGIN_OTHER_FRAME_MM"),
     "vessel": FamilyMargins("VESSEL_MARGIN_MM"),
     "nerve": FamilyMargins("NERVE_MARGIN_MM"),
     "viscera": FamilyMargins("VISCERA_MARGIN_MM", "VISCERA_MARGIN_OTHER_FRAME_MM"),
+    "neuraxis": FamilyMargins("NEURAXIS_MARGIN_MM", "NEURAXIS_MARGIN_OTHER_FRAME_MM"),
 })
 
 #: Kinds a needle cannot pass: a bony backstop stops the tip (R4: "directed down onto the rib").
@@ -88,6 +89,9 @@ class SiteProfile:
         R11: the sciatic nerve must be marked (piriformis / deep gluteal).
     requires_viscera_mark : bool
         R18: kidney or peritoneum should be marked (lumbar).
+    requires_neuraxis_mark : bool
+        R20: bone (lamina) or the neuraxis should be marked when the needle can reach the interlaminar
+        region (lumbar paraspinal).
     doppler_advised : bool
         R10: power Doppler is advised to rule out arteries (gluteal and deep targets).
     non_compressible : bool
@@ -108,6 +112,7 @@ class SiteProfile:
     requires_pleura_mark: bool = False
     requires_nerve_mark: bool = False
     requires_viscera_mark: bool = False
+    requires_neuraxis_mark: bool = False
     doppler_advised: bool = False
     non_compressible: bool = False
     female_caution: bool = False
@@ -148,6 +153,9 @@ SITE_PROFILES: Mapping[str, SiteProfile] = MappingProxyType({
     SiteId.QUADRATUS_LUMBORUM: SiteProfile(
         id=SiteId.QUADRATUS_LUMBORUM, name="quadratus lumborum", region="lumbar",
         expected_hazards=(K.VISCERA, K.BONE), requires_viscera_mark=True, non_compressible=True),
+    SiteId.LUMBAR_PARASPINAL: SiteProfile(
+        id=SiteId.LUMBAR_PARASPINAL, name="lumbar paraspinals (erector spinae / multifidus)", region="lumbar",
+        expected_hazards=(K.BONE, K.NEURAXIS), requires_neuraxis_mark=True),
     SiteId.GLUTEUS_MAXIMUS: SiteProfile(
         id=SiteId.GLUTEUS_MAXIMUS, name="gluteus maximus", region="deep", expected_hazards=(K.ARTERY,),
         doppler_advised=True),

@@ -1,7 +1,7 @@
 """The one table of every clinical threshold, with its value, unit and source row.
 
 Sources are rows of ``docs/clinical-rules.md`` (section 1: tables of numbers 1A-1J; section 2:
-rules R1-R19).  Numbers marked [inference] are defaults of ours that no source states.
+rules R1-R20).  Numbers marked [inference] are defaults of ours that no source states.
 A site profile (:mod:`needleplan.clinical.anatomy`) or the caller of ``check_plan`` may override any entry;
 nothing else in the package holds a clinical number.
 
@@ -48,6 +48,14 @@ THRESHOLDS: Mapping[str, Threshold] = MappingProxyType({
     "NERVE_MARGIN_MM": _T(5.0, "mm", "R11 [inference]: >=5 mm for trigger point injection"),
     "VISCERA_MARGIN_MM": _T(5.0, "mm", "R18: the same tip margin as the pleura (R3)"),
     "VISCERA_MARGIN_OTHER_FRAME_MM": _T(10.0, "mm", "R18 with R3: marked on another frame"),
+    "NEURAXIS_MARGIN_MM": _T(10.0, "mm", "R20 [inference]: twice the pleura's tip margin (R3), because the "
+                                        "posterior epidural space is only a few mm deep (1D Lee & Kim 2004) and a "
+                                        "local anaesthetic there becomes a neuraxial injection"),
+    "NEURAXIS_MARGIN_OTHER_FRAME_MM": _T(15.0, "mm", "R20 with R3 [inference]: neuraxis marked on another frame "
+                                                    "or position"),
+    "NEURAXIS_REACH_DEPTH_MM": _T(30.0, "mm", "R20 / 1D Cha 2011: skin to lumbar epidural space 44+-6 mm at L2-3 "
+                                             "(n=1,653); mean - 2 SD = 32 mm, less a few mm to the ligamentum "
+                                             "flavum [inference]"),
     # --- needle length (R5, R12) ---
     "HUB_MARGIN_MM": _T(10.0, "mm", "R5/R12 [inference]: leave about 1 cm of shaft outside the skin "
                                     "(hub burial and breakage, 1E FPnotebook)"),

@@ -15,6 +15,7 @@ import numpy as np
 from needleplan.clinical import SITE_PROFILES
 from needleplan.detect._frame import FrameView, prepare_frame, smooth
 from needleplan.detect._lines import ridge_map, trace_lines
+from needleplan.detect.laminae import detect_interlaminar_window, label_laminae
 from needleplan.detect.pleura import PleuraCandidate, find_pleura, merge_across_shadows, pleura_detection
 from needleplan.detect.results import Detection, DetectionResult
 from needleplan.detect.ribs import ShadowMap, detect_ribs, shadow_map
@@ -70,6 +71,9 @@ def analyse_frame(frame: Any, calibration: Any = None, *, site: str | None = Non
     smap = shadow_map(view, sm)
     thoracic = is_thoracic_site(site)
     ribs = detect_ribs(view, smap, sm, thoracic=thoracic)
+    if site in SITE_PROFILES and SITE_PROFILES[site].requires_neuraxis_mark:  # lumbar spine: laminae (R20)
+        ribs = label_laminae(ribs)
+        ribs += detect_interlaminar_window(view, sm, ribs)
     skin, skin_rows = detect_skin(view, sm)
     if skin is None:
         skin_rows = np.zeros(view.image.shape[1])

@@ -30,6 +30,18 @@ class Overshoot:
     first_hit_mm: float | None
     pleura_mm: float | None
     backstop_mm: float | None
+    neuraxis_mm: float | None = None
+
+    def unstopped(self, hit_mm: float | None) -> bool:
+        """Whether something ``hit_mm`` past the tip lies within the reach with no bone before it.
+
+        >>> o = Overshoot(reach_mm=20.0, first_hit=None, first_hit_mm=None, pleura_mm=None, backstop_mm=12.0)
+        >>> o.unstopped(15.0), o.unstopped(10.0), o.unstopped(25.0), o.unstopped(None)
+        (False, True, False, False)
+        """
+        if hit_mm is None or hit_mm > self.reach_mm + TIE_MM:
+            return False
+        return self.backstop_mm is None or self.backstop_mm >= hit_mm
 
 
 def max_safe_insertion(plan: Plan | Scene) -> SafeInsertion:
@@ -56,16 +68,22 @@ def max_safe_insertion(plan: Plan | Scene) -> SafeInsertion:
 
 
 def overshoot(plan: Plan | Scene) -> Overshoot:
-    """Extend the path past the tip by the unused needle length (+ allowance): what does it meet first?"""
+    """Extend the path past the tip by the unused needle length (+ allowance): what does it meet first?
+
+    ``pleura_mm``, ``neuraxis_mm`` and ``backstop_mm`` are the distances past the tip to the first
+    pleura, neuraxis and bone on the straight extension, however far (None when it misses them).
+    """
     sc = _scene(plan)
     _entry, tip, u, path = _needle_of(sc)
     reach = max(0.0, sc.needle.length_mm - path) + sc.thresholds["OVERSHOOT_ALLOWANCE_MM"]
     row = sc.shapes.ray_hits(tip, u)[0]
     hits = [(float(row[j]), h.kind) for j, h in enumerate(_items(sc))]
     pleura = _first_hit(sc, row, "pleura")
+    neuraxis = _first_hit(sc, row, "neuraxis")
     bone = _first_hit(sc, row, None)
     within = [(t, k) for t, k in hits if t <= reach + TIE_MM]
     first_t, first_k = min(within) if within else (None, None)
     return Overshoot(reach_mm=reach, first_hit=first_k, first_hit_mm=first_t,
                      pleura_mm=None if math.isinf(pleura) else pleura,
-                     backstop_mm=None if math.isinf(bone) else bone)
+                     backstop_mm=None if math.isinf(bone) else bone,
+                     neuraxis_mm=None if math.isinf(neuraxis) else neuraxis)

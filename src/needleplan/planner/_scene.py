@@ -208,6 +208,7 @@ def _items(sc: Scene) -> tuple[Hazard, ...]:
 
 
 def _first_hit(sc: Scene, hits: np.ndarray, family: str | None) -> float:
-    """Smallest ray distance among the scene's pleura (family 'pleura') or backstops (None)."""
+    """Smallest ray distance among the scene's hazards of one family (``"pleura"``, ``"neuraxis"``...) or its
+    backstops (``None``)."""
     cols = [j for j, h in enumerate(_items(sc)) if (h.family == family if family else h.family == "backstop")]
     return float(hits[cols].min()) if cols else math.inf

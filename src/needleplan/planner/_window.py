@@ -12,6 +12,7 @@ from needleplan.errors import NeedleplanError
 from needleplan.plan import Plan
 from needleplan.planner._scene import Scene, _scene, extended_skin
 
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AngleInterval:
     """A run of safe in-plane angles (deg to the skin) from one side, with its entry points."""
@@ -68,28 +69,38 @@ def _candidate_entries(scene: Scene, target: np.ndarray, phis: np.ndarray, side:
 
 
 def _clear_paths(sc: Scene, entries: np.ndarray, path: np.ndarray, u: np.ndarray, target: np.ndarray,
-                 length: float) -> np.ndarray:
-    """Which candidate paths (entry -> target) keep every margin, miss bone, and overshoot safely."""
+                 length: float) -> tuple[np.ndarray, np.ndarray]:
+    """Which candidate paths (entry -> target) keep every margin, miss bone, and overshoot safely.
+
+    Returns the safe mask and, for each path, whether its straight extension past the target meets
+    bone before any neuraxis mark (the path "ends over bone", which the suggestion prefers, R20).
+    """
     th = sc.thresholds
     tips = np.broadcast_to(target, entries.shape)
     safe = np.ones(len(path), dtype=bool)
+    over_bone = np.zeros(len(path), dtype=bool)
     if sc.hazards:
         margins = np.array([h.margin_mm for h in sc.hazards])
         safe &= (sc.hazard_shapes.segment_distance(entries, tips) >= margins - g.TIE_MM).all(axis=1)
     n_pleura = sum(h.family == "pleura" for h in sc.hazards)
     if sc.stop_shapes.n == 0:
-        return safe
+        return safe, over_bone
     from_tip = sc.stop_shapes.ray_hits(tips, u)          # columns: pleura..., backstops...
     bone = np.full(len(path), np.inf)
     if sc.backstops:  # the path may not pass through bone before the target
         from_entry = sc.stop_shapes.ray_hits(entries, u)[:, n_pleura:]
         safe &= (from_entry >= path[:, None] - th["BONE_CONTACT_TOLERANCE_MM"]).all(axis=1)
         bone = from_tip[:, n_pleura:].min(axis=1)
+    reach = np.maximum(length - path, 0.0) + th["OVERSHOOT_ALLOWANCE_MM"]
     if n_pleura:
-        reach = np.maximum(length - path, 0.0) + th["OVERSHOOT_ALLOWANCE_MM"]
         t_p = from_tip[:, :n_pleura].min(axis=1)
         safe &= ~((t_p <= reach + g.TIE_MM) & (t_p < bone))
-    return safe
+    neuraxis = [j for j, h in enumerate(sc.hazards) if h.family == "neuraxis"]
+    t_n = sc.hazard_shapes.ray_hits(tips, u)[:, neuraxis].min(axis=1) if neuraxis else np.full(len(path), np.inf)
+    if neuraxis:  # R20: an overshoot must meet a lamina (or nothing) before the neuraxis
+        safe &= ~((t_n <= reach + g.TIE_MM) & (t_n < bone))
+    over_bone = np.isfinite(bone) & (bone < t_n)
+    return safe, over_bone
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -108,7 +119,8 @@ def safe_angle_window(plan: Plan | Scene, *, step_deg: float | None = None) -> A
 
     A candidate is safe when its whole path keeps every hazard's margin, does not pass through a
     rib, fits the needle with the hub margin left outside, and its overshoot meets a rib or nothing
-    before the pleura.  The suggestion is the flattest safe path (best seen in-plane).
+    before the pleura or the neuraxis.  The suggestion is the flattest safe path (best seen in-plane);
+    when a neuraxis is marked, the flattest safe path whose extension ends over bone comes first (R20).
     """
     sc = _scene(plan)
     th = sc.thresholds
@@ -119,12 +131,14 @@ def safe_angle_window(plan: Plan | Scene, *, step_deg: float | None = None) -> A
     step = step_deg or th["WINDOW_STEP_DEG"]
     phis = np.radians(np.arange(th["WINDOW_MIN_ANGLE_DEG"], 90.0 + 1e-9, step))
     intervals, best = [], None
+    neuraxis_marked = any(h.family == "neuraxis" for h in sc.hazards)
     for sign, name in ((-1.0, "left"), (1.0, "right")):  # entry col below / above the target's
         entries, path, u, angles, ok = _candidate_entries(sc, target, phis, sign)
         safe = ok & (path + th["HUB_MARGIN_MM"] <= length + g.TIE_MM)
+        over_bone = np.zeros(len(safe), dtype=bool)
         if (sc.hazards or sc.backstops) and safe.any():
             keep = np.flatnonzero(safe)      # only candidates the needle length allows are traced
-            safe[keep] = _clear_paths(sc, entries[keep], path[keep], u[keep], target, length)
+            safe[keep], over_bone[keep] = _clear_paths(sc, entries[keep], path[keep], u[keep], target, length)
         for a, b in _runs(safe):
             lo, hi = (a, b) if angles[a] <= angles[b] else (b, a)
             intervals.append(AngleInterval(side=name, from_deg=round(float(angles[lo]), 2),
@@ -132,19 +146,22 @@ def safe_angle_window(plan: Plan | Scene, *, step_deg: float | None = None) -> A
                                            entry_from_mm=tuple(entries[lo].tolist()),
                                            entry_to_mm=tuple(entries[hi].tolist())))
         if safe.any():
-            i = int(np.flatnonzero(safe)[np.argmin(angles[safe])])
-            cand = (float(angles[i]), float(path[i]), name, entries[i])
-            if best is None or cand[:2] < best[:2]:
+            # With a neuraxis marked, a path ending over bone (a lamina under the target) comes first (R20).
+            pick = safe & over_bone if neuraxis_marked and (safe & over_bone).any() else safe
+            i = int(np.flatnonzero(pick)[np.argmin(angles[pick])])
+            cand = (not bool(over_bone[i]) if neuraxis_marked else False, float(angles[i]), float(path[i]), name,
+                    entries[i])
+            if best is None or cand[:3] < best[:3]:
                 best = cand
     suggested = None
     if best is not None:
-        angle, path_len, name, entry = best
+        _not_over_bone, angle, path_len, name, entry = best
         suggested = Trajectory(entry_mm=tuple(entry.tolist()), target_mm=tuple(target.tolist()), angle_deg=angle,
                                path_length_mm=path_len, side=name, visible=angle <= th["ANGLE_WARN_DEG"])
         reason = f"flattest safe path: {angle:.0f} deg from the {name}, {path_len:.1f} mm long"
     else:
         reason = ("no in-plane angle reaches the target clear of every hazard margin with this needle "
-                  "and an overshoot that meets a rib or nothing before the pleura")
+                  "and an overshoot that meets bone or nothing before the pleura or neuraxis")
     return AngleWindow(target_mm=tuple(target.tolist()), intervals=tuple(intervals), suggested=suggested,
                        candidates=2 * len(phis), reason=reason)
 

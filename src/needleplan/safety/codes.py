@@ -2,7 +2,7 @@
 
 A code is a ``str`` enumeration member, so ``FindingCode.PLEURA_MARGIN == "PLEURA_MARGIN"`` and the
 JSON of a report is unchanged.  Each member carries the severities it can have (worst first), the
-clinical rule row(s) it implements (``R1``-``R19`` of the clinical rules; ``docs/contracts.md`` sections for
+clinical rule row(s) it implements (``R1``-``R20`` of the clinical rules; ``docs/contracts.md`` sections for
 the contract checks) and when it is raised, in words.  ``docs/finding-codes.md`` is generated from this
 table by :func:`finding_codes_markdown` (``python scripts/make_finding_codes_doc.py``);
 a test fails when the two differ.
@@ -69,7 +69,7 @@ class FindingCode(StrEnum):
     TRAPEZIUS_DIRECTION = "TRAPEZIUS_DIRECTION", (_W,), "R9", (
         "upper trapezius needle heading medially/caudally (needs orientation)")
     RIB_IN_PATH = "RIB_IN_PATH", (_W,), "R4", "bone met before the planned tip"
-    SAFE_INSERTION = "SAFE_INSERTION", (_I,), "R3, R5, R10, R11", "deepest safe insertion and what limits it"
+    SAFE_INSERTION = "SAFE_INSERTION", (_I,), "R3, R5, R10, R11, R20", "deepest safe insertion and what limits it"
     HAZARD_OVERSHOOT = "HAZARD_OVERSHOOT", (_W,), "R3 with R10, R11, R18", (
         "extension by the unused length meets a marked vessel, nerve or viscus, no bone first")
     VESSEL_CROSSED = "VESSEL_CROSSED", (_B, _W), "R10", (
@@ -81,6 +81,12 @@ class FindingCode(StrEnum):
     VISCERA_CROSSED = "VISCERA_CROSSED", (_B,), "R18", "path crosses kidney/peritoneum"
     VISCERA_MARGIN = "VISCERA_MARGIN", (_W,), "R18", "within the viscera margin"
     VISCERA_NOT_MARKED = "VISCERA_NOT_MARKED", (_W,), "R18", "lumbar site without kidney/peritoneum marked"
+    NEURAXIS_MARGIN = "NEURAXIS_MARGIN", (_B, _W), "R20", (
+        "shaft or tip within the neuraxis margin (10 mm; 15 mm other frame); block if reaching or crossing it")
+    NEURAXIS_OVERSHOOT = "NEURAXIS_OVERSHOOT", (_W,), "R20", (
+        "extension by the unused length passes the interlaminar window into the neuraxis, no bone first")
+    NEURAXIS_NOT_MARKED = "NEURAXIS_NOT_MARKED", (_W,), "R20", (
+        "lumbar paraspinal needle that can reach the interlaminar depth with neither bone nor neuraxis marked")
     DOPPLER_ADVISED = "DOPPLER_ADVISED", (_I,), "R10", "deep gluteal site with no vessel marked"
     SUGGESTION_UNCONFIRMED = "SUGGESTION_UNCONFIRMED", (_I,), "R10, R11, R18", (
         "detected hazards not accepted, not used")
@@ -140,7 +146,7 @@ def finding_codes_markdown() -> str:
         "",
         "Every code the safety check and the plan library can report. Severities are `block` (the",
         "plan must not be carried out as drawn), `warn` and `info`; several are listed when the code's",
-        "severity depends on the case. Rule rows (R1..R19) are those of [clinical-rules.md](clinical-rules.md);",
+        "severity depends on the case. Rule rows (R1..R20) are those of [clinical-rules.md](clinical-rules.md);",
         "\"§N\" is a section of [contracts.md](contracts.md).",
         "",
         "| code | severity | rule row | when |",

@@ -183,16 +183,17 @@ def probe_depth(ctx: Context):
 
 #: R15 (second part): what lies under the target and would stop, or be hurt by, an overshoot.
 _FLOOR_WORDS: Mapping[str, str] = {"pleura": "the pleura", "rib": "a rib", "bone": "bone",
-                                   "viscera": "the kidney or peritoneum", "nerve": "the nerve"}
+                                   "viscera": "the kidney or peritoneum", "nerve": "the nerve",
+                                   "neuraxis": "the laminae or the interlaminar window"}
 
 
 def _floor_kinds(profile) -> tuple[str, ...]:
     """Kinds that show what is under the target: pleura or bone at thoracic sites; bone and the site's
-    expected viscera or nerve at deep and lumbar sites; none at superficial ones (rule not run)."""
+    expected viscera, nerve or neuraxis at deep and lumbar sites; none at superficial ones (rule not run)."""
     if profile.region == "thoracic":
         return ("pleura", "rib", "bone")
     if profile.region in ("deep", "lumbar"):
-        return ("bone",) + tuple(k for k in profile.expected_hazards if k in ("viscera", "nerve"))
+        return ("bone",) + tuple(k for k in profile.expected_hazards if k in ("viscera", "nerve", "neuraxis"))
     return ()
 
 

@@ -79,6 +79,7 @@ KIND_CODES: dict[str, Any] = {
     "skin": codes.SCT.Skin,
     "fascia": private("FASCIA", "Fascia"),
     "viscera": private("VISCERA", "Viscera"),
+    "neuraxis": private("NEURAXIS", "Neuraxis (ligamentum flavum, epidural space, dura)"),
     "other": private("OTHER", "Other marked structure"),
 }
 

@@ -22,7 +22,8 @@ class Habitus:
 
     ``rhomboid_skin_to_muscle_mm`` / ``rhomboid_skin_to_rib_mm``: Seol 2014 (1A) means for the
     BMI group; ``upper_trapezius_skin_to_pleura_mm``: Chen 2018 (1A) GB21 means;
-    ``gluteal_fat_mm``: Nisbet 2006 (1D) dorsogluteal fat; ``piriformis_depth_mm``: Park 2011 (1D).
+    ``gluteal_fat_mm``: Nisbet 2006 (1D) dorsogluteal fat; ``piriformis_depth_mm``: Park 2011 (1D);
+    ``lumbar_epidural_depth_mm``: Lee & Kim 2004 (1D) skin to the posterior epidural space at L3-4.
     """
 
     name: str
@@ -37,6 +38,7 @@ class Habitus:
     gluteal_fat_mm: float
     piriformis_depth_mm: float
     lumbar_fat_mm: float
+    lumbar_epidural_depth_mm: float
 
     def patient(self) -> dict:
         """The plan file's ``patient`` object for this habitus."""
@@ -69,6 +71,7 @@ HABITUS: dict[str, Habitus] = {
         gluteal_fat_mm=15.0,
         piriformis_depth_mm=55.0,
         lumbar_fat_mm=10.0,
+        lumbar_epidural_depth_mm=37.0,  # 1D Lee & Kim: 37-44 mm at normal weight; the low end
     ),
     # Average: BMI 22.5 (1B WHO normal 18.5-24.9), male (1A Chen: GB21 pleura 17.4 mm in men).
     # Rhomboid SM 14 mm / SB 24 mm (1A Seol, BMI 23-25).  Gluteal fat 30 mm (1D Nisbet: >25 mm
@@ -86,6 +89,7 @@ HABITUS: dict[str, Habitus] = {
         gluteal_fat_mm=30.0,
         piriformis_depth_mm=63.0,
         lumbar_fat_mm=18.0,
+        lumbar_epidural_depth_mm=45.0,  # 1D Lee & Kim: 43-49 mm overweight, 37-44 normal: between
     ),
     # Obese: BMI 32 (1B WHO obese >=30), female (1D Nisbet: gluteal fat deeper in women).
     # Rhomboid SM 18 mm / SB 27 mm (1A Seol, BMI >=25, the heaviest group published).
@@ -105,6 +109,7 @@ HABITUS: dict[str, Habitus] = {
         gluteal_fat_mm=40.0,
         piriformis_depth_mm=71.0,
         lumbar_fat_mm=28.0,
+        lumbar_epidural_depth_mm=56.0,  # 1D Lee & Kim: 52-59 mm obese
     ),
 }
 

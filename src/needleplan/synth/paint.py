@@ -40,6 +40,7 @@ ECHO = {
     "bone_cortex": 4.0,
     "kidney": 0.16,
     "kidney_capsule": 1.2,
+    "ligament": 1.0,
     "renal_sinus": 0.65,
 }
 
@@ -55,6 +56,7 @@ ATTENUATION = {
     "nerve": 1.0,
     "bone": 100.0,
     "kidney": 0.9,
+    "ligament": 1.2,
     "lung": 1.0,
 }
 
@@ -218,6 +220,9 @@ def paint_static(
             alpha[mask] = ATTENUATION["nerve"]
         elif blob.tissue == "kidney":
             _paint_kidney(echo, alpha, mask, blob, grid, fields)
+        elif blob.tissue == "ligament":  # ligamentum flavum, dura: bright bands, no shadow (1I)
+            echo[mask] = ECHO["ligament"] * (1.0 + 0.2 * fields["fine"][: grid.rows, : grid.cols][mask])
+            alpha[mask] = ATTENUATION["ligament"]
         else:  # target: a hypoechoic oval with soft edges
             soft = ndimage.gaussian_filter(mask.astype(np.float32), 1.0)
             echo[:] = echo * (1.0 - soft) + ECHO["target"] * (1.0 + 0.3 * fields["fine"][: grid.rows, : grid.cols]) * soft

@@ -249,6 +249,59 @@ def quadratus_lumborum(h: Habitus, rng: np.random.Generator) -> Scene:
     )
 
 
+#: Lumbar paraspinal view (parasagittal over the laminae) [inference]: the lamina top lies 6 mm above
+#: the posterior epidural space (ligamentum flavum about 3 mm thick, plus the lamina's slope), the
+#: ligamentum flavum fills the interlaminar window just above the epidural space, and the dura
+#: (posterior complex) lies 4 mm below the flavum (posterior epidural space a few mm deep, 1D).
+LAMINA_ABOVE_EPIDURAL_MM = 6.0
+FLAVUM_HALF_MM = 1.5
+DURA_BELOW_EPIDURAL_MM = 4.0
+#: Lamina 4 mm thick and at least 16 mm long in this view; interlaminar window 10 mm; the window
+#: opens 8 mm beside the knot, so the knot keeps the 10 mm neuraxis margin (R20) [inference].
+LAMINA_HALF_MM = (2.0, 8.0)
+INTERLAMINAR_WINDOW_MM = 10.0
+WINDOW_CLEAR_MM = 8.0
+
+
+def lumbar_paraspinal(h: Habitus, rng: np.random.Generator) -> Scene:
+    """Erector spinae and multifidus over the lumbar laminae (parasagittal, linear probe): the knot
+    over a lamina (the backstop), the interlaminar window beside it with the ligamentum flavum and
+    the dura beyond (the neuraxis, R20)."""
+    epidural = h.lumbar_epidural_depth_mm  # 1D Lee & Kim 2004
+    lamina = epidural - LAMINA_ABOVE_EPIDURAL_MM
+    top = SKIN_MM + h.lumbar_fat_mm
+    muscle = lamina - top
+    erector = 0.4 * muscle  # erector spinae over multifidus, 2:3 over the laminae [inference]
+    layers = _skin_fat(rng) + [
+        # the thoracolumbar fascia is the bright line on the erector's top
+        Layer("thoracolumbar fascia / erector spinae", "muscle", _b(top, rng), fibre_deg=5.0, fascia=1.6),
+        Layer("multifidus", "muscle", _b(top + erector, rng), fibre_deg=-9.0),
+    ]
+    target = _target(top + erector + 0.5 * (muscle - erector), 0.0)
+    # The lamina under the knot takes the reference needle's extension (the backstop, R20); it
+    # reaches at least WINDOW_CLEAR_MM past the knot on the needle's side, where the interlaminar
+    # window opens, then the next lamina.
+    col, half = _backstop(target.centre_mm[0], lamina + LAMINA_HALF_MM[0], LAMINA_HALF_MM[1])
+    centre = lamina + LAMINA_HALF_MM[0]
+    left, right = col - half, max(col + half, WINDOW_CLEAR_MM)
+    window_left, window_right = right, right + INTERLAMINAR_WINDOW_MM
+    mid = 0.5 * (window_left + window_right)
+    laminae = (
+        blob("lamina (caudal)", "bone", "bone", (centre, 0.5 * (left + right)),
+             (LAMINA_HALF_MM[0], 0.5 * (right - left)), box=True),
+        blob("lamina (cranial)", "bone", "bone", (centre, window_right + LAMINA_HALF_MM[1]), LAMINA_HALF_MM, box=True),
+    )
+    flavum = blob("ligamentum flavum (interlaminar window)", "neuraxis", "ligament",
+                  (epidural - FLAVUM_HALF_MM, mid), (FLAVUM_HALF_MM, 0.5 * INTERLAMINAR_WINDOW_MM), box=True)
+    dura = blob("dura (posterior complex)", "neuraxis", "ligament",
+                (epidural + DURA_BELOW_EPIDURAL_MM, mid), (0.6, 0.5 * INTERLAMINAR_WINDOW_MM + 2.0), box=True)
+    probe = LINEAR.with_depth(math.ceil(epidural + DURA_BELOW_EPIDURAL_MM + 10.0))
+    return Scene(
+        "lumbar_paraspinal", "lumbar_paraspinal", probe, tuple(layers), (*laminae, flavum, dura, target),
+        None, target, max_needle_mm=89.0,
+    )
+
+
 SITE_PRESETS = {
     "upper_trapezius": upper_trapezius,
     "rhomboid_rib": rhomboid_rib,
@@ -257,6 +310,7 @@ SITE_PRESETS = {
     "gluteus_medius": gluteus_medius,
     "piriformis": piriformis,
     "quadratus_lumborum": quadratus_lumborum,
+    "lumbar_paraspinal": lumbar_paraspinal,  # last: the seeds of the presets before it stay the same
 }
 
 #: Plan file site id (docs/contracts.md §4) of each preset.

@@ -16,6 +16,7 @@ __all__ = ["reasons_for", "HAZARD_WORDS"]
 HAZARD_WORDS = {
     "pleura": "the pleura", "rib": "the rib", "bone": "the bone", "vessel": "the vessel",
     "artery": "the artery", "vein": "the vein", "nerve": "the nerve", "viscera": "the viscera",
+    "neuraxis": "the neuraxis",
 }
 _WHY = {
     "pleura": "on this site the pleura is what stands between the needle and a pneumothorax",
@@ -26,6 +27,7 @@ _WHY = {
     "vein": "a needle through a vein means bleeding or an intravascular injection",
     "nerve": "a needle into a nerve means injury and an intraneural injection",
     "viscera": "the viscera lie just under the target and must be kept clear",
+    "neuraxis": "between the laminae the needle reaches the epidural space and dura: a neuraxial injection",
 }
 
 

@@ -29,7 +29,8 @@ __all__ = ["OverlayPainter", "SAFETY", "OVERSHOOT", "SUGGESTION", "MARGINS"]
 SAFETY, OVERSHOOT, SUGGESTION = "needleplan: safety", "needleplan: overshoot", "needleplan: suggestion"
 MARGINS = "needleplan: margins"
 
-_MARGIN_COLOUR = {"pleura": "#00e5ff30", "vessel": "#ff303030", "nerve": "#b6ff3d30", "viscera": "#ff8c0030"}
+_MARGIN_COLOUR = {"pleura": "#00e5ff30", "vessel": "#ff303030", "nerve": "#b6ff3d30", "viscera": "#ff8c0030",
+                 "neuraxis": "#ff4fd830"}
 _TICK_OK, _TICK_SHORT = "#39ff14", "#ff9f1a"
 _OVERSHOOT_COLOUR, _OVERSHOOT_SAFE = "#ff4040", "#ffb000"
 _SUGGEST_COLOUR, _WINDOW_COLOUR = "#ffffff", "#ffffff80"
@@ -180,7 +181,8 @@ def _needle_drawings(plan: Plan, numbers: NeedleNumbers) -> tuple[Drawing | None
     reach = numbers.overshoot_reach_mm
     if reach is not None and reach > 0:
         end = _overlays.along(n.entry_mm, n.target_mm, reach)
-        colour = _OVERSHOOT_COLOUR if numbers.overshoot_first_hit in ("pleura", "viscera") else _OVERSHOOT_SAFE
+        hazard = numbers.overshoot_first_hit in ("pleura", "viscera", "neuraxis")
+        colour = _OVERSHOOT_COLOUR if hazard else _OVERSHOOT_SAFE
         dashes = _overlays.dashed(n.target_mm, end, colour)
     return tick, dashes
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 __all__ = [
     "sample_layers", "find_sample", "sample_trapezius_thin", "sample_piriformis",
-    "sample_rhomboid_intercostal_cine", "sample_rhomboid_rib",
+    "sample_rhomboid_intercostal_cine", "sample_rhomboid_rib", "sample_lumbar_paraspinal",
 ]
 
 
@@ -71,3 +71,8 @@ def sample_rhomboid_intercostal_cine() -> list[tuple]:
 def sample_rhomboid_rib() -> list[tuple]:
     """Rhomboid with a rib under the target: the bony backstop case."""
     return sample_layers(find_sample("rhomboid_rib"))
+
+
+def sample_lumbar_paraspinal() -> list[tuple]:
+    """Lumbar paraspinal: the knot over a lamina, the interlaminar window and the neuraxis beside it."""
+    return sample_layers(find_sample("lumbar_paraspinal"))

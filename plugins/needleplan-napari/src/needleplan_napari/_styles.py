@@ -13,7 +13,8 @@ from needleplan.vocabulary import StructureKind as K
 __all__ = ["MARK_KINDS", "NEEDLE", "KindStyle", "STYLES"]
 
 #: The kinds with a "mark" button and a shortcut, in the order of the buttons.
-MARK_KINDS: tuple[K, ...] = (K.TARGET, K.PLEURA, K.RIB, K.VESSEL, K.ARTERY, K.VEIN, K.NERVE, K.SKIN, K.BONE)
+MARK_KINDS: tuple[K, ...] = (K.TARGET, K.PLEURA, K.RIB, K.VESSEL, K.ARTERY, K.VEIN, K.NERVE, K.SKIN, K.BONE,
+                             K.NEURAXIS)
 #: The needle's layer kind (not a structure kind).
 NEEDLE = "needle"
 
@@ -32,6 +33,7 @@ class KindStyle:
 STYLES: dict[str, KindStyle] = {
     K.TARGET: KindStyle("ellipse", "#ffd400", "#ffd40033"),
     K.PLEURA: KindStyle("path", "#00e5ff", "transparent", 0.5),
+    K.NEURAXIS: KindStyle("path", "#ff4fd8", "transparent", 0.5),
     K.RIB: KindStyle("path", "#f5f5f5", "transparent", 0.6),
     K.VESSEL: KindStyle("ellipse", "#ff3030", "#ff303026"),
     K.ARTERY: KindStyle("ellipse", "#ff3030", "#ff303026"),
