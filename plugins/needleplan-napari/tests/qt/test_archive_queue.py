@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from needleplan import pacs
 from needleplan.pacs.testserver import LocalOrthanc, find_orthanc
+from needleplan_napari._names import PLUGIN
 
 pytestmark = [pytest.mark.gui,
               pytest.mark.skipif(find_orthanc() is None,
                                  reason="Orthanc is not installed (Debian packages orthanc, orthanc-dicomweb)")]
 
-from needleplan_napari._names import PLUGIN
-SAMPLES = Path(__file__).resolve().parents[3] / "sample_dicom"
+SAMPLES = Path(__file__).resolve().parents[4] / "sample_dicom"
 IMAGE = SAMPLES / "upper_trapezius_thin_frame.dcm"
 PLAN = SAMPLES / "upper_trapezius_thin_frame.plan.json"
 USERS = {"resident1": "r-secret-1", "attending1": "a-secret-1"}
