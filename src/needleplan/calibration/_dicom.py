@@ -28,7 +28,8 @@ def _float(item: Any, keyword: str) -> float:
     return math.nan if value is None or value == "" else float(value)
 
 
-def _image_problem(box: tuple[int, int, int, int], rows: int | None, cols: int | None) -> tuple[tuple[int, int, int, int], str | None]:
+def _image_problem(box: tuple[int, int, int, int], rows: int | None,
+                   cols: int | None) -> tuple[tuple[int, int, int, int], str | None]:
     """Clamp an off-by-one box to the image; say why when the box does not fit it."""
     if not rows or not cols:
         return box, None

@@ -53,11 +53,10 @@ def _depth_text(det: Any, structure: Any | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``needleplan detect``."""
+    from needleplan.clinical import SITE_PROFILES
     from needleplan.detect import detect_image, structure_dicts, to_structures
     from needleplan.io import open_image
     from needleplan.plan import load_plan, save_plan, verify_binding
-
-    from needleplan.clinical import SITE_PROFILES
 
     if args.site is not None and args.site not in SITE_PROFILES:  # a typo must not drop the rib rules
         raise UnknownPresetError(f"unknown site {args.site!r}; choose one of: {', '.join(SITE_PROFILES)}")

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from needleplan.cli._library_args import add_library_option, format_table, open_library, \
-    user_name
+from needleplan.cli._library_args import add_library_option, format_table, open_library, user_name
 from needleplan.cli._output import print_json
 
 __all__ = ["register"]

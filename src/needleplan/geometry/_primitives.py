@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-
 _EPS = 1e-12
 #: Distances that differ by less than this are the same distance when compared with a margin or a
 #: reach.  Not a clinical number: it only keeps a clearance that equals its margin exactly (marks on

@@ -133,7 +133,7 @@ class ShapeSet:
         los.append(np.where(ok, np.maximum(t_lo, n_lo), np.inf))
         his.append(np.where(ok, np.minimum(t_hi, n_hi), -np.inf))
         best = np.full(len(self.a), np.inf)
-        for lo, hi in zip(los, his):
+        for lo, hi in zip(los, his, strict=True):
             start = np.maximum(lo, 0.0)
             best = np.minimum(best, np.where(hi >= start, start, np.inf))
         out = self._min(best[None, :])[0] if self.n else np.zeros(0)

@@ -11,7 +11,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +19,7 @@ from needleplan.errors import LibraryError
 from needleplan.library import index as idx
 from needleplan.library._files import read_json, remove_leftover_tmp
 from needleplan.library.layout import INDEX_NAME, JOURNAL_DIR, PLANS_DIR, parse_name
-from needleplan.library.records import LIBRARY_KEY, library_block, plan_summary, \
-    summarize_events
+from needleplan.library.records import LIBRARY_KEY, library_block, plan_summary, summarize_events
 
 if TYPE_CHECKING:
     from needleplan.library.store import Library
@@ -115,7 +114,7 @@ def open_index(root: Path, *, create: bool) -> tuple[sqlite3.Connection, Path | 
         if not create:  # listing does not rewrite the library; say how to rebuild it
             raise LibraryError(f"the library index {db_path} is damaged; rebuild it from the plan files with "
                                "`needleplan library verify --repair`") from exc
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         kept = db_path.with_name(f"{INDEX_NAME}.damaged-{stamp}")
         os.replace(db_path, kept)
         conn = idx.connect(db_path, create=True)

@@ -86,7 +86,8 @@ def _one_date(text: str, whole: str) -> str:
             return _dt.datetime.strptime(text, fmt).strftime("%Y%m%d")
         except ValueError:
             continue
-    raise PacsError(f"date range {whole!r}: {text!r} is not a date; use YYYY, YYYYMMDD-YYYYMMDD or YYYY-MM-DD..YYYY-MM-DD")
+    raise PacsError(f"date range {whole!r}: {text!r} is not a date; "
+                    "use YYYY, YYYYMMDD-YYYYMMDD or YYYY-MM-DD..YYYY-MM-DD")
 
 
 def parse_date_range(text: str) -> str:

@@ -76,7 +76,7 @@ class PacsSettings:
             return "basic"
         return "none"
 
-    def with_url(self, url: str | None) -> "PacsSettings":
+    def with_url(self, url: str | None) -> PacsSettings:
         """The same settings for another server URL (``None`` keeps the current one)."""
         return self if url is None else replace(self, url=url)
 
@@ -88,7 +88,8 @@ class PacsSettings:
             )
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise PacsError(f"PACS URL must start with http:// or https:// and name a host, got {_safe_url(self.url)!r}")
+            raise PacsError("PACS URL must start with http:// or https:// and name a host, "
+                            f"got {_safe_url(self.url)!r}")
         if parts.username or parts.password:
             raise PacsError(
                 f"do not put credentials in the PACS URL; set {ENV['user']}/{ENV['password']} or {ENV['token']} instead"

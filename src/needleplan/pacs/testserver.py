@@ -131,7 +131,7 @@ class LocalOrthanc:
         path.write_text(json.dumps(config, indent=2), encoding="utf-8")
         return path
 
-    def start(self, timeout_s: float = 30.0) -> "LocalOrthanc":
+    def start(self, timeout_s: float = 30.0) -> LocalOrthanc:
         """Start the process and wait until its REST API answers."""
         if self._process is not None and self._process.poll() is None:
             return self
@@ -197,7 +197,7 @@ class LocalOrthanc:
         tags = requests.get(f"{self.base_url}/instances/{orthanc_id}/simplified-tags", auth=auth, timeout=30)
         return str(tags.json()["SOPInstanceUID"])
 
-    def __enter__(self) -> "LocalOrthanc":
+    def __enter__(self) -> LocalOrthanc:
         return self.start()
 
     def __exit__(self, *exc) -> None:

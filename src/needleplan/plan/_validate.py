@@ -6,15 +6,23 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from needleplan.vocabulary import StructureKind
-
-_KINDS: tuple[str, ...] = tuple(k.value for k in StructureKind)
 from needleplan.calibration import Calibration
 from needleplan.errors import PlanFormatError
 from needleplan.plan._model import (
-    APPROACHES, PLAN_FORMAT, PLAN_VERSION, ImageBinding, Injectate, Needle, Patient, Plan, Point, Structure,
+    APPROACHES,
+    PLAN_FORMAT,
+    PLAN_VERSION,
+    ImageBinding,
+    Injectate,
+    Needle,
+    Patient,
+    Plan,
+    Point,
+    Structure,
 )
+from needleplan.vocabulary import StructureKind
 
+_KINDS: tuple[str, ...] = tuple(k.value for k in StructureKind)
 
 # ----------------------------------------------------------------------------- validation helpers
 
@@ -132,7 +140,8 @@ def _patient(d: Any) -> Patient:
 def _injectate(d: Any, where: str) -> Injectate:
     d = _obj(d, where)
     drug = _str(d.get("drug"), f"{where}.drug", optional=False)
-    return Injectate(drug.strip().lower(), _num(d.get("concentration_pct"), f"{where}.concentration_pct", positive=True),
+    return Injectate(drug.strip().lower(),
+                     _num(d.get("concentration_pct"), f"{where}.concentration_pct", positive=True),
                      _num(d.get("volume_ml"), f"{where}.volume_ml", positive=True),
                      bool(_bool(d.get("epinephrine", False), f"{where}.epinephrine")), _extra(d, _INJECTATE_KEYS))
 
@@ -187,7 +196,8 @@ def plan_from_dict(d: Any) -> Plan:
         site=site,
         approach=approach,
         patient=_patient(d["patient"]) if d.get("patient") is not None else Patient(),
-        structures=tuple(_structure(s, f"structures[{i}]") for i, s in enumerate(_list(d, "structures", required=True))),
+        structures=tuple(_structure(s, f"structures[{i}]")
+                         for i, s in enumerate(_list(d, "structures", required=True))),
         needle=None if d["needle"] is None else _needle(d["needle"]),
         injectate=tuple(_injectate(x, f"injectate[{i}]") for i, x in enumerate(_list(d, "injectate", required=False))),
         author=_str(d.get("author"), "author"),

@@ -12,6 +12,7 @@ from needleplan.errors import NeedleplanError
 from needleplan.plan import Plan
 from needleplan.planner._scene import Scene, _scene, extended_skin
 
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AngleInterval:
     """A run of safe in-plane angles (deg to the skin) from one side, with its entry points."""

@@ -179,7 +179,7 @@ def draw_plan(ax: Any, plan: Plan, frame: np.ndarray | None, safe: Any) -> None:
         ax.set_title("NOT TO SCALE: the image has no length calibration",
                      color=SEVERITY_COLOURS["block"])
     handles, labels = ax.get_legend_handles_labels()
-    unique = dict(zip(labels, handles))
+    unique = dict(zip(labels, handles, strict=True))
     # two columns of labels wrapped to 36 characters stay within the drawing's width on the page
     ax.legend(unique.values(), [textwrap.fill(label, 36) for label in unique], loc="upper center",
               bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=7, frameon=False)

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from needleplan.calibration import UltrasoundRegion
 from needleplan.clinical import SiteProfile, hazard_family
 from needleplan.plan import Plan, Structure
-import numpy as np
-
 from needleplan.planner import (
     AngleWindow,
     NeedleMetrics,

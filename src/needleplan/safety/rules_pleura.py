@@ -113,7 +113,8 @@ def pleura_margin(ctx: Context):
                           f"The needle as drawn reaches or crosses the pleura (tip {mm(tip)} from the pleural line); "
                           f"it must stop at least {h.margin_mm:g} mm above it{why}.", values)
         elif shaft < h.margin_mm - g.TIE_MM:
-            part = f"Tip {mm(tip)} above the pleura" if tip - shaft < 1e-6 else f"Shaft passes {mm(shaft)} from the pleura"
+            part = (f"Tip {mm(tip)} above the pleura" if tip - shaft < 1e-6
+                    else f"Shaft passes {mm(shaft)} from the pleura")
             yield Finding(FindingCode.PLEURA_MARGIN, "warn", f"{part}; margin {h.margin_mm:g} mm{why}.", values)
 
 

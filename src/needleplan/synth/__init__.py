@@ -95,7 +95,8 @@ class SyntheticCase:
         notes = (
             "Ground truth of a synthetic phantom: every structure as generated."
             if truth
-            else f"Reference plan: in plane from the image's right, entry {abs(needle['entry_mm'][1] - needle['target_mm'][1]):.1f} mm "
+            else "Reference plan: in plane from the image's right, "
+            f"entry {abs(needle['entry_mm'][1] - needle['target_mm'][1]):.1f} mm "
             f"lateral to the target, {needle['length_mm']:.0f} mm {needle['gauge']} G needle."
         )
         synth = {

@@ -220,7 +220,8 @@ def paint_static(
             _paint_kidney(echo, alpha, mask, blob, grid, fields)
         else:  # target: a hypoechoic oval with soft edges
             soft = ndimage.gaussian_filter(mask.astype(np.float32), 1.0)
-            echo[:] = echo * (1.0 - soft) + ECHO["target"] * (1.0 + 0.3 * fields["fine"][: grid.rows, : grid.cols]) * soft
+            fine = fields["fine"][: grid.rows, : grid.cols]
+            echo[:] = echo * (1.0 - soft) + ECHO["target"] * (1.0 + 0.3 * fine) * soft
     echo = ndimage.gaussian_filter(echo, (0.5 * psf_px[0], 0.5 * psf_px[1]))
     vessels = [_vessel_patch(b, grid, echo, alpha, max_vessel_scale) for b in pulsing]
     for patch in vessels:

@@ -58,7 +58,8 @@ def _key(probe: Probe, depth_mm: float, axial_mm: float, lateral_mm: float) -> s
     import pymust
 
     text = repr((getattr(pymust, "__version__", "0.1.9"), MUST_ARRAY[probe.kind], probe.frequency_mhz,
-                 round(depth_mm, 3), round(axial_mm, 5), round(lateral_mm, 5), HALF_EXTENT_WAVELENGTHS, _FINE, RECEIVE_F_NUMBER, TRANSMIT_F_NUMBER))
+                 round(depth_mm, 3), round(axial_mm, 5), round(lateral_mm, 5), HALF_EXTENT_WAVELENGTHS, _FINE,
+                 RECEIVE_F_NUMBER, TRANSMIT_F_NUMBER))
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 

@@ -16,7 +16,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from needleplan.synth.motion import Motion
 from needleplan.synth.paint import StaticMaps, paint_static, paint_vessel

@@ -52,7 +52,8 @@ def clip_polygon(points: np.ndarray, box_mm: tuple[float, float, float, float]) 
     [[1.0, 1.0], [1.0, 4.0], [4.0, 4.0], [4.0, 1.0]]
     """
     out = np.asarray(points, dtype=np.float64)
-    for axis, bound, keep_above in ((0, box_mm[0], True), (1, box_mm[1], True), (0, box_mm[2], False), (1, box_mm[3], False)):
+    for axis, bound, keep_above in ((0, box_mm[0], True), (1, box_mm[1], True),
+                                    (0, box_mm[2], False), (1, box_mm[3], False)):
         if len(out) == 0:
             break
         src, out_pts = out, []
