@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,7 @@ class ShapeSet:
     [9.0, 8.0]
     """
 
-    def __init__(self, shapes) -> None:
+    def __init__(self, shapes: Iterable[tuple[Any, bool]]) -> None:
         a_parts, b_parts, counts, closed = [], [], [], []
         for points, is_closed in shapes:
             a, b = segments_of(points, is_closed)

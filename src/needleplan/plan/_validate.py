@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, overload
 
 from needleplan.calibration import Calibration
 from needleplan.errors import PlanFormatError
@@ -39,6 +39,10 @@ def _obj(d: Any, where: str) -> Mapping[str, Any]:
     return d
 
 
+@overload
+def _num(v: Any, where: str, *, positive: bool = False, optional: Literal[False] = False) -> float: ...
+@overload
+def _num(v: Any, where: str, *, positive: bool = False, optional: bool) -> float | None: ...
 def _num(v: Any, where: str, *, positive: bool = False, optional: bool = False) -> float | None:
     if v is None and optional:
         return None
@@ -49,6 +53,10 @@ def _num(v: Any, where: str, *, positive: bool = False, optional: bool = False) 
     return float(v)
 
 
+@overload
+def _int(v: Any, where: str, *, optional: Literal[False] = False, minimum: int = 0) -> int: ...
+@overload
+def _int(v: Any, where: str, *, optional: bool, minimum: int = 0) -> int | None: ...
 def _int(v: Any, where: str, *, optional: bool = False, minimum: int = 0) -> int | None:
     if v is None and optional:
         return None
@@ -65,6 +73,10 @@ def _typed(v: Any, where: str, kind: type, expected: str, optional: bool) -> Any
     return v
 
 
+@overload
+def _str(v: Any, where: str, *, optional: Literal[False]) -> str: ...
+@overload
+def _str(v: Any, where: str, *, optional: bool = True) -> str | None: ...
 def _str(v: Any, where: str, *, optional: bool = True) -> str | None:
     return _typed(v, where, str, "a string", optional)
 
