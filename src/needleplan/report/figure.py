@@ -109,6 +109,7 @@ def _draw_margins(ax: Any, plan: Plan, box: list[float], clip: Any = None) -> No
 
 def _draw_needle(ax: Any, plan: Plan, safe: Any) -> None:
     n = plan.needle
+    assert n is not None  # drawn only for a plan with a needle
     entry, tip = np.asarray(n.entry_mm, float), np.asarray(n.target_mm, float)
     ax.plot([entry[1], tip[1]], [entry[0], tip[0]], color=kind_style("needle").colour, lw=1.2,
             zorder=6, path_effects=_HALO, label=f"needle ({n.length_mm:g} mm)")
@@ -147,7 +148,7 @@ def draw_plan(ax: Any, plan: Plan, frame: np.ndarray | None, safe: Any) -> None:
     """Draw the plan on a matplotlib axes in world mm (``safe``: planner.SafeInsertion or None)."""
     cal = plan.calibration
     extent = None
-    if frame is not None and cal.is_calibrated:
+    if frame is not None and cal.spacing_mm is not None:  # calibrated
         extent = image_extent_mm(frame.shape[:2], cal.spacing_mm, cal.origin_px)
         ax.imshow(frame, cmap="gray", extent=extent, origin="upper", interpolation="nearest")
     box = _view_box(plan, extent)
