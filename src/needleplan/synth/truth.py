@@ -11,6 +11,7 @@ outside the skin (R5; 1E), 2 mL of 1% lidocaine per point (1H "TPI about 2 mL pe
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -79,7 +80,7 @@ def _box_mm(grid: ImageGrid) -> tuple[float, float, float, float]:
 
 def _blob_dict(blob: Blob, grid: ImageGrid, step: int = 1, frame_index: int | None = None) -> dict:
     pts = clip_polygon(blob.polygon()[::step], _box_mm(grid))
-    d = {
+    d: dict[str, Any] = {
         "kind": blob.kind,
         "label": blob.label,
         "points_mm": [[_r(r), _r(c)] for r, c in pts],
