@@ -11,6 +11,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -125,13 +126,19 @@ def open_index(root: Path, *, create: bool) -> tuple[sqlite3.Connection, Path | 
     return conn, None
 
 
-def _rebuild_into(conn: sqlite3.Connection, root: Path) -> None:
-    class _Shim:  # the few attributes reindex needs, before a Library exists
-        pass
+@dataclass(frozen=True)
+class _IndexFiles:
+    """The few attributes re-indexing needs, before a Library exists."""
 
-    shim = _Shim()
-    shim.conn, shim.root = conn, root
-    shim.plan_dir = lambda pid: root / PLANS_DIR / f"{pid:06d}"
+    conn: sqlite3.Connection
+    root: Path
+
+    def plan_dir(self, plan_id: int) -> Path:
+        return self.root / PLANS_DIR / f"{plan_id:06d}"
+
+
+def _rebuild_into(conn: sqlite3.Connection, root: Path) -> None:
+    shim = _IndexFiles(conn, root)
     conn.execute("BEGIN IMMEDIATE")
     try:
         for pid in _plan_ids_on_disk(root):
@@ -234,7 +241,7 @@ def rebuild(lib: Library) -> None:
 def verify(lib: Library) -> list[str]:
     """Problems where the index and the files disagree (empty list: consistent). Changes nothing."""
     problems: list[str] = []
-    indexed = {}
+    indexed: dict[int, dict[int, str]] = {}  # plan id -> event seq -> file
     for pid, seq, file in lib.conn.execute("SELECT plan_id, seq, file FROM events"):
         indexed.setdefault(pid, {})[seq] = file
     on_disk = _plan_ids_on_disk(lib.root)

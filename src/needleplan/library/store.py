@@ -75,7 +75,7 @@ class Library:
 
     # -- plumbing ------------------------------------------------------------------------------
     @property
-    def conn(self):
+    def conn(self) -> sqlite3.Connection:
         return self._conn
 
     def plan_dir(self, plan_id: int) -> Path:
@@ -99,7 +99,7 @@ class Library:
             raise LibraryError(f"cannot write to the library index in {self.root}: {exc}; "
                                "check the folder is writable (--library DIR)") from exc
         marker = self.root / JOURNAL_DIR / f"{uuid.uuid4().hex}.json"
-        state = {"plan_id": plan_id, "marker": marker, "published": False}
+        state: dict[str, Any] = {"plan_id": plan_id, "marker": marker, "published": False}
         self._state = state
         try:
             recovery.recover_journal(self, in_transaction=True)
