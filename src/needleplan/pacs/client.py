@@ -91,7 +91,7 @@ class PacsClient:
     def __enter__(self) -> PacsClient:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def call(self, what: str, func: Callable[[], T], *, retry: bool = True) -> T:

@@ -29,6 +29,7 @@ import logging
 import os
 import stat
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -146,7 +147,8 @@ def _read_file(path: Path) -> dict:
     return dict(section)
 
 
-def load_settings(path=None, *, environ=None) -> PacsSettings:
+def load_settings(path: str | os.PathLike[str] | None = None, *,
+                  environ: Mapping[str, str] | None = None) -> PacsSettings:
     """Settings from the file, then the environment on top.
 
     Parameters
@@ -189,7 +191,7 @@ class BearerAuth(requests.auth.AuthBase):
     def __init__(self, token: str):
         self._token = token
 
-    def __call__(self, request):
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["Authorization"] = f"Bearer {self._token}"
         return request
 

@@ -18,6 +18,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 import requests
 
@@ -76,8 +77,8 @@ class LocalOrthanc:
         A Lua script for Orthanc (e.g. a ``ReceivedInstanceFilter`` that refuses some instances).
     """
 
-    def __init__(self, storage_dir, *, users: dict[str, str] | None = None, port: int | None = None,
-                 lua: str | None = None):
+    def __init__(self, storage_dir: str | os.PathLike[str], *, users: dict[str, str] | None = None,
+                 port: int | None = None, lua: str | None = None) -> None:
         binary = find_orthanc()
         plugin = find_dicomweb_plugin()
         if binary is None:
@@ -92,7 +93,7 @@ class LocalOrthanc:
         self.port = port or free_port()
         self.lua = lua
         self._process: subprocess.Popen | None = None
-        self._log_file = None
+        self._log_file: BinaryIO | None = None
 
     @property
     def base_url(self) -> str:
@@ -182,7 +183,7 @@ class LocalOrthanc:
             self._log_file.close()
             self._log_file = None
 
-    def upload(self, path) -> str:
+    def upload(self, path: str | os.PathLike[str]) -> str:
         """Upload one DICOM file as is (Orthanc's REST ``POST /instances``); return its SOP Instance UID.
 
         This is for seeding a test server with files byte for byte; the planner itself stores with
@@ -200,5 +201,5 @@ class LocalOrthanc:
     def __enter__(self) -> LocalOrthanc:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
