@@ -2,7 +2,7 @@
 PYTHON ?= python3
 STAMP := .setup-done
 
-.PHONY: demo test test-core test-gui lint-imports setup samples bench clean
+.PHONY: demo test test-core test-gui lint lint-imports setup samples bench clean
 
 # Installs what is missing (system packages, Python packages) once; re-run with `make setup`.
 $(STAMP): pyproject.toml plugins/needleplan-napari/pyproject.toml scripts/setup.sh
@@ -17,9 +17,12 @@ setup:
 demo: $(STAMP)
 	bash scripts/demo.sh
 
-# Every test: the import layers, the headless core, then the napari plugin under a virtual display.
+# Every test: the checkers (import layers, ruff, mypy), the headless core, then the napari plugin
+# under a virtual display.
 test: $(STAMP)
 	lint-imports
+	ruff check .
+	mypy
 	$(PYTHON) -m pytest -q -m "not gui" tests src
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(PYTHON) -m pytest -q plugins/needleplan-napari/tests plugins/needleplan-napari/src
 
@@ -29,6 +32,12 @@ test-core: $(STAMP)
 # The import-linter contracts of pyproject.toml (core layers, no GUI toolkit in the core).
 lint-imports: $(STAMP)
 	lint-imports
+
+# The static checkers alone, as `make test` runs them first (configured in pyproject.toml).
+lint: $(STAMP)
+	lint-imports
+	ruff check .
+	mypy
 
 samples: $(STAMP)
 	$(PYTHON) scripts/make_samples.py

@@ -77,7 +77,8 @@ def _header(frames: int, jpeg: bool):
     ds.FrameTime, ds.FrameIncrementPointer = 33.3, 0x00181063
     item = Dataset()
     item.RegionSpatialFormat, item.RegionDataType, item.RegionFlags = 1, 1, 0
-    item.RegionLocationMinX0, item.RegionLocationMinY0, item.RegionLocationMaxX1, item.RegionLocationMaxY1 = 100, 40, 700, 560
+    item.RegionLocationMinX0, item.RegionLocationMinY0 = 100, 40
+    item.RegionLocationMaxX1, item.RegionLocationMaxY1 = 700, 560
     item.ReferencePixelX0, item.ReferencePixelY0 = 300, 0
     item.PhysicalUnitsXDirection = item.PhysicalUnitsYDirection = 3
     item.PhysicalDeltaX = item.PhysicalDeltaY = 0.02
@@ -158,7 +159,8 @@ def main() -> int:
         if not paths[name].exists():
             t = time.perf_counter()
             write_cine(paths[name], frames, jpeg)
-            print(f"generated {paths[name].name}: {paths[name].stat().st_size / 1e6:.1f} MB in {time.perf_counter() - t:.1f} s",
+            size_mb = paths[name].stat().st_size / 1e6
+            print(f"generated {paths[name].name}: {size_mb:.1f} MB in {time.perf_counter() - t:.1f} s",
                   file=sys.stderr)
     rows = []
     for name, path in paths.items():
@@ -182,7 +184,8 @@ def main() -> int:
         full = by.get((name, "pydicom dcmread().pixel_array (full)"), {})
         if "op_s" in ours and "op_s" in full:
             print(f"{name}: first frame {full['op_s'] / ours['op_s']:.0f}x faster than the full decode "
-                  f"({ours['op_s']:.3f} s vs {full['op_s']:.3f} s; whole process {ours['wall_s']:.2f} s vs {full['wall_s']:.2f} s)")
+                  f"({ours['op_s']:.3f} s vs {full['op_s']:.3f} s; "
+                  f"whole process {ours['wall_s']:.2f} s vs {full['wall_s']:.2f} s)")
     if not args.keep and args.work is None:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -44,7 +44,7 @@ def _bench_one(client, path: Path, work: Path, repeat: int) -> dict:
         disk.append(_timed(lambda: open_image(path).frame(0)))
         cache_dir = work / f"cache-{path.stem}-{k}"
 
-        def from_pacs():
+        def from_pacs(cache_dir: Path = cache_dir) -> None:
             result = pacs.retrieve(client, pacs.InstanceCache(cache_dir), *uids)  # both cines share a study
             open_image(result.paths[0]).frame(0)
 

@@ -37,7 +37,7 @@ def timed(label: str, target_s: float | None, **kwargs) -> float:
     t0 = time.perf_counter()
     case = generate_case(model="physical", **kwargs)
     dt = time.perf_counter() - t0
-    verdict = "" if target_s is None else ("  (target < %.0f s: %s)" % (target_s, "met" if dt < target_s else "MISSED"))
+    verdict = "" if target_s is None else (f"  (target < {target_s:.0f} s: {'met' if dt < target_s else 'MISSED'})")
     print(f"{label:<52} {case.frames.shape[1]}x{case.frames.shape[2]} x {case.n_frames:>3}: {dt:7.2f} s{verdict}")
     return dt
 

@@ -57,7 +57,8 @@ def implausible(cal, rows, cols):
     o_r, o_c = cal.origin_px
     if not all(math.isfinite(v) and 0.005 <= v <= 5.0 for v in (sr, sc)):
         return f"spacing {sr!r} x {sc!r}"
-    if not (math.isfinite(o_r) and math.isfinite(o_c)) or not (-10 * rows <= o_r <= 11 * rows and -10 * cols <= o_c <= 11 * cols):
+    inside = -10 * rows <= o_r <= 11 * rows and -10 * cols <= o_c <= 11 * cols
+    if not (math.isfinite(o_r) and math.isfinite(o_c)) or not inside:
         return f"origin {o_r!r}, {o_c!r}"
     return None
 

@@ -32,7 +32,15 @@ from pathlib import Path
 import numpy as np
 
 from needleplan.detect import CineMeasures, detect_cine, detect_frame, to_structures
-from needleplan.detect.scoring import case_calibration, kind_of, match_lines, match_shadow_bones, match_vessels, pleura_errors_mm, points
+from needleplan.detect.scoring import (
+    case_calibration,
+    kind_of,
+    match_lines,
+    match_shadow_bones,
+    match_vessels,
+    pleura_errors_mm,
+    points,
+)
 from needleplan.io import open_image
 from needleplan.synth import HABITUS, SITE_PRESETS, Motion, generate_case, write_case
 
@@ -74,8 +82,10 @@ def visible_vessels(case) -> list[dict]:
 
 
 def match_deep(dets, truth) -> tuple[int, int, int]:
-    """Sciatic nerve / kidney (other nerves are not looked for): (true, found, suggested).  Found: a suggestion of the same kind whose
-    centre lies within max(3 mm, a quarter of the true width) of the true centre."""
+    """Sciatic nerve / kidney (other nerves are not looked for): (true, found, suggested).
+
+    Found: a suggestion of the same kind whose centre lies within max(3 mm, a quarter of the true width) of the
+    true centre."""
     true = [s for s in truth if kind_of(s) == "viscera" or "sciatic" in (s.get("label") or "")]
     sugg = [d for d in dets if d.kind in ("nerve", "viscera")]
     found = 0
@@ -149,7 +159,8 @@ def single_frame(presets, habituses, seeds, per_case):
                 })
                 dt, df, ds = match_deep(dets, case.structures)
                 _accumulate(stats, {"deep_true": dt, "deep_found": df, "deep_sugg": ds})
-                row["ribs"] = f"{bm.found_ribs}/{bm.true_ribs} found, {bm.correct_rib_suggestions}/{bm.rib_suggestions} right"
+                row["ribs"] = (f"{bm.found_ribs}/{bm.true_ribs} found, "
+                               f"{bm.correct_rib_suggestions}/{bm.rib_suggestions} right")
                 row["vessels"] = f"{len(vm.pairs)}/{vm.true_vessels} found, {vm.suggestions} suggested"
                 row["fascia"] = f"{fm.found}/{fm.true_lines} found, {fm.correct}/{fm.suggestions} right"
                 per_case.append(row)
@@ -180,22 +191,24 @@ def cine(presets, habituses, frames, per_case):
                     ok = m.sliding.present == moving
                     stats["slide_ok"] += ok
                     stats["slide_rows"].append((name, m.sliding.excursion_mm, moving))
-                    line += f" sliding {'present' if m.sliding.present else 'absent':<8} ({m.sliding.excursion_mm:.2f} mm) {'ok' if ok else 'WRONG'}"
+                    line += (f" sliding {'present' if m.sliding.present else 'absent':<8} "
+                             f"({m.sliding.excursion_mm:.2f} mm) {'ok' if ok else 'WRONG'}")
                 elif has_pleura:
                     line += " sliding: no pleura detected"
                 vm, tv, dv = match_vessels(dets, visible_vessels(case))
                 swings = {}
                 vessel_dets = [d for d in res.detections if d.kind in ("artery", "vein", "vessel")]
-                for det, pulse in zip(vessel_dets, m.pulses):
+                for det, pulse in zip(vessel_dets, m.pulses, strict=False):
                     swings[id(det)] = pulse.swing if pulse is not None else None
-                for i, j, _ in vm.pairs:
+                for _i, j, _ in vm.pairs:
                     expected = "artery" if moving else "vein"
                     got = kind_of(dv[j])
                     stats["av_n"] += 1
                     stats["av_ok"] += got == expected
                     swing = swings.get(id(vessel_dets[j])) if j < len(vessel_dets) else None
                     stats["swings"].append((moving, swing))
-                    line += f" | vessel {got} (expected {expected}, area swing {swing if swing is None else round(100 * swing)}%)"
+                    shown = swing if swing is None else round(100 * swing)
+                    line += f" | vessel {got} (expected {expected}, area swing {shown}%)"
                 per_case.append({"cine": name, "detail": line.strip()})
                 print(line, flush=True)
     return stats

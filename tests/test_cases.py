@@ -141,7 +141,7 @@ def test_case_attempt_hides_the_reference_until_submitted(tmp_path, grey_referen
                        library_root=tmp_path / "lib")
     assert turn.image_path == case.image_path and not turn.submitted
     with pytest.raises(LibraryError, match="only after"):
-        turn.reference
+        _ = turn.reference
     # the resident forgets the artery: it is named as missed
     resident_plan = load_plan(case.reference_path)
     resident_plan = replace(resident_plan, structures=tuple(s for s in resident_plan.structures

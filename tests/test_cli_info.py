@@ -23,7 +23,8 @@ def _json(capsys: pytest.CaptureFixture, *argv: str) -> dict:
 def test_json_keys_and_values_for_a_region_calibrated_file(capsys: pytest.CaptureFixture) -> None:
     out = _json(capsys, str(DATA / "OBXXXX1A_rle.dcm"))
     assert {"modality", "rows", "columns", "frames", "frame_time_ms", "regions", "calibration"} <= out.keys()
-    assert (out["modality"], out["rows"], out["columns"], out["frames"], out["frame_time_ms"]) == ("US", 600, 800, 1, None)
+    header = (out["modality"], out["rows"], out["columns"], out["frames"], out["frame_time_ms"])
+    assert header == ("US", 600, 800, 1, None)
     tissue, ecg = out["regions"]
     assert {"index", "box_px", "spatial_format", "data_type", "units", "spacing_mm"} <= tissue.keys()
     # box as stored (min_row, min_col, max_row, max_col); 0.02622878766 cm -> 0.2622878766 mm/px

@@ -6,10 +6,9 @@ import re
 
 import pytest
 
-from needleplan.clinical import SITE_PROFILES
+from needleplan.clinical import SITE_PROFILES, STRICT_FORMULARY, THRESHOLDS, resolve_thresholds, threshold_source
 from needleplan.errors import NeedleplanError
 from needleplan.safety import Finding, SafetyReport
-from needleplan.clinical import STRICT_FORMULARY, THRESHOLDS, resolve_thresholds, threshold_source
 
 SOURCE = re.compile(r"\b(R\d{1,2}|1[A-I])\b|\[inference\]")
 

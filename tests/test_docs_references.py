@@ -113,7 +113,8 @@ def layout_paths(readme: str) -> list[str]:
     under ``src/needleplan/`` (two-space indent).  Names are the words ending in ``/`` or ``.py``
     before the description.
 
-    >>> layout_paths("## Layout\\n\\n```\\nsrc/needleplan/  core\\n  io/ plan/   x\\n  errors.py   y\\ndocs/  z\\n```\\n")
+    >>> layout_paths("## Layout\\n\\n```\\nsrc/needleplan/  core\\n  io/ plan/   x\\n"
+    ...              "  errors.py   y\\ndocs/  z\\n```\\n")
     ['src/needleplan/', 'src/needleplan/io/', 'src/needleplan/plan/', 'src/needleplan/errors.py', 'docs/']
     """
     block = readme.split("## Layout", 1)[1].split("```", 2)[1]
@@ -124,7 +125,7 @@ def layout_paths(readme: str) -> list[str]:
         nested = line.startswith("  ")
         names = []
         for word in line.split():
-            if not (word.endswith("/") or word.endswith(".py")):
+            if not word.endswith(("/", ".py")):
                 break
             names.append(word)
         if not nested and names:
@@ -152,7 +153,9 @@ def cited_parts(text: str) -> list[tuple[str, str]]:
     """``(document stem, part)`` for each citation of a numbered part; a range gives both ends.
 
     >>> cited_parts("docs/contracts.md §4.3 and ultrasound-calibration.md §1.3-1.5; clinical-rules.md R19.")
-    [('contracts', '4.3'), ('ultrasound-calibration', '1.3'), ('ultrasound-calibration', '1.5'), ('clinical-rules', 'R19')]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [('contracts', '4.3'), ('ultrasound-calibration', '1.3'), ('ultrasound-calibration', '1.5'),
+     ('clinical-rules', 'R19')]
     """
     parts = []
     for match in _CITED_PART.finditer(text):

@@ -80,7 +80,7 @@ def test_library_warnings_become_one_worded_note_each(capsys) -> None:
         for _ in range(3):  # pydicom warns once per element read; the note is said once
             warnings.warn_explicit("Invalid value for VR US: b'\\xc2'", UserWarning,
                                    "/site-packages/pydicom/valuerep.py", 1)
-        warnings.warn("`json_encoders` is deprecated", DeprecationWarning)  # pydantic's: not the user's
+        warnings.warn("`json_encoders` is deprecated", DeprecationWarning, stacklevel=1)  # pydantic's: not the user's
         return 0
 
     assert _run_worded(command, argparse.Namespace()) == 0

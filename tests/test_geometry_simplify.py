@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from needleplan.clinical.plausible_ranges import MAX_POINTS_PER_STRUCTURE
 from needleplan.geometry import point_shape_distance, simplify_polyline
 from needleplan.plan import plan_from_dict
-from needleplan.clinical.plausible_ranges import MAX_POINTS_PER_STRUCTURE
 
 _coord = st.floats(-50.0, 50.0).map(lambda v: round(v, 3))  # drawn to the micrometre, as a plan is
 _points = st.lists(st.tuples(_coord, _coord), min_size=3, max_size=60)

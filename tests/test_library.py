@@ -10,8 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from needleplan.errors import ImageBindingError, LibraryError, ReadOnlyPlanError, \
-    RevisionConflictError
+from needleplan.errors import ImageBindingError, LibraryError, ReadOnlyPlanError, RevisionConflictError
 from needleplan.library import PRIOR_POOR_OUTCOME, Library, Outcome, verify
 from needleplan.plan import plan_from_dict
 
@@ -55,7 +54,7 @@ def test_saving_over_a_plan_keeps_every_earlier_revision_byte_for_byte(lib):
     assert [lib.load(1, r)["notes"] for r in (1, 2, 3)] == ["rev 1", "rev 2", "rev 3"]
     assert lib.record(1)["revision"] == 3
     # every revision file is still a valid plan file for the plan model
-    plan_from_dict({k: v for k, v in lib.load(1, 2).items()})
+    plan_from_dict(dict(lib.load(1, 2)))
     assert verify(lib) == []
 
 

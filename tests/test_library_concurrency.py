@@ -21,7 +21,6 @@ import pytest
 
 from needleplan.errors import RevisionConflictError
 from needleplan.library import Library, verify
-
 from tests.test_library_faults import make_plan, write  # the library tests' plan
 
 WORKER = textwrap.dedent('''

@@ -254,7 +254,8 @@ def test_cli_search_get_put_with_credentials_from_the_environment(server, tmp_pa
     before = plan_path.read_bytes()
     assert main(["pacs", "put", "--url", url, str(plan_path), "--json"]) == 0
     stored = json.loads(capsys.readouterr().out)
-    assert stored["study_instance_uid"] == pydicom.dcmread(server.case.dicom_path, stop_before_pixels=True).StudyInstanceUID
+    sent = pydicom.dcmread(server.case.dicom_path, stop_before_pixels=True)
+    assert stored["study_instance_uid"] == sent.StudyInstanceUID
     assert plan_path.read_bytes() == before
 
     monkeypatch.setenv("NEEDLEPLAN_PACS_PASSWORD", "not-the-password")

@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from needleplan.clinical import SITE_PROFILES
-from needleplan.vocabulary import StructureKind
+from needleplan.clinical.plausible_ranges import MAX_POINTS_PER_STRUCTURE, MAX_TOTAL_POINTS
 from needleplan.plan import plan_from_dict
 from needleplan.safety import check_plan
-from needleplan.clinical.plausible_ranges import MAX_POINTS_PER_STRUCTURE, MAX_TOTAL_POINTS
+from needleplan.vocabulary import StructureKind
 from tests.plan_mutations import base_plans, mutate, nonsense_reasons, verdict
 
 # coordinates at every scale a mutation reaches: nanometres, a body, the +-10 m limit

@@ -13,11 +13,15 @@ from pathlib import Path
 import pytest
 
 from needleplan.cli import main
+from needleplan.clinical.plausible_ranges import (
+    MAX_NESTING,
+    MAX_PLAN_FILE_BYTES,
+    MAX_POINTS_PER_STRUCTURE,
+    MAX_STRUCTURES,
+    MAX_TOTAL_POINTS,
+)
 from needleplan.errors import PlanFormatError
 from needleplan.plan import load_plan, plan_from_dict, plan_to_dict
-from needleplan.clinical.plausible_ranges import (
-    MAX_NESTING, MAX_PLAN_FILE_BYTES, MAX_POINTS_PER_STRUCTURE, MAX_STRUCTURES, MAX_TOTAL_POINTS,
-)
 
 REPRO = Path(__file__).parent / "data" / "fuzz_repro" / "plans"
 

@@ -23,7 +23,6 @@ from needleplan.report.figure import draw_plan, image_extent_mm
 from needleplan.safety import check_plan
 from needleplan.synth import generate_case, write_case
 
-
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_PLANS = sorted((ROOT / "sample_dicom").glob("*.plan.json"))
 

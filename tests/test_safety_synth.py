@@ -13,8 +13,8 @@ import json
 
 import pytest
 
-from needleplan.clinical import site_profile
 from needleplan.cli import main
+from needleplan.clinical import site_profile
 from needleplan.plan import load_plan, plan_from_dict
 from needleplan.safety import check_plan
 

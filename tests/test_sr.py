@@ -30,7 +30,7 @@ def assert_same_plan(a: dict, b: dict) -> None:
     for key in set(a) | set(b):
         if key == "structures":
             assert len(a[key]) == len(b[key])
-            for s1, s2 in zip(a[key], b[key]):
+            for s1, s2 in zip(a[key], b[key], strict=True):
                 np.testing.assert_allclose(s1["points_mm"], s2["points_mm"], atol=POINT_TOL_MM)
                 assert {k: v for k, v in s1.items() if k != "points_mm"} == \
                     {k: v for k, v in s2.items() if k != "points_mm"}
@@ -148,7 +148,7 @@ def test_an_sr_without_needleplan_fields_imports_with_the_image_calibration(case
         import_sr(tmp_path / "foreign.dcm")
     back = import_sr(tmp_path / "foreign.dcm", image_path=dicom)
     assert [s.kind for s in back.structures] == [s.kind for s in plan.structures]
-    for s1, s2 in zip(plan.structures, back.structures):
+    for s1, s2 in zip(plan.structures, back.structures, strict=True):
         np.testing.assert_allclose(s1.points_mm, s2.points_mm, atol=POINT_TOL_MM)
     assert back.needle.length_mm == plan.needle.length_mm
     assert back.metrics["depth_mm"] == pytest.approx(check_plan(plan).metrics["depth_mm"])

@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 from needleplan.cli import main
 from needleplan.errors import ImageBindingError, PlanFormatError
 from needleplan.plan import plan_from_dict, save_plan
-from needleplan.training import (FAIL, NEEDS_WORK, PASS, Criteria, attempt_history, record_attempt,
-                                 score_plans)
+from needleplan.training import FAIL, NEEDS_WORK, PASS, Criteria, attempt_history, record_attempt, score_plans
 from needleplan.training.curves import curve_distances, split_along_across
 
 # The expert's plan (rhomboid, MANUAL calibration): skin at row 0, a target box rows 8-11 x cols

@@ -4,6 +4,7 @@ colour scheme per structure kind that the report draws with."""
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -12,13 +13,13 @@ from hypothesis import strategies as st
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
-from needleplan.vocabulary import StructureKind
 from needleplan.calibration import Calibration
 from needleplan.colours import KIND_STYLES, kind_style
 from needleplan.errors import CalibrationError
 from needleplan.plan import load_plan
 from needleplan.report.figure import draw_plan, image_extent_mm
 from needleplan.viewing import depth_ruler_ticks, home_box_mm, is_plan_path
+from needleplan.vocabulary import StructureKind
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_dicom" / "upper_trapezius_thin_frame.plan.json"
 
@@ -36,7 +37,7 @@ def test_ruler_ticks_are_evenly_spaced_inside_the_range(a, b, spacing):
         assert max(top, 0.0) - 1e-9 <= t.depth_mm <= bottom + 1e-9  # never above the skin
         assert t.major == (abs(t.depth_mm / major - round(t.depth_mm / major)) < 1e-9)
         assert (t.label is not None) == t.major
-    for prev, nxt in zip(ticks, ticks[1:]):
+    for prev, nxt in pairwise(ticks):
         assert nxt.depth_mm - prev.depth_mm == pytest.approx(minor)
 
 

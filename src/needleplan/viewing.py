@@ -22,6 +22,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from needleplan.calibration import Calibration
 from needleplan.errors import CalibrationError
 
 __all__ = ["RulerTick", "depth_ruler_ticks", "home_box_mm", "PLAN_SUFFIX", "is_plan_path"]
@@ -75,7 +76,7 @@ def depth_ruler_ticks(top_mm: float, bottom_mm: float, *, minor_mm: float = 1.0,
     return tuple(ticks)
 
 
-def home_box_mm(calibration, shape_px: tuple[int, int]) -> tuple[float, float, float, float]:
+def home_box_mm(calibration: Calibration, shape_px: tuple[int, int]) -> tuple[float, float, float, float]:
     """``(top, left, bottom, right)`` world mm of the calibrated region's outer pixel edges.
 
     The whole calibrated image for a view's Home: the region box for an ultrasound-region
@@ -86,7 +87,7 @@ def home_box_mm(calibration, shape_px: tuple[int, int]) -> tuple[float, float, f
     >>> home_box_mm(cal, (100, 200))
     (-0.1, -10.1, 19.9, 29.9)
     """
-    if not calibration.is_calibrated:
+    if calibration.spacing_mm is None:  # the same as not is_calibrated
         raise CalibrationError("an uncalibrated image has no millimetre view: show it in pixels")
     rows, cols = shape_px
     box = calibration.region_box_px or (0, 0, rows - 1, cols - 1)

@@ -141,7 +141,8 @@ def test_each_bundled_sample_opens_in_mm(make_napari_viewer_proxy, plan_path):
     image = widget.session.image_layer()
     sp = plan.calibration.spacing_mm
     assert tuple(image.scale[-2:]) == pytest.approx(sp)
-    assert tuple(image.translate[-2:]) == pytest.approx(tuple(-o * s for o, s in zip(plan.calibration.origin_px, sp)))
+    origin_mm = tuple(-o * s for o, s in zip(plan.calibration.origin_px, sp, strict=True))
+    assert tuple(image.translate[-2:]) == pytest.approx(origin_mm)
     assert str(image.units[-1]) == "millimeter"
     assert widget.findings_shown()
 

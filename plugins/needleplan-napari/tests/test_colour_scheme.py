@@ -4,7 +4,6 @@ on screen and on paper.  No display needed."""
 from __future__ import annotations
 
 from needleplan.colours import KIND_STYLES
-
 from needleplan_napari._styles import STYLES
 
 

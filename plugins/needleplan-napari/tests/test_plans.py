@@ -82,7 +82,7 @@ def _close(a, b, tol=1e-4):
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(_close(a[k], b[k], tol) for k in a)
     if isinstance(a, list):
-        return len(a) == len(b) and all(_close(x, y, tol) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_close(x, y, tol) for x, y in zip(a, b, strict=True))
     if isinstance(a, float) or isinstance(b, float):
         return abs(float(a) - float(b)) <= tol
     return a == b
@@ -164,8 +164,8 @@ def test_open_then_save_keeps_labels_suggestions_and_unknown_fields(make_napari_
     d["image"]["station"] = "US-3"
     d["structures"][0]["label"] = "taut band, medial"
     d["structures"].append({"kind": "vein", "points_mm": [[30.0, -5.0], [30.0, -2.0], [32.0, -2.0], [32.0, -5.0]],
-                            "closed": True, "suggested": True, "confidence": 0.62, "evidence": "dark oval, compressible",
-                            "detector": "vessels-v1"})
+                            "closed": True, "suggested": True, "confidence": 0.62,
+                            "evidence": "dark oval, compressible", "detector": "vessels-v1"})
     d["injectate"][0]["lot"] = "L123" if d.get("injectate") else None
     d.pop("findings", None), d.pop("metrics", None)
     path = tmp_path / "piriformis.plan.json"

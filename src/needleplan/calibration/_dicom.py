@@ -28,7 +28,8 @@ def _float(item: Any, keyword: str) -> float:
     return math.nan if value is None or value == "" else float(value)
 
 
-def _image_problem(box: tuple[int, int, int, int], rows: int | None, cols: int | None) -> tuple[tuple[int, int, int, int], str | None]:
+def _image_problem(box: tuple[int, int, int, int], rows: int | None,
+                   cols: int | None) -> tuple[tuple[int, int, int, int], str | None]:
     """Clamp an off-by-one box to the image; say why when the box does not fit it."""
     if not rows or not cols:
         return box, None
@@ -146,14 +147,16 @@ def calibration_from_dataset(ds: Any) -> Calibration:
     if usable:
         best = min(usable, key=lambda r: (-r.area_px, r.index))
         box, _ = _image_problem(best.box_px, ds.get("Rows"), ds.get("Columns"))
-        notes = []
+        notes: list[str] = []
         if box != best.box_px:
             notes.append(f"{best.describe()} reaches past the image edge (off by one); clamped to "
                          f"rows {box[0]}-{box[2]}, cols {box[1]}-{box[3]}")
         for other in usable:
             if other is not best:
-                notes.append(f"{other.describe()} is another calibrated region ({other.spacing_mm[0]:.4g} x "
-                             f"{other.spacing_mm[1]:.4g} mm/px, origin {other.origin_px}); measurements there use it")
+                other_mm = other.spacing_mm
+                assert other_mm is not None  # a usable region has a spacing
+                notes.append(f"{other.describe()} is another calibrated region ({other_mm[0]:.4g} x "
+                             f"{other_mm[1]:.4g} mm/px, origin {other.origin_px}); measurements there use it")
         for bad in refused:
             notes.append(f"{bad.describe()} not used: {bad.problem}")
         if best.reference_value_row and best.reference_px is not None:
@@ -176,13 +179,15 @@ def calibration_from_dataset(ds: Any) -> Calibration:
                            f"refused to calibrate from {why}{distrust}; "
                            "calibrate manually with two points of known distance")
     if pixel_spacing is not None:
-        notes: tuple[str, ...] = ()
+        spacing_notes: tuple[str, ...] = ()
         if where.startswith("ImagerPixelSpacing (detector"):
-            notes = ("ImagerPixelSpacing is at the detector; sizes in the patient are smaller by the magnification",)
+            spacing_notes = ("ImagerPixelSpacing is at the detector; sizes in the patient are smaller by the "
+                             "magnification",)
         if regions:
-            notes += (f"the {len(regions)} ultrasound region(s) give no lengths in cm; {where} is used instead",)
+            spacing_notes += (f"the {len(regions)} ultrasound region(s) give no lengths in cm; {where} is used "
+                              "instead",)
         return Calibration("PIXEL_SPACING", pixel_spacing, (0.0, 0.0), None, None,
-                           f"{where}: {pixel_spacing[0]:.4g} x {pixel_spacing[1]:.4g} mm/px", notes)
+                           f"{where}: {pixel_spacing[0]:.4g} x {pixel_spacing[1]:.4g} mm/px", spacing_notes)
     if where:  # a PixelSpacing that is not usable
         return Calibration("NONE", None, (0.0, 0.0), None, None, f"{where}; calibrate manually")
     if regions:

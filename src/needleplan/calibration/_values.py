@@ -345,7 +345,7 @@ def region_lookup(regions: Iterable[UltrasoundRegion], index_px: Any) -> RegionL
         return RegionLookup("spans", None,
                             f"point {ambiguous[0]} at (row {row:.0f}, col {col:.0f}) lies in overlapping regions "
                             "with different scales and no single high-priority one", tuple(per_point))
-    used = sorted(set(per_point))
+    used = sorted({p for p in per_point if p is not None})  # none is None here: missing ones returned above
     if len(used) == 1:
         return RegionLookup("inside", used[0], f"all points lie in {by_index[used[0]].describe()}", tuple(per_point))
     return RegionLookup("spans", None,

@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported when opened: listing must start fast
+    from needleplan.library import Library
 
 __all__ = ["add_library_option", "open_library", "user_name", "format_table"]
 
@@ -17,7 +21,7 @@ def add_library_option(parser: argparse.ArgumentParser, *, nested: bool = False)
                              "data directory)")
 
 
-def open_library(args: argparse.Namespace, *, create: bool = False):
+def open_library(args: argparse.Namespace, *, create: bool = False) -> Library:
     """Open the library named by ``--library`` (imported lazily: listing must start fast)."""
     from needleplan.library import Library
 
@@ -49,9 +53,9 @@ def format_table(headers: list[str], rows: list[list[str]]) -> str:
     for row in rows:
         for i, cell in enumerate(row):
             widths[i] = max(widths[i], len(cell))
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(),
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
              "  ".join("-" * w for w in widths)]
-    lines.extend("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
+    lines.extend("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip() for row in rows)
     return "\n".join(lines)
 
 

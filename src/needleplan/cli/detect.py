@@ -53,11 +53,10 @@ def _depth_text(det: Any, structure: Any | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``needleplan detect``."""
+    from needleplan.clinical import SITE_PROFILES
     from needleplan.detect import detect_image, structure_dicts, to_structures
     from needleplan.io import open_image
     from needleplan.plan import load_plan, save_plan, verify_binding
-
-    from needleplan.clinical import SITE_PROFILES
 
     if args.site is not None and args.site not in SITE_PROFILES:  # a typo must not drop the rib rules
         raise UnknownPresetError(f"unknown site {args.site!r}; choose one of: {', '.join(SITE_PROFILES)}")
@@ -88,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         reason = str(exc)
     replaced = 0
     if plan is not None:
+        assert structures is not None  # with --into, a calibration error was raised above
         kept = tuple(s for s in plan.structures if not s.suggested)
         replaced = len(plan.structures) - len(kept)
         save_plan(replace(plan, structures=kept + tuple(structures)), args.into)
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         if reason:
             out["uncalibrated_reason"] = reason
         if plan is not None:
-            out["into"] = {"plan": args.into, "added": len(structures), "replaced_suggestions": replaced}
+            out["into"] = {"plan": args.into, "added": len(structures or ()), "replaced_suggestions": replaced}
         print_json(out)
         return 0
     print(f"{args.image}: frame {result.frame_index}{' (cine)' if args.cine else ''}, "
@@ -117,6 +117,6 @@ def run(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"  note: {note}")
     if plan is not None:
-        print(f"added {len(structures)} suggestion(s) to {args.into}"
+        print(f"added {len(structures or ())} suggestion(s) to {args.into}"
               + (f" (replacing {replaced} earlier suggestion(s))" if replaced else ""))
     return 0

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from needleplan.cli._library_args import add_archive_option, add_library_option, archive_mode, \
-    format_table, local_plan_id, open_archive, open_library
+from needleplan.cli._library_args import (
+    add_archive_option,
+    add_library_option,
+    archive_mode,
+    format_table,
+    local_plan_id,
+    open_archive,
+    open_library,
+)
 from needleplan.cli._output import print_json
 
 __all__ = ["register", "describe_event"]

@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         f"regions      {len(info.regions) or 'none'}",
         *(_region_line(r) for r in info.regions),
     ]
-    if cal.is_calibrated:
+    if cal.spacing_mm is not None:  # calibrated
         where = f" region {cal.region_index}" if cal.region_index is not None else ""
         lines.append(f"calibration  {cal.source}{where}: {cal.spacing_mm[0]:.4f} x {cal.spacing_mm[1]:.4f} "
                      f"mm/px (row x col), origin ({cal.origin_px[0]:g}, {cal.origin_px[1]:g}) px")

@@ -15,8 +15,15 @@ import os
 import uuid
 from pathlib import Path
 
-from needleplan.cli._library_args import add_archive_option, add_library_option, archive_mode, \
-    open_archive, open_library, refuse_by_in_archive, user_name
+from needleplan.cli._library_args import (
+    add_archive_option,
+    add_library_option,
+    archive_mode,
+    open_archive,
+    open_library,
+    refuse_by_in_archive,
+    user_name,
+)
 from needleplan.cli._output import print_json
 from needleplan.errors import PlanFormatError
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported when the command runs
+    from needleplan.pacs import PacsClient
 
 __all__ = ["register"]
 
@@ -57,7 +60,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
-def _client(args: argparse.Namespace):
+def _client(args: argparse.Namespace) -> PacsClient:
     from dataclasses import replace
 
     from needleplan.pacs import connect, load_settings

@@ -9,8 +9,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from needleplan.cli._library_args import add_library_option
+
+if TYPE_CHECKING:  # imported when the command runs
+    import numpy as np
+
+    from needleplan.plan import Plan
+    from needleplan.report import ImageIdentity
 
 __all__ = ["register"]
 
@@ -24,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_report)
 
 
-def _library_facts(args: argparse.Namespace, plan_id: int, plan) -> tuple[dict, list]:
+def _library_facts(args: argparse.Namespace, plan_id: int,
+                   plan: Plan) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """(sign-off, prior plans for the same patient and site) from the library."""
     from needleplan.cli._library_args import open_library
     from needleplan.library.records import plan_summary
@@ -42,13 +50,14 @@ def _library_facts(args: argparse.Namespace, plan_id: int, plan) -> tuple[dict, 
     return signoff, sorted(priors, key=lambda row: str(row.get("created")))
 
 
-def _load(args: argparse.Namespace):
+def _load(args: argparse.Namespace) -> tuple[Plan, dict[str, Any] | None, list[Any], Path]:
     """(plan, record, library findings, folder to resolve the image path from)."""
     import json
 
     from needleplan.plan import load_plan, plan_from_dict
 
     path = Path(args.plan)
+    record: dict[str, Any] | None
     if not path.exists() and args.plan.isdigit():
         from needleplan.cli._library_args import open_library
         from needleplan.library.records import library_block
@@ -60,7 +69,8 @@ def _load(args: argparse.Namespace):
         body.pop("library", None)
         return plan_from_dict(body), record, block.get("findings") or [], Path.cwd()
     plan = load_plan(path)
-    record, extra = None, []
+    record = None
+    extra: list[Any] = []
     block = json.loads(path.read_text(encoding="utf-8")).get("library")
     if isinstance(block, dict) and block.get("plan_id"):
         try:
@@ -74,7 +84,8 @@ def _load(args: argparse.Namespace):
     return plan, record, extra, path.parent
 
 
-def _frame(plan, image_arg: str | None, folder: Path):
+def _frame(plan: Plan, image_arg: str | None,
+           folder: Path) -> tuple[np.ndarray | None, str | None, ImageIdentity]:
     """(frame or None, note, identity) for the plan's image; ImageBindingError if another image."""
     from needleplan.cli._plan_image import plan_image_path
     from needleplan.io import find_first_image, open_image
@@ -100,7 +111,8 @@ def _report(args: argparse.Namespace) -> int:
 
     plan, record, extra, folder = _load(args)
     frame, note, identity = _frame(plan, args.image, folder)
-    signoff, priors = None, []
+    signoff: dict[str, Any] | None = None
+    priors: list[dict[str, Any]] = []
     if record is not None:
         signoff, priors = _library_facts(args, int(record["id"]), plan)
     pages = write_report(plan, args.output, frame=frame, record=record, library_findings=extra,

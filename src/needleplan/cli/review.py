@@ -7,8 +7,17 @@ from __future__ import annotations
 
 import argparse
 
-from needleplan.cli._library_args import add_archive_option, add_library_option, archive_mode, \
-    format_table, local_plan_id, open_archive, open_library, refuse_by_in_archive, user_name
+from needleplan.cli._library_args import (
+    add_archive_option,
+    add_library_option,
+    archive_mode,
+    format_table,
+    local_plan_id,
+    open_archive,
+    open_library,
+    refuse_by_in_archive,
+    user_name,
+)
 from needleplan.cli._output import print_json
 
 __all__ = ["register"]

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     return _score(args, *args.words)
 
 
-def _reference(args: argparse.Namespace, reference: str):
+def _reference(args: argparse.Namespace, reference: str) -> tuple[Path, str | None]:
     """A plan file, or a teaching case id (its reference plan); returns (plan path, case id)."""
     if Path(reference).is_file():
         return Path(reference), args.case

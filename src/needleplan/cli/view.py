@@ -8,7 +8,9 @@ napari entry point, so the headless core never imports a GUI toolkit or the plug
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from needleplan.errors import NeedleplanError
 
@@ -35,7 +37,7 @@ def default_sample() -> Path:
     return sample_plan(DEFAULT_SAMPLE)
 
 
-def _launcher():
+def _launcher() -> Callable[..., Any]:
     """The plugin's ``launch`` function, found through napari's plugin entry point.
 
     The core never imports the plugin by name: it asks the installed distributions which one

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from needleplan.vocabulary import SiteId
 from needleplan.vocabulary import StructureKind as K
@@ -126,7 +127,7 @@ class SiteProfile:
         object.__setattr__(self, "expected_hazards", tuple(str(k) for k in self.expected_hazards))
 
 
-def _thoracic(sid: str, name: str, **kw) -> SiteProfile:
+def _thoracic(sid: str, name: str, **kw: Any) -> SiteProfile:
     kw.setdefault("expected_hazards", (K.PLEURA, K.RIB))
     return SiteProfile(id=sid, name=name, region="thoracic", pneumothorax_class=True, requires_pleura_mark=True,
                        **kw)

@@ -6,6 +6,6 @@
 the region sequence itself is kept, so the de-identified image measures exactly as the original.
 """
 
-from needleplan.deid.run import DeidResult, Deidentifier, deidentify_path, read_secret
+from needleplan.deid.run import Deidentifier, DeidResult, deidentify_path, read_secret
 
 __all__ = ["DeidResult", "Deidentifier", "deidentify_path", "read_secret"]

@@ -14,13 +14,13 @@ import numpy as np
 
 from needleplan.clinical import SITE_PROFILES
 from needleplan.detect._frame import FrameView, prepare_frame, smooth
-from needleplan.detect._lines import ridge_map, trace_lines
+from needleplan.detect._lines import Line, ridge_map, trace_lines
+from needleplan.detect.deep import detect_deep
 from needleplan.detect.laminae import detect_interlaminar_window, label_laminae
 from needleplan.detect.pleura import PleuraCandidate, find_pleura, merge_across_shadows, pleura_detection
 from needleplan.detect.results import Detection, DetectionResult
 from needleplan.detect.ribs import ShadowMap, detect_ribs, shadow_map
 from needleplan.detect.surface import detect_fascia, detect_skin
-from needleplan.detect.deep import detect_deep
 from needleplan.detect.vessels import VesselBlob, find_vessels, vessel_detection
 
 __all__ = ["FrameAnalysis", "analyse_frame", "detect_frame", "is_thoracic_site"]
@@ -107,7 +107,7 @@ def analyse_frame(frame: Any, calibration: Any = None, *, site: str | None = Non
     return FrameAnalysis(view, sm, smap, skin_rows, pleura, blobs, dets, deep)
 
 
-def _part_of(piece, line) -> bool:
+def _part_of(piece: Line, line: Line) -> bool:
     """Whether a traced piece is part of a (merged) line."""
     return bool(np.isin(piece.cols, line.cols).all() and np.isin(piece.rows, line.rows).all())
 

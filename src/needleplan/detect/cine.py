@@ -95,7 +95,7 @@ def detect_cine(
     else:
         notes.append("no pleura-like line (no bright line with A-lines or rib shadows above it)")
     results = [p.result(frame_time_ms) for p in pulses]
-    for blob, res in zip(an.vessels, results):
+    for blob, res in zip(an.vessels, results, strict=True):
         if res is None:
             dets.append(vessel_detection(view, blob, cine_evidence="pulsation not measurable"))
         else:

@@ -22,6 +22,7 @@ nothing is counted until a physician accepts it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -59,7 +60,7 @@ MIN_AXIS_RATIO = 0.25
 MIN_SOLIDITY = 0.8
 
 
-def find_bright_oval(view: FrameView, allowed: np.ndarray, target: DeepTarget):
+def find_bright_oval(view: FrameView, allowed: np.ndarray, target: DeepTarget) -> tuple[Any, float] | None:
     """The brightest oval region matching ``target`` in the deeper half of ``allowed``, as
     ``(regionprops, contrast)``, or ``None``."""
     sm = smooth(view, target.smooth_mm)

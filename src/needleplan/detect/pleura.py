@@ -95,7 +95,7 @@ def _a_line(view: FrameView, ridge: np.ndarray, ln: Line, skin_rows: np.ndarray)
     if np.median(target) + win >= rows - 1:
         return None, 0.0
     vals = []
-    for r, c in zip(target, ln.cols.astype(int)):
+    for r, c in zip(target, ln.cols.astype(int), strict=True):
         r0, r1 = int(r) - win, int(r) + win + 1
         if r0 < 0 or r1 > rows:
             continue

@@ -8,6 +8,7 @@ the frame; neighbouring such columns make one rib, whose cortex is the bright po
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -152,7 +153,8 @@ def _runs(mask: np.ndarray, bridge: int) -> list[tuple[int, int]]:
     return [(int(s[0].start), int(s[0].stop - 1)) for s in ndi.find_objects(lab)] if n else []
 
 
-def _smooth_pieces(view: FrameView, smap: ShadowMap, sm: np.ndarray, runs: list[tuple[int, int]]):
+def _smooth_pieces(view: FrameView, smap: ShadowMap, sm: np.ndarray,
+                   runs: list[tuple[int, int]]) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Split each run of shadowed columns where the cortex jumps (two bones, or a false cortex);
     runs with black screen beside them are dropped whole."""
     step = view.mm_to_work(CORTEX_STEP_MM, 0)

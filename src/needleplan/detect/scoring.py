@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["case_calibration", "match_lines", "LineMatch", "LINE_TOL_MM", "points", "kind_of", "upper_edge", "pleura_errors_mm", "match_shadow_bones",
-           "match_vessels", "BoneMatch", "VesselMatch", "RIB_DEPTH_TOL_MM", "VESSEL_MATCH_MM"]
+__all__ = ["case_calibration", "match_lines", "LineMatch", "LINE_TOL_MM", "points", "kind_of", "upper_edge",
+           "pleura_errors_mm", "match_shadow_bones", "match_vessels", "BoneMatch", "VesselMatch", "RIB_DEPTH_TOL_MM",
+           "VESSEL_MATCH_MM"]
 
 #: A rib suggestion matches a true rib when its cortex lies within this depth of the rib's top.
 RIB_DEPTH_TOL_MM = 2.5

@@ -32,7 +32,8 @@ FASCIA_MIN_STRENGTH = 0.14
 FASCIA_MIN_SPAN = 0.35
 
 
-def line_detection(view: FrameView, rows: np.ndarray, cols: np.ndarray, kind: str, conf: float, evidence: str) -> Detection:
+def line_detection(view: FrameView, rows: np.ndarray, cols: np.ndarray, kind: str, conf: float,
+                   evidence: str) -> Detection:
     """A polyline detection from working-grid rows and columns, sampled about every mm."""
     step = max(int(round(view.mm_to_work(1.0, 1))), 1)
     order = np.argsort(cols)

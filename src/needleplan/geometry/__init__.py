@@ -18,6 +18,15 @@ A needle from the skin at (0, 0) to a tip at (10, 0) and a horizontal pleura 14 
 9.0
 """
 
+from needleplan.geometry._one_shape import (  # noqa: F401
+    point_in_polygon,
+    point_shape_distance,
+    ray_capsule_entry,
+    ray_first_hit_many,
+    ray_shape_hits,
+    segment_shape_distance,
+    segment_shape_distance_many,
+)
 from needleplan.geometry._primitives import (  # noqa: F401  (the public names, re-exported)
     TIE_MM,
     as_points,
@@ -30,15 +39,6 @@ from needleplan.geometry._primitives import (  # noqa: F401  (the public names, 
 )
 from needleplan.geometry._shapeset import ShapeSet
 from needleplan.geometry._simplify import simplify_polyline
-from needleplan.geometry._one_shape import (  # noqa: F401
-    point_in_polygon,
-    point_shape_distance,
-    ray_capsule_entry,
-    ray_first_hit_many,
-    ray_shape_hits,
-    segment_shape_distance,
-    segment_shape_distance_many,
-)
 
 __all__ = [
     "as_points",

@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-
 _EPS = 1e-12
 #: Distances that differ by less than this are the same distance when compared with a margin or a
 #: reach.  Not a clinical number: it only keeps a clearance that equals its margin exactly (marks on
@@ -91,7 +90,8 @@ def _ray_segment_t(o: np.ndarray, u: np.ndarray, a: np.ndarray, e: np.ndarray) -
     return t_hit
 
 
-def _linear_interval(a0: np.ndarray, k: np.ndarray, lo: float | np.ndarray, hi: float | np.ndarray):
+def _linear_interval(a0: np.ndarray, k: np.ndarray, lo: float | np.ndarray,
+                     hi: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Interval of s where ``lo <= a0 + s k <= hi`` (arrays); empty as (inf, -inf)."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         s1 = (lo - a0) / k

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,7 @@ class ShapeSet:
     [9.0, 8.0]
     """
 
-    def __init__(self, shapes) -> None:
+    def __init__(self, shapes: Iterable[tuple[Any, bool]]) -> None:
         a_parts, b_parts, counts, closed = [], [], [], []
         for points, is_closed in shapes:
             a, b = segments_of(points, is_closed)
@@ -133,7 +134,7 @@ class ShapeSet:
         los.append(np.where(ok, np.maximum(t_lo, n_lo), np.inf))
         his.append(np.where(ok, np.minimum(t_hi, n_hi), -np.inf))
         best = np.full(len(self.a), np.inf)
-        for lo, hi in zip(los, his):
+        for lo, hi in zip(los, his, strict=True):
             start = np.maximum(lo, 0.0)
             best = np.minimum(best, np.where(hi >= start, start, np.inf))
         out = self._min(best[None, :])[0] if self.n else np.zeros(0)

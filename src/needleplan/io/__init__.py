@@ -20,12 +20,12 @@ import os
 from pathlib import Path
 
 from needleplan.errors import ImageReadError
-from needleplan.io._model import ImageInfo, LazyFrames, LoadedImage
+from needleplan.io._model import FrameSource, ImageInfo, LazyFrames, LoadedImage
 
 __all__ = ["ImageInfo", "LoadedImage", "LazyFrames", "read_info", "open_image", "find_first_image"]
 
 
-def _source(path: Path):
+def _source(path: Path) -> FrameSource:
     from needleplan.io._dicom import DicomSource, looks_like_dicom
     from needleplan.io._plain import PlainSource, looks_like_plain_image
     from needleplan.io._video import DicomVideoSource, PlainVideoSource, is_video_dicom, looks_like_video

@@ -28,7 +28,7 @@ PREFERRED_PLUGINS: dict[str, tuple[str, ...]] = {
     "1.2.840.10008.1.2.4.80": ("gdcm", "pyjpegls"),
     "1.2.840.10008.1.2.4.81": ("gdcm", "pyjpegls"),
     "1.2.840.10008.1.2.5": ("pylibjpeg", "pydicom", "gdcm"),
-    **{uid: ("pylibjpeg", "pillow", "gdcm") for uid in _J2K},
+    **dict.fromkeys(_J2K, ("pylibjpeg", "pillow", "gdcm")),
 }
 # what to install when no decoder is available, in words a user can act on
 _INSTALL_HINT: dict[str, str] = {
@@ -39,7 +39,7 @@ _INSTALL_HINT: dict[str, str] = {
     "1.2.840.10008.1.2.4.80": "pip install python-gdcm (or pyjpegls)",
     "1.2.840.10008.1.2.4.81": "pip install python-gdcm (or pyjpegls)",
     "1.2.840.10008.1.2.5": "pip install pylibjpeg pylibjpeg-rle (or numpy for pydicom's own RLE decoder)",
-    **{uid: "pip install pylibjpeg pylibjpeg-openjpeg (or pillow, python-gdcm)" for uid in _J2K},
+    **dict.fromkeys(_J2K, "pip install pylibjpeg pylibjpeg-openjpeg (or pillow, python-gdcm)"),
 }
 
 

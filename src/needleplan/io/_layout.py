@@ -83,7 +83,8 @@ def scan_pixel_data(f: BinaryIO, ds: Any, *, implicit: bool, little: bool, frame
     if tag in FLOAT_PIXEL_DATA:
         raise DicomReadError("the file holds Float Pixel Data, which is not an ultrasound or CT image")
     if tag != PIXEL_DATA:
-        raise DicomReadError(f"expected Pixel Data (7FE0,0010) but found ({tag[0]:04X},{tag[1]:04X}); the file holds no image")
+        raise DicomReadError(f"expected Pixel Data (7FE0,0010) but found ({tag[0]:04X},{tag[1]:04X}); "
+                             "the file holds no image")
     start = f.tell()
     if length != UNDEFINED:
         available = size - start

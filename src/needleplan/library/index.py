@@ -156,4 +156,4 @@ def query_plans(conn: sqlite3.Connection, *, status: str | None = None, site: st
         rows = conn.execute(sql, params).fetchall()
     except sqlite3.DatabaseError as exc:
         raise LibraryError(f"the library index cannot be read: {exc}") from exc
-    return [dict(zip(columns, r)) for r in rows]
+    return [dict(zip(columns, r, strict=True)) for r in rows]

@@ -61,7 +61,7 @@ def diff_findings(saved: Sequence[Mapping[str, Any]],
                   current: Sequence[Mapping[str, Any]]) -> tuple[FindingChange, ...]:
     """Pair saved and current findings by code (several of one code are paired in order)."""
     rows: list[FindingChange] = []
-    pending = {}
+    pending: dict[Any, list[Mapping[str, Any]]] = {}
     for f in current:
         pending.setdefault(_key(f), []).append(f)
     for f in saved:

@@ -46,7 +46,9 @@ def worst_finding(findings: Iterable[Mapping[str, Any]]) -> tuple[str | None, in
 
 
 def _patient_id(plan: Mapping[str, Any]) -> str | None:
-    patient = plan.get("patient") if isinstance(plan.get("patient"), Mapping) else {}
+    patient = plan.get("patient")
+    if not isinstance(patient, Mapping):
+        patient = {}
     for source, key in ((patient, "id"), (patient, "patient_id"), (patient, "case_id"),
                         (plan, "patient_id"), (plan, "case_id")):
         value = source.get(key)
@@ -57,7 +59,9 @@ def _patient_id(plan: Mapping[str, Any]) -> str | None:
 
 def plan_summary(plan: Mapping[str, Any]) -> dict:
     """The index fields of one revision: who, what site, which image, which findings."""
-    image = plan.get("image") if isinstance(plan.get("image"), Mapping) else {}
+    image = plan.get("image")
+    if not isinstance(image, Mapping):
+        image = {}
     findings = all_findings(plan)
     severity, rank, code = worst_finding(findings)
     return {

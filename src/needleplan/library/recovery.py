@@ -13,7 +13,8 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +22,7 @@ from needleplan.errors import LibraryError
 from needleplan.library import index as idx
 from needleplan.library._files import read_json, remove_leftover_tmp
 from needleplan.library.layout import INDEX_NAME, JOURNAL_DIR, PLANS_DIR, parse_name
-from needleplan.library.records import LIBRARY_KEY, library_block, plan_summary, \
-    summarize_events
+from needleplan.library.records import LIBRARY_KEY, library_block, plan_summary, summarize_events
 
 if TYPE_CHECKING:
     from needleplan.library.store import Library
@@ -117,7 +117,7 @@ def open_index(root: Path, *, create: bool) -> tuple[sqlite3.Connection, Path | 
         if not create:  # listing does not rewrite the library; say how to rebuild it
             raise LibraryError(f"the library index {db_path} is damaged; rebuild it from the plan files with "
                                "`needleplan library verify --repair`") from exc
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         kept = db_path.with_name(f"{INDEX_NAME}.damaged-{stamp}")
         os.replace(db_path, kept)
         conn = idx.connect(db_path, create=True)
@@ -128,13 +128,19 @@ def open_index(root: Path, *, create: bool) -> tuple[sqlite3.Connection, Path | 
     return conn, None
 
 
-def _rebuild_into(conn: sqlite3.Connection, root: Path) -> None:
-    class _Shim:  # the few attributes reindex needs, before a Library exists
-        pass
+@dataclass(frozen=True)
+class _IndexFiles:
+    """The few attributes re-indexing needs, before a Library exists."""
 
-    shim = _Shim()
-    shim.conn, shim.root = conn, root
-    shim.plan_dir = lambda pid: root / PLANS_DIR / f"{pid:06d}"
+    conn: sqlite3.Connection
+    root: Path
+
+    def plan_dir(self, plan_id: int) -> Path:
+        return self.root / PLANS_DIR / f"{plan_id:06d}"
+
+
+def _rebuild_into(conn: sqlite3.Connection, root: Path) -> None:
+    shim = _IndexFiles(conn, root)
     conn.execute("BEGIN IMMEDIATE")
     try:
         for pid in _plan_ids_on_disk(root):
@@ -306,7 +312,7 @@ def verify(lib: Library) -> list[str]:
 
 def _verify_files(lib: Library) -> list[str]:
     problems: list[str] = []
-    indexed = {}
+    indexed: dict[int, dict[int, str]] = {}  # plan id -> event seq -> file
     for pid, seq, file in lib.conn.execute("SELECT plan_id, seq, file FROM events"):
         indexed.setdefault(pid, {})[seq] = file
     on_disk = _plan_ids_on_disk(lib.root)

@@ -17,17 +17,24 @@ import sqlite3
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from needleplan.errors import ImageBindingError, LibraryError, ReadOnlyPlanError, \
-    RevisionConflictError
+from needleplan.errors import ImageBindingError, LibraryError, ReadOnlyPlanError, RevisionConflictError
 from needleplan.library import index as idx
 from needleplan.library import recovery
 from needleplan.library._files import publish_json, read_json
-from needleplan.library.layout import INDEX_NAME, JOURNAL_DIR, PLANS_DIR, default_library_dir, \
-    ensure_dirs, event_name, plan_dir_name, revision_name
+from needleplan.library.layout import (
+    INDEX_NAME,
+    JOURNAL_DIR,
+    PLANS_DIR,
+    default_library_dir,
+    ensure_dirs,
+    event_name,
+    plan_dir_name,
+    revision_name,
+)
 from needleplan.library.outcome import Outcome, prior_outcome_finding
 from needleplan.library.records import LIBRARY_KEY, plan_summary
 from needleplan.library.workflow import APPROVED, next_status
@@ -37,7 +44,7 @@ __all__ = ["Library", "utc_now"]
 
 def utc_now() -> str:
     """The current time as ISO-8601 UTC, seconds precision."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Library:
@@ -78,7 +85,7 @@ class Library:
 
     # -- plumbing ------------------------------------------------------------------------------
     @property
-    def conn(self):
+    def conn(self) -> sqlite3.Connection:
         return self._conn
 
     def plan_dir(self, plan_id: int) -> Path:
@@ -102,7 +109,7 @@ class Library:
             raise LibraryError(f"cannot write to the library index in {self.root}: {exc}; "
                                "check the folder is writable (--library DIR)") from exc
         marker = self.root / JOURNAL_DIR / f"{uuid.uuid4().hex}.json"
-        state = {"plan_id": plan_id, "marker": marker, "published": False}
+        state: dict[str, Any] = {"plan_id": plan_id, "marker": marker, "published": False}
         self._state = state
         try:
             recovery.recover_journal(self, in_transaction=True)
@@ -135,7 +142,7 @@ class Library:
         if not rows:
             raise LibraryError(f"no plan with id {plan_id} in the library {self.root}; "
                                "list them with `needleplan review`")
-        return dict(zip(idx.PLAN_COLUMNS, rows[0]))
+        return dict(zip(idx.PLAN_COLUMNS, rows[0], strict=True))
 
     def _next_seq(self, plan_id: int) -> int:
         row = self._conn.execute("SELECT MAX(seq) FROM events WHERE plan_id=?",

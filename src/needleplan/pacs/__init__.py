@@ -46,6 +46,7 @@ def default_cache(settings: PacsSettings | None = None) -> InstanceCache:
     Its size limit is ``cache_limit_mb`` from the settings, else :data:`DEFAULT_CACHE_LIMIT_MB`.
     """
     settings = settings or load_settings()
-    root = settings.cache_dir or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "needleplan" / "pacs"
+    cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    root = settings.cache_dir or cache_home / "needleplan" / "pacs"
     limit_mb = settings.cache_limit_mb if settings.cache_limit_mb is not None else DEFAULT_CACHE_LIMIT_MB
     return InstanceCache(root, max_bytes=int(limit_mb * 1e6))

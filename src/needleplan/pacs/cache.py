@@ -20,17 +20,18 @@ import hashlib
 import json
 import os
 import re
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Set
 from pathlib import Path
 
 from needleplan.errors import PacsError
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover (Windows: one process at a time)
+if sys.platform == "win32":  # pragma: no cover (one process at a time)
     fcntl = None
+else:
+    import fcntl
 
 __all__ = ["InstanceCache", "sha256_file", "check_uid"]
 
@@ -39,7 +40,7 @@ _PART_RE = re.compile(r"^\..+\.(\d+)\.part$")
 _SAFE_UID = re.compile(r"^[0-9A-Za-z.\-_]{1,64}$")
 
 
-def sha256_file(path) -> str:
+def sha256_file(path: str | os.PathLike[str]) -> str:
     """Hex SHA-256 of a file's bytes."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -79,7 +80,7 @@ class InstanceCache:
         the cache fits, never those of the retrieval in progress.
     """
 
-    def __init__(self, root, max_bytes: int | None = None):
+    def __init__(self, root: str | os.PathLike[str], max_bytes: int | None = None) -> None:
         self.root = Path(root).expanduser()
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -115,7 +116,7 @@ class InstanceCache:
         os.replace(tmp, self._index_path)
 
     @contextlib.contextmanager
-    def _locked(self):
+    def _locked(self) -> Iterator[None]:
         """Hold the cache's lock (other processes and threads wait) with the index re-read from disk."""
         with self._thread_lock, open(self.root / ".lock", "a+b") as fh:
             if fcntl is not None:
@@ -211,7 +212,7 @@ class InstanceCache:
                     self._entries[uid]["last_used"] = now
             self._save_index()
 
-    def evict(self, *, protect: set[str] = frozenset()) -> list[str]:
+    def evict(self, *, protect: Set[str] = frozenset()) -> list[str]:
         """Remove least recently used instances until the cache fits its limit; return their UIDs.
 
         Raises PacsError when the protected instances alone exceed the limit.
@@ -219,7 +220,7 @@ class InstanceCache:
         with self._locked():
             return self._evict(protect)
 
-    def _evict(self, protect: set[str]) -> list[str]:
+    def _evict(self, protect: Set[str]) -> list[str]:
         if self.max_bytes is None:
             return []
         removed: list[str] = []

@@ -88,10 +88,10 @@ class PacsClient:
         """Close the HTTP connections."""
         self.session.close()
 
-    def __enter__(self) -> "PacsClient":
+    def __enter__(self) -> PacsClient:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def call(self, what: str, func: Callable[[], T], *, retry: bool = True) -> T:
@@ -133,7 +133,8 @@ class PacsClient:
         elif isinstance(exc, requests.Timeout):
             why = f"{host} did not answer within {self.settings.timeout_s:g} s{tries}; try again or raise timeout_s"
         elif isinstance(exc, (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):
-            why = f"cannot reach {host} (server down or connection lost{tries}); check that the PACS is running and the URL"
+            why = (f"cannot reach {host} (server down or connection lost{tries}); "
+                   "check that the PACS is running and the URL")
         elif status in (401, 403):
             why = (f"{host} refused the credentials (HTTP {status}); check {ENV['user']}/{ENV['password']} or "
                    f"{ENV['token']} (or the settings file)")

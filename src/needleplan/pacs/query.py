@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -49,12 +50,12 @@ class InstanceRef:
     instance_number: int | None = None
 
 
-def _value(item: dict, tag: str):
+def _value(item: dict, tag: str) -> list[Any] | None:
     values = item.get(tag, {}).get("Value")
     return values if values else None
 
 
-def _first(item: dict, tag: str):
+def _first(item: dict, tag: str) -> Any:
     values = _value(item, tag)
     return None if values is None else values[0]
 
@@ -66,7 +67,7 @@ def _name(item: dict) -> str | None:
     return None if value is None else str(value)
 
 
-def _int(value) -> int | None:
+def _int(value: Any) -> int | None:
     try:
         return None if value is None else int(value)
     except (TypeError, ValueError):
@@ -86,7 +87,8 @@ def _one_date(text: str, whole: str) -> str:
             return _dt.datetime.strptime(text, fmt).strftime("%Y%m%d")
         except ValueError:
             continue
-    raise PacsError(f"date range {whole!r}: {text!r} is not a date; use YYYY, YYYYMMDD-YYYYMMDD or YYYY-MM-DD..YYYY-MM-DD")
+    raise PacsError(f"date range {whole!r}: {text!r} is not a date; "
+                    "use YYYY, YYYYMMDD-YYYYMMDD or YYYY-MM-DD..YYYY-MM-DD")
 
 
 def parse_date_range(text: str) -> str:
@@ -147,7 +149,8 @@ PAGE_SIZE = 500
 MAX_RESULTS = 100_000
 
 
-def _paged(client: PacsClient, what: str, key_tag: str, fetch, *, max_items: int | None = None) -> list[dict]:
+def _paged(client: PacsClient, what: str, key_tag: str, fetch: Callable[[int, int], list[dict]], *,
+           max_items: int | None = None) -> list[dict]:
     """All results of a QIDO query, asked page by page with ``limit``/``offset``.
 
     Stops on a short page, at ``max_items``, or when a page brings nothing new (a server that

@@ -31,6 +31,7 @@ import logging
 import os
 import stat
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -81,7 +82,7 @@ class PacsSettings:
             return "basic"
         return "none"
 
-    def with_url(self, url: str | None) -> "PacsSettings":
+    def with_url(self, url: str | None) -> PacsSettings:
         """The same settings for another server URL (``None`` keeps the current one)."""
         return self if url is None else replace(self, url=url)
 
@@ -93,7 +94,8 @@ class PacsSettings:
             )
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise PacsError(f"PACS URL must start with http:// or https:// and name a host, got {_safe_url(self.url)!r}")
+            raise PacsError("PACS URL must start with http:// or https:// and name a host, "
+                            f"got {_safe_url(self.url)!r}")
         if parts.username or parts.password:
             raise PacsError(
                 f"do not put credentials in the PACS URL; set {ENV['user']}/{ENV['password']} or {ENV['token']} instead"
@@ -150,7 +152,8 @@ def _read_file(path: Path) -> dict:
     return dict(section)
 
 
-def load_settings(path=None, *, environ=None) -> PacsSettings:
+def load_settings(path: str | os.PathLike[str] | None = None, *,
+                  environ: Mapping[str, str] | None = None) -> PacsSettings:
     """Settings from the file, then the environment on top.
 
     Parameters
@@ -204,7 +207,7 @@ class BearerAuth(requests.auth.AuthBase):
     def __init__(self, token: str):
         self._token = token
 
-    def __call__(self, request):
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["Authorization"] = f"Bearer {self._token}"
         return request
 

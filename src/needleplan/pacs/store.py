@@ -6,6 +6,7 @@ Nothing local is written: a failed store leaves the plan file exactly as it was.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from needleplan import __version__
 from needleplan.errors import PacsError
 from needleplan.pacs.client import PacsClient
+from needleplan.plan import Plan
 
 __all__ = ["StoreResult", "store_instances", "store_plan", "encapsulated_pdf", "ENCAPSULATED_PDF_STORAGE"]
 
@@ -101,8 +103,8 @@ def _verify_listed(client: PacsClient, study_uid: str, uids: Sequence[str]) -> N
     for uid in uids:
         found = client.call(
             f"check that {uid} was stored",
-            lambda uid=uid: client.dicomweb.search_for_instances(
-                study_instance_uid=study_uid, search_filters={"SOPInstanceUID": uid}, fields=["SOPInstanceUID"]),
+            functools.partial(client.dicomweb.search_for_instances, study_instance_uid=study_uid,
+                              search_filters={"SOPInstanceUID": uid}, fields=["SOPInstanceUID"]),
         )
         if not any(str((item.get("00080018", {}).get("Value") or [""])[0]) == uid for item in found):
             raise PacsError(f"PACS answered that it stored {uid} but does not list it in study {study_uid}; "
@@ -129,7 +131,7 @@ def encapsulated_pdf(pdf: bytes, source: pydicom.Dataset, *, title: str = "needl
     ds.SpecificCharacterSet = source.get("SpecificCharacterSet", "ISO_IR 100")
     for keyword in _STUDY_KEYWORDS:
         if keyword in source:
-            setattr(ds, keyword, source.data_element(keyword).value)
+            setattr(ds, keyword, getattr(source, keyword))
     for keyword in ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
                     "StudyID", "AccessionNumber", "ReferringPhysicianName"):
         if keyword not in ds:
@@ -160,7 +162,8 @@ def encapsulated_pdf(pdf: bytes, source: pydicom.Dataset, *, title: str = "needl
     return FileDataset("", ds, file_meta=meta, preamble=b"\0" * 128)
 
 
-def store_plan(client: PacsClient, plan, source: pydicom.Dataset, *, report_pdf: bytes | None = None) -> StoreResult:
+def store_plan(client: PacsClient, plan: Plan, source: pydicom.Dataset, *,
+               report_pdf: bytes | None = None) -> StoreResult:
     """Store ``plan`` as a Comprehensive SR (and ``report_pdf`` as Encapsulated PDF) in ``source``'s study.
 
     ``source`` is the image dataset the plan was made on (pixel data not needed); the SR is built
@@ -172,7 +175,7 @@ def store_plan(client: PacsClient, plan, source: pydicom.Dataset, *, report_pdf:
     study_uid = str(source.get("StudyInstanceUID", ""))
     if not study_uid:
         raise PacsError("the plan's image has no Study Instance UID; it cannot be linked to a PACS study")
-    datasets = [plan_to_sr(plan, source)]
+    datasets: list[pydicom.Dataset] = [plan_to_sr(plan, source)]
     if report_pdf is not None:
         datasets.append(encapsulated_pdf(report_pdf, source))
     return store_instances(client, datasets, study_uid=study_uid)

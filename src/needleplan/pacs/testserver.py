@@ -17,7 +17,9 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import requests
 
@@ -100,8 +102,9 @@ class LocalOrthanc:
         More configuration sections (e.g. ``{"PostgreSQL": {...}}``).
     """
 
-    def __init__(self, storage_dir, *, users: dict[str, str] | None = None, port: int | None = None,
-                 lua: str | None = None, extra_plugins=(), extra_config=None):
+    def __init__(self, storage_dir: str | os.PathLike[str], *, users: dict[str, str] | None = None,
+                 port: int | None = None, lua: str | None = None, extra_plugins: Sequence[str] = (),
+                 extra_config: Mapping[str, Any] | None = None) -> None:
         binary = find_orthanc()
         plugin = find_dicomweb_plugin()
         if binary is None:
@@ -118,7 +121,7 @@ class LocalOrthanc:
         self.extra_plugins = tuple(extra_plugins)
         self.extra_config = dict(extra_config or {})
         self._process: subprocess.Popen | None = None
-        self._log_file = None
+        self._log_file: BinaryIO | None = None
 
     @property
     def base_url(self) -> str:
@@ -158,7 +161,7 @@ class LocalOrthanc:
         path.write_text(json.dumps(config, indent=2), encoding="utf-8")
         return path
 
-    def start(self, timeout_s: float = 30.0) -> "LocalOrthanc":
+    def start(self, timeout_s: float = 30.0) -> LocalOrthanc:
         """Start the process and wait until its REST API answers."""
         if self._process is not None and self._process.poll() is None:
             return self
@@ -209,7 +212,7 @@ class LocalOrthanc:
             self._log_file.close()
             self._log_file = None
 
-    def upload(self, path) -> str:
+    def upload(self, path: str | os.PathLike[str]) -> str:
         """Upload one DICOM file as is (Orthanc's REST ``POST /instances``); return its SOP Instance UID.
 
         This is for seeding a test server with files byte for byte; the planner itself stores with
@@ -224,10 +227,10 @@ class LocalOrthanc:
         tags = requests.get(f"{self.base_url}/instances/{orthanc_id}/simplified-tags", auth=auth, timeout=30)
         return str(tags.json()["SOPInstanceUID"])
 
-    def __enter__(self) -> "LocalOrthanc":
+    def __enter__(self) -> LocalOrthanc:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 
@@ -265,7 +268,7 @@ class LocalPostgres:
         if done.returncode != 0:
             raise PacsError(f"{Path(argv[0]).name} failed: {' '.join(done.stderr.split())[:300]}")
 
-    def start(self) -> "LocalPostgres":
+    def start(self) -> LocalPostgres:
         """initdb, then start on loopback and wait until it accepts connections."""
         self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", self.user, "--auth=trust",
                   "--no-sync", "-E", "UTF8")
@@ -289,7 +292,7 @@ class LocalPostgres:
                 pass
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    def __enter__(self) -> "LocalPostgres":
+    def __enter__(self) -> LocalPostgres:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -31,9 +31,17 @@ from needleplan.plan._binding import verify_binding
 from needleplan.plan._io import load_plan, save_plan
 from needleplan.plan._json import jsonable
 from needleplan.plan._model import (
-    APPROACHES, PLAN_FORMAT, PLAN_VERSION, ImageBinding, Injectate, Needle, Patient, Plan, Structure,
+    APPROACHES,
+    PLAN_FORMAT,
+    PLAN_VERSION,
+    ImageBinding,
+    Injectate,
+    Needle,
+    Patient,
+    Plan,
+    Point,  # noqa: F401  (the (row_mm, col_mm) alias, importable as before)
+    Structure,
 )
-from needleplan.plan._model import Point  # noqa: F401  (the (row_mm, col_mm) alias, importable as before)
 from needleplan.plan._serialize import plan_to_dict, with_report
 from needleplan.plan._validate import plan_from_dict
 

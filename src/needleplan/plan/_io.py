@@ -9,12 +9,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from needleplan.clinical.plausible_ranges import MAX_PLAN_FILE_BYTES
 from needleplan.errors import PlanFormatError
 from needleplan.plan._json import jsonable
 from needleplan.plan._model import Plan
 from needleplan.plan._serialize import plan_to_dict, with_report
 from needleplan.plan._validate import plan_from_dict
-from needleplan.clinical.plausible_ranges import MAX_PLAN_FILE_BYTES
 
 
 def load_plan(path: str | os.PathLike[str]) -> Plan:

@@ -19,10 +19,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from needleplan.errors import PlanFormatError
 from needleplan.clinical.plausible_ranges import (
-    MAX_NESTING, MAX_POINTS_PER_STRUCTURE, MAX_STRUCTURES, MAX_TOTAL_POINTS, PLAN_RANGES,
+    MAX_NESTING,
+    MAX_POINTS_PER_STRUCTURE,
+    MAX_STRUCTURES,
+    MAX_TOTAL_POINTS,
+    PLAN_RANGES,
 )
+from needleplan.errors import PlanFormatError
 
 __all__ = ["nesting_depth", "check_nesting", "check_counts", "finite_in_range", "short_repr"]
 

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, overload
 
+from needleplan.calibration import Calibration
+from needleplan.clinical.plausible_ranges import MAX_INJECTATES, MAX_LIST_ITEMS
+from needleplan.errors import PlanFormatError
+from needleplan.plan._limits import check_counts, check_nesting, finite_in_range, short_repr
+from needleplan.plan._model import (
+    APPROACHES,
+    PLAN_FORMAT,
+    PLAN_VERSION,
+    ImageBinding,
+    Injectate,
+    Needle,
+    Patient,
+    Plan,
+    Point,
+    Structure,
+)
 from needleplan.vocabulary import StructureKind
 
 _KINDS: tuple[str, ...] = tuple(k.value for k in StructureKind)
-from needleplan.calibration import Calibration
-from needleplan.errors import PlanFormatError
-from needleplan.plan._limits import check_counts, check_nesting, finite_in_range, short_repr
-from needleplan.clinical.plausible_ranges import MAX_INJECTATES, MAX_LIST_ITEMS
-from needleplan.plan._model import (
-    APPROACHES, PLAN_FORMAT, PLAN_VERSION, ImageBinding, Injectate, Needle, Patient, Plan, Point, Structure,
-)
-
 
 # ----------------------------------------------------------------------------- validation helpers
 
@@ -58,6 +66,10 @@ def _typed(v: Any, where: str, kind: type, expected: str, optional: bool) -> Any
     return v
 
 
+@overload
+def _str(v: Any, where: str, *, optional: Literal[False]) -> str: ...
+@overload
+def _str(v: Any, where: str, *, optional: bool = True) -> str | None: ...
 def _str(v: Any, where: str, *, optional: bool = True) -> str | None:
     return _typed(v, where, str, "a string", optional)
 

@@ -25,6 +25,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from needleplan import geometry as g
 from needleplan.plan import Plan, Structure
@@ -60,7 +61,7 @@ def drawn_clearance(plan: Plan, metrics: NeedleMetrics | None, index: int,
             float(g.point_shape_distance(tip, structure.points_mm, structure.closed)[0]))
 
 
-def first_hits(structures: Sequence[Structure], origin, directions: np.ndarray) -> np.ndarray:
+def first_hits(structures: Sequence[Structure], origin: ArrayLike, directions: np.ndarray) -> np.ndarray:
     """``(R,)``: distance along each ray from ``origin`` to the first of ``structures`` (inf: none)."""
     shapes = [(s.points_mm, s.closed) for s in structures]
     if not shapes:

@@ -52,6 +52,7 @@ def max_safe_insertion(plan: Plan | Scene) -> SafeInsertion:
     """
     sc = _scene(plan)
     entry, _tip, u, path = _needle_of(sc)
+    assert sc.needle is not None  # _needle_of refuses a plan without one
     limits: dict[str, float] = {}
     items = _items(sc)
     if items:
@@ -75,6 +76,7 @@ def overshoot(plan: Plan | Scene) -> Overshoot:
     """
     sc = _scene(plan)
     _entry, tip, u, path = _needle_of(sc)
+    assert sc.needle is not None  # _needle_of refuses a plan without one
     reach = max(0.0, sc.needle.length_mm - path) + sc.thresholds["OVERSHOOT_ALLOWANCE_MM"]
     row = sc.shapes.ray_hits(tip, u)[0]
     hits = [(float(row[j]), h.kind) for j, h in enumerate(_items(sc))]

@@ -47,8 +47,10 @@ class AngleWindow:
     reason: str
 
 
-def _candidate_entries(scene: Scene, target: np.ndarray, phis: np.ndarray, side: float):
-    """Entry points, path lengths and angles to the skin for rays from the target up to the skin."""
+def _candidate_entries(scene: Scene, target: np.ndarray, phis: np.ndarray,
+                       side: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Entry points, path lengths, unit directions (skin to target), angles to the skin and validity of rays
+    from the target up to the skin."""
     d = np.stack([-np.sin(phis), side * np.cos(phis)], axis=1)  # from target towards the skin
     skin = extended_skin(scene)
     origins = np.broadcast_to(target, d.shape)

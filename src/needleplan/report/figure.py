@@ -109,6 +109,7 @@ def _draw_margins(ax: Any, plan: Plan, box: list[float], clip: Any = None) -> No
 
 def _draw_needle(ax: Any, plan: Plan, safe: Any) -> None:
     n = plan.needle
+    assert n is not None  # drawn only for a plan with a needle
     entry, tip = np.asarray(n.entry_mm, float), np.asarray(n.target_mm, float)
     ax.plot([entry[1], tip[1]], [entry[0], tip[0]], color=kind_style("needle").colour, lw=1.2,
             zorder=6, path_effects=_HALO, label=f"needle ({n.length_mm:g} mm)")
@@ -147,7 +148,7 @@ def draw_plan(ax: Any, plan: Plan, frame: np.ndarray | None, safe: Any) -> None:
     """Draw the plan on a matplotlib axes in world mm (``safe``: planner.SafeInsertion or None)."""
     cal = plan.calibration
     extent = None
-    if frame is not None and cal.is_calibrated:
+    if frame is not None and cal.spacing_mm is not None:  # calibrated
         extent = image_extent_mm(frame.shape[:2], cal.spacing_mm, cal.origin_px)
         ax.imshow(frame, cmap="gray", extent=extent, origin="upper", interpolation="nearest")
     box = _view_box(plan, extent)
@@ -179,7 +180,7 @@ def draw_plan(ax: Any, plan: Plan, frame: np.ndarray | None, safe: Any) -> None:
         ax.set_title("NOT TO SCALE: the image has no length calibration",
                      color=SEVERITY_COLOURS["block"])
     handles, labels = ax.get_legend_handles_labels()
-    unique = dict(zip(labels, handles))
+    unique = dict(zip(labels, handles, strict=True))
     # two columns of labels wrapped to 36 characters stay within the drawing's width on the page
     ax.legend(unique.values(), [textwrap.fill(label, 36) for label in unique], loc="upper center",
               bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=7, frameon=False)

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pydicom is imported only when a DICOM identity is read
+    from pydicom import Dataset
 
 __all__ = ["ImageIdentity", "image_identity", "NOT_RECORDED", "dicom_date"]
 
@@ -43,7 +47,7 @@ class ImageIdentity:
     deidentified: bool = False
 
 
-def _text(ds, keyword: str) -> str | None:
+def _text(ds: Dataset, keyword: str) -> str | None:
     value = ds.get(keyword)
     text = str(value).strip() if value is not None else ""
     return text.replace("^", " ").strip() or None

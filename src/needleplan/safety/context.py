@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+from numpy.typing import ArrayLike
+
 from needleplan.calibration import UltrasoundRegion
 from needleplan.clinical import SiteProfile, hazard_family
 from needleplan.plan import Plan, Structure
-import numpy as np
-
 from needleplan.planner import (
     AngleWindow,
     NeedleMetrics,
@@ -89,6 +90,6 @@ class Context:
         """Does the drawn needle touch or cross a structure (or end inside it)?"""
         return self.clearance(index, structure)[0] <= 1e-9
 
-    def first_hits(self, origin, directions: np.ndarray, *families_or_kinds: str) -> np.ndarray:
+    def first_hits(self, origin: ArrayLike, directions: np.ndarray, *families_or_kinds: str) -> np.ndarray:
         """Distance along each ray to the first confirmed structure of the given families or kinds."""
         return first_hits([s for _i, s in self.confirmed(*families_or_kinds)], origin, directions)

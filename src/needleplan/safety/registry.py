@@ -5,6 +5,8 @@ module (:func:`load_rule_families`), so adding a family touches that one file (a
 
 .. code-block:: python
 
+    from collections.abc import Iterator
+
     from needleplan.safety.codes import FindingCode
     from needleplan.safety.context import Context
     from needleplan.safety.registry import rule, rule_family
@@ -13,7 +15,8 @@ module (:func:`load_rule_families`), so adding a family touches that one file (a
     rule_family(__name__, order=70, title="neuraxis")     # report order among the families
 
     @rule("dura_margin", codes=(FindingCode.DURA_MARGIN,), rows=("R20",), needs_mm=True, needs_needle=True)
-    def dura_margin(ctx: Context):
+    def dura_margin(ctx: Context) -> Iterator[Finding]:
+        assert ctx.metrics is not None  # needs_mm: the engine runs this rule only when it is computed
         ...
         yield Finding(FindingCode.DURA_MARGIN, "warn", "...", {...})
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator, Mapping
 
 from needleplan.safety.codes import FindingCode
 from needleplan.safety.context import Context, pct
@@ -18,7 +19,7 @@ _TIE_FRACTION = 1e-9
 rule_family(__name__, order=60, title="dose")
 
 
-def drug_limit_mg(drug: str, epinephrine: bool, weight_kg: float | None, th) -> float:
+def drug_limit_mg(drug: str, epinephrine: bool, weight_kg: float | None, th: Mapping[str, float]) -> float:
     """Maximum dose (mg): mg/kg x weight, capped at the absolute maximum (the cap alone if weight unknown).
 
     >>> from needleplan.clinical import resolve_thresholds
@@ -32,11 +33,11 @@ def drug_limit_mg(drug: str, epinephrine: bool, weight_kg: float | None, th) -> 
 
 @rule("dose", codes=(FindingCode.DOSE_LIMIT, FindingCode.DOSE_UNKNOWN_DRUG, FindingCode.DOSE_WEIGHT_UNKNOWN),
       rows=("R16",))
-def dose(ctx: Context):
+def dose(ctx: Context) -> Iterator[Finding]:
     if not ctx.plan.injectate:
         return
     th, weight = ctx.th, ctx.plan.patient.weight_kg
-    mg = defaultdict(float)
+    mg: defaultdict[tuple[str, bool], float] = defaultdict(float)  # (drug, with epinephrine) -> mg
     for inj in ctx.plan.injectate:
         known = drug_of(inj.drug)
         drug = known.name if known is not None else None

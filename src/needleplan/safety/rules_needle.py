@@ -5,11 +5,14 @@ angle window."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
 from needleplan import geometry as g
+from needleplan.clinical import SiteProfile
+from needleplan.plan import Plan
 from needleplan.planner import depth_below_skin, shortest_needle
 from needleplan.safety.codes import FindingCode
 from needleplan.safety.context import Context, mm
@@ -22,7 +25,8 @@ rule_family(__name__, order=40, title="needle, angle and image")
 
 @rule("target_hit", codes=(FindingCode.TARGET_MISSED, FindingCode.TARGET_NOT_MARKED),
       rows=("docs/contracts.md §5",), needs_needle=True)
-def target_hit(ctx: Context):
+def target_hit(ctx: Context) -> Iterator[Finding]:
+    assert ctx.plan.needle is not None  # the engine runs this rule only when they exist
     targets = ctx.confirmed("target")
     if not targets:
         yield Finding(FindingCode.TARGET_NOT_MARKED, "info",
@@ -48,12 +52,13 @@ def target_hit(ctx: Context):
 
 @rule("needle_direction", codes=(FindingCode.NEEDLE_REVERSED,), rows=("docs/contracts.md §3",), needs_mm=True,
       needs_needle=True)
-def needle_direction(ctx: Context):
+def needle_direction(ctx: Context) -> Iterator[Finding]:
     """The needle runs from the skin into the patient: its tip must lie deeper below the skin than its entry.
 
     A needle drawn from the target to the skin has every length measured from the wrong end: its depth
     reads shallow and its extension points out of the patient, so no pleura overshoot is ever found.
     """
+    assert ctx.plan.needle is not None and ctx.scene is not None  # the engine runs this rule only when they exist
     entry_depth = depth_below_skin(ctx.scene, ctx.plan.needle.entry_mm)
     tip_depth = depth_below_skin(ctx.scene, ctx.plan.needle.target_mm)
     if entry_depth > tip_depth + g.TIE_MM:
@@ -65,7 +70,8 @@ def needle_direction(ctx: Context):
 
 
 @rule("needle_length", codes=(FindingCode.NEEDLE_TOO_SHORT,), rows=("R5", "R12"), needs_mm=True, needs_needle=True)
-def needle_length(ctx: Context):
+def needle_length(ctx: Context) -> Iterator[Finding]:
+    assert ctx.plan.needle is not None and ctx.metrics is not None  # the engine runs this rule only when they exist
     m, n = ctx.metrics, ctx.plan.needle
     required = m.needle_length_required_mm
     if n.length_mm >= required - 1e-9:
@@ -86,7 +92,8 @@ def needle_length(ctx: Context):
 
 
 @rule("bone_in_path", codes=(FindingCode.RIB_IN_PATH,), rows=("R4",), needs_mm=True, needs_needle=True)
-def bone_in_path(ctx: Context):
+def bone_in_path(ctx: Context) -> Iterator[Finding]:
+    assert ctx.metrics is not None  # the engine runs this rule only when they exist
     m = ctx.metrics
     b = m.backstop_along_path_mm
     if b is not None and b < m.path_length_mm - ctx.th["BONE_CONTACT_TOLERANCE_MM"]:
@@ -102,7 +109,8 @@ _LIMIT_WORDS: Mapping[str, str] = {"needle_length": "the needle length less the 
 
 @rule("safe_insertion", codes=(FindingCode.SAFE_INSERTION,), rows=("R3", "R5", "R10", "R11"), needs_mm=True,
       needs_needle=True)
-def safe_insertion(ctx: Context):
+def safe_insertion(ctx: Context) -> Iterator[Finding]:
+    assert ctx.metrics is not None and ctx.insertion is not None  # the engine runs this rule only when they exist
     s = ctx.insertion
     what = _LIMIT_WORDS.get(s.limited_by, f"the {s.limited_by} margin")
     yield Finding(FindingCode.SAFE_INSERTION, "info",
@@ -113,7 +121,8 @@ def safe_insertion(ctx: Context):
 
 
 @rule("visibility", codes=(FindingCode.STEEP_ANGLE,), rows=("R13",), needs_mm=True, needs_needle=True)
-def visibility(ctx: Context):
+def visibility(ctx: Context) -> Iterator[Finding]:
+    assert ctx.plan.needle is not None and ctx.metrics is not None  # the engine runs this rule only when they exist
     if ctx.plan.approach != "in_plane":
         return
     m, th = ctx.metrics, ctx.th
@@ -121,8 +130,10 @@ def visibility(ctx: Context):
     if a <= th["ANGLE_INFO_DEG"]:
         return
     flat = math.radians(th["ANGLE_INFO_DEG"])
-    values = {"angle_deg": round(a, 2), "entry_offset_for_flat_mm": round(m.depth_mm / math.tan(flat), 2),
-              "path_for_flat_mm": round(m.depth_mm / math.sin(flat), 2), "flat_angle_deg": th["ANGLE_INFO_DEG"]}
+    values: dict[str, Any] = {"angle_deg": round(a, 2),
+                              "entry_offset_for_flat_mm": round(m.depth_mm / math.tan(flat), 2),
+                              "path_for_flat_mm": round(m.depth_mm / math.sin(flat), 2),
+                              "flat_angle_deg": th["ANGLE_INFO_DEG"]}
     trade = (f" At {th['ANGLE_INFO_DEG']:g} deg this {mm(m.depth_mm)} deep target needs an entry "
              f"{mm(values['entry_offset_for_flat_mm'])} away and a {mm(values['path_for_flat_mm'])} path.")
     echogenic = bool(ctx.plan.needle.extra.get("echogenic"))
@@ -141,7 +152,7 @@ def visibility(ctx: Context):
 
 
 @rule("out_of_plane", codes=(FindingCode.OUT_OF_PLANE,), rows=("R14",))
-def out_of_plane(ctx: Context):
+def out_of_plane(ctx: Context) -> Iterator[Finding]:
     if ctx.plan.approach != "out_of_plane":
         return
     sev = "warn" if ctx.profile.pneumothorax_class else "info"
@@ -155,7 +166,7 @@ def out_of_plane(ctx: Context):
                                                                  "warn" else "."), values)
 
 
-def _probe(plan) -> tuple[str, float | None] | None:
+def _probe(plan: Plan) -> tuple[str, float | None] | None:
     p = plan.extra.get("probe")
     if isinstance(p, str):
         return p.lower(), None
@@ -166,7 +177,8 @@ def _probe(plan) -> tuple[str, float | None] | None:
 
 
 @rule("probe_depth", codes=(FindingCode.PROBE_DEPTH,), rows=("R15",), needs_mm=True, needs_needle=True)
-def probe_depth(ctx: Context):
+def probe_depth(ctx: Context) -> Iterator[Finding]:
+    assert ctx.metrics is not None  # the engine runs this rule only when they exist
     probe = _probe(ctx.plan)
     if probe is None or "linear" not in probe[0]:
         return
@@ -187,7 +199,7 @@ _FLOOR_WORDS: Mapping[str, str] = {"pleura": "the pleura", "rib": "a rib", "bone
                                    "neuraxis": "the laminae or the interlaminar window"}
 
 
-def _floor_kinds(profile) -> tuple[str, ...]:
+def _floor_kinds(profile: SiteProfile) -> tuple[str, ...]:
     """Kinds that show what is under the target: pleura or bone at thoracic sites; bone and the site's
     expected viscera, nerve or neuraxis at deep and lumbar sites; none at superficial ones (rule not run)."""
     if profile.region == "thoracic":
@@ -198,16 +210,18 @@ def _floor_kinds(profile) -> tuple[str, ...]:
 
 
 @rule("image_depth", codes=(FindingCode.IMAGE_TOO_SHALLOW,), rows=("R15",), needs_mm=True, needs_needle=True)
-def image_depth(ctx: Context):
+def image_depth(ctx: Context) -> Iterator[Finding]:
     """WARN when nothing is marked under the target and the image ends above where an overshoot reaches.
 
     The reach is the straight extension past the tip by the unused needle length (the PLEURA_OVERSHOOT
     geometry); the image ends at the calibrated region's deepest row.  Rows are world ``row_mm``.
     """
+    assert ctx.over is not None  # the engine runs this rule only when they exist
     kinds = _floor_kinds(ctx.profile)
     if not kinds:
         return
     plan = ctx.plan
+    assert plan.needle is not None  # the engine runs this rule only when there is a needle
     entry, tip = np.asarray(plan.needle.entry_mm, float), np.asarray(plan.needle.target_mm, float)
     if any(max(p[0] for p in s.points_mm) > tip[0] for _i, s in ctx.confirmed(*kinds)):
         return
@@ -235,7 +249,7 @@ def image_depth(ctx: Context):
 
 
 @rule("angle_window", codes=(FindingCode.NO_SAFE_ANGLE,), rows=("R3", "R4", "R5", "R13"), needs_mm=True)
-def angle_window(ctx: Context):
+def angle_window(ctx: Context) -> Iterator[Finding]:
     w = ctx.window
     if w is not None and not w.intervals:
         yield Finding(FindingCode.NO_SAFE_ANGLE, "warn", f"No safe in-plane angle: {w.reason}.",

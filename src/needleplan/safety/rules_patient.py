@@ -3,6 +3,8 @@ anticoagulation at deep non-compressible sites (R17)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
 from needleplan.planner import position_changed
 from needleplan.safety.codes import FindingCode
 from needleplan.safety.context import Context, mm
@@ -16,7 +18,7 @@ LUNG_HISTORY_FIELDS = ("thoracic_surgery", "emphysema", "copd", "lung_cancer", "
 rule_family(__name__, order=50, title="patient")
 
 
-def kim_spd_mm(bmi: float, th) -> float:
+def kim_spd_mm(bmi: float, th: Mapping[str, float]) -> float:
     """Kim 2002 population skin-to-pleura estimate (mm) at a BMI: 10 * (0.380 BMI - 4.301).
 
     >>> round(kim_spd_mm(18.5, {"KIM_SPD_SLOPE_CM": 0.380, "KIM_SPD_INTERCEPT_CM": -4.301}), 1)
@@ -26,7 +28,7 @@ def kim_spd_mm(bmi: float, th) -> float:
 
 
 @rule("thin_patient", codes=(FindingCode.THIN_PATIENT,), rows=("R6",))
-def thin_patient(ctx: Context):
+def thin_patient(ctx: Context) -> Iterator[Finding]:
     p, prof, th = ctx.plan.patient, ctx.profile, ctx.th
     if not prof.pneumothorax_class:
         return
@@ -42,7 +44,7 @@ def thin_patient(ctx: Context):
         reasons.append(f"women have shallower depths at the {prof.name}")
         severity = severity or "info"
     if not ctx.calibrated:
-        ctx.skip("THIN_PATIENT (measured skin-to-pleura)")
+        ctx.skip(FindingCode.THIN_PATIENT)
     elif ctx.metrics is not None and ctx.metrics.skin_to_pleura_mm is not None:
         spd = ctx.metrics.skin_to_pleura_mm
         values.update(skin_to_pleura_mm=round(spd, 2), thin_threshold_mm=th["THIN_SPD_MM"])
@@ -68,7 +70,7 @@ def lung_history(ctx: Context) -> list[str]:
 
 
 @rule("lung_modifiers", codes=(FindingCode.LUNG_DISEASE, FindingCode.BILATERAL_THORACIC), rows=("R7",))
-def lung_modifiers(ctx: Context):
+def lung_modifiers(ctx: Context) -> Iterator[Finding]:
     if not ctx.profile.pneumothorax_class:
         return
     history = lung_history(ctx)
@@ -84,7 +86,7 @@ def lung_modifiers(ctx: Context):
 
 
 @rule("position", codes=(FindingCode.POSITION_CHANGED,), rows=("R8",))
-def position(ctx: Context):
+def position(ctx: Context) -> Iterator[Finding]:
     if position_changed(ctx.plan):
         a, b = ctx.plan.extra["planning_position"], ctx.plan.extra["procedure_position"]
         yield Finding(FindingCode.POSITION_CHANGED, "warn",
@@ -95,7 +97,7 @@ def position(ctx: Context):
 
 
 @rule("anticoagulation", codes=(FindingCode.ANTICOAGULATED_DEEP_SITE,), rows=("R17",))
-def anticoagulation(ctx: Context):
+def anticoagulation(ctx: Context) -> Iterator[Finding]:
     if ctx.plan.patient.anticoagulated and ctx.profile.non_compressible:
         yield Finding(FindingCode.ANTICOAGULATED_DEEP_SITE, "warn",
                       f"Anticoagulated patient at a deep, non-compressible site ({ctx.profile.name}): bleeding here "

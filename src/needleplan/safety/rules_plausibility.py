@@ -25,8 +25,8 @@ from __future__ import annotations
 import math
 
 from needleplan import geometry as g
-from needleplan.planner import depth_below_skin
 from needleplan.clinical.plausible_ranges import IMPLAUSIBLE
+from needleplan.planner import depth_below_skin
 from needleplan.safety.codes import FindingCode
 from needleplan.safety.context import Context, mm
 from needleplan.safety.registry import rule, rule_family

@@ -4,12 +4,14 @@ rib rather than intercostal space (R4), needle length against the pleura (R5).""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from needleplan import geometry as g
 from needleplan.clinical import SITE_PROFILES
-from needleplan.planner import depth_below_skin, shortest_needle, skin_entry
+from needleplan.planner import Hazard, depth_below_skin, shortest_needle, skin_entry
 from needleplan.safety.codes import FindingCode
 from needleplan.safety.context import Context, mm
 from needleplan.safety.registry import rule, rule_family
@@ -24,7 +26,7 @@ rule_family(__name__, order=20, title="pleura and pneumothorax")
 
 
 @rule("pneumothorax_site", codes=(FindingCode.PNEUMOTHORAX_SITE, FindingCode.SITE_UNKNOWN), rows=("R1", "R19"))
-def pneumothorax_site(ctx: Context):
+def pneumothorax_site(ctx: Context) -> Iterator[Finding]:
     if ctx.plan.site not in SITE_PROFILES:
         yield Finding(FindingCode.SITE_UNKNOWN, "warn",
                       f"Site '{ctx.plan.site}' is not a known site, so it is checked as a superficial site without "
@@ -39,11 +41,12 @@ def pneumothorax_site(ctx: Context):
                       {"site": ctx.plan.site, "region": ctx.profile.region, "male_sex": male})
 
 
-def _pleura_depth(ctx: Context, points) -> float | None:
+def _pleura_depth(ctx: Context, points: ArrayLike) -> float | None:
     if not ctx.calibrated:
         return None
+    assert ctx.scene is not None  # the engine prepares the scene of every calibrated plan
     pts = np.asarray(points, dtype=float)
-    col = ctx.plan.needle.target_mm[1] if ctx.has_needle else float(pts[:, 1].mean())
+    col = ctx.plan.needle.target_mm[1] if ctx.plan.needle is not None else float(pts[:, 1].mean())
     if len(pts) >= 2 and pts[:, 1].min() <= col <= pts[:, 1].max():
         return depth_below_skin(ctx.scene, (g.polyline_row_at_col(pts, col), col))
     return min(depth_below_skin(ctx.scene, p) for p in pts)
@@ -51,7 +54,7 @@ def _pleura_depth(ctx: Context, points) -> float | None:
 
 @rule("pleura_marked", codes=(FindingCode.PLEURA_NOT_MARKED, FindingCode.PLEURA_UNMEASURED,
                               FindingCode.PLEURA_SUGGESTED_UNMARKED), rows=("R2",))
-def pleura_marked(ctx: Context):
+def pleura_marked(ctx: Context) -> Iterator[Finding]:
     pleura, ribs = ctx.confirmed("pleura"), ctx.confirmed("rib")
     suggested = [s for s in ctx.plan.structures if s.kind == "pleura" and s.suggested]
     if not pleura and suggested:
@@ -75,7 +78,7 @@ def pleura_marked(ctx: Context):
                       "the tip-to-pleura margin cannot be measured; mark the pleura.", {"ribs_marked": len(ribs)})
 
 
-def _pleura_hazards(ctx: Context):
+def _pleura_hazards(ctx: Context) -> list[Hazard]:
     return [h for h in ctx.scene.hazards if h.family == "pleura"] if ctx.scene is not None else []
 
 
@@ -90,7 +93,7 @@ def _beyond_marked(ctx: Context, col_mm: float) -> bool:
 
 
 @rule("pleura_margin", codes=(FindingCode.PLEURA_MARGIN,), rows=("R3",), needs_needle=True)
-def pleura_margin(ctx: Context):
+def pleura_margin(ctx: Context) -> Iterator[Finding]:
     if not ctx.calibrated:
         ctx.skip(FindingCode.PLEURA_MARGIN)
         for i, s in ctx.confirmed("pleura"):
@@ -98,6 +101,7 @@ def pleura_margin(ctx: Context):
                 yield Finding(FindingCode.PLEURA_MARGIN, "block", "The needle as drawn crosses the pleura.",
                               {"structure": i, "crosses": True})
         return
+    assert ctx.scene is not None  # the engine prepares the scene of every calibrated plan
     entry, tip_point, _u = ctx.needle_vectors()
     entry = skin_entry(ctx.scene, entry, tip_point)
     for h in _pleura_hazards(ctx):
@@ -113,12 +117,14 @@ def pleura_margin(ctx: Context):
                           f"The needle as drawn reaches or crosses the pleura (tip {mm(tip)} from the pleural line); "
                           f"it must stop at least {h.margin_mm:g} mm above it{why}.", values)
         elif shaft < h.margin_mm - g.TIE_MM:
-            part = f"Tip {mm(tip)} above the pleura" if tip - shaft < 1e-6 else f"Shaft passes {mm(shaft)} from the pleura"
+            part = (f"Tip {mm(tip)} above the pleura" if tip - shaft < 1e-6
+                    else f"Shaft passes {mm(shaft)} from the pleura")
             yield Finding(FindingCode.PLEURA_MARGIN, "warn", f"{part}; margin {h.margin_mm:g} mm{why}.", values)
 
 
 @rule("pleura_overshoot", codes=(FindingCode.PLEURA_OVERSHOOT,), rows=("R3",), needs_mm=True, needs_needle=True)
-def pleura_overshoot(ctx: Context):
+def pleura_overshoot(ctx: Context) -> Iterator[Finding]:
+    assert ctx.over is not None  # the engine runs this rule only when they exist
     o = ctx.over
     if o.pleura_mm is None or o.pleura_mm > o.reach_mm + g.TIE_MM:
         return
@@ -135,7 +141,7 @@ def pleura_overshoot(ctx: Context):
 
 
 @rule("intercostal_target", codes=(FindingCode.INTERCOSTAL_TARGET,), rows=("R4",), needs_needle=True)
-def intercostal_target(ctx: Context):
+def intercostal_target(ctx: Context) -> Iterator[Finding]:
     if not ctx.confirmed("pleura"):
         return
     _entry, tip, u = ctx.needle_vectors()
@@ -161,7 +167,8 @@ def intercostal_target(ctx: Context):
 
 @rule("needle_reaches_pleura", codes=(FindingCode.NEEDLE_REACHES_PLEURA,), rows=("R5",), needs_mm=True,
       needs_needle=True)
-def needle_reaches_pleura(ctx: Context):
+def needle_reaches_pleura(ctx: Context) -> Iterator[Finding]:
+    assert ctx.plan.needle is not None and ctx.metrics is not None  # the engine runs this rule only when they exist
     m, n = ctx.metrics, ctx.plan.needle
     p = m.pleura_along_path_mm
     if p is None or p > n.length_mm + g.TIE_MM:
@@ -189,7 +196,7 @@ _OPPOSITE = {"medial": "lateral", "lateral": "medial", "cranial": "caudal", "cau
 
 
 @rule("trapezius_direction", codes=(FindingCode.TRAPEZIUS_DIRECTION,), rows=("R9",), needs_needle=True)
-def trapezius_direction(ctx: Context):
+def trapezius_direction(ctx: Context) -> Iterator[Finding]:
     """R9 at the neck base: medially or caudally directed needles come closest to the lung apex.
 
     Needs the plan's ``orientation`` field, ``{"right": "medial" | "lateral" | "cranial" | "caudal"}``

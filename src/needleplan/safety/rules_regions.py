@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from needleplan.calibration import region_lookup
@@ -16,12 +18,13 @@ rule_family(__name__, order=10, title="regions and calibration")
 
 
 def _needle_mm(ctx: Context) -> np.ndarray:
+    assert ctx.plan.needle is not None  # called only when ctx.has_needle
     n = ctx.plan.needle
     t = np.linspace(0.0, 1.0, _NEEDLE_SAMPLES)[:, None]
     return np.asarray(n.entry_mm) * (1 - t) + np.asarray(n.target_mm) * t
 
 
-def _in_box(px: np.ndarray, box) -> np.ndarray:
+def _in_box(px: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     r0, c0, r1, c1 = box
     return (px[:, 0] >= r0 - 0.5) & (px[:, 0] <= r1 + 0.5) & (px[:, 1] >= c0 - 0.5) & (px[:, 1] <= c1 + 0.5)
 
@@ -31,6 +34,7 @@ def _regions_of(ctx: Context, px: np.ndarray) -> list[int | None]:
     cal = ctx.plan.calibration
     if ctx.regions is not None:
         return list(region_lookup(ctx.regions, px).point_regions)
+    assert cal.region_box_px is not None  # regions() stops first when there is neither
     own = cal.region_index if cal.region_index is not None else 0
     return [own if inside else None for inside in _in_box(px, cal.region_box_px)]
 
@@ -51,12 +55,12 @@ def _problem(regions: list[int | None], expected: int | None, *, needle: bool) -
 
 
 @rule("regions", codes=(FindingCode.CROSS_REGION,), rows=("docs/contracts.md §3",), needs_mm=True)
-def regions(ctx: Context):
+def regions(ctx: Context) -> Iterator[Finding]:
     cal = ctx.plan.calibration
     if ctx.regions is None and cal.region_box_px is None:
         return
     expected = cal.region_index if cal.source == "US_REGION" else None
-    items = []
+    items: list[tuple[str, str | int, np.ndarray, bool]] = []  # (words, "needle" or structure index, points, is needle)
     if ctx.has_needle:
         items.append(("the needle", "needle", _needle_mm(ctx), True))
     for i, st in ctx.confirmed(*{st.kind for st in ctx.plan.structures}):

@@ -7,8 +7,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+import numpy as np
+
 from needleplan.clinical import BACKSTOP_KINDS, hazard_family
 from needleplan.geometry import TIE_MM
+from needleplan.plan import Structure
 from needleplan.planner import first_hits
 from needleplan.safety.codes import FindingCode
 from needleplan.safety.context import Context, mm
@@ -21,7 +24,7 @@ _WORDS = {"artery": "artery", "vessel": "vessel (type not confirmed: treat it as
 rule_family(__name__, order=30, title="vessels, nerves and viscera")
 
 
-def _name(s) -> str:
+def _name(s: Structure) -> str:
     word = _WORDS.get(s.kind, s.kind)
     return f"{word} '{s.label}'" if s.label else word
 
@@ -77,7 +80,7 @@ for _family, _codes in _CLEARANCES.items():
 
 @rule("hazard_overshoot", codes=(FindingCode.HAZARD_OVERSHOOT,), rows=("R3", "R10", "R11", "R18"),
       needs_mm=True, needs_needle=True)
-def hazard_overshoot(ctx: Context):
+def hazard_overshoot(ctx: Context) -> Iterator[Finding]:
     """The straight extension past the tip, by the unused needle length, meets a vessel, nerve or viscus.
 
     R3's overshoot reasoning (a needle pushed further than planned goes on in a straight line) applied
@@ -85,6 +88,7 @@ def hazard_overshoot(ctx: Context):
     bone or rib met first stops the needle, as for the pleura.  A structure the needle already crosses
     is reported as crossed instead.
     """
+    assert ctx.over is not None  # the engine runs this rule only when they exist
     o = ctx.over
     if o is None or not math.isfinite(o.reach_mm) or o.reach_mm <= 0:
         return
@@ -104,7 +108,7 @@ def hazard_overshoot(ctx: Context):
                       {"structure": i, "kind": s.kind, "past_tip_mm": round(t, 2), "reach_mm": round(o.reach_mm, 2)})
 
 
-def _hit_of(tip, u, s) -> float | None:
+def _hit_of(tip: np.ndarray, u: np.ndarray, s: Structure) -> float | None:
     """Distance from the tip along ``u`` to structure ``s`` (None when the ray misses it)."""
     t = float(first_hits([s], tip, u[None, :])[0])
     return t if math.isfinite(t) else None
@@ -113,7 +117,7 @@ def _hit_of(tip, u, s) -> float | None:
 @rule("expected_marks",
       codes=(FindingCode.NERVE_NOT_MARKED, FindingCode.VISCERA_NOT_MARKED, FindingCode.DOPPLER_ADVISED),
       rows=("R10", "R11", "R18"))
-def expected_marks(ctx: Context):
+def expected_marks(ctx: Context) -> Iterator[Finding]:
     p = ctx.profile
     if p.requires_nerve_mark and not ctx.confirmed("nerve"):
         yield Finding(FindingCode.NERVE_NOT_MARKED, "block",
@@ -130,7 +134,7 @@ def expected_marks(ctx: Context):
 
 
 @rule("suggestions", codes=(FindingCode.SUGGESTION_UNCONFIRMED,), rows=("R10", "R11", "R18"))
-def suggestions(ctx: Context):
+def suggestions(ctx: Context) -> Iterator[Finding]:
     pending = [(i, s) for i, s in enumerate(ctx.plan.structures)
                if s.suggested and hazard_family(s.kind) not in (None, "pleura")]
     if pending:

@@ -59,7 +59,7 @@ def _frames(source: Dataset, frame_index: int) -> list[int] | None:
     return [frame_index + 1] if frames > 1 else None
 
 
-def _region(plan: Plan, points_mm: Any, closed: bool, source: Dataset, frame_index: int):
+def _region(plan: Plan, points_mm: Any, closed: bool, source: Dataset, frame_index: int) -> hd.sr.ImageRegion:
     px = plan.calibration.mm_to_px(np.asarray(points_mm, dtype=float).reshape(-1, 2))
     data = c.px_to_scoord(px)
     graphic = hd.sr.GraphicTypeValues.POLYLINE
@@ -82,6 +82,7 @@ def _measure(name: Any, value: float | None, unit: Any) -> list:
 
 def _needle_group(plan: Plan, metrics: dict, source: Dataset) -> Any:
     n = plan.needle
+    assert n is not None  # exported only for a plan with a needle
     mm, deg = codes.UCUM.Millimeter, codes.UCUM.Degree
     measurements = (
         _measure(codes.SCT.Depth, metrics.get("depth_mm"), mm)

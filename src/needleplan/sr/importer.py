@@ -123,7 +123,10 @@ def sr_to_plan(ds: Dataset, *, calibration: Any = None, site: str = "other") -> 
     """Read a needleplan SR back into a plan (``calibration`` only for a foreign SR)."""
     try:
         sr = hd.sr.ComprehensiveSR.from_dataset(ds, copy=False)
-        groups = sr.content.get_planar_roi_measurement_groups()
+        content = sr.content  # a MeasurementReport when the document is TID 1500, else a plain ContentSequence
+        if not isinstance(content, hd.sr.MeasurementReport):
+            raise AttributeError("its content is not a TID 1500 measurement report")
+        groups = content.get_planar_roi_measurement_groups()
     except (ValueError, AttributeError, KeyError, TypeError) as exc:
         raise PlanFormatError(f"not a TID 1500 measurement report highdicom can read ({exc}); the file may be "
                               "cut off: copy it again or export it again with `needleplan sr export`") from exc
@@ -137,7 +140,8 @@ def sr_to_plan(ds: Dataset, *, calibration: Any = None, site: str = "other") -> 
     uid, frame = _source_ref(sr)
     plan["image"] = {**plan.get("image", {}), "sop_instance_uid": uid, "frame_index": frame}
     saved_structures = list(plan.get("structures") or [])
-    structures, needle, metrics = [], plan.get("needle"), {}
+    structures: list[dict[str, Any]] = []
+    needle, metrics = plan.get("needle"), {}
     for group in groups:
         ident = str(group.tracking_identifier or "")
         px, closed, g_frame = _region_px(group)

@@ -15,6 +15,7 @@ import errno
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pydicom
@@ -27,6 +28,10 @@ from needleplan.synth.probe import CURVILINEAR, LINEAR, Probe, image_grid
 from needleplan.synth.render import Renderer
 from needleplan.synth.sites import PLAN_SITE, SITE_PRESETS, build_scene
 from needleplan.synth.truth import reference_needle, reference_structures, truth_structures
+
+if TYPE_CHECKING:  # imported where used: the plan model and the PyMUST renderer are not needed to import synth
+    from needleplan.plan import Plan
+    from needleplan.synth.physical import PhysicalRenderer
 
 __all__ = [
     "SyntheticCase",
@@ -95,7 +100,8 @@ class SyntheticCase:
         notes = (
             "Ground truth of a synthetic phantom: every structure as generated."
             if truth
-            else f"Reference plan: in plane from the image's right, entry {abs(needle['entry_mm'][1] - needle['target_mm'][1]):.1f} mm "
+            else "Reference plan: in plane from the image's right, "
+            f"entry {abs(needle['entry_mm'][1] - needle['target_mm'][1]):.1f} mm "
             f"lateral to the target, {needle['length_mm']:.0f} mm {needle['gauge']} G needle."
         )
         synth = {
@@ -132,7 +138,7 @@ class SyntheticCase:
         """The reference plan (image binding incomplete until written)."""
         return self.plan_dict(truth=False)
 
-    def to_plan(self, *, truth: bool = False, image: dict | None = None):
+    def to_plan(self, *, truth: bool = False, image: dict | None = None) -> Plan:
         """The truth or the reference plan as a :class:`needleplan.plan.Plan` value (its
         ``structures`` are plan ``Structure`` objects)."""
         from needleplan.plan import plan_from_dict
@@ -191,6 +197,7 @@ def generate_case(
     scene = dataclasses.replace(scene, probe=_resolve_probe(scene.probe, probe))
     grid = image_grid(scene.probe)
     motion = motion or DEFAULT_MOTION
+    renderer: Renderer | PhysicalRenderer
     if model == "physical":
         from needleplan.synth.physical import MAP_PSF_PX, PhysicalRenderer
 

@@ -21,7 +21,7 @@ from PIL import Image
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate, generate_frames
 from pydicom.tag import Tag
-from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit
+from pydicom.uid import UID, ExplicitVRLittleEndian, JPEGBaseline8Bit
 
 if TYPE_CHECKING:
     from needleplan.synth import SyntheticCase
@@ -95,10 +95,10 @@ def _header(case: SyntheticCase, compression: str) -> Dataset:
     sop_class = US_MULTIFRAME if cine else US_IMAGE
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
-    ds.file_meta.MediaStorageSOPClassUID = sop_class
-    ds.file_meta.MediaStorageSOPInstanceUID = case_uid(case, "sop", compression)
+    ds.file_meta.MediaStorageSOPClassUID = UID(sop_class)
+    ds.file_meta.MediaStorageSOPInstanceUID = UID(case_uid(case, "sop", compression))
     ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit if compression == "jpeg" else ExplicitVRLittleEndian
-    ds.file_meta.ImplementationClassUID = derived_uid("needleplan.synth", "implementation", "1")
+    ds.file_meta.ImplementationClassUID = UID(derived_uid("needleplan.synth", "implementation", "1"))
     ds.file_meta.ImplementationVersionName = "NEEDLEPLAN_SYN1"
     ds.SpecificCharacterSet = "ISO_IR 100"
     ds.ImageType = ["DERIVED", "PRIMARY"]

@@ -99,7 +99,8 @@ def _ridge(row_px: np.ndarray, centre_px: np.ndarray, sigma_px: float) -> np.nda
     return np.exp(-(((row_px - centre_px) / sigma_px) ** 2)).astype(np.float32)
 
 
-def _layer_texture(tissue: str, fibre_deg: float, fields: dict[str, np.ndarray], shape) -> np.ndarray:
+def _layer_texture(tissue: str, fibre_deg: float, fields: dict[str, np.ndarray],
+                   shape: tuple[int, int]) -> np.ndarray:
     if tissue == "dermis":
         return ECHO["dermis"] * (1.0 + 0.2 * fields["fine"][: shape[0], : shape[1]])
     if tissue == "fat":
@@ -121,7 +122,7 @@ def paint_vessel(echo: np.ndarray, alpha: np.ndarray, patch: VesselPatch, scale:
     alpha[patch.rows, patch.cols] = patch.alpha_bg * (1.0 - lumen) + ATTENUATION["lumen"] * lumen
 
 
-def _vessel_patch(blob: Blob, grid: ImageGrid, echo, alpha, max_scale: float) -> VesselPatch:
+def _vessel_patch(blob: Blob, grid: ImageGrid, echo: np.ndarray, alpha: np.ndarray, max_scale: float) -> VesselPatch:
     s = grid.spacing_mm
     (cr, cc), (a, b) = blob.centre_mm, blob.semi_axes_mm
     wall = VESSEL_WALL_MM.get(blob.tissue, 0.4)
@@ -139,8 +140,8 @@ def _vessel_patch(blob: Blob, grid: ImageGrid, echo, alpha, max_scale: float) ->
     )
 
 
-def _paint_bone(echo, alpha, mask, row_px, sigma_px) -> None:
-    cols_with = mask.any(axis=0)
+def _paint_bone(echo: np.ndarray, alpha: np.ndarray, mask: np.ndarray, row_px: np.ndarray, sigma_px: float) -> None:
+    cols_with = np.asarray(mask.any(axis=0))  # (cols,) bool
     top = np.argmax(mask, axis=0).astype(np.float32)
     echo[mask] = 0.0
     alpha[mask] = ATTENUATION["bone"]
@@ -149,7 +150,8 @@ def _paint_bone(echo, alpha, mask, row_px, sigma_px) -> None:
     echo += ECHO["bone_cortex"] * ridge
 
 
-def _paint_kidney(echo, alpha, mask, blob: Blob, grid: ImageGrid, fields) -> None:
+def _paint_kidney(echo: np.ndarray, alpha: np.ndarray, mask: np.ndarray, blob: Blob, grid: ImageGrid,
+                  fields: dict[str, np.ndarray]) -> None:
     """Kidney: hypoechoic cortex, bright capsule, echogenic central sinus (half its size)."""
     (cr, cc), (a, b) = blob.centre_mm, blob.semi_axes_mm
     row_mm, col_mm = grid.row_mm(), grid.col_mm()
@@ -225,7 +227,8 @@ def paint_static(
             alpha[mask] = ATTENUATION["ligament"]
         else:  # target: a hypoechoic oval with soft edges
             soft = ndimage.gaussian_filter(mask.astype(np.float32), 1.0)
-            echo[:] = echo * (1.0 - soft) + ECHO["target"] * (1.0 + 0.3 * fields["fine"][: grid.rows, : grid.cols]) * soft
+            fine = fields["fine"][: grid.rows, : grid.cols]
+            echo[:] = echo * (1.0 - soft) + ECHO["target"] * (1.0 + 0.3 * fine) * soft
     echo = ndimage.gaussian_filter(echo, (0.5 * psf_px[0], 0.5 * psf_px[1]))
     vessels = [_vessel_patch(b, grid, echo, alpha, max_vessel_scale) for b in pulsing]
     for patch in vessels:

@@ -20,6 +20,7 @@ not modelled).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,7 +71,8 @@ class PsfBank:
     weights: np.ndarray  # (bands, rows, 1) float32
 
     @classmethod
-    def build(cls, probe: Probe, shape: tuple[int, int], depth_mm: np.ndarray, lateral_mm) -> PsfBank:
+    def build(cls, probe: Probe, shape: tuple[int, int], depth_mm: np.ndarray,
+              lateral_mm: Callable[[float], float]) -> PsfBank:
         """PSFs of ``probe`` for maps of ``shape`` whose rows lie at ``depth_mm`` (spacing
         ``probe.spacing_mm`` along the beam); ``lateral_mm(depth)`` is the sample spacing across
         the beams at a depth (constant for a linear probe, growing with depth for a fan)."""
@@ -91,7 +93,7 @@ class PsfBank:
             ffts.append(scipy.fft.fft2(padded, fft_shape).astype(np.complex64))
         d = np.asarray(depth_mm, dtype=np.float64).reshape(-1)
         weights = np.stack([_hat(d, centres, i) for i in range(n)])[:, :, None].astype(np.float32)
-        return cls(tuple(shape), fft_shape, (kr // 2, kc // 2), centres, tuple(ffts), weights)
+        return cls((shape[0], shape[1]), fft_shape, (kr // 2, kc // 2), centres, tuple(ffts), weights)
 
     def image(self, field: np.ndarray) -> np.ndarray:
         """The complex (I/Q) image of a complex scatter map: its convolution with each band's PSF,

@@ -114,6 +114,7 @@ def skin_row_mm(probe: Probe, col_mm: np.ndarray) -> np.ndarray:
     col_mm = np.asarray(col_mm, dtype=np.float64)
     if probe.kind != "curvilinear":
         return np.zeros_like(col_mm)
+    assert probe.radius_mm is not None  # every curvilinear probe has one (Probe checks it)
     radius = float(probe.radius_mm)
     half = min(probe.footprint_mm / 2.0, radius * math.sin(probe.half_angle_rad))
     c = np.clip(col_mm, -half, half)
@@ -132,6 +133,7 @@ def image_grid(probe: Probe) -> ImageGrid:
     top, bottom, left, right = MARGINS_PX
     s = probe.spacing_mm
     if probe.kind == "curvilinear":
+        assert probe.radius_mm is not None  # every curvilinear probe has one (Probe checks it)
         radius = float(probe.radius_mm)
         theta = probe.half_angle_rad
         half_w_mm = (radius + probe.depth_mm) * math.sin(theta)
@@ -162,6 +164,7 @@ def fan_mask(probe: Probe, grid: ImageGrid) -> np.ndarray:
     mask[r0 : r1 + 1, c0 : c1 + 1] = True
     if probe.kind != "curvilinear":
         return mask
+    assert probe.radius_mm is not None  # every curvilinear probe has one (Probe checks it)
     radius = float(probe.radius_mm)
     row = grid.row_mm() + radius  # apex at (-R, 0)
     col = grid.col_mm()

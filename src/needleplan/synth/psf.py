@@ -22,6 +22,7 @@ import hashlib
 import math
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +59,8 @@ def _key(probe: Probe, depth_mm: float, axial_mm: float, lateral_mm: float) -> s
     import pymust
 
     text = repr((getattr(pymust, "__version__", "0.1.9"), MUST_ARRAY[probe.kind], probe.frequency_mhz,
-                 round(depth_mm, 3), round(axial_mm, 5), round(lateral_mm, 5), HALF_EXTENT_WAVELENGTHS, _FINE, RECEIVE_F_NUMBER, TRANSMIT_F_NUMBER))
+                 round(depth_mm, 3), round(axial_mm, 5), round(lateral_mm, 5), HALF_EXTENT_WAVELENGTHS, _FINE,
+                 RECEIVE_F_NUMBER, TRANSMIT_F_NUMBER))
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
@@ -89,7 +91,7 @@ def point_spread_function(probe: Probe, depth_mm: float, axial_mm: float, latera
     return kernel
 
 
-def _hann_aperture(param, depth_mm: float, f_number: float) -> np.ndarray:
+def _hann_aperture(param: Any, depth_mm: float, f_number: float) -> np.ndarray:
     """Hann apodisation over the elements of an aperture ``depth / f_number`` wide, centred."""
     element_mm = (np.arange(param.Nelements) - (param.Nelements - 1) / 2.0) * param.pitch * 1e3
     half_mm = 0.5 * depth_mm / f_number
@@ -134,7 +136,7 @@ def _simulate(probe: Probe, depth_mm: float, axial_mm: float, lateral_mm: float)
     # Bring to baseband along depth: remove the carrier estimated at the peak (the beamformed I/Q
     # oscillates at about 2 fc / c along depth), so that pixel-sized averaging keeps the signal.
     r, c = np.unravel_index(int(np.argmax(np.abs(image))), image.shape)
-    lo, hi = max(r - 2 * _FINE, 0), min(r + 2 * _FINE, image.shape[0] - 1)
+    lo, hi = max(int(r) - 2 * _FINE, 0), min(int(r) + 2 * _FINE, image.shape[0] - 1)
     phase = np.unwrap(np.angle(image[lo : hi + 1, c]))
     k_rad_per_m = (phase[-1] - phase[0]) / (zg[hi, c] - zg[lo, c])
     image = image * np.exp(-1j * k_rad_per_m * (zg - z0))

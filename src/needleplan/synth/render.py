@@ -16,11 +16,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from needleplan.synth.motion import Motion
 from needleplan.synth.paint import StaticMaps, paint_static, paint_vessel
-from needleplan.synth.probe import ImageGrid, fan_mask
+from needleplan.synth.probe import ImageGrid, Probe, fan_mask
 from needleplan.synth.scan import FanPolar
 from needleplan.synth.scene import Scene
 from needleplan.synth.texture import psf_sigma_px, speckle_magnitude
@@ -150,6 +149,7 @@ class Renderer:
         fm = self.frame_maps(index)
         speckle = self.wall_speckle
         if fm.lung is not None:
+            assert self.lung_speckle is not None  # made whenever the scene has a lung window
             speckle = fm.lung.lay(speckle, self.lung_speckle, g.rows, g.cols)
         amplitude = fm.echo * speckle
         amplitude *= fm.transmission
@@ -213,7 +213,7 @@ def _transmission(alpha: np.ndarray, row_mm: np.ndarray, g: ImageGrid, mhz: floa
     return np.power(np.float32(10.0), (tgc_db - loss_db) * np.float32(1.0 / 20.0))
 
 
-def _transmission_fan(alpha: np.ndarray, g: ImageGrid, probe) -> np.ndarray:
+def _transmission_fan(alpha: np.ndarray, g: ImageGrid, probe: Probe) -> np.ndarray:
     """Round-trip transmission along the fan's radial beams (curvilinear probe), with TGC on the
     depth along the beam: shadows and enhancement spread out from the virtual apex.
 

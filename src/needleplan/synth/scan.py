@@ -38,6 +38,7 @@ class FanPolar:
     @classmethod
     def build(cls, g: ImageGrid, probe: Probe) -> FanPolar:
         """The polar grid of ``probe``'s fan over image grid ``g``."""
+        assert probe.radius_mm is not None  # a fan comes from a curvilinear probe, which has a radius
         s, radius = g.spacing_mm, float(probe.radius_mm)
         half = probe.half_angle_rad
         apex_r, apex_c = g.origin_px[0] - radius / s, float(g.origin_px[1])

@@ -192,7 +192,8 @@ def gluteus_medius(h: Habitus, rng: np.random.Generator) -> Scene:
     ilium_top = top + med + minim
     ilium = blob("ilium", "bone", "bone", (ilium_top + 20.0, 0.0), (20.0, 90.0))
     # Superior gluteal artery, deep branch between medius and minimus (1D): 3 mm [inference].
-    artery = blob("superior gluteal artery (deep branch)", "artery", "artery", (top + med + 0.5, -14.0), (1.5, 1.5), pulsatile=True)
+    artery = blob("superior gluteal artery (deep branch)", "artery", "artery", (top + med + 0.5, -14.0), (1.5, 1.5),
+                  pulsatile=True)
     target = _target(top + med / 2.0, 0.0)
     probe = CURVILINEAR.with_depth(math.ceil((ilium_top + 22.0) / 10.0) * 10.0)
     return Scene(
@@ -217,7 +218,8 @@ def piriformis(h: Habitus, rng: np.random.Generator) -> Scene:
     nerve = blob("sciatic nerve", "nerve", "nerve", (centre + half + 4.5, -14.0), (2.8, 6.0))
     # Ascending inferior gluteal artery branch under gluteus maximus (1D Chang 2017 via sonoskills;
     # R10): 3 mm [inference], medial to the target, away from the needle's path.
-    artery = blob("inferior gluteal artery branch", "artery", "artery", (centre - half - 1.6, -20.0), (1.5, 1.5), pulsatile=True)
+    artery = blob("inferior gluteal artery branch", "artery", "artery", (centre - half - 1.6, -20.0), (1.5, 1.5),
+                  pulsatile=True)
     target = _target(centre, 0.0, scale=1.5)
     probe = CURVILINEAR.with_depth(math.ceil((centre + half + 30.0) / 10.0) * 10.0)
     return Scene(

@@ -11,6 +11,7 @@ outside the skin (R5; 1E), 2 mL of 1% lidocaine per point (1H "TPI about 2 mL pe
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +53,8 @@ def clip_polygon(points: np.ndarray, box_mm: tuple[float, float, float, float]) 
     [[1.0, 1.0], [1.0, 4.0], [4.0, 4.0], [4.0, 1.0]]
     """
     out = np.asarray(points, dtype=np.float64)
-    for axis, bound, keep_above in ((0, box_mm[0], True), (1, box_mm[1], True), (0, box_mm[2], False), (1, box_mm[3], False)):
+    for axis, bound, keep_above in ((0, box_mm[0], True), (1, box_mm[1], True),
+                                    (0, box_mm[2], False), (1, box_mm[3], False)):
         if len(out) == 0:
             break
         src, out_pts = out, []
@@ -78,7 +80,7 @@ def _box_mm(grid: ImageGrid) -> tuple[float, float, float, float]:
 
 def _blob_dict(blob: Blob, grid: ImageGrid, step: int = 1, frame_index: int | None = None) -> dict:
     pts = clip_polygon(blob.polygon()[::step], _box_mm(grid))
-    d = {
+    d: dict[str, Any] = {
         "kind": blob.kind,
         "label": blob.label,
         "points_mm": [[_r(r), _r(c)] for r, c in pts],

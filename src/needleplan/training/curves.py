@@ -30,7 +30,7 @@ def resample(points: Any, closed: bool, step_mm: float = RESAMPLE_STEP_MM) -> np
     """
     a, b = segments_of(points, closed)
     out = []
-    for p, q in zip(a, b):
+    for p, q in zip(a, b, strict=True):
         n = max(1, math.ceil(float(np.hypot(*(q - p))) / step_mm))
         t = np.arange(n, dtype=float)[:, None] / n
         out.append(p + t * (q - p))

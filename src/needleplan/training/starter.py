@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from needleplan.clinical import site_profile
-from needleplan.synth import generate_case, write_case
 from needleplan.plan import load_plan
+from needleplan.synth import generate_case, write_case
 from needleplan.training.cases import TeachingCase, create_case, list_cases, reference_blocks
 
 __all__ = ["STARTER_SET", "StarterResult", "build_starter_set"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from needleplan import pacs
 from needleplan.pacs.testserver import LocalOrthanc, find_orthanc
 from needleplan_napari._names import PLUGIN

@@ -93,7 +93,8 @@ def test_search_retrieve_open_in_mm_store_and_read_back(make_napari_viewer_proxy
     restored = import_sr(srs[0], image_path=IMAGE)
     built = plan_widget.session.build_plan()
     # SCOORDs are float32 pixels: within 1e-4 px x 0.1 mm/px, far below 0.001 mm
-    for a, b in ((restored.needle.entry_mm, built.needle.entry_mm), (restored.needle.target_mm, built.needle.target_mm)):
+    for a, b in ((restored.needle.entry_mm, built.needle.entry_mm),
+                 (restored.needle.target_mm, built.needle.target_mm)):
         assert a == pytest.approx(b, abs=1e-3)
     assert restored.needle.entry_mm == pytest.approx(plan.needle.entry_mm, abs=1e-3)
     assert sorted(s.kind for s in restored.structures) == sorted(s.kind for s in built.structures)

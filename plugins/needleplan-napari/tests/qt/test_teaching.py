@@ -61,7 +61,7 @@ def test_submit_scores_like_the_core_and_only_then_shows_the_reference(make_napa
     # hidden before submit: no layer, and the core refuses to give it
     assert teach.reference_layer() is None
     with pytest.raises(LibraryError):
-        attempt.reference
+        _ = attempt.reference
 
     # the teacher (this test) reads the reference file; the resident marks the bone but not the artery
     reference = load_plan(list_cases(case_dir)[0].reference_path)
@@ -83,7 +83,8 @@ def test_submit_scores_like_the_core_and_only_then_shows_the_reference(make_napa
     # by hand: 4 mm along, 0 across, same direction, same entry; the artery missed
     assert score.needle.target_along_mm == pytest.approx(4.0, abs=1e-3)
     assert score.needle.target_across_mm == pytest.approx(0.0, abs=1e-3)
-    assert score.needle.angle_deg == pytest.approx(0.0, abs=1e-3) and score.needle.entry_mm == pytest.approx(0.0, abs=1e-3)
+    assert score.needle.angle_deg == pytest.approx(0.0, abs=1e-3)
+    assert score.needle.entry_mm == pytest.approx(0.0, abs=1e-3)
     assert [(h.kind, h.status) for h in score.hazards] == [(h.kind, h.status) for h in expected.hazards]
     assert ("artery", "missed") in [(h.kind, h.status) for h in score.hazards]
     assert ("bone", "found") in [(h.kind, h.status) for h in score.hazards]

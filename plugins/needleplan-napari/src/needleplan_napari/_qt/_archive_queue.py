@@ -11,7 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from qtpy.QtWidgets import (
-    QAbstractItemView, QCheckBox, QHBoxLayout, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QCheckBox,
+    QHBoxLayout,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from needleplan_napari._qt._panels import plan_widget, run_worker
