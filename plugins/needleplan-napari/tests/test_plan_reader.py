@@ -130,3 +130,29 @@ def test_widget_open_plan_ends_in_the_same_first_view(make_napari_viewer_proxy, 
     zoom = viewer.scene.camera.zoom
     viewer.reset_view()
     assert zoom == pytest.approx(viewer.scene.camera.zoom)
+
+
+def test_needleplan_view_of_a_plan_starts_at_home_with_the_ruler(monkeypatch, qtbot, plan_copy):
+    import napari
+
+    from needleplan.cli import main
+    from needleplan_napari._depth_ruler import RULER_NAME
+
+    seen = {}
+
+    def fake_run(*a, **k):  # the event loop: let Qt lay the window out, then look at it
+        viewer = napari.current_viewer()
+        _settle()
+        seen["active"] = viewer.layers.selection.active.name
+        seen["image"] = viewer.layers[0].name
+        seen["needle mode"] = _by_kind(viewer)["needle"].mode
+        seen["ruler"] = RULER_NAME in [layer.name for layer in viewer.layers]
+        seen["zoom"] = viewer.scene.camera.zoom
+        viewer.reset_view()
+        seen["home zoom"] = viewer.scene.camera.zoom
+        viewer.close()
+
+    monkeypatch.setattr(napari, "run", fake_run)
+    assert main(["view", str(plan_copy)]) == 0
+    assert seen["active"] == seen["image"] and seen["needle mode"] == "pan_zoom" and seen["ruler"]
+    assert seen["zoom"] == pytest.approx(seen["home zoom"])
