@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from qtpy.QtWidgets import QApplication
 
 from needleplan.samples import sample_plan
@@ -92,3 +94,29 @@ def test_a_cine_gets_a_ruler_on_every_frame(docked):
     # a 2-D layer over a 3-D image: napari shows it on every time step
     assert viewer.layers[0].ndim == 3 and ruler is not None and ruler.ndim == 2
     assert tuple(str(u) for u in ruler.units) == ("millimeter", "millimeter")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(0.05, 0.5), st.integers(0, 60), st.integers(0, 80), st.integers(60, 400))
+def test_every_tick_sits_on_the_image_row_of_its_depth(spacing_mm, origin_row, origin_col, rows):
+    from napari.layers import Image
+
+    from needleplan.calibration import Calibration
+
+    cal = Calibration("PIXEL_SPACING", (spacing_mm, spacing_mm), (float(origin_row), float(origin_col)),
+                      None, None, "test")
+    kwargs = _layers.calibrated_image_kwargs(cal, 2, None)
+    image = Image(np.zeros((rows, 100), np.uint8), **kwargs,
+                  metadata={_layers.META: {"role": "image", "calibration": cal}})
+    lines, labels = ruler_drawing(image)
+    for line, label in zip(lines, labels, strict=True):
+        depth_mm = float(line[0, 0])
+        # image row of a depth: origin_row + depth / spacing, inside the image's outer pixel edges
+        row = image.world_to_data(tuple(line[0]))[0]
+        assert row == pytest.approx(origin_row + depth_mm / spacing_mm, abs=1e-6)
+        assert -0.5 - 1e-6 <= row <= rows - 0.5 + 1e-6
+        assert depth_mm >= 0.0  # never above the skin line
+        # the tick starts on the image's left edge: (-0.5 - origin_col) * spacing
+        assert line[0, 1] == pytest.approx((-0.5 - origin_col) * spacing_mm, abs=1e-6)
+        assert (label != "") == (abs(depth_mm / 10.0 - round(depth_mm / 10.0)) < 1e-9)
+

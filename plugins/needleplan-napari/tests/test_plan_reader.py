@@ -156,3 +156,12 @@ def test_needleplan_view_of_a_plan_starts_at_home_with_the_ruler(monkeypatch, qt
     assert main(["view", str(plan_copy)]) == 0
     assert seen["active"] == seen["image"] and seen["needle mode"] == "pan_zoom" and seen["ruler"]
     assert seen["zoom"] == pytest.approx(seen["home zoom"])
+
+
+def test_a_plan_without_its_image_is_refused_in_one_line(tmp_path):
+    from needleplan.errors import ImageReadError
+
+    plan = Path(shutil.copy(sample_plan("trapezius_thin"), tmp_path / "alone.plan.json"))
+    with pytest.raises(ImageReadError) as err:
+        read_plan(str(plan))
+    assert "\n" not in str(err.value) and "was not found" in str(err.value)
