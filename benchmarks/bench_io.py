@@ -112,9 +112,10 @@ def write_cine(path: Path, frames: int, jpeg: bool) -> None:
                 f.write(_frame(i % 50).tobytes())
 
 
-def run_child(case: str, path: Path) -> dict:
+def run_child(case: str, path: Path, child: str = CHILD) -> dict:
+    """Run the ``child`` script for ``case`` in a new interpreter; its JSON result plus ``wall_s``."""
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", CHILD, case, str(path)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", child, case, str(path)], capture_output=True, text=True)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed", "wall_s": wall}

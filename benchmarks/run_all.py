@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("safety", "io", "synth", "detect", "library", "plugin", "pacs", "report")
+SCRIPTS = ("safety", "io", "video", "synth", "detect", "library", "plugin", "pacs", "report")
 
 
 def _command(name: str) -> list[str]:

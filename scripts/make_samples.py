@@ -62,26 +62,30 @@ def make_samples(folder: Path) -> list[Path]:
 
 
 def make_gallery(folder: Path) -> list[Path]:
-    """One PNG per site preset (average habitus), cropped to the calibrated region."""
+    """Two PNGs per site preset (average habitus), cropped to the calibrated region: the smooth
+    model (``<preset>.png``) and the physical one of the same case (``<preset>.physical.png``)."""
     from PIL import Image
 
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for preset in SITE_PRESETS:
-        case = generate_case(preset, GALLERY_HABITUS, seed=GALLERY_SEED)
-        r0, c0, r1, c1 = case.region_box_px
-        path = folder / f"{preset}.png"
-        Image.fromarray(case.frames[0][r0 : r1 + 1, c0 : c1 + 1]).save(path, optimize=False)
-        out.append(path)
+        for model, suffix in (("smooth", ""), ("physical", ".physical")):
+            case = generate_case(preset, GALLERY_HABITUS, seed=GALLERY_SEED, model=model)
+            r0, c0, r1, c1 = case.region_box_px
+            path = folder / f"{preset}{suffix}.png"
+            Image.fromarray(case.frames[0][r0 : r1 + 1, c0 : c1 + 1]).save(path, optimize=False)
+            out.append(path)
     lines = [
         "# Phantom gallery",
         "",
         f"One frame of each site preset ({GALLERY_HABITUS} habitus, seed {GALLERY_SEED}), cropped to the calibrated",
         "region; made by `python scripts/make_samples.py`. Synthetic images (`needleplan.synth`), not patients.",
+        "Left the default smooth model, right the physical model (`--model physical`) of the same case.",
         "",
     ]
     for preset in SITE_PRESETS:
-        lines += [f"![{preset}]({preset}.png)", "", f"*{preset}*: {GALLERY_CAPTIONS[preset]}", ""]
+        lines += [f"![{preset}]({preset}.png) ![{preset}, physical]({preset}.physical.png)", "",
+                  f"*{preset}*: {GALLERY_CAPTIONS[preset]}", ""]
     readme = folder / "README.md"
     readme.write_text("\n".join(lines), encoding="utf-8")
     return [*out, readme]

@@ -15,7 +15,9 @@ ultrasound quirks that have no real file (docs/ultrasound-calibration.md §6).
 
 from __future__ import annotations
 
+import hashlib
 import io
+import secrets
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -24,15 +26,14 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import (
+    UID,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
     JPEGBaseline8Bit,
-    UID,
-    generate_uid,
 )
 
 __all__ = [
-    "region", "us_dataset", "ct_dataset", "jpeg_baseline", "write", "frame_pattern", "QUIRKS",
+    "region", "us_dataset", "ct_dataset", "jpeg_baseline", "write", "frame_pattern", "fixed_length_uid", "QUIRKS",
     "US_IMAGE", "US_MULTIFRAME", "CT_IMAGE",
 ]
 
@@ -59,6 +60,20 @@ def region(min_row: int, min_col: int, max_row: int, max_col: int, *,
     return item
 
 
+def fixed_length_uid(name: str | None = None) -> str:
+    """A ``2.25.`` UID of always 44 characters: derived from ``name``, or unique when none is given.
+
+    pydicom's ``generate_uid()`` varies in length (leading zeros of a random number are dropped), so
+    two otherwise equal files differ in size from run to run; a test must never depend on that.
+
+    >>> fixed_length_uid("study") == fixed_length_uid("study"), len(fixed_length_uid())
+    (True, 44)
+    """
+    bits = (int(hashlib.sha256(name.encode()).hexdigest()[:30], 16) if name is not None
+            else secrets.randbits(120))
+    return f"2.25.{10**38 + bits}"  # 10**38 + (< 2**120 = 1.3e36): always 39 digits
+
+
 def frame_pattern(i: int, rows: int, cols: int, rgb: bool = False) -> np.ndarray:
     """A smooth, frame-specific uint8 pattern (JPEG keeps it within a few grey levels)."""
     r = np.arange(rows, dtype=np.int32)[:, None]
@@ -73,11 +88,11 @@ def _base(ds: Dataset, sop_class: UID, modality: str) -> Dataset:
     ds.file_meta = FileMetaDataset()
     ds.file_meta.MediaStorageSOPClassUID = sop_class
     ds.SOPClassUID = sop_class
-    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = fixed_length_uid()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds.Modality = modality
     ds.PatientName = "Synthetic^Phantom"
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = fixed_length_uid(), fixed_length_uid()
     return ds
 
 

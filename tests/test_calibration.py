@@ -261,3 +261,34 @@ def test_reference_pixel_at_zero_depth_leaves_the_origin_on_the_reference_pixel(
     cal = calibration_from_dataset(us_dataset(regions=[item]))
     assert cal.origin_px == (40.0, 160.0)
     assert not any("stands for a depth" in n for n in cal.notes)
+
+
+@pytest.mark.parametrize("px, mm, accepted", [
+    (100.0, 500.0, True),    # 500 mm / 100 px = 5 mm/px: the top of the plausible range
+    (1000.0, 5.0, True),     # 5 mm / 1000 px = 0.005 mm/px: the bottom
+    (100.0, 501.0, False),   # 5.01 mm/px: a distance typed in the wrong unit (cm read as mm x 10)
+    (1000.0, 4.9, False),    # 0.0049 mm/px
+    (100.0, 2e5, False),     # 2,000 mm/px
+])
+def test_manual_calibration_only_within_the_plausible_pixel_size(px, mm, accepted) -> None:
+    if accepted:
+        cal = manual_calibration((0, 0), (px, 0), mm)
+        assert cal.spacing_mm == pytest.approx((mm / px, mm / px))
+    else:
+        with pytest.raises(CalibrationError, match=r"outside the plausible 0\.005-5 mm/px"):
+            manual_calibration((0, 0), (px, 0), mm)
+
+
+def test_manual_calibration_refuses_an_infinite_origin() -> None:
+    with pytest.raises(CalibrationError, match="not a finite position"):
+        manual_calibration((0, 0), (100, 0), 10.0, origin_px=(float("inf"), 0.0))
+
+
+def test_pixel_spacing_outside_the_plausible_range_is_refused_with_the_value() -> None:
+    ds = Dataset()
+    ds.Rows, ds.Columns, ds.PixelSpacing = 391, 566, [20.0, 0.25]   # 20 mm/px rows (fuzz repro D1b)
+    cal = calibration_from_dataset(ds)
+    assert cal.source == "NONE" and cal.spacing_mm is None
+    assert "PixelSpacing not used: 20 x 0.25 mm/px is outside the plausible 0.005-5 mm/px" in cal.reason
+    ds.PixelSpacing = [5.0, 0.25]   # 5 mm/px is still a (coarse) pixel
+    assert calibration_from_dataset(ds).spacing_mm == (5.0, 0.25)

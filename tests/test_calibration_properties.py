@@ -6,7 +6,14 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from needleplan.calibration import Calibration, UltrasoundRegion, region_lookup
+from needleplan.calibration import (
+    MAX_SPACING_MM,
+    MIN_SPACING_MM,
+    Calibration,
+    UltrasoundRegion,
+    calibration_from_dataset,
+    region_lookup,
+)
 
 spacing = st.floats(min_value=0.01, max_value=2.0)
 coord = st.floats(min_value=-2000.0, max_value=2000.0)
@@ -54,9 +61,9 @@ def test_lookup_inside_iff_every_point_is_in_the_box(r0, c0, h, w, pts) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.integers(0, 300), st.integers(0, 300), st.integers(2, 300), st.integers(2, 300),
-       st.integers(-200, 200), st.integers(-200, 200),
-       st.floats(1e-4, 0.2), st.floats(1e-4, 0.2), st.booleans(), st.booleans())
+@given(st.integers(0, 300), st.integers(0, 300), st.integers(20, 300), st.integers(20, 300),
+       st.integers(-200, 200), st.integers(-200, 200),  # within 10 image sizes: a plausible origin
+       st.floats(0.0005, 0.2), st.floats(0.0005, 0.2), st.booleans(), st.booleans())
 def test_region_calibration_puts_the_reference_pixel_at_zero_mm(r0, c0, h, w, ref_r, ref_c, d_r, d_c, neg_r, neg_c):
     from needleplan.calibration import calibration_from_dataset
     from tests.dicom_factory import region, us_dataset
@@ -71,3 +78,36 @@ def test_region_calibration_puts_the_reference_pixel_at_zero_mm(r0, c0, h, w, re
     assert np.allclose(cal.px_to_mm([r0 + ref_r, c0 + ref_c]), 0.0)
     # one row down is |dY| * 10 mm deeper, one column right |dX| * 10 mm across
     assert np.allclose(cal.px_to_mm([r0 + ref_r + 1, c0 + ref_c + 1]), [d_r * 10, d_c * 10])
+
+
+# PhysicalDelta in cm/px: below 0.0005 cm (0.005 mm) or above 0.5 cm (5 mm) no real pixel is that size
+implausible_delta_cm = st.one_of(st.floats(1e-300, MIN_SPACING_MM / 10 * 0.999),
+                                 st.floats(MAX_SPACING_MM / 10 * 1.001, 1e300))
+
+
+@settings(max_examples=100, deadline=None)
+@given(implausible_delta_cm, st.floats(0.0005, 0.5), st.booleans())
+def test_an_implausible_region_delta_is_refused_with_its_value_named(bad, good, bad_is_row) -> None:
+    from tests.dicom_factory import region, us_dataset
+
+    delta = (bad, good) if bad_is_row else (good, bad)
+    ds = us_dataset(100, 120, pixels=np.zeros((100, 120), np.uint8),
+                    regions=[region(0, 0, 99, 119, delta_cm=delta, ref_px=(0, 60))])
+    cal = calibration_from_dataset(ds)
+    assert cal.source == "NONE" and cal.spacing_mm is None
+    assert "outside the plausible 0.005-5 mm/px" in cal.reason
+    assert f"{bad * 10:.4g}" in cal.reason
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(11 * 100 + 1, 10**9), st.sampled_from([-1, 1]), st.booleans())
+def test_an_origin_far_outside_the_image_is_refused(distance_px, sign, on_rows) -> None:
+    from tests.dicom_factory import region, us_dataset
+
+    # a 100 x 120 image: rows below -1,000 or past 1,100 (cols -1,200 / 1,320) are not a probe position
+    ref = (sign * distance_px, 60) if on_rows else (50, sign * distance_px * 1.2)
+    ds = us_dataset(100, 120, pixels=np.zeros((100, 120), np.uint8),
+                    regions=[region(0, 0, 99, 119, delta_cm=(0.02, 0.02), ref_px=ref)])
+    cal = calibration_from_dataset(ds)
+    assert cal.source == "NONE"
+    assert "more than 10 image sizes outside the 100x120 image" in cal.reason

@@ -55,7 +55,7 @@ def test_the_document_is_the_registry() -> None:
 
 def test_the_document_lists_every_code_once() -> None:
     rows = [line for line in finding_codes_markdown().splitlines() if line.startswith("| `")]
-    assert len(rows) == len(FindingCode) == 43
+    assert len(rows) == len(FindingCode) == 47  # 43 codes of issues 2-9, four IMPLAUSIBLE_* of issue 17
     assert "| `PLEURA_MARGIN` | block/warn | R3 |" in finding_codes_markdown()
     assert "| `VESSEL_CROSSED` | block/warn | R10 |" in finding_codes_markdown()
 
@@ -98,8 +98,9 @@ def test_findings_have_a_severity_their_code_allows(case) -> None:
 def test_families_are_ordered_by_the_registry() -> None:
     ordered = [r.family.rsplit(".", 1)[-1] for r in registry.rules_in_order()]
     families = list(dict.fromkeys(ordered))
-    assert families[:6] == ["rules_regions", "rules_pleura", "rules_structures", "rules_needle", "rules_patient",
-                            "rules_dose"]
+    # implausible plans first (issue 17: a plan that describes no procedure says so before anything else)
+    assert families[:7] == ["rules_plausibility", "rules_regions", "rules_pleura", "rules_structures", "rules_needle",
+                            "rules_patient", "rules_dose"]
     # Every rule module found on disk registered its family.
     on_disk = {p.stem for p in (SRC / "safety").glob("rules_*.py")}
     assert {f.rsplit(".", 1)[-1] for f in registry.FAMILIES} == on_disk

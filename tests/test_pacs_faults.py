@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pydicom
 import pytest
-from pydicom.uid import generate_uid
 
 from needleplan import pacs
 from needleplan.cli import main
 from needleplan.errors import PacsError
 from needleplan.pacs.retrieve import _check_complete
 from needleplan.pacs.testserver import LocalOrthanc, find_orthanc, free_port
+from tests.dicom_factory import fixed_length_uid
 
 DATA = Path(__file__).parent / "data" / "real_dicom"
 FAST = pacs.RetryPolicy(attempts=2, base_delay_s=0.05)
@@ -34,12 +34,12 @@ needs_orthanc = pytest.mark.skipif(find_orthanc() is None,
 def _series_of_copies(folder: Path, n: int) -> tuple[str, str, list[str]]:
     """``n`` instances of RGB_IMAGE.dcm (2.3 MB each) in one new series: real pixels, new UIDs."""
     folder.mkdir(parents=True, exist_ok=True)
-    study, series = generate_uid(), generate_uid()
+    study, series = fixed_length_uid("faults-study"), fixed_length_uid("faults-series")
     sops = []
     for i in range(n):
         ds = pydicom.dcmread(DATA / "RGB_IMAGE.dcm")
         ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
-        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = fixed_length_uid(f"faults-{i}")
         ds.InstanceNumber = i + 1
         ds.PatientID = "FAULTS-1"
         ds.save_as(folder / f"{i:02d}.dcm")
@@ -110,14 +110,15 @@ def test_damaged_cache_files_are_fetched_again_and_stale_parts_removed(server, t
     first = pacs.retrieve(client, pacs.InstanceCache(tmp_path), study, series)
     # a file cut short (as by a crash of some other tool) and a temp file of a process that died
     damaged = Path(first.paths[1])
-    damaged.write_bytes(damaged.read_bytes()[:1000])
+    original = damaged.read_bytes()
+    damaged.write_bytes(original[:1000])
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     stale = damaged.with_name(f".{sops[4]}.{int(dead.stdout)}.part")
     stale.write_bytes(b"partial")
     again = pacs.retrieve(client, pacs.InstanceCache(tmp_path), study, series)
     assert again.fetched == (sops[1],)
     assert len(again.reused) == N_CINE - 1
-    assert Path(again.paths[1]).stat().st_size == Path(again.paths[0]).stat().st_size
+    assert Path(again.paths[1]).read_bytes() == original  # the same instance, whole again
     assert not stale.exists()
 
 
@@ -253,6 +254,6 @@ def test_a_store_the_server_acknowledges_but_drops_is_reported(tmp_path):
         with pytest.raises(PacsError, match="does not list it"):
             pacs.store_instances(client, [pdf], study_uid=str(source.StudyInstanceUID))
         sr_like = pydicom.dcmread(DATA / "US1_J2KR.dcm")  # an instance the filter lets through
-        sr_like.SOPInstanceUID = sr_like.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        sr_like.SOPInstanceUID = sr_like.file_meta.MediaStorageSOPInstanceUID = fixed_length_uid("faults-sr")
         stored = pacs.store_instances(client, [sr_like], study_uid=str(source.StudyInstanceUID))
         assert stored.stored == (str(sr_like.SOPInstanceUID),)

@@ -121,3 +121,46 @@ def test_open_a_series_folder(make_napari_viewer_proxy, tmp_path):
     viewer = make_napari_viewer_proxy()
     (layer,) = viewer.open(str(tmp_path), plugin=PLUGIN)
     assert tuple(layer.scale) == pytest.approx((0.2378717, 0.2378717), rel=1e-6)
+
+
+FUZZ = REAL.parent / "fuzz_repro"
+
+
+@pytest.mark.parametrize("name", ["D6_gdcm_abort_bitsstored1.dcm", "D7_byteslengthexception_info.dcm",
+                                  "D9_palette_typeerror.dcm", "D10_attributeerror_bitsallocated.dcm"])
+def test_a_damaged_dicom_is_refused_in_one_line_not_a_traceback(name):
+    from needleplan.errors import DicomReadError
+
+    reader = get_reader(str(FUZZ / name))
+    assert reader is not None  # claimed (it starts like DICOM), then refused with the reason
+    with pytest.raises(DicomReadError) as err:
+        reader(str(FUZZ / name))
+    assert "\n" not in str(err.value) and "export" in str(err.value)
+
+
+def test_an_implausible_calibration_opens_in_pixels():
+    layers = get_reader(str(FUZZ / "D1b_pixelspacing_20mm.dcm"))(str(FUZZ / "D1b_pixelspacing_20mm.dcm"))
+    _data, kwargs, _kind = layers[0]
+    assert tuple(kwargs.get("scale", (1.0, 1.0)))[-2:] == (1.0, 1.0)  # never 20 mm/px
+
+
+def test_an_h264_mp4_opens_lazily_in_pixels_on_the_time_slider(make_napari_viewer_proxy, tmp_path):
+    # a real 30-frame H.264 phantom cine (25 frames/s -> 40 ms per frame, key frame every 10):
+    # uncalibrated, so pixels; paging to frame 23 decodes frames 20-23 only, never the whole video
+    from tests.video_factory import h264_mp4, phantom_cine
+
+    path = h264_mp4(phantom_cine(30), tmp_path / "cine.mp4", gop=10)
+    assert callable(get_reader(str(path)))
+    viewer = make_napari_viewer_proxy()
+    (layer,) = viewer.open(str(path), plugin=PLUGIN)
+    image = layer.metadata["needleplan"]["image"]
+    assert layer.data.shape == (30, 128, 160, 3) and layer.rgb
+    assert layer.scale[0] == pytest.approx(40.0)
+    assert str(layer.units[0]) == "millisecond"
+    assert tuple(layer.scale[1:]) == (1.0, 1.0) and all("meter" not in str(u) for u in layer.units[1:])
+    assert "UNCALIBRATED" in layer.name
+    before = image._source.video.decoded_frames
+    viewer.dims.set_current_step(0, 23)
+    np.testing.assert_array_equal(np.asarray(layer.data[23]), image.frame(23))
+    assert image._source.video.decoded_frames - before <= 10  # at most one group of pictures per frame shown
+    assert image._source.video.decoded_frames < 30

@@ -14,6 +14,10 @@ Policy (docs/ultrasound-calibration.md §1.3-1.5):
 * A box whose max lies exactly one past the image edge (``MaxX1 == Columns``) is clamped, with a
   note.  A box lying further outside the image (a resized or cropped copy) is refused: that region
   never calibrates, and the reason says why.
+* A length calibration outside the plausible 0.005-5 mm/px, or whose origin is not finite or lies
+  more than ten image sizes off the image, is refused like a missing one (NONE with the reason);
+  :mod:`needleplan.calibration._plausible` holds the numbers and where they come from.  A manual
+  calibration outside the range raises :class:`~needleplan.errors.CalibrationError`.
 * When several length regions are usable (dual view, colour box inside a tissue box),
   :func:`calibration_from_dataset` picks the largest (ties: the lowest index) and notes the others;
   :func:`region_lookup` tells, per measurement, which region holds its points.
@@ -22,7 +26,18 @@ Policy (docs/ultrasound-calibration.md §1.3-1.5):
   When a region and PixelSpacing are both present they are compared; a disagreement is a note.
 """
 
-from needleplan.calibration._dicom import SPACING_AGREEMENT_REL, calibration_from_dataset, regions_from_dataset
+from needleplan.calibration._dicom import (
+    SPACING_AGREEMENT_REL,
+    calibration_from_dataset,
+    regions_from_dataset,
+)
+from needleplan.calibration._plausible import (
+    MAX_ORIGIN_IMAGE_SIZES,
+    MAX_SPACING_MM,
+    MIN_SPACING_MM,
+    origin_problem,
+    spacing_problem,
+)
 from needleplan.calibration._values import (
     SOURCES,
     Calibration,
@@ -34,6 +49,11 @@ from needleplan.calibration._values import (
 
 __all__ = [
     "SOURCES",
+    "MIN_SPACING_MM",
+    "MAX_SPACING_MM",
+    "MAX_ORIGIN_IMAGE_SIZES",
+    "spacing_problem",
+    "origin_problem",
     "SPACING_AGREEMENT_REL",
     "UltrasoundRegion",
     "Calibration",

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from needleplan.calibration._plausible import origin_problem, spacing_problem
 from needleplan.calibration._values import Calibration, UltrasoundRegion
 
 __all__ = ["regions_from_dataset", "calibration_from_dataset", "SPACING_AGREEMENT_REL"]
@@ -44,7 +46,7 @@ def _region(i: int, item: Any, rows: int | None, cols: int | None) -> Ultrasound
     if item.get("ReferencePixelY0") is not None and item.get("ReferencePixelX0") is not None:
         ref = (float(item.ReferencePixelY0), float(item.ReferencePixelX0))
     _, problem = _image_problem(box, rows, cols)
-    return UltrasoundRegion(
+    region = UltrasoundRegion(
         index=i, box_px=box,
         spatial_format=_int(item, "RegionSpatialFormat"), data_type=_int(item, "RegionDataType"),
         flags=_int(item, "RegionFlags"),
@@ -53,6 +55,12 @@ def _region(i: int, item: Any, rows: int | None, cols: int | None) -> Ultrasound
         reference_px=ref, problem=problem,
         reference_value_row=_reference_value(item, "ReferencePixelPhysicalValueY"),
     )
+    if region.is_length_region and problem is None:
+        implausible = (spacing_problem((abs(region.delta_row) * 10.0, abs(region.delta_col) * 10.0))
+                       or origin_problem(region.origin_px, rows, cols))
+        if implausible:
+            region = replace(region, problem=f"{implausible}: the calibration in the header is damaged")
+    return region
 
 
 def _reference_value(item: Any, keyword: str) -> float:
@@ -110,7 +118,11 @@ def _dataset_pixel_spacing(ds: Any) -> tuple[tuple[float, float] | None, str]:
     magnification = ds.get("EstimatedRadiographicMagnificationFactor")
     if where.startswith("ImagerPixelSpacing") and magnification and float(magnification) > 0:
         factor = float(magnification)
-        return (row / factor, col / factor), f"ImagerPixelSpacing / magnification {factor:g} (patient plane)"
+        row, col = row / factor, col / factor
+        where = f"ImagerPixelSpacing / magnification {factor:g} (patient plane)"
+    implausible = spacing_problem((row, col))
+    if implausible:
+        return None, f"{where} not used: {implausible}, so the header is damaged"
     return (row, col), where
 
 
@@ -159,7 +171,7 @@ def calibration_from_dataset(ds: Any) -> Calibration:
         return Calibration("US_REGION", spacing, best.origin_px, best.index, box, reason, tuple(notes))
     if refused:
         why = "; ".join(f"{r.describe()}: {r.problem}" for r in refused)
-        distrust = f" ({where} not trusted either: it describes the same resized image)" if pixel_spacing else ""
+        distrust = f" ({where} not trusted either: it comes from the same header)" if pixel_spacing else ""
         return Calibration("NONE", None, (0.0, 0.0), None, None,
                            f"refused to calibrate from {why}{distrust}; "
                            "calibrate manually with two points of known distance")

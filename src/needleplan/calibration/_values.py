@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from needleplan.calibration._plausible import origin_problem, spacing_problem
 from needleplan.errors import CalibrationError, PlanFormatError
 from needleplan.vocabulary import CalibrationSource
 
@@ -372,5 +373,9 @@ def manual_calibration(p0_px: Any, p1_px: Any, distance_mm: float, *,
     if not math.isfinite(px) or px < 1.0:
         raise CalibrationError(f"the two calibration points are {px:.2f} px apart; pick points at least 1 px apart")
     mm_per_px = d / px
+    implausible = spacing_problem((mm_per_px, mm_per_px)) or origin_problem(origin_px, None, None)
+    if implausible:
+        raise CalibrationError(f"manual calibration {px:.1f} px = {d:g} mm refused: {implausible}; "
+                               "check the distance in mm and pick two marks of a known scale")
     return Calibration("MANUAL", (mm_per_px, mm_per_px), (float(origin_px[0]), float(origin_px[1])), None, None,
                        f"manual: {px:.1f} px = {d:g} mm ({mm_per_px:.4g} mm/px, square pixels assumed)")

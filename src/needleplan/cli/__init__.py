@@ -18,7 +18,9 @@ import importlib
 import os
 import pkgutil
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import Any
 
 from needleplan import __version__
 from needleplan.errors import NeedleplanError
@@ -74,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        return int(func(args) or 0)
+        return _run_worded(func, args)
     except BrokenPipeError:  # `needleplan review | head`: the reader left; not an error of ours
         _silence_stdout()
         return 0
@@ -91,6 +93,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("needleplan: interrupted", file=sys.stderr)
         return 130
+
+
+def _run_worded(func: Any, args: argparse.Namespace) -> int:
+    """Run a subcommand; the libraries' Python warnings become one worded note line each.
+
+    Deprecation warnings (pydantic's, numpy's) concern the program, not the image or plan, and are
+    not shown; pydicom's warnings about the file (a value of the wrong length, an unknown VR) are
+    said once each as ``needleplan: note: the file ...`` after the command's output.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            return int(func(args) or 0)
+        finally:
+            _print_notes(caught)
+
+
+def _print_notes(caught: list[warnings.WarningMessage]) -> None:
+    seen: set[str] = set()
+    for w in caught:
+        if issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning)):
+            continue
+        text = _one_line_text(str(w.message))
+        if text in seen:
+            continue
+        seen.add(text)
+        source = "the DICOM reader" if "pydicom" in (w.filename or "") else "a library needleplan uses"
+        print(f"needleplan: note: {source} reported a problem with the input (it was read anyway; check "
+              f"the result): {text[:200]}", file=sys.stderr)
 
 
 def _silence_stdout() -> None:

@@ -18,7 +18,7 @@ __all__ = ["register"]
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``synth`` subcommand."""
-    from needleplan.synth import HABITUS, SITE_PRESETS
+    from needleplan.synth import HABITUS, MODELS, SITE_PRESETS
 
     p = subparsers.add_parser(
         "synth",
@@ -30,6 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--frames", type=int, default=1, help="number of frames; more than 1 writes a cine (default 1)")
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same bytes (default 0)")
     p.add_argument("--probe", choices=("linear", "curvilinear"), default=None, help="override the site's probe")
+    p.add_argument("--model", choices=MODELS, default="smooth",
+                   help="image model: smooth (default, bit-for-bit reproducible) or physical "
+                        "(scatterers imaged through simulated point spread functions; needs pymust)")
     p.add_argument("--compression", choices=("none", "jpeg"), default="none", help="pixel encoding (default none)")
     p.add_argument("-o", "--output", required=True, type=Path, help="DICOM file to write (e.g. case.dcm)")
     p.add_argument("--json", action="store_true", help="print what was written as one JSON object")
@@ -48,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"folder {args.output.parent} does not exist; create it first")
     if args.output.is_dir():
         raise IsADirectoryError(f"{args.output} is a folder; give a file name such as {args.output / 'case.dcm'}")
-    case = generate_case(args.site, args.habitus, frames=args.frames, seed=args.seed, probe=args.probe)
+    case = generate_case(args.site, args.habitus, frames=args.frames, seed=args.seed, probe=args.probe,
+                         model=args.model)
     written = write_case(case, args.output, compression=args.compression)
     summary = {
         "dicom": str(written.dicom_path),
@@ -57,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         "site": case.site,
         "preset": case.preset,
         "habitus": case.habitus,
+        "model": case.model,
         "frames": case.n_frames,
         "rows": int(case.frames.shape[1]),
         "columns": int(case.frames.shape[2]),

@@ -21,6 +21,7 @@ from pydicom.pixels import apply_color_lut
 
 from needleplan.calibration import UltrasoundRegion
 from needleplan.errors import DicomReadError, UnsupportedCodecError
+from needleplan.io._pixel_module import check_pixel_module
 
 __all__ = ["keep_mask", "kept_boxes", "decode_all_frames", "blank_value", "apply_mask", "store_uncompressed"]
 
@@ -66,6 +67,10 @@ def decode_all_frames(ds: Dataset, source: str) -> tuple[np.ndarray, str]:
     YBR_* is returned as RGB (pydicom converts it); PALETTE COLOR as indices.
     """
     photometric = str(ds.get("PhotometricInterpretation", "")).strip().upper()
+    try:  # a C decoder (GDCM) aborts the process on an inconsistent header: check it first
+        check_pixel_module(ds, str(ds.file_meta.get("TransferSyntaxUID", "")))
+    except DicomReadError as exc:
+        raise DicomReadError(f"{source}: {exc}") from None
     try:
         arr = ds.pixel_array
     except NotImplementedError as exc:
@@ -79,7 +84,7 @@ def decode_all_frames(ds: Dataset, source: str) -> tuple[np.ndarray, str]:
             f"{source}: no installed decoder for transfer syntax "
             f"{ds.file_meta.get('TransferSyntaxUID')} ({_first_line(exc)}); install pylibjpeg or python-gdcm"
         ) from exc
-    except (ValueError, AttributeError, TypeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - decoder plugins raise many types on damaged data
         raise DicomReadError(f"{source}: pixel data cannot be read ({_first_line(exc)}); "
                              "the file is truncated or not an image") from exc
     if arr.dtype not in (np.uint8, np.uint16, np.int8, np.int16):

@@ -125,11 +125,16 @@ class Deidentifier:
             with warnings.catch_warnings():  # the input's own VR quirks are not the user's business
                 warnings.simplefilter("ignore", UserWarning)
                 ds = pydicom.dcmread(src_path)
+                for _ in ds.iterall():  # convert every element now: a damaged value fails here
+                    pass
         except InvalidDicomError as exc:  # pydicom's text ends "Use force=True": not for users
             raise DicomReadError(f"{src_path}: not a DICOM file (no DICOM header); give a DICOM image "
                                  "exported from the scanner or PACS") from exc
         except OSError as exc:
             raise DicomReadError(f"{src_path}: not a readable DICOM file ({exc})") from exc
+        except Exception as exc:  # noqa: BLE001 - pydicom's parser raises many types on damaged bytes
+            raise DicomReadError(f"{src_path}: the DICOM file is damaged ({' '.join(str(exc).split())[:160]}); "
+                                 "export it again from the scanner or PACS") from None
         clean, done = self.deidentify_dataset(ds, str(src_path))
         dst_path = Path(dst)
         if dst_path.is_dir():

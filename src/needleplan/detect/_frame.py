@@ -15,14 +15,24 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
-from needleplan.errors import ImageReadError
+from needleplan.calibration._plausible import spacing_problem
+from needleplan.errors import CalibrationError, ImageReadError
 
-__all__ = ["FrameView", "prepare_frame", "to_gray", "ASSUMED_FIELD_DEPTH_MM", "WORK_SPACING_MM"]
+__all__ = ["FrameView", "prepare_frame", "to_gray", "ASSUMED_FIELD_DEPTH_MM", "WORK_SPACING_MM", "MIN_FRAME_PX",
+           "MIN_WORK_PX"]
 
 #: Working resolution: finer pixels are block-averaged to about this size.  0.2 mm is below the
 #: ~0.3-0.5 mm axial resolution of a 10-15 MHz linear probe (docs/clinical-rules.md 1I, Nerve row:
 #: "10-15 MHz resolves fascicles"), so nothing a physician marks is lost.
 WORK_SPACING_MM = 0.2
+
+#: The smallest frame (or calibrated region) the detectors analyse, pixels per axis: a 16-pixel strip
+#: holds no ultrasound anatomy, and the filters need a few pixels on each side of a line.
+MIN_FRAME_PX = 16
+
+#: Block averaging never shrinks the working grid below this many pixels per axis, whatever the
+#: mm/px: the filters' sizes then stay a bounded number of pixels and the work follows the pixel count.
+MIN_WORK_PX = 32
 
 #: Without a length calibration the detectors still need a size scale for their filters; they assume
 #: the frame is this deep.  Results are then reported in pixels only, never in millimetres.
@@ -130,6 +140,10 @@ def spacing_of(calibration: Any, shape: tuple[int, int]) -> tuple[tuple[float, f
     """Pixel size ``(row, col)`` in mm and whether it is a real calibration."""
     if calibration is not None and getattr(calibration, "is_calibrated", False):
         sr, sc = calibration.spacing_mm
+        implausible = spacing_problem((sr, sc))
+        if implausible:  # a hand-made or plan calibration: the readers already refuse these
+            raise CalibrationError(f"the calibration is not used: {implausible}; calibrate the image again "
+                                   "with two points of known distance")
         return (float(sr), float(sc)), True
     assumed = ASSUMED_FIELD_DEPTH_MM / max(shape[0], 1)
     return (assumed, assumed), False
@@ -159,7 +173,11 @@ def prepare_frame(frame: Any, calibration: Any = None, *, scale: float | None = 
     box = _analysis_box(shape, calibration)
     spacing, calibrated = spacing_of(calibration, shape)
     crop = to_gray(arr[box[0] : box[2] + 1, box[1] : box[3] + 1])
+    if min(crop.shape) < MIN_FRAME_PX:
+        raise ImageReadError(f"the frame (or its calibrated region) is {crop.shape[0]}x{crop.shape[1]} pixels; "
+                             f"detect needs at least {MIN_FRAME_PX}x{MIN_FRAME_PX}: open the full ultrasound image")
     factor = max(1, int(np.floor(WORK_SPACING_MM / max(min(spacing), 1e-6))))
+    factor = min(factor, max(1, min(crop.shape) // MIN_WORK_PX))
     if factor > 1:
         rows = (crop.shape[0] // factor) * factor
         cols = (crop.shape[1] // factor) * factor

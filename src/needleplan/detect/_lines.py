@@ -50,6 +50,12 @@ class Line:
         return np.interp(np.asarray(cols, dtype=float), self.cols, self.rows)
 
 
+#: At most this many traced lines are kept per frame (the strongest): a frame shows some twenty real
+#: lines (skin, fascia planes, rib cortices, pleura, A-lines); more are speckle on a frame whose
+#: pixels are far coarser than tissue detail, and the pleura search compares lines pairwise.
+MAX_LINES = 64
+
+
 def ridge_map(view: FrameView, *, thickness_mm: float = 0.4, along_mm: float = 1.2) -> np.ndarray:
     """Scale-normalised strength of bright horizontal ridges (positive on a bright line).
 
@@ -166,5 +172,7 @@ def trace_lines(
         if cols.size < 2 or cols[-1] - cols[0] < min_len:
             continue
         lines.append(Line(np.array([c[1] for c in ch]), cols, np.array([c[2] for c in ch])))
+    if len(lines) > MAX_LINES:  # speckle traced as lines: keep the strongest, bound the pairwise checks
+        lines = sorted(lines, key=lambda ln: -float(np.sum(ln.strength)))[:MAX_LINES]
     lines.sort(key=lambda ln: ln.mean_row)
     return lines

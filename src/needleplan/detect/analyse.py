@@ -19,6 +19,7 @@ from needleplan.detect.pleura import PleuraCandidate, find_pleura, merge_across_
 from needleplan.detect.results import Detection, DetectionResult
 from needleplan.detect.ribs import ShadowMap, detect_ribs, shadow_map
 from needleplan.detect.surface import detect_fascia, detect_skin
+from needleplan.detect.deep import detect_deep
 from needleplan.detect.vessels import VesselBlob, find_vessels, vessel_detection
 
 __all__ = ["FrameAnalysis", "analyse_frame", "detect_frame", "is_thoracic_site"]
@@ -58,7 +59,8 @@ class FrameAnalysis:
     skin_rows: np.ndarray
     pleura: PleuraCandidate | None
     vessels: tuple[VesselBlob, ...]
-    detections: tuple[Detection, ...]   # everything except pleura and vessels
+    detections: tuple[Detection, ...]   # everything except pleura, vessels and deep structures
+    deep: tuple[Detection, ...] = ()     # sciatic nerve / kidney on their sites (detect.deep)
 
 
 def analyse_frame(frame: Any, calibration: Any = None, *, site: str | None = None) -> FrameAnalysis:
@@ -97,7 +99,8 @@ def analyse_frame(frame: Any, calibration: Any = None, *, site: str | None = Non
     vessel_sm = smooth(view, max(VESSEL_SMOOTH_MM, view.spacing_mm[0]))  # at least one working pixel
     blobs = tuple(find_vessels(view, vessel_sm, allowed))
     dets = tuple(([skin] if skin is not None else []) + fascia + ribs)
-    return FrameAnalysis(view, sm, smap, skin_rows, pleura, blobs, dets)
+    deep = tuple(detect_deep(view, allowed, site))
+    return FrameAnalysis(view, sm, smap, skin_rows, pleura, blobs, dets, deep)
 
 
 def _part_of(piece, line) -> bool:
@@ -145,6 +148,7 @@ def detect_frame(frame: Any, calibration: Any = None, *, site: str | None = None
     else:
         notes.append("no pleura-like line (no bright line with A-lines or rib shadows above it)")
     dets.extend(vessel_detection(an.view, b) for b in an.vessels)
+    dets.extend(an.deep)
     if not an.view.calibrated:
         notes.append("uncalibrated image: positions in pixels only; filter sizes assume a 40 mm deep frame")
     return DetectionResult(tuple(dets), frame_index, an.view.calibrated, tuple(notes))

@@ -29,6 +29,7 @@ from needleplan.geometry._primitives import (  # noqa: F401  (the public names, 
     shape_centroid,
 )
 from needleplan.geometry._shapeset import ShapeSet
+from needleplan.geometry._simplify import simplify_polyline
 from needleplan.geometry._one_shape import (  # noqa: F401
     point_in_polygon,
     point_shape_distance,
@@ -55,5 +56,6 @@ __all__ = [
     "nearest_segment_direction",
     "shape_centroid",
     "ShapeSet",
+    "simplify_polyline",
     "TIE_MM",
 ]

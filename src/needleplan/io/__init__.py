@@ -1,11 +1,13 @@
-"""Loading images: DICOM (ultrasound single frame and cine, CT/MR, ...), plain PNG/JPEG, folders.
+"""Loading images: DICOM (ultrasound single frame and cine, CT/MR, ...), plain PNG/JPEG, video, folders.
 
 :func:`read_info` reads the header only; :func:`open_image` returns a :class:`LoadedImage` whose
 frames are decoded one at a time when asked for (opening a 1,000-frame cine and showing frame 0
 decodes one frame).  Frames are display-ready: YBR converted to RGB, PALETTE COLOR through its
 lookup table (8-bit RGB), MONOCHROME1 inverted; other values are the stored ones (CT stays int16,
 no rescale or window).  Calibration comes from :mod:`needleplan.calibration`; plain images are
-uncalibrated (source ``NONE``).
+uncalibrated (source ``NONE``).  Video (MP4/MOV/AVI, and DICOM with an MPEG-2, H.264 or HEVC
+transfer syntax) is decoded through PyAV from the key frame before the frame asked for
+(:mod:`needleplan.io._video`).
 
 Bad input raises :class:`~needleplan.errors.ImageReadError` (not an image, folder without one),
 :class:`~needleplan.errors.DicomReadError` (no or truncated pixel data, file cut off) or
@@ -26,12 +28,16 @@ __all__ = ["ImageInfo", "LoadedImage", "LazyFrames", "read_info", "open_image", 
 def _source(path: Path):
     from needleplan.io._dicom import DicomSource, looks_like_dicom
     from needleplan.io._plain import PlainSource, looks_like_plain_image
+    from needleplan.io._video import DicomVideoSource, PlainVideoSource, is_video_dicom, looks_like_video
 
     if looks_like_dicom(path):
-        return DicomSource(path)
+        return DicomVideoSource(path) if is_video_dicom(path) else DicomSource(path)
     fmt = looks_like_plain_image(path)
     if fmt is not None:
         return PlainSource(path, fmt)
+    fmt = looks_like_video(path)
+    if fmt is not None:
+        return PlainVideoSource(path, fmt)
     return DicomSource(path)  # a DICOM file without preamble is recovered there, or refused
 
 
@@ -71,5 +77,5 @@ def read_info(path: str | os.PathLike[str]) -> ImageInfo:
 
 
 def open_image(path: str | os.PathLike[str]) -> LoadedImage:
-    """Open a DICOM file, a PNG/JPEG image, or a folder (its first readable image), lazily."""
+    """Open a DICOM file, a PNG/JPEG image, an MP4/MOV/AVI video, or a folder (its first readable image), lazily."""
     return LoadedImage(_source(_resolve(path)))

@@ -21,6 +21,7 @@ from needleplan.errors import DicomReadError, ImageReadError
 from needleplan.io._decode import check_decoder, decode_frame, display_ready
 from needleplan.io._layout import PixelLayout, scan_pixel_data
 from needleplan.io._model import ImageInfo
+from needleplan.io._pixel_module import check_pixel_module
 from needleplan.io._timing import cine_timing
 
 __all__ = ["DicomSource", "read_dicom_header", "looks_like_dicom"]
@@ -44,6 +45,8 @@ def _read(f: Any, force: bool) -> tuple[Any, list[str]]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ds = pydicom.dcmread(f, stop_before_pixels=True, force=force)
+        for _ in ds.iterall():  # convert every element now, so a damaged value is found here, not later
+            pass
     return ds, [" ".join(str(w.message).split()) for w in caught]
 
 
@@ -78,17 +81,28 @@ def read_dicom_header(path: Path) -> tuple[Any, PixelLayout, list[str]]:
                 if not ds.get(keyword):
                     raise DicomReadError(f"no {keyword} attribute: the file holds no image")
             implicit, little = _encoding(ds, tsyntax)
+            check_pixel_module(ds, str(tsyntax))
             layout = scan_pixel_data(f, ds, implicit=implicit, little=little,
                                      frame_bytes=_native_frame_bytes(ds))
     except DicomReadError as exc:
         raise type(exc)(f"{path.name}: {exc}") from None
-    except (ValueError, EOFError, KeyError, TypeError, AttributeError, OSError) as exc:
-        if isinstance(exc, ImageReadError):
-            raise
-        if isinstance(exc, FileNotFoundError):
-            raise ImageReadError(f"{path}: no such file") from None
-        raise DicomReadError(f"{path.name} could not be read as DICOM: {' '.join(str(exc).split())}") from None
+    except ImageReadError:
+        raise
+    except FileNotFoundError:
+        raise ImageReadError(f"{path}: no such file") from None
+    except MemoryError:  # a damaged length: pydicom sets aside memory for a value bigger than the file
+        raise DicomReadError(f"{path.name} could not be read as DICOM (an element claims more bytes than memory "
+                             "holds): the file is damaged; export it again from the scanner or PACS") from None
+    except Exception as exc:  # noqa: BLE001 - pydicom's parser raises many types on damaged bytes
+        raise DicomReadError(f"{path.name} could not be read as DICOM ({_library_text(exc)}): the file is "
+                             "damaged; export it again from the scanner or PACS") from None
     return ds, layout, notes
+
+
+def _library_text(exc: BaseException) -> str:
+    """A library's exception as a short phrase (its first sentence, at most 160 characters)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text.split(". ")[0][:160]
 
 
 def _encoding(ds: Any, tsyntax: Any) -> tuple[bool, bool]:
@@ -141,15 +155,25 @@ class DicomSource:
         ds = self.header
         tsyntax = ds.file_meta.TransferSyntaxUID
         check_decoder(str(tsyntax))
-        self.opts = as_pixel_options(ds)
-        self.opts.update(transfer_syntax_uid=tsyntax, pixel_keyword="PixelData")
-        if self.layout.pixel_vr:
-            self.opts["pixel_vr"] = self.layout.pixel_vr
-        elif not self.layout.encapsulated:
-            self.opts["pixel_vr"] = "OW" if int(ds.get("BitsAllocated") or 8) > 8 else "OB"
+        try:
+            self.opts = as_pixel_options(ds)
+            self.opts.update(transfer_syntax_uid=tsyntax, pixel_keyword="PixelData")
+            if self.layout.pixel_vr:
+                self.opts["pixel_vr"] = self.layout.pixel_vr
+            elif not self.layout.encapsulated:
+                self.opts["pixel_vr"] = "OW" if int(ds.get("BitsAllocated") or 8) > 8 else "OB"
+            self.info = self._info(ds, tsyntax, notes)
+        except ImageReadError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a header value pydicom read but that is unusable
+            raise DicomReadError(f"{path.name}: the header could not be understood ({_library_text(exc)}); "
+                                 "export the image again from the scanner or PACS") from None
+
+    def _info(self, ds: Any, tsyntax: Any, notes: list[str]) -> ImageInfo:
+        path = self.path
         frames = len(self.layout.frames)
         frame_time_ms, frame_times_ms, timing_notes = cine_timing(ds, frames)
-        self.info = ImageInfo(
+        return ImageInfo(
             path=str(path), modality=_str(ds.get("Modality")), rows=int(ds.Rows), columns=int(ds.Columns),
             frames=frames, samples_per_pixel=int(ds.get("SamplesPerPixel") or 1),
             photometric=_str(ds.get("PhotometricInterpretation")), transfer_syntax_uid=str(tsyntax),
@@ -167,10 +191,20 @@ class DicomSource:
         return hashlib.sha256(self.stored_bytes(index)).hexdigest()
 
     def decode(self, index: int) -> np.ndarray:
-        if not self.layout.encapsulated and _native_frame_bytes(self.header) is None:
-            return self._decode_bit_packed(index)
-        arr = decode_frame(self.stored_bytes(index), self.opts, self.layout.encapsulated, index)
-        return display_ready(arr, self.header)
+        """Frame ``index`` display-ready; whatever a decoder raises becomes a :class:`DicomReadError`."""
+        try:
+            if not self.layout.encapsulated and _native_frame_bytes(self.header) is None:
+                return self._decode_bit_packed(index)
+            arr = decode_frame(self.stored_bytes(index), self.opts, self.layout.encapsulated, index)
+            return display_ready(arr, self.header)
+        except ImageReadError:
+            raise
+        except MemoryError:
+            raise DicomReadError(f"{self.path.name}: frame {index} is too large to decode in the memory "
+                                 "available; close other programs or use a smaller export") from None
+        except Exception as exc:  # noqa: BLE001 - decoder plugins raise many types on damaged data
+            raise DicomReadError(f"{self.path.name}: frame {index} could not be decoded ({_library_text(exc)}): "
+                                 "the pixel data does not match its header; export the image again") from None
 
     def _decode_bit_packed(self, index: int) -> np.ndarray:
         from pydicom.pixels import pixel_array

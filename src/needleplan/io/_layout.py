@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from needleplan.errors import DicomReadError
+from needleplan.io._video import VIDEO_TRANSFER_SYNTAXES
 
 __all__ = ["PixelLayout", "scan_pixel_data"]
 
@@ -76,6 +77,8 @@ def scan_pixel_data(f: BinaryIO, ds: Any, *, implicit: bool, little: bool, frame
     """
     size = os.fstat(f.fileno()).st_size
     frames = int(ds.get("NumberOfFrames") or 1)
+    if str(ds.file_meta.get("TransferSyntaxUID", "")) in VIDEO_TRANSFER_SYNTAXES:
+        frames = 1  # a video's fragments hold one stream, split into frames by its decoder (io/_video.py)
     tag, vr, length = _element_header(f, implicit, little)
     if tag in FLOAT_PIXEL_DATA:
         raise DicomReadError("the file holds Float Pixel Data, which is not an ultrasound or CT image")
@@ -89,7 +92,12 @@ def scan_pixel_data(f: BinaryIO, ds: Any, *, implicit: bool, little: bool, frame
                 f"the file ends {length - available} bytes into its Pixel Data ({available} of {length} bytes): "
                 "it was cut off, copy it again"
             )
-        if frame_bytes is None:
+        if frame_bytes is None:  # bit-packed frames: the whole element must hold every frame's bits
+            bits = frames * int(ds.Rows) * int(ds.Columns) * int(ds.get("SamplesPerPixel") or 1)
+            if length < (bits + 7) // 8:
+                raise DicomReadError(
+                    f"the Pixel Data holds {length} bytes but {frames} frame(s) of 1-bit "
+                    f"{ds.get('Rows')}x{ds.get('Columns')} need {(bits + 7) // 8}: the pixel data is truncated")
             return PixelLayout(False, vr, tuple(((start, length),) for _ in range(frames)))
         needed = frame_bytes * frames
         if length < needed:

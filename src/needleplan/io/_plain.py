@@ -11,20 +11,25 @@ from needleplan.calibration import Calibration
 from needleplan.errors import ImageReadError
 from needleplan.io._model import ImageInfo
 
-__all__ = ["PlainSource", "looks_like_plain_image"]
+__all__ = ["PlainSource", "looks_like_plain_image", "file_head"]
 
 _MAGIC = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG"}
 PLAIN_REASON = ("a plain {fmt} image carries no calibration; calibrate with two points of known "
                 "distance (e.g. two 1 cm ticks of the depth ruler)")
 
 
-def looks_like_plain_image(path: Path) -> str | None:
-    """'PNG' or 'JPEG' by the file's magic bytes, else None."""
+def file_head(path: Path, size: int) -> bytes:
+    """The first ``size`` bytes of a file (fewer for a short one, none if it cannot be read)."""
     try:
         with open(path, "rb") as f:
-            head = f.read(8)
+            return f.read(size)
     except OSError:
-        return None
+        return b""
+
+
+def looks_like_plain_image(path: Path) -> str | None:
+    """'PNG' or 'JPEG' by the file's magic bytes, else None."""
+    head = file_head(path, 8)
     return next((fmt for magic, fmt in _MAGIC.items() if head.startswith(magic)), None)
 
 

@@ -1,7 +1,9 @@
 """Keep the index and the files in agreement: indexing, recovery after a crash, verification.
 
 The files are the record.  A save killed after its file was published but before the index was
-committed leaves a journal marker; opening the library re-indexes that plan from its files.  A
+committed leaves a journal marker; the next writable open re-indexes that plan from its files, while
+it holds the index's write lock (every writer writes only while it holds that lock, so a live
+writer's in-flight files are never touched).  A
 damaged or missing index is rebuilt from all the files (the damaged one is kept beside it).
 """
 
@@ -25,7 +27,7 @@ from needleplan.library.records import LIBRARY_KEY, library_block, plan_summary,
 if TYPE_CHECKING:
     from needleplan.library.store import Library
 
-__all__ = ["open_index", "recover_journal", "reindex_plans", "rebuild", "verify",
+__all__ = ["open_index", "recover_journal", "journal_markers", "reindex_plans", "rebuild", "verify",
            "plan_dict", "revision_event", "index_event"]
 
 
@@ -147,14 +149,43 @@ def _plan_ids_on_disk(root: Path) -> list[int]:
     return sorted(int(n) for n in os.listdir(root / PLANS_DIR) if n.isdigit())
 
 
-def recover_journal(lib: Library, *, in_transaction: bool = False) -> list[int]:
-    """Re-index the plans named by journal markers left by interrupted writes."""
-    journal = lib.root / JOURNAL_DIR
+def journal_markers(root: Path) -> list[Path]:
+    """The journal markers present now (read-only: lists the folder, changes nothing)."""
+    journal = root / JOURNAL_DIR
     try:
-        markers = [journal / n for n in os.listdir(journal) if n.endswith(".json")]
+        return [journal / n for n in os.listdir(journal) if n.endswith(".json")]
     except OSError:
         return []
-    remove_leftover_tmp(journal)
+
+
+def recover_journal(lib: Library, *, in_transaction: bool = False) -> list[int]:
+    """Re-index the plans named by journal markers left by interrupted writes.
+
+    Recovery only runs under the index's write lock (``BEGIN IMMEDIATE``): every writer publishes
+    its marker and its files while it holds that lock, so whatever is found in the journal (a
+    marker, a temporary file) while we hold it belongs to a writer that is gone (killed, or
+    finished and about to remove its marker).  A live writer's in-flight file is never touched.
+    Without ``in_transaction`` the lock is taken here, and only when there is something to
+    recover, so an open of a clean library writes nothing.
+    """
+    journal = lib.root / JOURNAL_DIR
+    if not in_transaction:
+        try:
+            if not os.listdir(journal):
+                return []
+        except OSError:
+            return []
+        lib.conn.execute("BEGIN IMMEDIATE")
+        try:
+            recovered = recover_journal(lib, in_transaction=True)
+            lib.conn.execute("COMMIT")
+        except BaseException:
+            if lib.conn.in_transaction:
+                lib.conn.execute("ROLLBACK")
+            raise
+        return recovered
+    markers = journal_markers(lib.root)
+    remove_leftover_tmp(journal)  # under the lock: a dead writer's half-written marker
     if not markers:
         return []
     plan_ids: set[int] = set()
@@ -166,7 +197,7 @@ def recover_journal(lib: Library, *, in_transaction: bool = False) -> list[int]:
             full = True  # a marker cut short: check every plan
     if full:
         plan_ids = set(_plan_ids_on_disk(lib.root))
-    reindex_plans(lib, sorted(plan_ids), in_transaction=in_transaction)
+    reindex_plans(lib, sorted(plan_ids), in_transaction=True)
     for marker in markers:
         marker.unlink(missing_ok=True)
     return sorted(plan_ids)
@@ -232,8 +263,48 @@ def rebuild(lib: Library) -> None:
     reindex_plans(lib, _plan_ids_on_disk(lib.root))
 
 
+def _writer_gone(marker: Path) -> bool:
+    """True unless the marker names a process that is still running (it is finishing its save)."""
+    try:
+        pid = int(read_json(marker)["pid"])
+    except (LibraryError, KeyError, TypeError, ValueError):
+        return True
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, but another user's
+        return False
+    return False
+
+
 def verify(lib: Library) -> list[str]:
-    """Problems where the index and the files disagree (empty list: consistent). Changes nothing."""
+    """Problems where the index and the files disagree (empty list: consistent). Changes nothing.
+
+    The check holds the write lock while it reads (when the index is writable), so a save in
+    progress in another process is seen either before or after, never half done.  A dead writer's
+    journal marker is reported: its plan is re-indexed on the next writable open.
+    """
+    locked = False
+    if not lib.conn.in_transaction:
+        try:
+            lib.conn.execute("BEGIN IMMEDIATE")  # takes the lock only; nothing is written
+            locked = True
+        except sqlite3.Error:  # a read-only index: check without the lock
+            pass
+    try:
+        problems = [f"interrupted save waiting for recovery ({m.name}); any save, or "
+                    "`needleplan library verify --repair`, re-indexes its plan"
+                    for m in sorted(journal_markers(lib.root)) if _writer_gone(m)]
+        return problems + _verify_files(lib)
+    finally:
+        if locked:
+            lib.conn.execute("ROLLBACK")
+
+
+def _verify_files(lib: Library) -> list[str]:
     problems: list[str] = []
     indexed = {}
     for pid, seq, file in lib.conn.execute("SELECT plan_id, seq, file FROM events"):

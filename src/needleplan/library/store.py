@@ -3,8 +3,11 @@
 Every change is written the same way: take the index's write lock (``BEGIN IMMEDIATE``), leave a
 marker in ``journal/``, publish the new file (temp file, fsync, link to its final name without
 overwriting), update the index, commit, remove the marker.  A process killed at any point leaves
-either nothing or a complete file; the next open finds the marker and re-indexes that plan from
-its files (:mod:`needleplan.library.recovery`).  No earlier revision is ever rewritten.
+either nothing or a complete file; the next writable open (or write) finds the marker under the
+write lock and re-indexes that plan from its files (:mod:`needleplan.library.recovery`).  Recovery
+never runs without the lock, so it only ever sees a dead writer's leftovers, and a read-only open
+(``create=False``, as ``needleplan review`` does) deletes and rewrites nothing.  No earlier revision
+is ever rewritten.
 """
 
 from __future__ import annotations
@@ -58,13 +61,20 @@ class Library:
                                "`needleplan library add PLAN` or give --library DIR")
         self._conn, self.rebuilt_from = recovery.open_index(self.root, create=create)
         self.uid = recovery.library_uid(self.root, create=create)
+        #: plans re-indexed from a dead writer's journal markers on this open (writable opens only)
+        self.recovered: list[int] = []
+        #: a read-only open never deletes or rewrites anything: it only says whether interrupted
+        #: saves wait for the next writable open to recover them
+        self.pending_recovery = False
+        if not create:
+            self.pending_recovery = bool(recovery.journal_markers(self.root))
+            return
         try:
             self.recovered = recovery.recover_journal(self)
-        except Exception as exc:  # a read-only library can still be listed
-            if create:
-                raise LibraryError(f"cannot recover interrupted saves in {self.root}: {exc}; "
-                                   "open the library where it is writable") from exc
-            self.recovered = []
+        except Exception as exc:
+            self._conn.close()
+            raise LibraryError(f"cannot recover interrupted saves in {self.root}: {exc}; "
+                               "open the library where it is writable") from exc
 
     # -- plumbing ------------------------------------------------------------------------------
     @property

@@ -14,11 +14,16 @@ from needleplan.plan._json import jsonable
 from needleplan.plan._model import Plan
 from needleplan.plan._serialize import plan_to_dict, with_report
 from needleplan.plan._validate import plan_from_dict
+from needleplan.clinical.plausible_ranges import MAX_PLAN_FILE_BYTES
 
 
 def load_plan(path: str | os.PathLike[str]) -> Plan:
     """Read and validate a plan file.  Bad JSON or fields raise :class:`PlanFormatError`."""
     path = Path(path)
+    size = path.stat().st_size if path.is_file() else 0
+    if size > MAX_PLAN_FILE_BYTES:
+        raise PlanFormatError(f"{path}: {size / 1e6:.1f} MB, larger than any plan (at most "
+                              f"{MAX_PLAN_FILE_BYTES / 1e6:.1f} MB); is it a plan file?")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -27,6 +32,11 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise PlanFormatError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:
+        raise PlanFormatError(f"{path}: arrays and objects nested thousands deep; a needleplan plan nests "
+                              "5 deep at most") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise PlanFormatError(f"{path}: not a plan's JSON ({str(exc).splitlines()[0][:80]})") from None
     try:
         return plan_from_dict(data)
     except PlanFormatError as exc:

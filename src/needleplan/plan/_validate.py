@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +10,8 @@ from needleplan.vocabulary import StructureKind
 _KINDS: tuple[str, ...] = tuple(k.value for k in StructureKind)
 from needleplan.calibration import Calibration
 from needleplan.errors import PlanFormatError
+from needleplan.plan._limits import check_counts, check_nesting, finite_in_range, short_repr
+from needleplan.clinical.plausible_ranges import MAX_INJECTATES, MAX_LIST_ITEMS
 from needleplan.plan._model import (
     APPROACHES, PLAN_FORMAT, PLAN_VERSION, ImageBinding, Injectate, Needle, Patient, Plan, Point, Structure,
 )
@@ -19,10 +20,13 @@ from needleplan.plan._model import (
 # ----------------------------------------------------------------------------- validation helpers
 
 def _fail(where: str, expected: str, got: Any) -> PlanFormatError:
-    text = repr(got)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return PlanFormatError(f"{where}: expected {expected}, got {text}")
+    return PlanFormatError(f"{where}: expected {expected}, got {short_repr(got)}")
+
+
+def _get(d: Mapping[str, Any], key: str, default: Any = None) -> Any:
+    """``d[key]``; an optional field given as ``null`` means absent (docs/contracts.md §4)."""
+    value = d.get(key)
+    return default if value is None else value
 
 
 def _obj(d: Any, where: str) -> Mapping[str, Any]:
@@ -31,21 +35,18 @@ def _obj(d: Any, where: str) -> Mapping[str, Any]:
     return d
 
 
-def _num(v: Any, where: str, *, positive: bool = False, optional: bool = False) -> float | None:
+def _num(v: Any, where: str, range_key: str, *, optional: bool = False) -> float | None:
+    """A finite number inside its physical range (``PLAN_RANGES[range_key]``)."""
     if v is None and optional:
         return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise _fail(where, "a finite number" + (" > 0" if positive else ""), v)
-    if positive and v <= 0:
-        raise _fail(where, "a number > 0", v)
-    return float(v)
+    return finite_in_range(v, where, range_key)
 
 
-def _int(v: Any, where: str, *, optional: bool = False, minimum: int = 0) -> int | None:
+def _int(v: Any, where: str, range_key: str, *, optional: bool = False) -> int | None:
+    """A whole number inside its range (``PLAN_RANGES[range_key]``)."""
     if v is None and optional:
         return None
-    if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-        raise _fail(where, f"an integer >= {minimum}", v)
+    finite_in_range(v, where, range_key, integer=True)
     return int(v)
 
 
@@ -67,9 +68,9 @@ def _bool(v: Any, where: str, *, optional: bool = True) -> bool | None:
 
 def _point(v: Any, where: str) -> Point:
     if (not isinstance(v, (list, tuple)) or len(v) != 2
-            or any(isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) for x in v)):
+            or any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in v)):
         raise _fail(where, "[row_mm, col_mm] (two finite numbers)", v)
-    return (float(v[0]), float(v[1]))
+    return (finite_in_range(v[0], where, "coordinate_mm"), finite_in_range(v[1], where, "coordinate_mm"))
 
 
 def _extra(d: Mapping[str, Any], known: tuple[str, ...]) -> Mapping[str, Any]:
@@ -92,18 +93,16 @@ def _structure(d: Any, where: str) -> Structure:
     kind = d.get("kind")
     if kind not in _KINDS:
         raise _fail(f"{where}.kind", f"one of {list(_KINDS)}", kind)
-    pts = d.get("points_mm")
+    pts = _get(d, "points_mm")
     if not isinstance(pts, (list, tuple)) or not pts:
         raise _fail(f"{where}.points_mm", "a non-empty list of [row_mm, col_mm] pairs", pts)
     points = tuple(_point(p, f"{where}.points_mm[{i}]") for i, p in enumerate(pts))
-    closed = _bool(d.get("closed", False), f"{where}.closed", optional=False)
+    closed = _bool(_get(d, "closed", False), f"{where}.closed", optional=False)
     if closed and len(points) < 3:
         raise _fail(f"{where}.points_mm", "at least 3 points for a closed structure", pts)
-    confidence = _num(d.get("confidence"), f"{where}.confidence", optional=True)
-    if confidence is not None and not 0.0 <= confidence <= 1.0:
-        raise _fail(f"{where}.confidence", "a number from 0 to 1", confidence)
+    confidence = _num(d.get("confidence"), f"{where}.confidence", "structures.confidence", optional=True)
     return Structure(
-        kind, points, bool(closed), _int(d.get("frame_index"), f"{where}.frame_index", optional=True),
+        kind, points, bool(closed), _int(d.get("frame_index"), f"{where}.frame_index", "frame_index", optional=True),
         _str(d.get("label"), f"{where}.label"), bool(_bool(d.get("suggested", False), f"{where}.suggested")),
         confidence, _str(d.get("evidence"), f"{where}.evidence"), _extra(d, _STRUCTURE_KEYS))
 
@@ -114,8 +113,8 @@ def _needle(d: Any) -> Needle:
     if entry == target:
         raise _fail("needle.target_mm", "a tip point different from needle.entry_mm", d.get("target_mm"))
     return Needle(entry, target,
-                  _num(d.get("length_mm"), "needle.length_mm", positive=True),
-                  _int(d.get("gauge"), "needle.gauge", optional=True, minimum=1), _extra(d, _NEEDLE_KEYS))
+                  _num(d.get("length_mm"), "needle.length_mm", "needle.length_mm"),
+                  _int(d.get("gauge"), "needle.gauge", "needle.gauge", optional=True), _extra(d, _NEEDLE_KEYS))
 
 
 def _patient(d: Any) -> Patient:
@@ -123,8 +122,8 @@ def _patient(d: Any) -> Patient:
     sex = _str(d.get("sex"), "patient.sex")
     if sex is not None and sex not in ("F", "M", "O"):
         raise _fail("patient.sex", "'F', 'M' or 'O'", sex)
-    return Patient(_num(d.get("bmi"), "patient.bmi", positive=True, optional=True),
-                   _num(d.get("weight_kg"), "patient.weight_kg", positive=True, optional=True), sex,
+    return Patient(_num(d.get("bmi"), "patient.bmi", "patient.bmi", optional=True),
+                   _num(d.get("weight_kg"), "patient.weight_kg", "patient.weight_kg", optional=True), sex,
                    _bool(d.get("lung_disease"), "patient.lung_disease"),
                    _bool(d.get("anticoagulated"), "patient.anticoagulated"), _extra(d, _PATIENT_KEYS))
 
@@ -132,8 +131,9 @@ def _patient(d: Any) -> Patient:
 def _injectate(d: Any, where: str) -> Injectate:
     d = _obj(d, where)
     drug = _str(d.get("drug"), f"{where}.drug", optional=False)
-    return Injectate(drug.strip().lower(), _num(d.get("concentration_pct"), f"{where}.concentration_pct", positive=True),
-                     _num(d.get("volume_ml"), f"{where}.volume_ml", positive=True),
+    return Injectate(drug.strip().lower(),
+                     _num(d.get("concentration_pct"), f"{where}.concentration_pct", "injectate.concentration_pct"),
+                     _num(d.get("volume_ml"), f"{where}.volume_ml", "injectate.volume_ml"),
                      bool(_bool(d.get("epinephrine", False), f"{where}.epinephrine")), _extra(d, _INJECTATE_KEYS))
 
 
@@ -142,11 +142,34 @@ def _image(d: Any) -> ImageBinding:
     if "frame_index" not in d:
         raise PlanFormatError("image.frame_index: expected an integer >= 0 (required), got nothing")
     return ImageBinding(_str(d.get("path"), "image.path"), _str(d.get("sop_instance_uid"), "image.sop_instance_uid"),
-                        _int(d.get("frame_index"), "image.frame_index"),
+                        _int(d.get("frame_index"), "image.frame_index", "frame_index"),
                         _str(d.get("pixel_sha256"), "image.pixel_sha256"), _extra(d, _IMAGE_KEYS))
 
 
-def _list(d: Mapping[str, Any], key: str, *, required: bool) -> list:
+def _calibration(d: Any) -> tuple[Calibration, Mapping[str, Any]]:
+    """The plan's calibration, its numbers in range; a field given as ``null`` means absent."""
+    d = _obj(d, "calibration")
+    given = {k: v for k, v in d.items() if v is not None}
+    for key in ("spacing_mm", "origin_px"):
+        pair = given.get(key)
+        if pair is None:
+            continue
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise _fail(f"calibration.{key}", "[row, col] (two numbers)", pair)
+        for value in pair:
+            finite_in_range(value, f"calibration.{key}", f"calibration.{key}")
+    box = given.get("region_box_px")
+    if isinstance(box, (list, tuple)) and len(box) == 4:
+        for value in box:
+            if isinstance(value, int):
+                finite_in_range(value, "calibration.region_box_px", "calibration.region_box_px", integer=True)
+    if isinstance(given.get("region_index"), int):
+        finite_in_range(given["region_index"], "calibration.region_index", "calibration.region_index", integer=True)
+    calibration = Calibration.from_dict(given)
+    return calibration, _extra(d, tuple(calibration.to_dict()))
+
+
+def _list(d: Mapping[str, Any], key: str, *, required: bool, cap: int | None = MAX_LIST_ITEMS) -> list:
     if key not in d:
         if required:
             raise PlanFormatError(f"{key}: expected a list (required, may be empty), got nothing")
@@ -156,12 +179,15 @@ def _list(d: Mapping[str, Any], key: str, *, required: bool) -> list:
         return []
     if not isinstance(value, list):
         raise _fail(key, "a list", value)
+    if cap is not None and len(value) > cap:
+        raise PlanFormatError(f"{key}: {len(value):,} items, more than a plan holds (at most {cap:,})")
     return value
 
 
 def plan_from_dict(d: Any) -> Plan:
     """Validate a plan object and build a :class:`Plan`; :class:`PlanFormatError` names the bad field."""
     d = _obj(d, "plan")
+    check_nesting(d)
     if d.get("format") != PLAN_FORMAT:
         raise _fail("format", repr(PLAN_FORMAT), d.get("format"))
     if d.get("version") != PLAN_VERSION or isinstance(d.get("version"), bool):
@@ -172,7 +198,7 @@ def plan_from_dict(d: Any) -> Plan:
     site = d.get("site")
     if not isinstance(site, str) or not site:
         raise _fail("site", "a site id string such as 'upper_trapezius'", site)
-    approach = d.get("approach", "in_plane")
+    approach = _get(d, "approach", "in_plane")
     if approach not in APPROACHES:
         raise _fail("approach", f"one of {list(APPROACHES)}", approach)
     findings = _list(d, "findings", required=False)
@@ -180,21 +206,27 @@ def plan_from_dict(d: Any) -> Plan:
         raise _fail("findings", "a list of finding objects", findings)
     metrics = d.get("metrics") or {}
     _obj(metrics, "metrics")
-    calibration = Calibration.from_dict(d["calibration"])
+    probe = d.get("probe")  # optional, read by the probe-depth rule (R15)
+    if isinstance(probe, Mapping) and probe.get("frequency_mhz") is not None:
+        finite_in_range(probe["frequency_mhz"], "probe.frequency_mhz", "probe.frequency_mhz")
+    calibration, calibration_extra = _calibration(d["calibration"])
+    structures = _list(d, "structures", required=True, cap=None)
+    check_counts(structures)  # structures and points, with their own caps
     return Plan(
         image=_image(d["image"]),
         calibration=calibration,
         site=site,
         approach=approach,
         patient=_patient(d["patient"]) if d.get("patient") is not None else Patient(),
-        structures=tuple(_structure(s, f"structures[{i}]") for i, s in enumerate(_list(d, "structures", required=True))),
+        structures=tuple(_structure(s, f"structures[{i}]") for i, s in enumerate(structures)),
         needle=None if d["needle"] is None else _needle(d["needle"]),
-        injectate=tuple(_injectate(x, f"injectate[{i}]") for i, x in enumerate(_list(d, "injectate", required=False))),
+        injectate=tuple(_injectate(x, f"injectate[{i}]") for i, x in enumerate(_list(d, "injectate", required=False,
+                                                                                     cap=MAX_INJECTATES))),
         author=_str(d.get("author"), "author"),
         created=_str(d.get("created"), "created"),
         notes=_str(d.get("notes"), "notes"),
         findings=tuple(dict(f) for f in findings),
         metrics=dict(metrics),
         extra=_extra(d, _TOP_KEYS),
-        calibration_extra=_extra(d["calibration"], tuple(calibration.to_dict())),
+        calibration_extra=calibration_extra,
     )

@@ -112,6 +112,14 @@ class FindingCode(StrEnum):
     DOSE_WEIGHT_UNKNOWN = "DOSE_WEIGHT_UNKNOWN", (_I,), "R16", "dose checked against absolute maxima only"
     TARGET_MISSED = "TARGET_MISSED", (_W,), "contracts.md §5", "planned tip not inside the marked target"
     TARGET_NOT_MARKED = "TARGET_NOT_MARKED", (_I,), "contracts.md §5", "no target marked"
+    IMPLAUSIBLE_NEEDLE_LENGTH = "IMPLAUSIBLE_NEEDLE_LENGTH", (_B,), "1E", (
+        "needle longer than any made (> 200 mm) or shorter than 1 mm")
+    IMPLAUSIBLE_TARGET_DEPTH = "IMPLAUSIBLE_TARGET_DEPTH", (_B,), "contracts.md §3 [inference]", (
+        "planned tip above the skin or less than 1 mm below it (a depth of 0)")
+    IMPLAUSIBLE_PATH = "IMPLAUSIBLE_PATH", (_B,), "contracts.md §3 [inference]", (
+        "needle drawn shorter than 1 mm from entry to tip")
+    IMPLAUSIBLE_STRUCTURE = "IMPLAUSIBLE_STRUCTURE", (_B,), "contracts.md §3", (
+        "a marked structure lies entirely above the skin, outside the patient")
     # Added by the plan library (needleplan.library.outcome), not by a rule of the check:
     PRIOR_POOR_OUTCOME = "PRIOR_POOR_OUTCOME", (_I,), "library outcome [inference, IMMPACT]", (
         "an earlier plan of this patient at this site had a poor outcome (pain relief below 30%)")

@@ -38,7 +38,12 @@ __all__ = [
     "Probe",
     "Motion",
     "UnknownPresetError",
+    "MODELS",
 ]
+
+#: Image models: ``smooth`` (the default: echogenicity maps times filtered speckle, bit-for-bit
+#: reproducible) and ``physical`` (scatterers imaged through PyMUST point spread functions).
+MODELS = ("smooth", "physical")
 
 CREATED = "2025-01-06T09:30:00Z"
 INJECTATE = [{"drug": "lidocaine", "concentration_pct": 1.0, "volume_ml": 2.0, "epinephrine": False}]
@@ -66,6 +71,7 @@ class SyntheticCase:
     reference_structures: tuple[dict, ...]
     needle: dict
     patient: dict
+    model: str = "smooth"
 
     @property
     def n_frames(self) -> int:
@@ -100,6 +106,8 @@ class SyntheticCase:
             "frames": self.n_frames,
             "probe": dataclasses.asdict(self.probe),
         }
+        if self.model != "smooth":  # the default model's files stay as they were
+            synth["model"] = self.model
         if self.n_frames > 1:
             synth["motion"] = self.motion.table(self.n_frames)
         return {
@@ -162,13 +170,17 @@ def generate_case(
     seed: int = 0,
     probe: Probe | str | None = None,
     motion: Motion | None = None,
+    model: str = "smooth",
 ) -> SyntheticCase:
     """Generate a case of site preset ``site`` for ``habitus``.
 
     ``probe`` overrides the site's probe (a :class:`Probe`, or ``"linear"``/``"curvilinear"``
     keeping the site's depth).  ``frames > 1`` makes a cine with breathing, lung sliding and
-    arterial pulsation (:class:`Motion`).
+    arterial pulsation (:class:`Motion`).  ``model`` is one of :data:`MODELS`; both draw the same
+    anatomy, so the ground truth and the reference plan are the same for a given seed.
     """
+    if model not in MODELS:
+        raise UnknownPresetError(f"unknown image model {model!r}; choose one of: {', '.join(MODELS)}")
     if frames < 1:
         raise UnknownPresetError(f"frames must be at least 1, got {frames}")
     h = habitus_preset(habitus)
@@ -179,7 +191,12 @@ def generate_case(
     scene = dataclasses.replace(scene, probe=_resolve_probe(scene.probe, probe))
     grid = image_grid(scene.probe)
     motion = motion or DEFAULT_MOTION
-    renderer = Renderer.build(scene, grid, motion, rng)
+    if model == "physical":
+        from needleplan.synth.physical import MAP_PSF_PX, PhysicalRenderer
+
+        renderer = PhysicalRenderer.build(Renderer.build(scene, grid, motion, rng, map_psf_px=MAP_PSF_PX), rng)
+    else:
+        renderer = Renderer.build(scene, grid, motion, rng)
     data = np.empty((frames, grid.rows, grid.cols), dtype=np.uint8)
     for i in range(frames):
         data[i] = renderer.frame(i)
@@ -198,6 +215,7 @@ def generate_case(
         reference_structures=tuple(reference_structures(scene, grid)),
         needle=reference_needle(scene, grid),
         patient=h.patient(),
+        model=model,
     )
 
 

@@ -21,6 +21,7 @@ from scipy import ndimage
 from needleplan.synth.motion import Motion
 from needleplan.synth.paint import StaticMaps, paint_static, paint_vessel
 from needleplan.synth.probe import ImageGrid, fan_mask
+from needleplan.synth.scan import FanPolar
 from needleplan.synth.scene import Scene
 from needleplan.synth.texture import psf_sigma_px, speckle_magnitude
 
@@ -78,11 +79,16 @@ class Renderer:
     mhz: float
 
     @classmethod
-    def build(cls, scene: Scene, grid: ImageGrid, motion: Motion, rng: np.random.Generator) -> Renderer:
+    def build(
+        cls, scene: Scene, grid: ImageGrid, motion: Motion, rng: np.random.Generator,
+        *, map_psf_px: tuple[float, float] | None = None,
+    ) -> Renderer:
+        """``map_psf_px`` overrides the Gaussian PSF the echogenicity map is softened with (half
+        its sigma); the physical model passes a pixel-sized one, as its own PSF does the blurring."""
         probe = scene.probe
         psf = psf_sigma_px(probe.frequency_mhz, probe.spacing_mm)
         max_scale = 1.0 + motion.pulse_fraction
-        maps = paint_static(scene, grid, rng, psf, max_scale)
+        maps = paint_static(scene, grid, rng, map_psf_px or psf, max_scale)
         shape = (grid.rows, grid.cols)
         wall = speckle_magnitude(shape, psf, rng)
         pad = (
@@ -107,11 +113,13 @@ class Renderer:
             row_mm, transmission, lung_row0, probe.frequency_mhz,
         )
 
-    def frame(self, index: int) -> np.ndarray:
-        """Frame ``index`` as a ``(rows, cols)`` uint8 image."""
+    def frame_maps(self, index: int) -> FrameMaps:
+        """What frame ``index`` shows before speckle: echogenicity, transmission (with TGC) and
+        where the moving lung lies (the physical model draws its own scatterers over these)."""
         g, maps, motion = self.grid, self.maps, self.motion
         t = motion.time_s(index)
-        echo, speckle, transmission = maps.echo, self.wall_speckle, self.transmission
+        echo, transmission = maps.echo, self.transmission
+        lung = None
         if maps.pleura_row_mm is not None and self.lung_speckle is not None:
             # Below the pleura, the lung (its attenuation equals the chest-wall muscle's, so the
             # static transmission holds); only the rows the lung can reach are recomputed.
@@ -120,13 +128,11 @@ class Renderer:
             r0 = self.lung_row0
             band_mm = self.row_mm[r0:]
             mask = (band_mm >= pleura - 3.0 * PLEURA_SIGMA_MM) & ~maps.solid[r0:]
-            echo, speckle = echo.copy(), speckle.copy()
+            echo = echo.copy()
             echo[r0:] = np.where(mask, _lung_echo(band_mm, pleura), echo[r0:])
             dr = int(round(shift / g.spacing_mm))
             dc = int(round(motion.sliding(t) / g.spacing_mm))
-            wr, wc = self.pad[0] - dr + r0, self.pad[1] - dc
-            window = self.lung_speckle[wr : wr + g.rows - r0, wc : wc + g.cols]
-            speckle[r0:] = np.where(mask, window, speckle[r0:])
+            lung = LungWindow(r0, mask, self.pad[0] - dr + r0, self.pad[1] - dc)
         if maps.vessels:
             echo = echo.copy() if echo is maps.echo else echo
             alpha = maps.alpha.copy()
@@ -136,8 +142,23 @@ class Renderer:
                 paint_vessel(echo, alpha, patch, scale)
                 if self.scene.probe.kind != "curvilinear":  # the fan keeps the enhancement at rest
                     transmission[:, patch.cols] = _transmission(alpha[:, patch.cols], self.row_mm, g, self.mhz)
-        amplitude = echo * speckle
-        amplitude *= transmission
+        return FrameMaps(echo, transmission, lung)
+
+    def frame(self, index: int) -> np.ndarray:
+        """Frame ``index`` as a ``(rows, cols)`` uint8 image."""
+        g = self.grid
+        fm = self.frame_maps(index)
+        speckle = self.wall_speckle
+        if fm.lung is not None:
+            speckle = fm.lung.lay(speckle, self.lung_speckle, g.rows, g.cols)
+        amplitude = fm.echo * speckle
+        amplitude *= fm.transmission
+        return self.finish(amplitude, index)
+
+    def finish(self, amplitude: np.ndarray, index: int) -> np.ndarray:
+        """Electronic noise (a window of a fixed field that moves with ``index``), log
+        compression, the black outside the fan and the burned-in depth ruler."""
+        g = self.grid
         k = (index * 17) % 64, (index * 29) % 64
         amplitude += NOISE_AMPLITUDE * self.noise[k[0] : k[0] + g.rows, k[1] : k[1] + g.cols]
         out = compress(amplitude)
@@ -145,6 +166,34 @@ class Renderer:
         for r, c0, c1 in self.ruler:
             out[r, c0:c1] = 200
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class LungWindow:
+    """Where the lung lies in a frame: rows from ``row0`` where ``mask`` holds, and the corner
+    ``(row, col)`` of the window of the (padded, larger) lung field that shows there."""
+
+    row0: int
+    mask: np.ndarray
+    field_row: int
+    field_col: int
+
+    def lay(self, wall: np.ndarray, lung: np.ndarray, rows: int, cols: int) -> np.ndarray:
+        """``wall`` with the lung's window of ``lung`` laid over the lung pixels (a copy)."""
+        r0, wr, wc = self.row0, self.field_row, self.field_col
+        out = wall.copy()
+        window = lung[wr : wr + rows - r0, wc : wc + cols]
+        out[r0:] = np.where(self.mask, window, out[r0:])
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class FrameMaps:
+    """One frame before speckle: echogenicity, round-trip transmission with TGC, the lung."""
+
+    echo: np.ndarray
+    transmission: np.ndarray
+    lung: LungWindow | None
 
 
 def _lung_echo(row_mm: np.ndarray, pleura_mm: np.ndarray) -> np.ndarray:
@@ -168,27 +217,16 @@ def _transmission_fan(alpha: np.ndarray, g: ImageGrid, probe) -> np.ndarray:
     """Round-trip transmission along the fan's radial beams (curvilinear probe), with TGC on the
     depth along the beam: shadows and enhancement spread out from the virtual apex.
 
-    The attenuation map is resampled onto a polar grid (radius x angle, one pixel per step at the
-    fan's far edge), integrated along each beam and resampled back.
+    The attenuation map is resampled onto the fan's polar grid (:class:`FanPolar`), integrated
+    along each beam and resampled back.
     """
-    s, radius = g.spacing_mm, float(probe.radius_mm)
-    half = probe.half_angle_rad
-    apex_r, apex_c = g.origin_px[0] - radius / s, float(g.origin_px[1])
-    rho = radius + np.arange(0.0, probe.depth_mm + 2 * s, s)
-    dtheta = s / (radius + probe.depth_mm)
-    theta = np.arange(-half - 2 * dtheta, half + 2 * dtheta, dtheta)
-    pr = apex_r + (rho[:, None] * np.cos(theta[None, :])) / s
-    pc = apex_c + (rho[:, None] * np.sin(theta[None, :])) / s
-    alpha_polar = ndimage.map_coordinates(alpha, [pr, pc], order=1, mode="nearest")
-    db_per_px = 2.0 * DB_PER_MM_PER_MHZ * probe.frequency_mhz * s
+    fan = FanPolar.build(g, probe)
+    alpha_polar = fan.to_polar(alpha)
+    db_per_px = 2.0 * DB_PER_MM_PER_MHZ * probe.frequency_mhz * g.spacing_mm
     loss_db = (np.cumsum(alpha_polar, axis=0) - 0.5 * alpha_polar) * db_per_px
-    tgc_db = TGC_FRACTION * 2.0 * DB_PER_MM_PER_MHZ * probe.frequency_mhz * (rho - radius)[:, None]
+    tgc_db = TGC_FRACTION * 2.0 * DB_PER_MM_PER_MHZ * probe.frequency_mhz * fan.depth_mm[:, None]
     t_polar = np.power(10.0, (tgc_db - loss_db) / 20.0)
-    rr = (np.arange(g.rows)[:, None] - apex_r) * s
-    cc = (np.arange(g.cols)[None, :] - apex_c) * s
-    ri = (np.hypot(rr, cc) - radius) / s
-    ti = (np.arctan2(cc, rr) - theta[0]) / dtheta
-    return ndimage.map_coordinates(t_polar, [ri, ti], order=1, mode="nearest").astype(np.float32)
+    return fan.to_image(t_polar).astype(np.float32)
 
 
 def _ruler(g: ImageGrid) -> list[tuple[int, int, int]]:

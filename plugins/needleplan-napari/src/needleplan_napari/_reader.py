@@ -1,10 +1,14 @@
-"""Reader contribution: ultrasound DICOM (file or series folder) as an image layer in millimetres,
+"""Reader contribution: ultrasound DICOM (file or series folder) or a video cine as an image layer,
 and plan files (``*.plan.json``) as their image with the plan's marks and needle.
+
+DICOM opens in millimetres when calibrated; an MP4/MOV/AVI cine (decoded lazily through PyAV by the
+core) opens in pixels, uncalibrated, until a two-point calibration; a plan opens in the plan's
+millimetres.
 
 napari guide: https://napari.org/stable/plugins/building_a_plugin/guides.html#readers
 
 ``get_reader`` is cheap and never raises: it reads at most 132 bytes of a few files and returns
-``None`` for anything that is neither DICOM nor a plan file (and for an empty folder); a plan
+``None`` for anything that is neither DICOM, a video nor a plan file (and for an empty folder); a plan
 file is recognised by its name (:func:`needleplan.viewing.is_plan_path`).  The function it returns does
 the real work through :func:`needleplan.io.open_image`, which decodes frames lazily; errors from
 there are typed ``NeedleplanError``\\ s with a one-line message that napari shows to the user.
@@ -20,6 +24,7 @@ from typing import Any
 __all__ = ["get_reader", "read_dicom", "read_plan", "looks_like_dicom"]
 
 _SUFFIXES = (".dcm", ".dicom")
+_VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi")  # also in napari.yaml's filename_patterns
 _MAX_DIR_ENTRIES = 200  # a series folder is judged by its first entries only (cheap)
 
 
@@ -67,7 +72,15 @@ def _accepts(path: Any) -> bool:
             return _folder_has_dicom(p)
     except OSError:
         return False
-    return looks_like_dicom(p)
+    return looks_like_dicom(p) or _looks_like_video(p)
+
+
+def _looks_like_video(p: Path) -> bool:
+    """A non-empty file named like a video; the core reads its content (or refuses in one line)."""
+    try:
+        return p.suffix.lower() in _VIDEO_SUFFIXES and p.is_file() and p.stat().st_size > 0
+    except OSError:
+        return False
 
 
 def _is_plan_file(path: Any) -> bool:
@@ -81,7 +94,7 @@ def _is_plan_file(path: Any) -> bool:
 
 def get_reader(path: Any) -> Callable[[Any], list[tuple]] | None:
     """Return :func:`read_plan` if every path is a plan file, :func:`read_dicom` if every path is
-    DICOM (or a folder holding DICOM), else ``None``.
+    DICOM (or a folder holding DICOM) or a video, else ``None``.
 
     Never raises: napari reports its own "no reader" error when this returns ``None``.
     """
