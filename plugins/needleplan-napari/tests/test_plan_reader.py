@@ -132,29 +132,48 @@ def test_widget_open_plan_ends_in_the_same_first_view(make_napari_viewer_proxy, 
     assert zoom == pytest.approx(viewer.scene.camera.zoom)
 
 
-def test_needleplan_view_of_a_plan_starts_at_home_with_the_ruler(monkeypatch, qtbot, plan_copy):
-    import napari
+_VIEW_SCRIPT = """
+import json, sys
+import napari
+from qtpy.QtWidgets import QApplication
+from needleplan.cli import main
+from needleplan_napari import _layers
+from needleplan_napari._depth_ruler import RULER_NAME
 
-    from needleplan.cli import main
-    from needleplan_napari._depth_ruler import RULER_NAME
+seen = {}
 
-    seen = {}
+def fake_run(*a, **k):  # the event loop: let Qt lay the window out, then look at it
+    viewer = napari.current_viewer()
+    for _ in range(10):
+        QApplication.processEvents()
+    seen["active"] = viewer.layers.selection.active.name
+    seen["image"] = viewer.layers[0].name
+    seen["needle mode"] = [str(ly.mode) for ly in viewer.layers if _layers.kind_of_layer(ly) == "needle"]
+    seen["ruler"] = RULER_NAME in [layer.name for layer in viewer.layers]
+    seen["zoom"] = viewer.scene.camera.zoom
+    viewer.reset_view()
+    seen["home zoom"] = viewer.scene.camera.zoom
+    viewer.close()
 
-    def fake_run(*a, **k):  # the event loop: let Qt lay the window out, then look at it
-        viewer = napari.current_viewer()
-        _settle()
-        seen["active"] = viewer.layers.selection.active.name
-        seen["image"] = viewer.layers[0].name
-        seen["needle mode"] = _by_kind(viewer)["needle"].mode
-        seen["ruler"] = RULER_NAME in [layer.name for layer in viewer.layers]
-        seen["zoom"] = viewer.scene.camera.zoom
-        viewer.reset_view()
-        seen["home zoom"] = viewer.scene.camera.zoom
-        viewer.close()
+napari.run = fake_run
+seen["exit"] = main(["view", sys.argv[1]])
+print(json.dumps(seen))
+"""
 
-    monkeypatch.setattr(napari, "run", fake_run)
-    assert main(["view", str(plan_copy)]) == 0
-    assert seen["active"] == seen["image"] and seen["needle mode"] == "pan_zoom" and seen["ruler"]
+
+def test_needleplan_view_of_a_plan_starts_at_home_with_the_ruler(plan_copy):
+    # its own process: `needleplan view` makes its own napari.Viewer, as a user's shell does
+    import os
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", _VIEW_SCRIPT, str(plan_copy)], capture_output=True, text=True,
+                         timeout=300, env=dict(os.environ))
+    assert run.returncode == 0, run.stderr[-2000:]
+    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    assert seen["exit"] == 0
+    assert seen["active"] == seen["image"] and seen["needle mode"] == ["pan_zoom"] and seen["ruler"]
+    # without the Home deferred until Qt has laid the window out this was 12.6 against 5.2 (cropped)
     assert seen["zoom"] == pytest.approx(seen["home zoom"])
 
 
