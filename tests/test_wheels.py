@@ -7,7 +7,8 @@ folder with no PYTHONPATH, checks that:
 
 * ``needleplan`` is imported from the venv, not from the repository;
 * the sample is generated from the package alone and ``needleplan info`` and ``check`` run on it;
-* napari's sample contribution (npe2 API, no window) loads the sample with its plan;
+* napari's sample contribution (npe2 API, no window) loads the sample with its plan, and the
+  reader contribution opens the sample's plan file with its image;
 * both wheels carry the LICENSE, and the plugin's metadata carries its README.
 """
 
@@ -95,6 +96,21 @@ def test_napari_sample_contribution_loads_the_sample(venv):
     kinds = out[0]
     assert kinds.startswith("[('image'") and kinds.count("'shapes'") >= 3  # marks and the needle
     assert json.loads(out[1])[-2:] == pytest.approx([0.1, 0.1])  # shown in mm, not pixels
+
+
+def test_napari_reader_opens_a_plan_file_with_its_image(venv):
+    python, env, cwd, _ = venv
+    script = (
+        "from needleplan.samples import sample_plan\n"
+        "from npe2 import PluginManager, read\n"
+        "PluginManager.instance().discover()\n"
+        "layers = read([str(sample_plan('trapezius_thin'))], stack=False, plugin_name='needleplan-napari')\n"
+        "print([kind for _, _, kind in layers])\n"
+        "print(list(layers[0][1]['scale']))\n")
+    out = _run([python, "-c", script], cwd, env).stdout.splitlines()
+    # the plan's image first, then its marks (skin, pleura, target) and the needle
+    assert out[0] == "['image', 'shapes', 'shapes', 'shapes', 'shapes']"
+    assert [float(v) for v in out[1].strip("[]").split(",")] == pytest.approx([0.1, 0.1])  # mm
 
 
 def test_both_wheels_carry_the_licence_and_the_plugin_its_readme(venv):

@@ -4,12 +4,14 @@
 writes ``docs/screenshots/trapezius_thin.png``, ``docs/screenshots/piriformis.png`` and
 ``docs/screenshots/trapezius_suggest.png`` (the safe angle window and the suggested trajectory) and
 ``docs/screenshots/uncalibrated.png`` (a real file without calibration: pixels only, two-point
-calibration offered) at 1280x800.  The cases are the bundled samples (``sample_dicom/``) when present, else the same
+calibration offered) at 1280x800, and copies ``trapezius_thin.png`` to the plugin's ``docs/`` for its
+README.  The cases are the bundled samples (``sample_dicom/``) when present, else the same
 synthetic presets written by :func:`needleplan.synth.write_case` into a temporary folder.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -18,6 +20,7 @@ from needleplan_napari._names import PLAN_WIDGET, PLUGIN
 
 REPO = Path(__file__).resolve().parents[3]
 OUT = REPO / "docs" / "screenshots"
+PLUGIN_DOCS = Path(__file__).resolve().parents[1] / "docs"
 CASES = (("trapezius_thin", "upper_trapezius", "thin"), ("piriformis", "piriformis", "average"))
 
 
@@ -66,6 +69,8 @@ def main(out_dir: Path = OUT) -> list[Path]:
                                     out_dir / "trapezius_suggest.png", suggest=True))
             viewer.close()
     written.append(take_uncalibrated(out_dir / "uncalibrated.png"))
+    if out_dir == OUT:  # the plugin's README (napari hub) shows the same picture
+        written.append(Path(shutil.copy(out_dir / "trapezius_thin.png", PLUGIN_DOCS / "trapezius_thin.png")))
     return written
 
 

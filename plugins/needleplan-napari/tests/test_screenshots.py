@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from needleplan_napari._depth_ruler import RULER_NAME
 from needleplan_napari._names import PLUGIN
 
 pytestmark = pytest.mark.gui
@@ -37,6 +38,7 @@ def test_screenshots_of_the_docked_window(make_napari_viewer_proxy, tmp_path):
         assert img[..., :3].std() > 20                            # not blank
         assert widget.findings_shown(), key                       # the panel lists the plan's findings
         assert "mm/px" in widget.calibration.calibration_label.text()
+        assert RULER_NAME in [layer.name for layer in viewer.layers]  # the depth ruler is in the picture
         if key == "trapezius_thin":
             assert "THIN_PATIENT" in widget.session.state.report.codes
         else:

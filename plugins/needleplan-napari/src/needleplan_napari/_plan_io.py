@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from needleplan_napari import _layers
+from needleplan_napari._depth_ruler import show_depth_ruler, show_home
 from needleplan_napari._state import PlanInputs
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from needleplan.safety import SafetyReport
     from needleplan_napari._session import PlanSession
 
-__all__ = ["PlanFiles", "write_report_file", "saved_differences", "by_kind"]
+__all__ = ["PlanFiles", "write_report_file", "saved_differences", "by_kind", "image_path_of"]
 
 
 class PlanFiles:
@@ -78,7 +79,7 @@ class PlanFiles:
             src = _layers.image_source(layer)
             if src is not None and uid and src.info.sop_instance_uid == uid:
                 return layer
-        path = _image_path(plan, plan_path)
+        path = image_path_of(plan, plan_path)
         if path is None or not path.exists():
             raise ImageReadError(f"the plan's image {plan.image.path!r} was not found; open that image, then the plan")
         data, kwargs, _ = _layers.image_layer_data(open_image(path))
@@ -116,6 +117,7 @@ class PlanFiles:
         session.loaded_plan = plan
         session.load_inputs(session.inputs)  # the form shows the plan's values
         session.refresh(force=True)
+        show_home(viewer, image)  # the whole image, the ruler, and no layer where a click moves a mark
         return plan
 
     def two_point_calibration(self, p0_world: Iterable[float], p1_world: Iterable[float],
@@ -154,6 +156,7 @@ class PlanFiles:
                     layer.edge_width = _layers.STYLES[kind].edge_width_mm
                     layer.current_edge_width = _layers.STYLES[kind].edge_width_mm
         session.refresh(force=True)
+        show_depth_ruler(session.viewer, image)  # now in millimetres (or gone, without them)
 
 
 def write_report_file(plan: Plan, frame: np.ndarray | None, path: str | Path) -> int:
@@ -163,7 +166,8 @@ def write_report_file(plan: Plan, frame: np.ndarray | None, path: str | Path) ->
     return write_report(plan, path, frame=frame)
 
 
-def _image_path(plan: Plan, plan_path: Path) -> Path | None:
+def image_path_of(plan: Plan, plan_path: Path) -> Path | None:
+    """The plan's image file: as the plan names it (relative to the plan file), else beside the plan."""
     if not plan.image.path:
         return None
     p = Path(plan.image.path)

@@ -1,12 +1,15 @@
-"""Reader contribution: ultrasound DICOM (file or series folder) or a video cine as an image layer.
+"""Reader contribution: ultrasound DICOM (file or series folder) or a video cine as an image layer,
+and plan files (``*.plan.json``) as their image with the plan's marks and needle.
 
 DICOM opens in millimetres when calibrated; an MP4/MOV/AVI cine (decoded lazily through PyAV by the
-core) opens in pixels, uncalibrated, until a two-point calibration.
+core) opens in pixels, uncalibrated, until a two-point calibration; a plan opens in the plan's
+millimetres.
 
 napari guide: https://napari.org/stable/plugins/building_a_plugin/guides.html#readers
 
 ``get_reader`` is cheap and never raises: it reads at most 132 bytes of a few files and returns
-``None`` for anything that is not DICOM (and for an empty folder).  The function it returns does
+``None`` for anything that is neither DICOM, a video nor a plan file (and for an empty folder); a plan
+file is recognised by its name (:func:`needleplan.viewing.is_plan_path`).  The function it returns does
 the real work through :func:`needleplan.io.open_image`, which decodes frames lazily; errors from
 there are typed ``NeedleplanError``\\ s with a one-line message that napari shows to the user.
 """
@@ -18,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["get_reader", "read_dicom", "looks_like_dicom"]
+__all__ = ["get_reader", "read_dicom", "read_plan", "looks_like_dicom"]
 
 _SUFFIXES = (".dcm", ".dicom")
 _VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi")  # also in napari.yaml's filename_patterns
@@ -80,13 +83,25 @@ def _looks_like_video(p: Path) -> bool:
         return False
 
 
+def _is_plan_file(path: Any) -> bool:
+    from needleplan.viewing import is_plan_path
+
+    try:
+        return is_plan_path(path) and Path(path).is_file()
+    except (OSError, TypeError, ValueError):
+        return False
+
+
 def get_reader(path: Any) -> Callable[[Any], list[tuple]] | None:
-    """Return :func:`read_dicom` if every path is DICOM (or a folder holding DICOM), else ``None``.
+    """Return :func:`read_plan` if every path is a plan file, :func:`read_dicom` if every path is
+    DICOM (or a folder holding DICOM) or a video, else ``None``.
 
     Never raises: napari reports its own "no reader" error when this returns ``None``.
     """
     try:
         paths: Sequence[Any] = path if isinstance(path, (list, tuple)) else [path]
+        if paths and all(_is_plan_file(p) for p in paths):
+            return read_plan
         if not paths or not all(_accepts(p) for p in paths):
             return None
     except Exception:  # noqa: BLE001 - the npe2 contract: get_reader never raises
@@ -107,3 +122,18 @@ def read_dicom(path: Any) -> list[tuple]:
 
     paths = path if isinstance(path, (list, tuple)) else [path]
     return [image_layer_data(open_image(p)) for p in paths]
+
+
+def read_plan(path: Any) -> list[tuple]:
+    """Open each plan file as its image (in mm, with the plan's calibration), its marks and needle.
+
+    Raises
+    ------
+    needleplan.errors.NeedleplanError
+        An invalid plan, a missing image, or an image that is not the one the plan was made on
+        (napari shows the one-line message).
+    """
+    from needleplan_napari._plan_layers import plan_layers
+
+    paths = path if isinstance(path, (list, tuple)) else [path]
+    return [layer for p in paths for layer in plan_layers(p)]

@@ -26,31 +26,10 @@ def find_sample(key: str) -> Path:
 
 
 def sample_layers(plan_path: Path) -> list[tuple]:
-    """Image, mark and needle ``LayerData`` of a sample plan (through the ``_layers`` adapter)."""
-    from napari.layers import Image, Shapes
+    """Image, mark and needle ``LayerData`` of a sample plan (as the reader opens any plan file)."""
+    from needleplan_napari._plan_layers import plan_layers
 
-    from needleplan.io import open_image
-    from needleplan.plan import load_plan
-    from needleplan_napari import _layers
-    from needleplan_napari._plan_io import by_kind
-
-    plan = load_plan(plan_path)
-    image_path = Path(plan.image.path or "")
-    if not image_path.is_absolute():
-        image_path = plan_path.parent / image_path
-    data, kwargs, kind = _layers.image_layer_data(open_image(image_path))
-    kwargs["metadata"][_layers.META]["plan"] = plan
-    image = Image(data, **kwargs)
-    out = [(data, kwargs, kind)]
-    for k, structures in by_kind(plan.structures).items():
-        layer = Shapes(**_layers.shapes_layer_kwargs(k, image))
-        _layers.draw_structures(layer, structures, image)
-        out.append(layer.as_layer_data_tuple())
-    if plan.needle is not None:
-        layer = Shapes(**_layers.shapes_layer_kwargs("needle", image))
-        layer.add_lines(_layers.to_layer_data(layer, _layers.needle_shape(plan.needle, image, plan.image.frame_index)))
-        out.append(layer.as_layer_data_tuple())
-    return out
+    return plan_layers(plan_path)
 
 
 def sample_trapezius_thin() -> list[tuple]:

@@ -48,6 +48,7 @@ class PlanSession:
     updated = Signal(object)  # SessionState
     suggested = Signal(object)  # the suggested Plan (or None when it was cleared)
     inputs_loaded = Signal(object)  # PlanInputs taken from a plan (sample data, opened plan)
+    image_added = Signal(object)  # a plugin image layer was added: the view shows it first (show_home)
 
     def __init__(self, viewer: napari.Viewer) -> None:
         self.viewer = viewer
@@ -125,6 +126,8 @@ class PlanSession:
         self._watch(event.value)
         self._adopt_plan(event.value)
         self.refresh()
+        if _layers.role_of_layer(event.value) == "image":
+            self.image_added.emit(event.value)
 
     def _adopt_plan(self, layer: Layer) -> None:
         """A sample image carries its reference plan: take its site, patient and needle choices."""

@@ -13,10 +13,12 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from qtpy.QtCore import QTimer
 from qtpy.QtGui import QHideEvent, QShowEvent
 from qtpy.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from needleplan_napari import _findings
+from needleplan_napari._depth_ruler import show_home
 from needleplan_napari._qt._calibration_box import CalibrationBox
 from needleplan_napari._qt._findings_view import FindingsView
 from needleplan_napari._qt._helpers import Call, MarkKey, canvas_overlay
@@ -71,7 +73,12 @@ class PlanWidget(QWidget):
         self.session.updated.connect(self._show_state)
         self.session.suggested.connect(self._show_suggestion)
         self.session.inputs_loaded.connect(self.set_inputs)
+        self.session.image_added.connect(self._first_view)
         self._enable()
+
+    def _first_view(self, image: object) -> None:
+        """Home on a new image once Qt has laid the canvas out (its size decides the zoom)."""
+        QTimer.singleShot(0, lambda: show_home(self.viewer, self.session.image_layer()))
 
     def _plan_tab(self) -> QWidget:
         w = QWidget()
