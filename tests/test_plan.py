@@ -63,7 +63,8 @@ def test_round_trip_keeps_unknown_fields_everywhere():
     (("needle", "target_mm"), [0, -18], "needle.target_mm: expected a tip point different from needle.entry_mm"),
     (("patient", "bmi"), "thin", "patient.bmi: expected a finite number"),
     (("patient", "sex"), "female", "patient.sex: expected 'F', 'M' or 'O'"),
-    (("injectate", 0, "volume_ml"), -2, "injectate[0].volume_ml: expected a finite number from 0.001 to 1000 mL, got -2"),
+    (("injectate", 0, "volume_ml"), -2,
+     "injectate[0].volume_ml: expected a finite number from 0.001 to 1000 mL, got -2"),
     (("structures",), None, "structures: expected a list"),
 ])
 def test_validation_names_the_field(path, value, message):

@@ -50,7 +50,8 @@ def _set(d: dict, path: tuple, value) -> dict:
     (("needle", "length_mm"), 4.9, "needle.length_mm: expected a finite number from 5 to 300 mm, got 4.9"),
     (("needle", "length_mm"), 10**400, "needle.length_mm: expected a finite number from 5 to 300 mm, got 1000"),
     (("needle", "gauge"), 99, "needle.gauge: expected an integer from 7 to 34 G, got 99"),
-    (("needle", "entry_mm"), [-1e18, 0], "needle.entry_mm: expected a finite number from -10000 to 10000 mm, got -1e+18"),
+    (("needle", "entry_mm"), [-1e18, 0],
+     "needle.entry_mm: expected a finite number from -10000 to 10000 mm, got -1e+18"),
     (("needle", "target_mm"), [10_000.5, 0], "needle.target_mm: expected a finite number from -10000 to 10000 mm"),
     (("structures", 0, "points_mm", 1), [10**400, 2], "structures[0].points_mm[1]: expected a finite number from "
                                                        "-10000 to 10000 mm, got 100000"),

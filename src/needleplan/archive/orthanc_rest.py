@@ -17,6 +17,7 @@ import io
 from typing import Any
 
 import pydicom
+import requests
 
 from needleplan.errors import PacsError
 from needleplan.pacs.client import PacsClient
@@ -46,15 +47,15 @@ class OrthancRest:
         self.client = client
         self.root = _rest_root(client.url)
 
-    def _get(self, what: str, path: str, **kwargs: Any):
-        def run():
+    def _get(self, what: str, path: str, **kwargs: Any) -> requests.Response:
+        def run() -> requests.Response:
             response = self.client.session.get(self.root + path, timeout=self.client.settings.timeout_s, **kwargs)
             response.raise_for_status()
             return response
         return self.client.call(what, run)
 
-    def _post(self, what: str, path: str, *, retry: bool, **kwargs: Any):
-        def run():
+    def _post(self, what: str, path: str, *, retry: bool, **kwargs: Any) -> requests.Response:
+        def run() -> requests.Response:
             response = self.client.session.post(self.root + path, timeout=self.client.settings.timeout_s, **kwargs)
             response.raise_for_status()
             return response
@@ -95,7 +96,7 @@ class OrthancRest:
         ds.save_as(buffer, enforce_file_format=True)
         body = buffer.getvalue()
 
-        def run():
+        def run() -> str:
             response = self.client.session.post(self.root + "/instances", data=body,
                                                 timeout=self.client.settings.timeout_s,
                                                 headers={"Content-Type": "application/dicom"})

@@ -111,7 +111,7 @@ class ArchiveLibrary:
         comes from the local :class:`QueueCache` when this machine has read it before, else from
         the step's Image Comments (read in parallel).
         """
-        latest: dict[str, tuple[int, str, str]] = {}
+        latest: dict[str | None, tuple[int, str, str]] = {}  # by series (Orthanc's ParentSeries)
         for instance in self._plan_instances():
             tags = instance.get("MainDicomTags") or {}
             seq, parent = int(tags.get("InstanceNumber") or 0), instance.get("ParentSeries")
@@ -125,7 +125,8 @@ class ArchiveLibrary:
 
             with ThreadPoolExecutor(max_workers=8) as pool:
                 comments = list(pool.map(lambda uid: self.rest.image_comments(wanted[uid]), missing))
-            fetched = {uid: row for uid, row in zip(missing, map(parse_queue_row, comments)) if row is not None}
+            rows_read = map(parse_queue_row, comments)  # one per missing uid, in order (pool.map)
+            fetched = {uid: row for uid, row in zip(missing, rows_read, strict=True) if row is not None}
             self.cache.put_many(self.rest.root, fetched)
             rows.update(fetched)
         out = [r for r in rows.values() if (status is None or r["status"] == status)
@@ -305,9 +306,9 @@ class ArchiveLibrary:
         seq = 1 if predecessor is None else predecessor.seq + 1
         parent = None if previous_block is None else previous_block.get("revision")
         revision = 1 if parent is None else int(parent) + 1
-        block = {"archive": True, "plan_id": plan_id, "revision": revision, "seq": seq, "parent_revision": parent,
-                 "status": DRAFT, "saved_by": self.user, "saved_at": at, "findings": [],
-                 "attempt": uuid.uuid4().hex}
+        block: dict[str, Any] = {"archive": True, "plan_id": plan_id, "revision": revision, "seq": seq,
+                                 "parent_revision": parent, "status": DRAFT, "saved_by": self.user, "saved_at": at,
+                                 "findings": [], "attempt": uuid.uuid4().hex}
         kept = origin if origin is not None else (previous_block or {}).get("origin")
         if kept is not None:  # a pushed revision says which one; a later one keeps the link, not the claim
             block["origin"] = {**kept, "archive_revision": revision} if origin is not None else dict(kept)

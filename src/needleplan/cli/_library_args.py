@@ -8,6 +8,7 @@ import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported when opened: listing must start fast
+    from needleplan.archive import ArchiveLibrary
     from needleplan.library import Library
 
 __all__ = ["add_library_option", "open_library", "user_name", "format_table"]
@@ -82,7 +83,7 @@ def refuse_by_in_archive(args: argparse.Namespace, *names: str) -> None:
                                "credentials (NEEDLEPLAN_PACS_USER or the settings file)")
 
 
-def open_archive(args: argparse.Namespace):
+def open_archive(args: argparse.Namespace) -> ArchiveLibrary:
     """The :class:`~needleplan.archive.ArchiveLibrary` of ``--archive`` (URL and credentials from settings)."""
     from needleplan import pacs
     from needleplan.archive import ArchiveLibrary

@@ -14,6 +14,7 @@ import json
 import os
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from needleplan.cli._library_args import (
     add_archive_option,
@@ -26,6 +27,9 @@ from needleplan.cli._library_args import (
 )
 from needleplan.cli._output import print_json
 from needleplan.errors import PlanFormatError
+
+if TYPE_CHECKING:  # imported when used: the command must start fast
+    from needleplan.plan import Plan
 
 __all__ = ["register"]
 
@@ -121,7 +125,7 @@ def _add(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_to_archive(args: argparse.Namespace, plan, block: dict) -> int:
+def _add_to_archive(args: argparse.Namespace, plan: Plan, block: dict) -> int:
     """Store on the archive as the authenticated user: a new plan, or a new revision of the archive
     plan the file came from (checked against the step it was read at)."""
     from needleplan.errors import LibraryError

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from needleplan.cli._library_args import (
     add_archive_option,
@@ -19,6 +20,10 @@ from needleplan.cli._library_args import (
     user_name,
 )
 from needleplan.cli._output import print_json
+
+if TYPE_CHECKING:  # imported when opened: listing must start fast
+    from needleplan.archive import ArchiveLibrary
+    from needleplan.library import Library
 
 __all__ = ["register"]
 
@@ -93,11 +98,7 @@ def _show(args: argparse.Namespace) -> int:
     from needleplan.library import format_side_by_side, recheck_plan
     from needleplan.library.records import library_block
 
-    plan_id = _plan_id(args)
-    with _open(args) as lib:
-        row = lib.record(plan_id)
-        plan = lib.load(plan_id)
-        history = lib.history(plan_id)
+    row, plan, history = _read_plan(args)
     try:
         result = recheck_plan(plan)
         recheck_error = None
@@ -140,12 +141,19 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open(args: argparse.Namespace):
+def _open(args: argparse.Namespace) -> ArchiveLibrary | Library:
     return open_archive(args) if archive_mode(args) else open_library(args)
 
 
-def _plan_id(args: argparse.Namespace):
-    return args.id if archive_mode(args) else local_plan_id(args.id)
+def _read_plan(args: argparse.Namespace) -> tuple[dict, dict, list[dict]]:
+    """The index row, the saved plan and the history of plan ``args.id``: an archive plan id (a
+    string), or a local library id (a number, refused before the library is opened)."""
+    if archive_mode(args):
+        with open_archive(args) as archive:
+            return archive.record(args.id), archive.load(args.id), archive.history(args.id)
+    plan_id = local_plan_id(args.id)
+    with open_library(args) as lib:
+        return lib.record(plan_id), lib.load(plan_id), lib.history(plan_id)
 
 
 def _act(args: argparse.Namespace) -> int:

@@ -71,7 +71,8 @@ def analyse_frame(frame: Any, calibration: Any = None, *, site: str | None = Non
     smap = shadow_map(view, sm)
     thoracic = is_thoracic_site(site)
     ribs = detect_ribs(view, smap, sm, thoracic=thoracic)
-    if site in SITE_PROFILES and SITE_PROFILES[site].requires_neuraxis_mark:  # lumbar spine: laminae (R20)
+    profile = SITE_PROFILES.get(site) if site is not None else None
+    if profile is not None and profile.requires_neuraxis_mark:  # lumbar spine: laminae (R20)
         ribs = label_laminae(ribs)
         ribs += detect_interlaminar_window(view, sm, ribs)
     skin, skin_rows = detect_skin(view, sm)

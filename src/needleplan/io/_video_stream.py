@@ -87,7 +87,9 @@ class VideoIndex:
             candidates = [k for k in range(index + 1) if self.keyframe[k]]
         else:
             target = self.display_pts[index]
-            candidates = [k for k, key in enumerate(self.keyframe) if key and self.pts[k] <= target]
+            # display_pts exist only when every packet has a timestamp, so ``p is None`` never drops one
+            candidates = [k for k, (key, p) in enumerate(zip(self.keyframe, self.pts, strict=True))
+                          if key and p is not None and p <= target]
         return candidates[-1] if candidates else 0
 
     def frame_times_ms(self) -> tuple[float, ...] | None:
@@ -196,9 +198,10 @@ class VideoStream:
             rate = stream.average_rate or stream.guessed_rate
             # timestamps place any key frame; counted display order needs a clean cut (an IDR)
             keyframe = [True, *(flagged if has_pts else idr)[1:]]
+            timestamps = [p for p in pts if p is not None]  # all of them when has_pts
             return VideoIndex(
                 codec=codec.name, rows=int(codec.height), columns=int(codec.width), keyframe=tuple(keyframe),
-                pts=tuple(pts), display_pts=tuple(sorted(pts)) if has_pts else None,  # type: ignore[arg-type]
+                pts=tuple(pts), display_pts=tuple(sorted(timestamps)) if has_pts else None,
                 time_base=float(stream.time_base) if has_pts and stream.time_base else None,
                 frame_rate=float(rate) if rate else None, stream_sha256=sha.hexdigest(),
                 seekable=has_pts and container.format.name not in _BARE_FORMATS,

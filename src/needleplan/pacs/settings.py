@@ -34,6 +34,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -192,7 +193,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, *,
     )
 
 
-def _reviewers(value) -> tuple[str, ...] | None:
+def _reviewers(value: Any) -> tuple[str, ...] | None:
     """The ``reviewers`` setting: a list of user names (None when not set)."""
     if value is None:
         return None

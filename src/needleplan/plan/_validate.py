@@ -43,6 +43,10 @@ def _obj(d: Any, where: str) -> Mapping[str, Any]:
     return d
 
 
+@overload
+def _num(v: Any, where: str, range_key: str, *, optional: Literal[False] = False) -> float: ...
+@overload
+def _num(v: Any, where: str, range_key: str, *, optional: bool) -> float | None: ...
 def _num(v: Any, where: str, range_key: str, *, optional: bool = False) -> float | None:
     """A finite number inside its physical range (``PLAN_RANGES[range_key]``)."""
     if v is None and optional:
@@ -50,6 +54,10 @@ def _num(v: Any, where: str, range_key: str, *, optional: bool = False) -> float
     return finite_in_range(v, where, range_key)
 
 
+@overload
+def _int(v: Any, where: str, range_key: str, *, optional: Literal[False] = False) -> int: ...
+@overload
+def _int(v: Any, where: str, range_key: str, *, optional: bool) -> int | None: ...
 def _int(v: Any, where: str, range_key: str, *, optional: bool = False) -> int | None:
     """A whole number inside its range (``PLAN_RANGES[range_key]``)."""
     if v is None and optional:

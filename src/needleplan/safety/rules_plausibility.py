@@ -23,6 +23,7 @@ A 250 mm needle on an uncalibrated plan (the length is in mm whatever the image'
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 from needleplan import geometry as g
 from needleplan.clinical.plausible_ranges import IMPLAUSIBLE
@@ -49,8 +50,9 @@ def _limit(key: str) -> float:
 
 @rule("needle_length_plausible", codes=(FindingCode.IMPLAUSIBLE_NEEDLE_LENGTH,), rows=("1E",),
       needs_needle=True)
-def needle_length_plausible(ctx: Context):
+def needle_length_plausible(ctx: Context) -> Iterator[Finding]:
     """A needle longer than any made (> 200 mm) or shorter than 1 mm is no needle."""
+    assert ctx.plan.needle is not None  # needs_needle: the engine runs this rule only when it exists
     length = ctx.plan.needle.length_mm
     longest, shortest = _limit("LONGEST_NEEDLE_MADE_MM"), _limit("SHORTEST_NEEDLE_MM")
     values = {"needle_length_mm": length, "longest_made_mm": longest, "shortest_mm": shortest}
@@ -65,10 +67,12 @@ def needle_length_plausible(ctx: Context):
                       "Enter the length of the needle you will use.", values)
 
 
-@rule("target_depth_plausible", codes=(FindingCode.IMPLAUSIBLE_TARGET_DEPTH, FindingCode.IMPLAUSIBLE_PATH), rows=("contracts.md §3",),
-      needs_mm=True, needs_needle=True)
-def target_depth_plausible(ctx: Context):
+@rule("target_depth_plausible", codes=(FindingCode.IMPLAUSIBLE_TARGET_DEPTH, FindingCode.IMPLAUSIBLE_PATH),
+      rows=("contracts.md §3",), needs_mm=True, needs_needle=True)
+def target_depth_plausible(ctx: Context) -> Iterator[Finding]:
     """The tip lies under the skin (at least 1 mm) and the needle is drawn at least 1 mm long."""
+    # needs_mm, needs_needle: the engine runs this rule only on a calibrated plan (its scene prepared) with a needle
+    assert ctx.plan.needle is not None and ctx.scene is not None
     needle = ctx.plan.needle
     depth = depth_below_skin(ctx.scene, needle.target_mm)
     least = _limit("MIN_TARGET_DEPTH_MM")
@@ -87,8 +91,9 @@ def target_depth_plausible(ctx: Context):
 
 
 @rule("structures_plausible", codes=(FindingCode.IMPLAUSIBLE_STRUCTURE,), rows=("contracts.md §3",), needs_mm=True)
-def structures_plausible(ctx: Context):
+def structures_plausible(ctx: Context) -> Iterator[Finding]:
     """A marked structure (other than the skin) lying entirely above the skin is outside the patient."""
+    assert ctx.scene is not None  # needs_mm: the engine prepares the scene of every calibrated plan
     above = []
     for i, s in enumerate(ctx.plan.structures):
         if s.suggested or s.kind == "skin":
