@@ -19,13 +19,18 @@ A 0 to 23.5 mm deep image: a tick every 1 mm, a labelled major tick every 10 mm.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+from skimage.measure import find_contours
+
 from needleplan.calibration import Calibration
 from needleplan.errors import CalibrationError
+from needleplan.geometry import point_shape_distance
 
-__all__ = ["RulerTick", "depth_ruler_ticks", "home_box_mm", "PLAN_SUFFIX", "is_plan_path"]
+__all__ = ["RulerTick", "depth_ruler_ticks", "home_box_mm", "PLAN_SUFFIX", "is_plan_path", "margin_zone_outline_mm"]
 
 #: plan files end in this (the reader's filename pattern is ``*`` + PLAN_SUFFIX)
 PLAN_SUFFIX = ".plan.json"
@@ -95,3 +100,37 @@ def home_box_mm(calibration: Calibration, shape_px: tuple[int, int]) -> tuple[fl
     (sr, sc), (orow, ocol) = calibration.spacing_mm, calibration.origin_px
     return (round((r0 - 0.5 - orow) * sr, 9), round((c0 - 0.5 - ocol) * sc, 9),
             round((r1 + 0.5 - orow) * sr, 9), round((c1 + 0.5 - ocol) * sc, 9))
+
+
+def margin_zone_outline_mm(points_mm: Sequence[Sequence[float]], margin_mm: float, *,
+                           steps_per_margin: int = 8) -> np.ndarray:
+    """The outline ``(N, 2)`` mm of everything within ``margin_mm`` of a closed shape, to draw filled.
+
+    A hazard drawn as a polygon with an edge ``2 * margin`` wide shows spikes at its corners (the
+    edge's mitre joins) that reach far past the margin; this outline is the true zone: the iso-line
+    at ``margin_mm`` of the distance to the shape, traced on a grid ``margin_mm / steps_per_margin``
+    fine, so it lies within one grid step of the exact offset curve.
+
+    Examples
+    --------
+    A 10 x 10 mm square and a 5 mm margin: the zone reaches 5 mm past each side (rows -5 .. 15) and
+    its corners are rounded (the corner point (-5, -5) is 7.1 mm away, outside):
+
+    >>> square = [[0, 0], [0, 10], [10, 10], [10, 0]]
+    >>> ring = margin_zone_outline_mm(square, 5.0)
+    >>> bool(abs(ring[:, 0].min() + 5.0) < 0.7 and abs(ring[:, 0].max() - 15.0) < 0.7)
+    True
+    >>> bool(np.all(np.hypot(ring[:, 0] + 5, ring[:, 1] + 5) > 2.0))
+    True
+    """
+    shape = np.asarray(points_mm, float)
+    step = margin_mm / steps_per_margin
+    low = shape.min(axis=0) - margin_mm - 2 * step
+    high = shape.max(axis=0) + margin_mm + 2 * step
+    rows = np.arange(low[0], high[0] + step, step)
+    cols = np.arange(low[1], high[1] + step, step)
+    grid = np.stack(np.meshgrid(rows, cols, indexing="ij"), axis=-1).reshape(-1, 2)
+    distance = point_shape_distance(grid, shape, closed=True).reshape(rows.size, cols.size)
+    contours = find_contours(distance, margin_mm)
+    ring = max(contours, key=len)  # the zone of one closed shape is one connected piece
+    return np.asarray(low + ring * step, float)

@@ -21,7 +21,8 @@ from needleplan_napari._names import PLAN_WIDGET, PLUGIN
 REPO = Path(__file__).resolve().parents[3]
 OUT = REPO / "docs" / "screenshots"
 PLUGIN_DOCS = Path(__file__).resolve().parents[1] / "docs"
-CASES = (("trapezius_thin", "upper_trapezius", "thin"), ("piriformis", "piriformis", "average"))
+CASES = (("trapezius_thin", "upper_trapezius", "thin"), ("piriformis", "piriformis", "average"),
+         ("lumbar_paraspinal", "lumbar_paraspinal", "average"))
 
 
 def case_plan(key: str, preset: str, habitus: str, folder: Path) -> Path:

@@ -74,3 +74,25 @@ def test_inputs_round_trip_through_a_plan():
     assert PlanInputs.from_plan(PLAN) == PlanInputs(
         site="upper_trapezius", approach="in_plane", needle_length_mm=38.0, gauge=25, bmi=19.0, sex="F",
         injectate=(("lidocaine", 1.0, 2.0, False),))
+
+
+def test_a_closed_hazards_band_is_its_margin_zone_not_a_spiked_wide_edge():
+    # An artery drawn as a 4 x 4 mm square 10 mm deep, 5 mm vessel margin (R10): the band is the
+    # filled outline of everything within 5 mm of it, so every outline point lies 5 mm from the
+    # square (within one 5/8 mm grid step) and none spikes past it at the corners, as a polygon
+    # with a 10 mm wide edge did.
+    from needleplan.geometry import point_shape_distance
+
+    square = [[10, -2], [10, 2], [14, 2], [14, -2]]
+    artery = plan_from_dict({"format": "needleplan.plan", "version": 1, "image": {"frame_index": 0},
+                             "calibration": {"source": "MANUAL", "spacing_mm": [0.1, 0.1], "origin_px": [0, 0]},
+                             "site": "other", "structures": [{"kind": "artery", "points_mm": square, "closed": True}],
+                             "needle": None})
+    plan = replace(PLAN, structures=artery.structures)
+    report = check_plan(plan)
+    (margin,) = [m for m in report.applied_margins if m.kind == "artery"]
+    assert margin.margin_mm == pytest.approx(5.0)
+    (band,) = _margin_bands(plan, report.applied_margins)
+    assert band.shape_type == "polygon" and band.edge_width_mm < 0.5
+    distance = point_shape_distance(band.points_mm, square, closed=True)
+    assert distance.min() > 5.0 - 0.63 and distance.max() < 5.0 + 0.63

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from needleplan.viewing import margin_zone_outline_mm
+
 __all__ = ["Drawing", "tick", "dashed", "margin_band", "angle_rays", "line", "along"]
 
 
@@ -101,14 +103,18 @@ def dashed(start_mm: Sequence[float], end_mm: Sequence[float], color: str, n: in
 
 def margin_band(points_mm: Iterable[Sequence[float]], closed: bool, margin_mm: float,
                 color: str) -> Drawing:
-    """The zone within ``margin_mm`` of a hazard, drawn as its outline with an edge ``2 * margin`` wide.
+    """The zone within ``margin_mm`` of a hazard.
 
-    A napari edge is centred on the outline, so a width of twice the margin covers exactly the
-    points closer than the margin on either side; a closed hazard is also filled.
+    An open hazard (a pleura line) is its path with an edge ``2 * margin`` wide: a napari edge is
+    centred on the path, so it covers exactly the points closer than the margin on either side.  A
+    closed hazard (a vessel, the neuraxis) is the core's outline of its zone, filled: a wide edge on a
+    polygon would spike past the margin at every corner.
     """
     pts = np.asarray(list(points_mm), float)
-    return Drawing(pts, "polygon" if closed else "path", color,
-                   face_color=color if closed else "transparent", edge_width_mm=2.0 * margin_mm)
+    if closed and len(pts) >= 3:
+        return Drawing(margin_zone_outline_mm(pts, margin_mm), "polygon", color, face_color=color,
+                       edge_width_mm=0.1)
+    return Drawing(pts, "path", color, edge_width_mm=2.0 * margin_mm)
 
 
 def angle_rays(tip_mm: Sequence[float], entries_mm: Sequence[Sequence[float]], color: str) -> list[Drawing]:
