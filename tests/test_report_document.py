@@ -157,3 +157,24 @@ def test_dose_against_the_weight_based_maximum_worked_by_hand():
     assert "lidocaine 50 mg of 270 mg maximum" in text
     assert "lidocaine 100 mg of 420 mg maximum" in text
     assert "together 42 % of the maximum (for 60 kg)" in text
+
+
+@needs_pdftotext
+def test_page_one_text_starts_below_the_legend_of_a_plan_with_many_kinds(tmp_path):
+    # The lumbar sample marks skin, two laminae, the ligamentum flavum, the dura and a target: a
+    # legend of seven wrapped rows.  The measurements under the drawing used to start at a fixed
+    # height and were printed over the legend's lower rows.  pdftotext -bbox gives each word's box
+    # (y grows downwards): the "Measurements" heading must lie below every legend word.
+    import re
+
+    from needleplan.samples import sample_plan
+
+    plan_path = sample_plan("lumbar_paraspinal")
+    out = tmp_path / "lumbar.pdf"
+    assert main(["report", str(plan_path), "-o", str(out)]) == 0
+    html = subprocess.run(["pdftotext", "-bbox", "-f", "1", "-l", "1", str(out), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    words = re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]+)</word>', html)
+    heading_top = min(float(y0) for y0, _y1, w in words if w == "Measurements")
+    legend_bottom = max(float(y1) for _y0, y1, w in words if w in ("dura", "flavum", "lamina"))
+    assert legend_bottom < heading_top

@@ -132,6 +132,20 @@ def _fit_side(c: ReportContent, top: float, bottom: float) -> tuple[list[tuple[s
     return lines, 5.0
 
 
+def _below_drawing(fig: Any, ax: Any, *, lowest: float = 0.355) -> float:
+    """Figure height under the drawing and its legend, where page 1's text may start.
+
+    The legend grows with the kinds marked (a lumbar plan adds the neuraxis and its long name), so
+    the text starts under the legend's measured box, never on top of it.
+    """
+    legend = ax.get_legend()
+    if legend is None:
+        return lowest
+    fig.draw_without_rendering()
+    box = legend.get_window_extent().transformed(fig.transFigure.inverted())
+    return float(min(lowest, box.y0 - 0.01))
+
+
 def _pages(c: ReportContent, draw: Any) -> list[Any]:
     from matplotlib.figure import Figure
 
@@ -142,9 +156,11 @@ def _pages(c: ReportContent, draw: Any) -> list[Any]:
     draw(ax)
     side, size = _fit_side(c, y, 0.36)
     _put_lines(first, side, y, 0.3, x=0.62, size=size)
+    below = _below_drawing(first, ax)
     if c.image_note:
-        first.text(0.06, 0.355, c.image_note, fontsize=7, color=SEVERITY_COLOURS["warn"], va="top")
-    _put_lines(first, text_lines(c, first_page=True), 0.34, 0.045, size=7.5)
+        first.text(0.06, below, c.image_note, fontsize=7, color=SEVERITY_COLOURS["warn"], va="top")
+        below -= 0.015
+    _put_lines(first, text_lines(c, first_page=True), below, 0.045, size=7.5)
     pages = [first]
     rest = text_lines(c, first_page=False)
     keep = len(signoff_lines(c))
