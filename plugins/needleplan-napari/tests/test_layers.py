@@ -87,6 +87,33 @@ def test_structures_from_layers_keep_kind_shape_and_frame(make_napari_viewer_pro
     assert shape_type == "path" and back == pytest.approx(world)
 
 
+def test_a_traced_pleura_longer_than_a_plan_holds_is_simplified_not_refused(make_napari_viewer_proxy):
+    # 5,001 vertices traced 0.01 mm apart along a pleura 14 mm deep with one bend (rising to 13 mm at
+    # col 0): more than the 2,000 points a plan structure may hold.  The plan gets a simplified path
+    # (ends and the bend kept, every traced vertex within 0.05 mm of it) and validates.
+    from dataclasses import replace
+
+    from needleplan.clinical.plausible_ranges import MAX_POINTS_PER_STRUCTURE
+    from needleplan.geometry import point_shape_distance
+    from needleplan.plan import plan_from_dict, plan_to_dict
+
+    viewer = make_napari_viewer_proxy()
+    image = viewer.add_image(np.zeros((200, 300), np.uint8), **_layers.calibrated_image_kwargs(CAL, 2, None))
+    pleura = viewer.add_shapes(**_layers.shapes_layer_kwargs("pleura", image))
+    cols = np.linspace(-25.0, 25.0, 5001)
+    rows = 14.0 - np.maximum(0.0, 1.0 - np.abs(cols) / 10.0)
+    traced = np.column_stack([rows, cols])
+    pleura.add_paths(_layers.to_layer_data(pleura, traced))
+    (s,) = _layers.layer_structures(pleura, "pleura", image)
+    assert 2 < len(s.points_mm) <= MAX_POINTS_PER_STRUCTURE
+    assert np.asarray(s.points_mm)[[0, -1]] == pytest.approx(traced[[0, -1]])
+    assert point_shape_distance(traced, np.asarray(s.points_mm), closed=False).max() <= 0.05 + 1e-9
+    plan = plan_from_dict({"format": "needleplan.plan", "version": 1, "image": {"frame_index": 0},
+                           "calibration": {"source": "MANUAL", "spacing_mm": [0.1, 0.1], "origin_px": [0, 0]},
+                           "site": "upper_trapezius", "structures": [], "needle": None})
+    assert plan_from_dict(plan_to_dict(replace(plan, structures=(s,)))).structures[0].points_mm == s.points_mm
+
+
 def test_ellipse_goes_to_the_core_as_its_outline_and_comes_back_exactly(make_napari_viewer_proxy):
     viewer = make_napari_viewer_proxy()
     image = _image(viewer)

@@ -241,6 +241,8 @@ def layer_structures(layer: Shapes, kind: str, image_layer: Image) -> list[Struc
     corners in ``extra`` so the layer can be restored exactly; label, suggestion flag, confidence,
     evidence and unknown fields come from the layer's ``features``.
     """
+    from needleplan.clinical.plausible_ranges import MAX_POINTS_PER_STRUCTURE
+    from needleplan.geometry import simplify_polyline
     from needleplan.plan import Structure
 
     out = []
@@ -255,6 +257,10 @@ def layer_structures(layer: Shapes, kind: str, image_layer: Image) -> list[Struc
         elif shape_type in ("rectangle", "line"):
             extra["napari_shape"] = shape_type
         closed = shape_type not in ("path", "line")
+        if len(pts) > MAX_POINTS_PER_STRUCTURE:
+            # a traced outline with more vertices than a plan holds is simplified, never refused: the
+            # dropped vertices lie within 0.05 mm of it unless the cap forces a coarser tolerance
+            pts = simplify_polyline(pts, 0.05, closed=closed, max_points=MAX_POINTS_PER_STRUCTURE)
         out.append(
             Structure(
                 kind=kind,
