@@ -118,7 +118,8 @@ class LazyFrames:
     >>> import numpy as np
     >>> class Stub:  # a frame source of 3 frames of 2x2, frame i filled with i
     ...     info = ImageInfo("x", None, 2, 2, 3, 1, "MONOCHROME2", None, None, None, None, None, (),
-    ...                      Calibration("NONE", None, (0.0, 0.0), None, None, "test"))
+    ...                      Calibration(source="NONE", spacing_mm=None, origin_px=(0.0, 0.0),
+    ...                                  region_index=None, region_box_px=None, reason="test"))
     ...     def decode(self, i): return np.full((2, 2), i, dtype=np.uint8)
     ...     def frame_sha256(self, i): return ""
     >>> img = LoadedImage(Stub())
