@@ -55,7 +55,7 @@ def neuraxis_margin(ctx: Context):
         values = {"structure": index, "crosses": shaft <= 1e-9}
         if ctx.calibrated:
             values.update(tip_to_neuraxis_mm=round(tip, 2), shaft_to_neuraxis_mm=round(shaft, 2), margin_mm=margin_mm)
-        yield Finding(FindingCode.NEURAXIS_MARGIN, words[0], words[1], values)
+        yield Finding(code=FindingCode.NEURAXIS_MARGIN, severity=words[0], message=words[1], values=values)
 
 
 @rule("neuraxis_overshoot", codes=(FindingCode.NEURAXIS_OVERSHOOT,), rows=("R20",), needs_mm=True, needs_needle=True)
@@ -64,11 +64,11 @@ def neuraxis_overshoot(ctx: Context):
     # a lamina met first stops the needle; a neuraxis already reached is NEURAXIS_MARGIN's block
     if not o.unstopped(o.neuraxis_mm) or any(ctx.crosses(i, s) for i, s in ctx.confirmed("neuraxis")):
         return
-    yield Finding(FindingCode.NEURAXIS_OVERSHOOT, "warn",
-                  f"If the needle is pushed further, its straight path passes between the laminae and reaches "
+    yield Finding(code=FindingCode.NEURAXIS_OVERSHOOT, severity="warn",
+                  message=f"If the needle is pushed further, its straight path passes between the laminae and reaches "
                   f"{NEURAXIS_WORDS} {mm(o.neuraxis_mm)} past the planned tip with no bone in between; "
                   f"{mm(o.reach_mm)} of needle is still unused. Aim onto a lamina, or stop at the planned depth.",
-                  {"neuraxis_beyond_tip_mm": round(o.neuraxis_mm, 2), "unused_length_mm": round(o.reach_mm, 2)})
+                  values={"neuraxis_beyond_tip_mm": round(o.neuraxis_mm, 2), "unused_length_mm": round(o.reach_mm, 2)})
 
 
 def _reach_depth_mm(ctx: Context) -> float:
@@ -100,7 +100,8 @@ def neuraxis_marked(ctx: Context):
                f"deeper than the laminae can lie in a thin patient (about {limit:g} mm)")
     else:
         how = "how deep the needle can go is not known (no calibration or no needle drawn)"
-    yield Finding(FindingCode.NEURAXIS_NOT_MARKED, "warn",
-                  f"Neither a lamina (bone) nor {NEURAXIS_WORDS} is marked at this {ctx.profile.name} site, and "
+    yield Finding(code=FindingCode.NEURAXIS_NOT_MARKED, severity="warn",
+                  message=f"Neither a lamina (bone) nor {NEURAXIS_WORDS} is marked at this {ctx.profile.name} site, "
+                          f"and "
                   f"{how}. Scan for the laminae and the interlaminar window and mark them, or aim onto a lamina.",
-                  values)
+                  values=values)
