@@ -209,11 +209,14 @@ def test_manual_calibration_from_a_diagonal() -> None:
 
 def test_none_calibration_cannot_hold_a_spacing_and_sources_are_checked() -> None:
     with pytest.raises(CalibrationError):
-        Calibration("NONE", (1.0, 1.0), (0.0, 0.0), None, None, "x")
+        Calibration(source="NONE", spacing_mm=(1.0, 1.0), origin_px=(0.0, 0.0), region_index=None, region_box_px=None,
+                    reason="x")
     with pytest.raises(CalibrationError):
-        Calibration("PIXEL_SPACING", (0.0, 1.0), (0.0, 0.0), None, None, "x")
+        Calibration(source="PIXEL_SPACING", spacing_mm=(0.0, 1.0), origin_px=(0.0, 0.0), region_index=None,
+                    region_box_px=None, reason="x")
     with pytest.raises(CalibrationError):
-        Calibration("GUESS", (1.0, 1.0), (0.0, 0.0), None, None, "x")
+        Calibration(source="GUESS", spacing_mm=(1.0, 1.0), origin_px=(0.0, 0.0), region_index=None,
+                    region_box_px=None, reason="x")
 
 
 def test_to_dict_round_trip_and_from_dict_names_the_bad_field() -> None:

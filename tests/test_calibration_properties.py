@@ -21,7 +21,8 @@ points = st.lists(st.tuples(coord, coord), min_size=1, max_size=20)
 
 
 def _cal(sr: float, sc: float, o_r: float, o_c: float) -> Calibration:
-    return Calibration("US_REGION", (sr, sc), (o_r, o_c), 0, None, "property test")
+    return Calibration(source="US_REGION", spacing_mm=(sr, sc), origin_px=(o_r, o_c), region_index=0,
+                       region_box_px=None, reason="property test")
 
 
 @settings(max_examples=200, deadline=None)

@@ -21,7 +21,8 @@ from needleplan.errors import CalibrationError, ImageReadError
 
 
 def _manual(spacing: tuple[float, float]) -> Calibration:
-    return Calibration("MANUAL", spacing, (0.0, 0.0), None, None, "test")
+    return Calibration(source="MANUAL", spacing_mm=spacing, origin_px=(0.0, 0.0), region_index=None,
+                       region_box_px=None, reason="test")
 
 
 @settings(max_examples=30, deadline=None, derandomize=True)

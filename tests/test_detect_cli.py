@@ -170,7 +170,8 @@ def test_into_uses_the_plans_manual_calibration(capsys, tmp_path) -> None:
     Image.fromarray(case.frames[0]).save(png)
     image = open_image(png)
     assert not image.info.calibration.is_calibrated
-    manual = Calibration("MANUAL", tuple(case.spacing_mm), tuple(case.origin_px), None, None, "two points 10 mm apart")
+    manual = Calibration(source="MANUAL", spacing_mm=tuple(case.spacing_mm), origin_px=tuple(case.origin_px),
+                         region_index=None, region_box_px=None, reason="two points 10 mm apart")
     plan_path = tmp_path / "plan.json"
     save_plan(Plan(image=ImageBinding(path=png.name, frame_index=0, pixel_sha256=image.frame_sha256(0)),
                    calibration=manual, site="rhomboid"), plan_path)

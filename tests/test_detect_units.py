@@ -14,7 +14,8 @@ from needleplan.errors import CalibrationError, ImageReadError
 
 
 def _cal(spacing_mm: float = 0.1, origin_px=(0.0, 0.0), box=None) -> Calibration:
-    return Calibration("MANUAL", (spacing_mm, spacing_mm), origin_px, None, box, "test")
+    return Calibration(source="MANUAL", spacing_mm=(spacing_mm, spacing_mm), origin_px=origin_px, region_index=None,
+                       region_box_px=box, reason="test")
 
 
 def _speckle(shape, seed=0, level=0.35):
@@ -145,7 +146,8 @@ def test_work_grid_round_trip(factor: int, r0: int, c0: int, pr: float, pc: floa
 
 
 def test_uncalibrated_gives_pixels_and_refuses_mm() -> None:
-    none = Calibration("NONE", None, (0.0, 0.0), None, None, "no Sequence of Ultrasound Regions and no PixelSpacing")
+    none = Calibration(source="NONE", spacing_mm=None, origin_px=(0.0, 0.0), region_index=None, region_box_px=None,
+                       reason="no Sequence of Ultrasound Regions and no PixelSpacing")
     res = detect_frame(chest(), none)
     assert not res.calibrated and any("pixels only" in n for n in res.notes)
     assert any(d.kind == "pleura" for d in res.detections)  # found, in pixels
@@ -159,7 +161,8 @@ def test_region_box_limits_the_search() -> None:
     rr, cc = np.mgrid[:300, :400]
     img[(rr - 150) ** 2 + (cc - 300) ** 2 < 20**2] = 1
     frame = np.clip(img, 0, 255).astype(np.uint8)
-    cal = Calibration("US_REGION", (0.1, 0.1), (0.0, 0.0), 0, (0, 0, 299, 199), "test")
+    cal = Calibration(source="US_REGION", spacing_mm=(0.1, 0.1), origin_px=(0.0, 0.0), region_index=0,
+                      region_box_px=(0, 0, 299, 199), reason="test")
     assert not [d for d in detect_frame(frame, cal).detections if d.kind == "vessel"]
     assert prepare_frame(frame, cal).box_px == (0, 0, 299, 199)
 

@@ -122,7 +122,7 @@ def test_a_new_family_registers_itself_from_its_one_file(tmp_path, monkeypatch) 
 
         @rule("demo", codes=(FindingCode.TARGET_NOT_MARKED,), rows=("R1",))
         def demo(ctx):
-            yield Finding(FindingCode.TARGET_NOT_MARKED, "info", "demo")
+            yield Finding(code=FindingCode.TARGET_NOT_MARKED, severity="info", message="demo")
     """))
     (pkg / "not_a_family.py").write_text("raise RuntimeError('must not be imported')\n")
     monkeypatch.syspath_prepend(str(tmp_path))

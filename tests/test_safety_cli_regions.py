@@ -91,7 +91,8 @@ def test_check_with_real_image_binding_and_regions(tmp_path, capsys):
 
 def test_anisotropic_pixels_to_mm_and_region_box():
     # Calibration 0.1 mm/px rows, 0.2 mm/px cols, origin (10, 100), region rows 10-410, cols 0-200.
-    cal = Calibration("MANUAL", (0.1, 0.2), (10.0, 100.0), None, (10, 0, 410, 200), "test")
+    cal = Calibration(source="MANUAL", spacing_mm=(0.1, 0.2), origin_px=(10.0, 100.0), region_index=None,
+                      region_box_px=(10, 0, 410, 200), reason="test")
     entry_mm, tip_mm = cal.px_to_mm(np.array([[10.0, 100.0], [110.0, 150.0]]))
     # entry (10-10)*0.1, (100-100)*0.2 = (0, 0); tip (100*0.1, 50*0.2) = (10, 10): a 45 deg needle, 14.142 mm
     assert entry_mm.tolist() == [0.0, 0.0] and tip_mm.tolist() == pytest.approx([10.0, 10.0])
@@ -115,7 +116,8 @@ def test_needle_across_two_regions():
                             units_col=3, delta_row=0.02, delta_col=0.02, reference_px=(0.0, 50.0))
     right = UltrasoundRegion(index=1, box_px=(0, 100, 99, 199), spatial_format=1, data_type=1, flags=0,
                              units_row=3, units_col=3, delta_row=0.02, delta_col=0.02, reference_px=(0.0, 50.0))
-    cal = Calibration("US_REGION", (0.2, 0.2), (0.0, 50.0), 0, (0, 0, 99, 99), "region 0")
+    cal = Calibration(source="US_REGION", spacing_mm=(0.2, 0.2), origin_px=(0.0, 50.0), region_index=0,
+                      region_box_px=(0, 0, 99, 99), reason="region 0")
     # Needle from px (10, 60) = mm (2, 2) to px (50, 160) = mm (10, 22): it runs into region 1.
     d = plan("other", structures=[box("target", 9, 21, 11, 23)], entry=[2, 2], tip=[10, 22], cal=cal.to_dict())
     report = check_plan(plan_from_dict(d), regions=(left, right))

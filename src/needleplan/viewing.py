@@ -88,7 +88,8 @@ def home_box_mm(calibration: Calibration, shape_px: tuple[int, int]) -> tuple[fl
     calibration, else the whole image.  Raises CalibrationError for an uncalibrated image.
 
     >>> from needleplan.calibration import Calibration
-    >>> cal = Calibration("PIXEL_SPACING", (0.2, 0.2), (0.0, 50.0), None, None, "test")
+    >>> cal = Calibration(source="PIXEL_SPACING", spacing_mm=(0.2, 0.2), origin_px=(0.0, 50.0),
+    ...                   region_index=None, region_box_px=None, reason="test")
     >>> home_box_mm(cal, (100, 200))
     (-0.1, -10.1, 19.9, 29.9)
     """

@@ -103,8 +103,9 @@ def test_every_tick_sits_on_the_image_row_of_its_depth(spacing_mm, origin_row, o
 
     from needleplan.calibration import Calibration
 
-    cal = Calibration("PIXEL_SPACING", (spacing_mm, spacing_mm), (float(origin_row), float(origin_col)),
-                      None, None, "test")
+    cal = Calibration(source="PIXEL_SPACING", spacing_mm=(spacing_mm, spacing_mm),
+                      origin_px=(float(origin_row), float(origin_col)), region_index=None, region_box_px=None,
+                      reason="test")
     kwargs = _layers.calibrated_image_kwargs(cal, 2, None)
     image = Image(np.zeros((rows, 100), np.uint8), **kwargs,
                   metadata={_layers.META: {"role": "image", "calibration": cal}})

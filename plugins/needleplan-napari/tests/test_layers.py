@@ -16,7 +16,8 @@ pytestmark = pytest.mark.gui
 
 # 0.2 mm/px down, 0.3 mm/px across; pixel (25, -33.33..) is world (0, 0):
 # translate = -origin_px * spacing = (-25*0.2, +33.333*0.3) = (-5.0, 10.0), the C4.6 case.
-CAL = Calibration("US_REGION", (0.2, 0.3), (25.0, -100.0 / 3.0), 0, None, "region 0 (test)")
+CAL = Calibration(source="US_REGION", spacing_mm=(0.2, 0.3), origin_px=(25.0, -100.0 / 3.0), region_index=0,
+                  region_box_px=None, reason="region 0 (test)")
 
 
 def test_doctests_of_the_plugin_modules():
@@ -40,7 +41,8 @@ def test_cine_time_axis_in_ms():
 
 
 def test_uncalibrated_image_is_pixels_never_mm():
-    none = Calibration("NONE", None, (0.0, 0.0), None, None, "no regions, no PixelSpacing")
+    none = Calibration(source="NONE", spacing_mm=None, origin_px=(0.0, 0.0), region_index=None, region_box_px=None,
+                       reason="no regions, no PixelSpacing")
     kw = _layers.calibrated_image_kwargs(none, 2, None)
     assert kw["scale"] == (1.0, 1.0) and kw["translate"] == (0.0, 0.0)
     assert "mm" not in kw["units"]

@@ -171,12 +171,13 @@ def calibration_from_dataset(ds: Any) -> Calibration:
                          f"{best.describe()} ({spacing[0]:.4g} x {spacing[1]:.4g} mm); the region is used")
         elif pixel_spacing is not None:
             reason += f"; {where} agrees"
-        return Calibration("US_REGION", spacing, best.origin_px, best.index, box, reason, tuple(notes))
+        return Calibration(source="US_REGION", spacing_mm=spacing, origin_px=best.origin_px, region_index=best.index,
+                           region_box_px=box, reason=reason, notes=tuple(notes))
     if refused:
         why = "; ".join(f"{r.describe()}: {r.problem}" for r in refused)
         distrust = f" ({where} not trusted either: it comes from the same header)" if pixel_spacing else ""
-        return Calibration("NONE", None, (0.0, 0.0), None, None,
-                           f"refused to calibrate from {why}{distrust}; "
+        return Calibration(source="NONE", spacing_mm=None, origin_px=(0.0, 0.0), region_index=None, region_box_px=None,
+                           reason=f"refused to calibrate from {why}{distrust}; "
                            "calibrate manually with two points of known distance")
     if pixel_spacing is not None:
         spacing_notes: tuple[str, ...] = ()
@@ -186,14 +187,16 @@ def calibration_from_dataset(ds: Any) -> Calibration:
         if regions:
             spacing_notes += (f"the {len(regions)} ultrasound region(s) give no lengths in cm; {where} is used "
                               "instead",)
-        return Calibration("PIXEL_SPACING", pixel_spacing, (0.0, 0.0), None, None,
-                           f"{where}: {pixel_spacing[0]:.4g} x {pixel_spacing[1]:.4g} mm/px", spacing_notes)
+        return Calibration(source="PIXEL_SPACING", spacing_mm=pixel_spacing, origin_px=(0.0, 0.0), region_index=None,
+                           region_box_px=None, notes=spacing_notes,
+                           reason=f"{where}: {pixel_spacing[0]:.4g} x {pixel_spacing[1]:.4g} mm/px")
     if where:  # a PixelSpacing that is not usable
-        return Calibration("NONE", None, (0.0, 0.0), None, None, f"{where}; calibrate manually")
+        return Calibration(source="NONE", spacing_mm=None, origin_px=(0.0, 0.0), region_index=None,
+                           region_box_px=None, reason=f"{where}; calibrate manually")
     if regions:
         kinds = ", ".join(f"{r.index} (format {r.spatial_format}, type {r.data_type}, "
                           f"units {r.units_row}/{r.units_col})" for r in regions)
-        return Calibration("NONE", None, (0.0, 0.0), None, None,
-                           f"no ultrasound region gives lengths in cm (regions {kinds}) and no PixelSpacing")
-    return Calibration("NONE", None, (0.0, 0.0), None, None,
-                       "no Sequence of Ultrasound Regions and no PixelSpacing")
+        return Calibration(source="NONE", spacing_mm=None, origin_px=(0.0, 0.0), region_index=None, region_box_px=None,
+                           reason=f"no ultrasound region gives lengths in cm (regions {kinds}) and no PixelSpacing")
+    return Calibration(source="NONE", spacing_mm=None, origin_px=(0.0, 0.0), region_index=None, region_box_px=None,
+                       reason="no Sequence of Ultrasound Regions and no PixelSpacing")

@@ -155,7 +155,7 @@ class UltrasoundRegion:
         return f"region {self.index} (rows {r0}-{r1}, cols {c0}-{c1})"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Calibration:
     """How image indices map to world millimetres, and where that came from.
 
@@ -163,14 +163,16 @@ class Calibration:
     --------
     Region origin at (96, 460), 0.25 mm/px down the rows and 0.2 mm/px across:
 
-    >>> cal = Calibration("US_REGION", (0.25, 0.2), (96.0, 460.0), 0, (60, 120, 518, 799), "region 0")
+    >>> cal = Calibration(source="US_REGION", spacing_mm=(0.25, 0.2), origin_px=(96.0, 460.0), region_index=0,
+    ...                   region_box_px=(60, 120, 518, 799), reason="region 0")
     >>> cal.px_to_mm([[136.0, 410.0]]).tolist()   # (136-96)*0.25, (410-460)*0.2
     [[10.0, -10.0]]
     >>> cal.mm_to_px([[10.0, -10.0]]).tolist()
     [[136.0, 410.0]]
     >>> Calibration.from_dict(cal.to_dict()) == cal
     True
-    >>> none = Calibration("NONE", None, (0.0, 0.0), None, None, "no calibration in the file")
+    >>> none = Calibration(source="NONE", spacing_mm=None, origin_px=(0.0, 0.0), region_index=None,
+    ...                    region_box_px=None, reason="no calibration in the file")
     >>> none.is_calibrated
     False
     """
@@ -263,7 +265,8 @@ class Calibration:
             raise PlanFormatError(f"calibration.notes: expected a list of strings, got {notes!r}")
         reason = d.get("reason") or f"{source} calibration from the plan file"
         try:
-            return cls(source, spacing_t, origin, region_index, box_t, str(reason), tuple(notes))  # type: ignore[arg-type]
+            return cls(source=source, spacing_mm=spacing_t, origin_px=origin, region_index=region_index,
+                       region_box_px=box_t, reason=str(reason), notes=tuple(notes))  # type: ignore[arg-type]
         except CalibrationError as exc:
             raise PlanFormatError(f"calibration: {exc}") from None
 
@@ -377,5 +380,6 @@ def manual_calibration(p0_px: Any, p1_px: Any, distance_mm: float, *,
     if implausible:
         raise CalibrationError(f"manual calibration {px:.1f} px = {d:g} mm refused: {implausible}; "
                                "check the distance in mm and pick two marks of a known scale")
-    return Calibration("MANUAL", (mm_per_px, mm_per_px), (float(origin_px[0]), float(origin_px[1])), None, None,
-                       f"manual: {px:.1f} px = {d:g} mm ({mm_per_px:.4g} mm/px, square pixels assumed)")
+    return Calibration(source="MANUAL", spacing_mm=(mm_per_px, mm_per_px), origin_px=(float(origin_px[0]),
+                       float(origin_px[1])), region_index=None, region_box_px=None,
+                       reason=f"manual: {px:.1f} px = {d:g} mm ({mm_per_px:.4g} mm/px, square pixels assumed)")

@@ -33,8 +33,9 @@ def case_calibration(case: Any) -> Any:
     """
     from needleplan.calibration import Calibration
 
-    return Calibration("US_REGION", tuple(case.spacing_mm), tuple(case.origin_px), 0,
-                       tuple(case.region_box_px), "phantom ultrasound region")
+    return Calibration(source="US_REGION", spacing_mm=tuple(case.spacing_mm), origin_px=tuple(case.origin_px),
+                       region_index=0,
+                       region_box_px=tuple(case.region_box_px), reason="phantom ultrasound region")
 
 
 def kind_of(s: Any) -> str:

@@ -15,7 +15,7 @@ from needleplan.errors import ImageReadError
 __all__ = ["ImageInfo", "LoadedImage", "LazyFrames", "FrameSource"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ImageInfo:
     """What the header says about an image; no pixel data is decoded to build it.
 
@@ -117,8 +117,11 @@ class LazyFrames:
     --------
     >>> import numpy as np
     >>> class Stub:  # a frame source of 3 frames of 2x2, frame i filled with i
-    ...     info = ImageInfo("x", None, 2, 2, 3, 1, "MONOCHROME2", None, None, None, None, None, (),
-    ...                      Calibration("NONE", None, (0.0, 0.0), None, None, "test"))
+    ...     info = ImageInfo(path="x", modality=None, rows=2, columns=2, frames=3, samples_per_pixel=1,
+    ...                      photometric="MONOCHROME2", transfer_syntax_uid=None, sop_instance_uid=None,
+    ...                      sop_class_uid=None, frame_time_ms=None, frame_times_ms=None, regions=(),
+    ...                      calibration=Calibration(source="NONE", spacing_mm=None, origin_px=(0.0, 0.0),
+    ...                                              region_index=None, region_box_px=None, reason="test"))
     ...     def decode(self, i): return np.full((2, 2), i, dtype=np.uint8)
     ...     def frame_sha256(self, i): return ""
     >>> img = LoadedImage(Stub())

@@ -48,7 +48,8 @@ class PlainSource:
         except (UnidentifiedImageError, OSError, ValueError) as exc:
             raise ImageReadError(f"{path.name}: not a readable {fmt} image ({' '.join(str(exc).split())})") from None
         self._grey = mode in ("L", "I;16", "I;16B", "I;16L", "I", "1")
-        cal = Calibration("NONE", None, (0.0, 0.0), None, None, PLAIN_REASON.format(fmt=fmt))
+        cal = Calibration(source="NONE", spacing_mm=None, origin_px=(0.0, 0.0), region_index=None, region_box_px=None,
+                          reason=PLAIN_REASON.format(fmt=fmt))
         self.info = ImageInfo(
             path=str(path), modality=None, rows=rows, columns=columns, frames=frames,
             samples_per_pixel=1 if self._grey else 3, photometric="MONOCHROME2" if self._grey else "RGB",

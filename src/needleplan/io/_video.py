@@ -78,7 +78,8 @@ class PlainVideoSource:
         ix = self.video.index
         times = ix.frame_times_ms()
         step = round(times[-1] / (len(times) - 1), 6) if times else None
-        cal = Calibration("NONE", None, (0.0, 0.0), None, None, PLAIN_VIDEO_REASON.format(fmt=fmt))
+        cal = Calibration(source="NONE", spacing_mm=None, origin_px=(0.0, 0.0), region_index=None, region_box_px=None,
+                          reason=PLAIN_VIDEO_REASON.format(fmt=fmt))
         self.info = ImageInfo(
             path=str(path), modality=None, rows=ix.rows, columns=ix.columns, frames=ix.frames,
             samples_per_pixel=3, photometric="RGB", transfer_syntax_uid=None, sop_instance_uid=None,

@@ -68,8 +68,9 @@ def _escalate(ctx: Context, findings: Iterable[Finding]) -> list[Finding]:
     out = []
     for f in findings:
         if history and f.code in PNEUMOTHORAX_CODES and f.severity == "warn":
-            f = Finding(f.code, "block", f"{f.message} Raised to block: history of {', '.join(history)}.",
-                        {**f.values, "raised_by": history})
+            f = Finding(code=f.code, severity="block",
+                        message=f"{f.message} Raised to block: history of {', '.join(history)}.",
+                        values={**f.values, "raised_by": history})
         out.append(f)
     return out
 
@@ -124,11 +125,13 @@ def check_plan(plan: Plan, *, regions: Sequence[UltrasoundRegion] | None = None,
     if not ctx.calibrated:
         severity = "warn" if profile.region == "superficial" else "block"
         findings.insert(0, Finding(
-            FindingCode.UNCALIBRATED, severity,
-            f"No length calibration ({plan.calibration.reason}): nothing is reported in mm, so depth, margins and "
+            code=FindingCode.UNCALIBRATED, severity=severity,
+            message=f"No length calibration ({plan.calibration.reason}): nothing is reported in mm, so depth, "
+                    f"margins and "
             f"needle length are not checked ({', '.join(ctx.skipped)}). Calibrate by two points of known distance, "
-            "for example the depth ruler's 1 cm ticks.", {"skipped": [str(c) for c in ctx.skipped]}))
+            "for example the depth ruler's 1 cm ticks.", values={"skipped": [str(c) for c in ctx.skipped]}))
     findings = _escalate(ctx, findings)
     findings.sort(key=lambda f: severity_rank(f.severity))
-    return SafetyReport(tuple(Finding(f.code, f.severity, f.message, _clean(dict(f.values))) for f in findings),
+    return SafetyReport(tuple(Finding(code=f.code, severity=f.severity, message=f.message,
+                                      values=_clean(dict(f.values))) for f in findings),
                         _metrics(ctx), applied_margins=_applied_margins(scene))

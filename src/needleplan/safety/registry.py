@@ -18,7 +18,7 @@ module (:func:`load_rule_families`), so adding a family touches that one file (a
     def dura_margin(ctx: Context) -> Iterator[Finding]:
         assert ctx.metrics is not None  # needs_mm: the engine runs this rule only when it is computed
         ...
-        yield Finding(FindingCode.DURA_MARGIN, "warn", "...", {...})
+        yield Finding(code=FindingCode.DURA_MARGIN, severity="warn", message="...", values={...})
 
 The codes a family yields are members of :class:`~needleplan.safety.codes.FindingCode` (add them
 there).  Findings are reported worst first; within one severity, by family ``order`` (ties by module

@@ -12,14 +12,14 @@ __all__ = ["Finding", "AppliedMargin", "SafetyReport", "compare_with_saved"]
 
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
     """One result of a rule: stable ``code``, ``severity``, a physician's ``message``, the ``values``.
 
     ``code`` is the word of a :class:`~needleplan.safety.codes.FindingCode` member.
 
-    >>> Finding("PLEURA_MARGIN", "warn", "tip 3.2 mm above the pleura; margin 5 mm",
-    ...         {"tip_to_pleura_mm": 3.2}).to_dict()["severity"]
+    >>> Finding(code="PLEURA_MARGIN", severity="warn", message="tip 3.2 mm above the pleura; margin 5 mm",
+    ...         values={"tip_to_pleura_mm": 3.2}).to_dict()["severity"]
     'warn'
     """
 
@@ -97,7 +97,7 @@ class SafetyReport:
 def compare_with_saved(saved_findings: Any, report: SafetyReport) -> dict[str, list[str]]:
     """What changed since a plan was saved: ``{"added": [...], "removed": [...]}`` as ``CODE/severity``.
 
-    >>> r = SafetyReport((Finding("STEEP_ANGLE", "warn", "m"),))
+    >>> r = SafetyReport((Finding(code="STEEP_ANGLE", severity="warn", message="m"),))
     >>> compare_with_saved([{"code": "PLEURA_MARGIN", "severity": "warn"}], r)
     {'added': ['STEEP_ANGLE/warn'], 'removed': ['PLEURA_MARGIN/warn']}
     """

@@ -42,8 +42,9 @@ def dose(ctx: Context) -> Iterator[Finding]:
         known = drug_of(inj.drug)
         drug = known.name if known is not None else None
         if drug is None:
-            yield Finding(FindingCode.DOSE_UNKNOWN_DRUG, "warn",
-                          f"No maximum dose is known for '{inj.drug}'; its dose is not checked.", {"drug": inj.drug})
+            yield Finding(code=FindingCode.DOSE_UNKNOWN_DRUG, severity="warn",
+                          message=f"No maximum dose is known for '{inj.drug}'; its dose is not checked.",
+                          values={"drug": inj.drug})
             continue
         mg[(drug, inj.epinephrine)] += inj.volume_ml * inj.concentration_pct * th["MG_PER_ML_PER_PCT"]
     if not mg:
@@ -66,9 +67,9 @@ def dose(ctx: Context) -> Iterator[Finding]:
         severity, head = "warn", "Local anaesthetic dose near the maximum"
     else:
         if weight is None:
-            yield Finding(FindingCode.DOSE_WEIGHT_UNKNOWN, "info",
-                          f"Dose checked against absolute maxima only (no weight "
-                          f"recorded): {'; '.join(parts)}; total {pct(total)}.", values)
+            yield Finding(code=FindingCode.DOSE_WEIGHT_UNKNOWN, severity="info",
+                          message=f"Dose checked against absolute maxima only (no weight "
+                          f"recorded): {'; '.join(parts)}; total {pct(total)}.", values=values)
         return
-    yield Finding(FindingCode.DOSE_LIMIT, severity,
-                  f"{head}: {'; '.join(parts)} ({basis}{mixed}); total {pct(total)}.", values)
+    yield Finding(code=FindingCode.DOSE_LIMIT, severity=severity,
+                  message=f"{head}: {'; '.join(parts)} ({basis}{mixed}); total {pct(total)}.", values=values)

@@ -29,8 +29,8 @@ def target_hit(ctx: Context) -> Iterator[Finding]:
     assert ctx.plan.needle is not None  # the engine runs this rule only when they exist
     targets = ctx.confirmed("target")
     if not targets:
-        yield Finding(FindingCode.TARGET_NOT_MARKED, "info",
-                      "No target is marked; the tip cannot be checked against it.", {})
+        yield Finding(code=FindingCode.TARGET_NOT_MARKED, severity="info",
+                      message="No target is marked; the tip cannot be checked against it.", values={})
         return
     tip = ctx.plan.needle.target_mm
     tol = ctx.th["TARGET_TOLERANCE_MM"]
@@ -46,8 +46,9 @@ def target_hit(ctx: Context) -> Iterator[Finding]:
             return
     if best > 0:
         dist = f" ({mm(best)} from it)" if ctx.calibrated else ""
-        yield Finding(FindingCode.TARGET_MISSED, "warn", f"The planned tip is not inside the marked target{dist}.",
-                      {"distance_mm": round(best, 2) if ctx.calibrated else None})
+        yield Finding(code=FindingCode.TARGET_MISSED, severity="warn",
+                      message=f"The planned tip is not inside the marked target{dist}.",
+                      values={"distance_mm": round(best, 2) if ctx.calibrated else None})
 
 
 @rule("needle_direction", codes=(FindingCode.NEEDLE_REVERSED,), rows=("docs/contracts.md §3",), needs_mm=True,
@@ -62,11 +63,12 @@ def needle_direction(ctx: Context) -> Iterator[Finding]:
     entry_depth = depth_below_skin(ctx.scene, ctx.plan.needle.entry_mm)
     tip_depth = depth_below_skin(ctx.scene, ctx.plan.needle.target_mm)
     if entry_depth > tip_depth + g.TIE_MM:
-        yield Finding(FindingCode.NEEDLE_REVERSED, "block",
-                      f"The needle's tip is {mm(tip_depth)} below the skin but its entry {mm(entry_depth)}: it is "
+        yield Finding(code=FindingCode.NEEDLE_REVERSED, severity="block",
+                      message=f"The needle's tip is {mm(tip_depth)} below the skin but its entry {mm(entry_depth)}: "
+                              f"it is "
                       "drawn from the target towards the skin (or points out of it), so depth, overshoot and the "
                       "pleura checks are measured from the wrong end. Redraw it from the skin entry to the target.",
-                      {"entry_depth_mm": round(entry_depth, 2), "tip_depth_mm": round(tip_depth, 2)})
+                      values={"entry_depth_mm": round(entry_depth, 2), "tip_depth_mm": round(tip_depth, 2)})
 
 
 @rule("needle_length", codes=(FindingCode.NEEDLE_TOO_SHORT,), rows=("R5", "R12"), needs_mm=True, needs_needle=True)
@@ -81,14 +83,16 @@ def needle_length(ctx: Context) -> Iterator[Finding]:
     values = {"needle_length_mm": n.length_mm, "path_length_mm": round(m.path_length_mm, 2),
               "required_mm": round(required, 2), "hub_margin_mm": ctx.th["HUB_MARGIN_MM"], "suggested_needle_mm": best}
     if n.length_mm < m.path_length_mm:
-        yield Finding(FindingCode.NEEDLE_TOO_SHORT, "block",
-                      f"The {n.length_mm:g} mm needle cannot reach the target: the path is {mm(m.path_length_mm)} "
-                      f"({mm(m.depth_mm)} deep at {m.angle_deg:.0f} deg); {advice}.", values)
+        yield Finding(code=FindingCode.NEEDLE_TOO_SHORT, severity="block",
+                      message=f"The {n.length_mm:g} mm needle cannot reach the target: the path is "
+                              f"{mm(m.path_length_mm)} "
+                      f"({mm(m.depth_mm)} deep at {m.angle_deg:.0f} deg); {advice}.", values=values)
     else:
         left = n.length_mm - m.path_length_mm
-        yield Finding(FindingCode.NEEDLE_TOO_SHORT, "warn",
-                      f"Only {mm(left)} of the {n.length_mm:g} mm needle stays outside the skin at the target; keep "
-                      f"{ctx.th['HUB_MARGIN_MM']:g} mm so the hub is not buried; {advice}.", values)
+        yield Finding(code=FindingCode.NEEDLE_TOO_SHORT, severity="warn",
+                      message=f"Only {mm(left)} of the {n.length_mm:g} mm needle stays outside the skin at the "
+                              f"target; keep "
+                      f"{ctx.th['HUB_MARGIN_MM']:g} mm so the hub is not buried; {advice}.", values=values)
 
 
 @rule("bone_in_path", codes=(FindingCode.RIB_IN_PATH,), rows=("R4",), needs_mm=True, needs_needle=True)
@@ -97,10 +101,11 @@ def bone_in_path(ctx: Context) -> Iterator[Finding]:
     m = ctx.metrics
     b = m.backstop_along_path_mm
     if b is not None and b < m.path_length_mm - ctx.th["BONE_CONTACT_TOLERANCE_MM"]:
-        yield Finding(FindingCode.RIB_IN_PATH, "warn",
-                      f"The needle meets bone {mm(b)} from the skin, before the planned tip at {mm(m.path_length_mm)}: "
+        yield Finding(code=FindingCode.RIB_IN_PATH, severity="warn",
+                      message=f"The needle meets bone {mm(b)} from the skin, before the planned tip at "
+                              f"{mm(m.path_length_mm)}: "
                       "it will stop on the bone short of the target.",
-                      {"bone_along_path_mm": round(b, 2), "path_length_mm": round(m.path_length_mm, 2)})
+                      values={"bone_along_path_mm": round(b, 2), "path_length_mm": round(m.path_length_mm, 2)})
 
 
 _LIMIT_WORDS: Mapping[str, str] = {"needle_length": "the needle length less the hub margin",
@@ -113,10 +118,11 @@ def safe_insertion(ctx: Context) -> Iterator[Finding]:
     assert ctx.metrics is not None and ctx.insertion is not None  # the engine runs this rule only when they exist
     s = ctx.insertion
     what = _LIMIT_WORDS.get(s.limited_by, f"the {s.limited_by} margin")
-    yield Finding(FindingCode.SAFE_INSERTION, "info",
-                  f"Deepest safe insertion on this path: {mm(s.max_safe_insertion_mm)} from the skin, limited by "
+    yield Finding(code=FindingCode.SAFE_INSERTION, severity="info",
+                  message=f"Deepest safe insertion on this path: {mm(s.max_safe_insertion_mm)} from the skin, "
+                          f"limited by "
                   f"{what}; the planned tip is at {mm(ctx.metrics.path_length_mm)}.",
-                  {"max_safe_insertion_mm": round(s.max_safe_insertion_mm, 2), "limited_by": s.limited_by,
+                  values={"max_safe_insertion_mm": round(s.max_safe_insertion_mm, 2), "limited_by": s.limited_by,
                    "remaining_mm": round(s.remaining_mm, 2)})
 
 
@@ -148,7 +154,7 @@ def visibility(ctx: Context) -> Iterator[Finding]:
     else:
         sev, text = "info", f"Needle at {a:.0f} deg to the skin: above the ideal {th['ANGLE_INFO_DEG']:g} deg."
         values["level"] = "info"
-    yield Finding(FindingCode.STEEP_ANGLE, sev, text + trade, values)
+    yield Finding(code=FindingCode.STEEP_ANGLE, severity=sev, message=text + trade, values=values)
 
 
 @rule("out_of_plane", codes=(FindingCode.OUT_OF_PLANE,), rows=("R14",))
@@ -160,10 +166,11 @@ def out_of_plane(ctx: Context) -> Iterator[Finding]:
     if ctx.metrics is not None and ctx.metrics.entry_offset_mm > 0:
         values["incidence_angle_deg"] = round(math.degrees(math.atan2(ctx.metrics.depth_mm,
                                                                       ctx.metrics.entry_offset_mm)), 2)
-    yield Finding(FindingCode.OUT_OF_PLANE, sev,
-                  "Out-of-plane approach: the bright dot is where the shaft crosses the beam, not necessarily the tip. "
+    yield Finding(code=FindingCode.OUT_OF_PLANE, severity=sev,
+                  message="Out-of-plane approach: the bright dot is where the shaft crosses the beam, not "
+                          "necessarily the tip. "
                   "Walk the needle down or use hydrolocation" + ("; prefer in-plane at this thoracic site." if sev ==
-                                                                 "warn" else "."), values)
+                                                                 "warn" else "."), values=values)
 
 
 def _probe(plan: Plan) -> tuple[str, float | None] | None:
@@ -187,10 +194,10 @@ def probe_depth(ctx: Context) -> Iterator[Finding]:
     limit = th["PROBE_HF_MAX_DEPTH_MM"] if high else th["PROBE_LINEAR_MAX_DEPTH_MM"]
     if depth > limit:
         what = f"{freq:g} MHz linear probe" if freq else "linear probe"
-        yield Finding(FindingCode.PROBE_DEPTH, "warn",
-                      f"Target {mm(depth)} deep with a {what}: penetration is often limited to about "
+        yield Finding(code=FindingCode.PROBE_DEPTH, severity="warn",
+                      message=f"Target {mm(depth)} deep with a {what}: penetration is often limited to about "
                       f"{limit / 10:g} cm; a curvilinear 2-5 MHz probe shows deep targets better.",
-                      {"depth_mm": round(depth, 2), "limit_mm": limit, "frequency_mhz": freq})
+                      values={"depth_mm": round(depth, 2), "limit_mm": limit, "frequency_mhz": freq})
 
 
 #: R15 (second part): what lies under the target and would stop, or be hurt by, an overshoot.
@@ -233,24 +240,26 @@ def image_depth(ctx: Context) -> Iterator[Finding]:
               "overshoot_reach_mm": round(reach, 2), "looked_for": list(kinds)}
     box = plan.calibration.region_box_px
     if box is None:
-        yield Finding(FindingCode.IMAGE_TOO_SHALLOW, "info",
-                      f"Image depth not checked: the plan has no calibrated region box. Nothing is marked beneath "
+        yield Finding(code=FindingCode.IMAGE_TOO_SHALLOW, severity="info",
+                      message=f"Image depth not checked: the plan has no calibrated region box. Nothing is marked "
+                              f"beneath "
                       f"the target and the needle could reach {mm(reach_row_mm)} along this path; make sure the "
-                      f"image shows {what} under it.", {**values, "image_depth_mm": None,
+                      f"image shows {what} under it.", values={**values, "image_depth_mm": None,
                                                         "skipped": "no calibrated region box"})
         return
     image_row_mm = float(plan.calibration.px_to_mm([float(box[2]), float(box[1])])[0])
     if image_row_mm < reach_row_mm:
-        yield Finding(FindingCode.IMAGE_TOO_SHALLOW, "warn",
-                      f"The image shows {mm(image_row_mm)}; the needle could reach {mm(reach_row_mm)} along this "
+        yield Finding(code=FindingCode.IMAGE_TOO_SHALLOW, severity="warn",
+                      message=f"The image shows {mm(image_row_mm)}; the needle could reach {mm(reach_row_mm)} along "
+                              f"this "
                       f"path ({mm(reach)} of unused needle past the tip at {mm(float(tip[0]))}); nothing is marked "
                       f"beneath the target: deepen the image to see {what} under it.",
-                      {**values, "image_depth_mm": round(image_row_mm, 2)})
+                      values={**values, "image_depth_mm": round(image_row_mm, 2)})
 
 
 @rule("angle_window", codes=(FindingCode.NO_SAFE_ANGLE,), rows=("R3", "R4", "R5", "R13"), needs_mm=True)
 def angle_window(ctx: Context) -> Iterator[Finding]:
     w = ctx.window
     if w is not None and not w.intervals:
-        yield Finding(FindingCode.NO_SAFE_ANGLE, "warn", f"No safe in-plane angle: {w.reason}.",
-                      {"target_mm": list(w.target_mm)})
+        yield Finding(code=FindingCode.NO_SAFE_ANGLE, severity="warn", message=f"No safe in-plane angle: {w.reason}.",
+                      values={"target_mm": list(w.target_mm)})

@@ -62,7 +62,7 @@ def neuraxis_margin(ctx: Context) -> Iterator[Finding]:
         if ctx.calibrated:
             assert tip is not None  # measured above for every calibrated plan
             values.update(tip_to_neuraxis_mm=round(tip, 2), shaft_to_neuraxis_mm=round(shaft, 2), margin_mm=margin_mm)
-        yield Finding(FindingCode.NEURAXIS_MARGIN, words[0], words[1], values)
+        yield Finding(code=FindingCode.NEURAXIS_MARGIN, severity=words[0], message=words[1], values=values)
 
 
 @rule("neuraxis_overshoot", codes=(FindingCode.NEURAXIS_OVERSHOOT,), rows=("R20",), needs_mm=True, needs_needle=True)
@@ -75,11 +75,11 @@ def neuraxis_overshoot(ctx: Context) -> Iterator[Finding]:
     if (neuraxis_mm is None or not o.unstopped(neuraxis_mm)
             or any(ctx.crosses(i, s) for i, s in ctx.confirmed("neuraxis"))):
         return
-    yield Finding(FindingCode.NEURAXIS_OVERSHOOT, "warn",
-                  f"If the needle is pushed further, its straight path passes between the laminae and reaches "
-                  f"{NEURAXIS_WORDS} {mm(neuraxis_mm)} past the planned tip with no bone in between; "
+    yield Finding(code=FindingCode.NEURAXIS_OVERSHOOT, severity="warn",
+                  message=f"If the needle is pushed further, its straight path passes between the laminae and "
+                  f"reaches {NEURAXIS_WORDS} {mm(neuraxis_mm)} past the planned tip with no bone in between; "
                   f"{mm(o.reach_mm)} of needle is still unused. Aim onto a lamina, or stop at the planned depth.",
-                  {"neuraxis_beyond_tip_mm": round(neuraxis_mm, 2), "unused_length_mm": round(o.reach_mm, 2)})
+                  values={"neuraxis_beyond_tip_mm": round(neuraxis_mm, 2), "unused_length_mm": round(o.reach_mm, 2)})
 
 
 def _reach_depth_mm(ctx: Context) -> float:
@@ -113,7 +113,8 @@ def neuraxis_marked(ctx: Context) -> Iterator[Finding]:
                f"deeper than the laminae can lie in a thin patient (about {limit:g} mm)")
     else:
         how = "how deep the needle can go is not known (no calibration or no needle drawn)"
-    yield Finding(FindingCode.NEURAXIS_NOT_MARKED, "warn",
-                  f"Neither a lamina (bone) nor {NEURAXIS_WORDS} is marked at this {ctx.profile.name} site, and "
+    yield Finding(code=FindingCode.NEURAXIS_NOT_MARKED, severity="warn",
+                  message=f"Neither a lamina (bone) nor {NEURAXIS_WORDS} is marked at this {ctx.profile.name} site, "
+                          f"and "
                   f"{how}. Scan for the laminae and the interlaminar window and mark them, or aim onto a lamina.",
-                  values)
+                  values=values)

@@ -57,14 +57,15 @@ def needle_length_plausible(ctx: Context) -> Iterator[Finding]:
     longest, shortest = _limit("LONGEST_NEEDLE_MADE_MM"), _limit("SHORTEST_NEEDLE_MM")
     values = {"needle_length_mm": length, "longest_made_mm": longest, "shortest_mm": shortest}
     if length > longest:
-        yield Finding(FindingCode.IMPLAUSIBLE_NEEDLE_LENGTH, "block",
-                      f"A {length:g} mm needle is longer than any needle made (the longest spinal and biopsy "
+        yield Finding(code=FindingCode.IMPLAUSIBLE_NEEDLE_LENGTH, severity="block",
+                      message=f"A {length:g} mm needle is longer than any needle made (the longest spinal and biopsy "
                       f"needles are about {longest:g} mm): no depth or margin can be judged for it. Enter the "
-                      "length of the needle you will use.", values)
+                      "length of the needle you will use.", values=values)
     elif length < shortest:
-        yield Finding(FindingCode.IMPLAUSIBLE_NEEDLE_LENGTH, "block",
-                      f"A {length:g} mm needle is shorter than {shortest:g} mm and reaches nothing under the skin. "
-                      "Enter the length of the needle you will use.", values)
+        yield Finding(code=FindingCode.IMPLAUSIBLE_NEEDLE_LENGTH, severity="block",
+                      message=f"A {length:g} mm needle is shorter than {shortest:g} mm and reaches nothing under "
+                              f"the skin. "
+                      "Enter the length of the needle you will use.", values=values)
 
 
 @rule("target_depth_plausible", codes=(FindingCode.IMPLAUSIBLE_TARGET_DEPTH, FindingCode.IMPLAUSIBLE_PATH),
@@ -78,16 +79,18 @@ def target_depth_plausible(ctx: Context) -> Iterator[Finding]:
     least = _limit("MIN_TARGET_DEPTH_MM")
     if depth < least - g.TIE_MM:
         where = f"{mm(-depth)} above the skin" if depth < -g.TIE_MM else f"only {mm(max(depth, 0.0))} below the skin"
-        yield Finding(FindingCode.IMPLAUSIBLE_TARGET_DEPTH, "block",
-                      f"The planned tip is {where}: no injection target lies there (a depth under {least:g} mm is "
-                      f"the skin itself). {_REDRAW}.", {"depth_mm": round(depth, 4), "min_depth_mm": least})
+        yield Finding(code=FindingCode.IMPLAUSIBLE_TARGET_DEPTH, severity="block",
+                      message=f"The planned tip is {where}: no injection target lies there (a depth under {least:g} "
+                              f"mm is "
+                      f"the skin itself). {_REDRAW}.", values={"depth_mm": round(depth, 4), "min_depth_mm": least})
     path = math.dist(needle.entry_mm, needle.target_mm)
     shortest = _limit("MIN_PATH_MM")
     if path < shortest - g.TIE_MM:  # a path of 1 mm may compute as 0.9999999999999999
-        yield Finding(FindingCode.IMPLAUSIBLE_PATH, "block",
-                      f"The needle is drawn {path:.3g} mm from entry to tip, shorter than {shortest:g} mm: at this "
+        yield Finding(code=FindingCode.IMPLAUSIBLE_PATH, severity="block",
+                      message=f"The needle is drawn {path:.3g} mm from entry to tip, shorter than {shortest:g} mm: "
+                              f"at this "
                       f"scale the plan describes no path through tissue. {_REDRAW}.",
-                      {"path_length_mm": round(path, 6), "min_path_mm": shortest})
+                      values={"path_length_mm": round(path, 6), "min_path_mm": shortest})
 
 
 @rule("structures_plausible", codes=(FindingCode.IMPLAUSIBLE_STRUCTURE,), rows=("contracts.md §3",), needs_mm=True)
@@ -103,7 +106,8 @@ def structures_plausible(ctx: Context) -> Iterator[Finding]:
     if not above:
         return
     names = ", ".join(f"{s.label or s.kind} (structures[{i}])" for i, s in above)
-    yield Finding(FindingCode.IMPLAUSIBLE_STRUCTURE, "block",
-                  f"Marked entirely above the skin, outside the patient: {names}. A hazard placed there is never "
+    yield Finding(code=FindingCode.IMPLAUSIBLE_STRUCTURE, severity="block",
+                  message=f"Marked entirely above the skin, outside the patient: {names}. A hazard placed there is "
+                          f"never "
                   f"measured against the needle. {_REDRAW}.",
-                  {"structures": [i for i, _s in above], "kinds": [s.kind for _i, s in above]})
+                  values={"structures": [i for i, _s in above], "kinds": [s.kind for _i, s in above]})

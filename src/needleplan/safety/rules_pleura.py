@@ -28,17 +28,19 @@ rule_family(__name__, order=20, title="pleura and pneumothorax")
 @rule("pneumothorax_site", codes=(FindingCode.PNEUMOTHORAX_SITE, FindingCode.SITE_UNKNOWN), rows=("R1", "R19"))
 def pneumothorax_site(ctx: Context) -> Iterator[Finding]:
     if ctx.plan.site not in SITE_PROFILES:
-        yield Finding(FindingCode.SITE_UNKNOWN, "warn",
-                      f"Site '{ctx.plan.site}' is not a known site, so it is checked as a superficial site without "
+        yield Finding(code=FindingCode.SITE_UNKNOWN, severity="warn",
+                      message=f"Site '{ctx.plan.site}' is not a known site, so it is checked as a superficial site "
+                              f"without "
                       "the pneumothorax rules. If the target lies over the rib cage or lung apex, choose the site "
-                      f"from: {', '.join(s for s in SITE_PROFILES if s != 'other')}.", {"site": ctx.plan.site})
+                      f"from: {', '.join(s for s in SITE_PROFILES if s != 'other')}.", values={"site": ctx.plan.site})
     if ctx.profile.pneumothorax_class:
         male = ctx.plan.patient.sex == "M"
-        yield Finding(FindingCode.PNEUMOTHORAX_SITE, "info",
-                      f"{ctx.profile.name.capitalize()} lies over the rib cage or lung apex: pneumothorax is the "
+        yield Finding(code=FindingCode.PNEUMOTHORAX_SITE, severity="info",
+                      message=f"{ctx.profile.name.capitalize()} lies over the rib cage or lung apex: pneumothorax "
+                              f"is the "
                       "main injury here" + (" (somewhat more often in men)" if male else "") + ". Tell the patient "
                       "to return for pleuritic chest pain, breathlessness or cough over the next 2 days.",
-                      {"site": ctx.plan.site, "region": ctx.profile.region, "male_sex": male})
+                      values={"site": ctx.plan.site, "region": ctx.profile.region, "male_sex": male})
 
 
 def _pleura_depth(ctx: Context, points: ArrayLike) -> float | None:
@@ -61,21 +63,25 @@ def pleura_marked(ctx: Context) -> Iterator[Finding]:
         s = max(suggested, key=lambda s: s.confidence or 0.0)
         depth = _pleura_depth(ctx, s.points_mm)
         where = f" {depth:.1f} mm deep" if depth is not None else ""
-        yield Finding(FindingCode.PLEURA_SUGGESTED_UNMARKED, "warn",
-                      f"A pleura-like line was detected{where} and is not marked; check it and accept or reject it "
+        yield Finding(code=FindingCode.PLEURA_SUGGESTED_UNMARKED, severity="warn",
+                      message=f"A pleura-like line was detected{where} and is not marked; check it and accept or "
+                              f"reject it "
                       "before relying on the margins.",
-                      {"depth_mm": depth, "confidence": s.confidence, "evidence": s.evidence})
+                      values={"depth_mm": depth, "confidence": s.confidence, "evidence": s.evidence})
     if not ctx.profile.requires_pleura_mark or pleura:
         return
     if not ribs:
-        yield Finding(FindingCode.PLEURA_NOT_MARKED, "block",
-                      f"Pleural depth not verified: neither pleura nor rib is marked at this {ctx.profile.name} site. "
+        yield Finding(code=FindingCode.PLEURA_NOT_MARKED, severity="block",
+                      message=f"Pleural depth not verified: neither pleura nor rib is marked at this "
+                              f"{ctx.profile.name} site. "
                       "Depth cannot be predicted from BMI or sex; mark the pleural line on this frame.",
-                      {"site": ctx.plan.site})
+                      values={"site": ctx.plan.site})
     else:
-        yield Finding(FindingCode.PLEURA_UNMEASURED, "warn",
-                      "Only the rib is marked: the pleural line (about 5 mm below the rib line in adults) is not, so "
-                      "the tip-to-pleura margin cannot be measured; mark the pleura.", {"ribs_marked": len(ribs)})
+        yield Finding(code=FindingCode.PLEURA_UNMEASURED, severity="warn",
+                      message="Only the rib is marked: the pleural line (about 5 mm below the rib line in adults) "
+                              "is not, so "
+                      "the tip-to-pleura margin cannot be measured; mark the pleura.",
+                      values={"ribs_marked": len(ribs)})
 
 
 def _pleura_hazards(ctx: Context) -> list[Hazard]:
@@ -98,8 +104,9 @@ def pleura_margin(ctx: Context) -> Iterator[Finding]:
         ctx.skip(FindingCode.PLEURA_MARGIN)
         for i, s in ctx.confirmed("pleura"):
             if ctx.crosses(i, s):
-                yield Finding(FindingCode.PLEURA_MARGIN, "block", "The needle as drawn crosses the pleura.",
-                              {"structure": i, "crosses": True})
+                yield Finding(code=FindingCode.PLEURA_MARGIN, severity="block",
+                              message="The needle as drawn crosses the pleura.",
+                              values={"structure": i, "crosses": True})
         return
     assert ctx.scene is not None  # the engine prepares the scene of every calibrated plan
     entry, tip_point, _u = ctx.needle_vectors()
@@ -113,13 +120,15 @@ def pleura_margin(ctx: Context) -> Iterator[Finding]:
         values = {"structure": h.index, "tip_to_pleura_mm": round(tip, 2), "shaft_to_pleura_mm": round(shaft, 2),
                   "margin_mm": h.margin_mm, "crosses": shaft <= 1e-9, "beyond_marked_pleura": beyond}
         if shaft <= 1e-9:
-            yield Finding(FindingCode.PLEURA_MARGIN, "block",
-                          f"The needle as drawn reaches or crosses the pleura (tip {mm(tip)} from the pleural line); "
-                          f"it must stop at least {h.margin_mm:g} mm above it{why}.", values)
+            yield Finding(code=FindingCode.PLEURA_MARGIN, severity="block",
+                          message=f"The needle as drawn reaches or crosses the pleura (tip {mm(tip)} from the "
+                                  f"pleural line); "
+                          f"it must stop at least {h.margin_mm:g} mm above it{why}.", values=values)
         elif shaft < h.margin_mm - g.TIE_MM:
             part = (f"Tip {mm(tip)} above the pleura" if tip - shaft < 1e-6
                     else f"Shaft passes {mm(shaft)} from the pleura")
-            yield Finding(FindingCode.PLEURA_MARGIN, "warn", f"{part}; margin {h.margin_mm:g} mm{why}.", values)
+            yield Finding(code=FindingCode.PLEURA_MARGIN, severity="warn",
+                          message=f"{part}; margin {h.margin_mm:g} mm{why}.", values=values)
 
 
 @rule("pleura_overshoot", codes=(FindingCode.PLEURA_OVERSHOOT,), rows=("R3",), needs_mm=True, needs_needle=True)
@@ -133,10 +142,11 @@ def pleura_overshoot(ctx: Context) -> Iterator[Finding]:
     _entry, tip, u = ctx.needle_vectors()
     beyond = _beyond_marked(ctx, float(tip[1] + o.pleura_mm * u[1]))
     where = _BEYOND_WORDS if beyond else ""
-    yield Finding(FindingCode.PLEURA_OVERSHOOT, "warn",
-                  f"If the needle is pushed further, its straight path meets the pleura {mm(o.pleura_mm)} past the "
+    yield Finding(code=FindingCode.PLEURA_OVERSHOOT, severity="warn",
+                  message=f"If the needle is pushed further, its straight path meets the pleura {mm(o.pleura_mm)} "
+                          f"past the "
                   f"planned tip{where} with no rib in between; {mm(o.reach_mm)} of needle is still unused.",
-                  {"pleura_beyond_tip_mm": round(o.pleura_mm, 2), "unused_length_mm": round(o.reach_mm, 2),
+                  values={"pleura_beyond_tip_mm": round(o.pleura_mm, 2), "unused_length_mm": round(o.reach_mm, 2),
                    "beyond_marked_pleura": beyond})
 
 
@@ -157,11 +167,12 @@ def intercostal_target(ctx: Context) -> Iterator[Finding]:
     for k, label in enumerate(("extension", "vertical")):
         if math.isfinite(t_pleura[k]) and t_pleura[k] < t_rib[k]:
             where = "the needle's forward extension" if label == "extension" else "the tip"
-            yield Finding(FindingCode.INTERCOSTAL_TARGET, "warn",
-                          f"{where.capitalize()} lies over an intercostal space: pleura below and no rib backstop. "
+            yield Finding(code=FindingCode.INTERCOSTAL_TARGET, severity="warn",
+                          message=f"{where.capitalize()} lies over an intercostal space: pleura below and no rib "
+                                  f"backstop. "
                           "Aim down onto a rib (bracketing reduces but does not remove the risk), and keep off the "
                           "rib's lower border where the intercostal vessels and nerve run.",
-                          {"over": label})
+                          values={"over": label})
             return
 
 
@@ -183,10 +194,11 @@ def needle_reaches_pleura(ctx: Context) -> Iterator[Finding]:
         advice = "no shorter needle reaches the target with the hub margin; aim onto a rib instead"
     _entry, tip, u = ctx.needle_vectors()  # the pleura lies p - path past the tip along the needle
     beyond = _beyond_marked(ctx, float(tip[1] + (p - m.path_length_mm) * u[1]))
-    yield Finding(FindingCode.NEEDLE_REACHES_PLEURA, "warn",
-                  f"The {n.length_mm:g} mm needle is long enough to reach the pleura on this path "
+    yield Finding(code=FindingCode.NEEDLE_REACHES_PLEURA, severity="warn",
+                  message=f"The {n.length_mm:g} mm needle is long enough to reach the pleura on this path "
                   f"(pleura {mm(p)} from the skin along the needle{_BEYOND_WORDS if beyond else ''}); {advice}.",
-                  {"needle_length_mm": n.length_mm, "pleura_along_path_mm": round(p, 2), "suggested_needle_mm": best,
+                  values={"needle_length_mm": n.length_mm, "pleura_along_path_mm": round(p, 2),
+                          "suggested_needle_mm": best,
                    "beyond_marked_pleura": beyond})
 
 
@@ -211,7 +223,9 @@ def trapezius_direction(ctx: Context) -> Iterator[Finding]:
         return
     heading = right if u[1] > 0 else _OPPOSITE[right]
     if heading in ("medial", "caudal"):
-        yield Finding(FindingCode.TRAPEZIUS_DIRECTION, "warn",
-                      f"Needle directed {heading}ly at the neck base: on MRI, paths angled 30 deg medially came "
+        yield Finding(code=FindingCode.TRAPEZIUS_DIRECTION, severity="warn",
+                      message=f"Needle directed {heading}ly at the neck base: on MRI, paths angled 30 deg medially "
+                              f"came "
                       "closest to the lung apex (minimum 33 mm) while laterally angled ones never met the pleura. "
-                      "Aim laterally or tangentially, or lift the muscle in a pincer grasp.", {"heading": heading})
+                      "Aim laterally or tangentially, or lift the muscle in a pincer grasp.",
+                      values={"heading": heading})

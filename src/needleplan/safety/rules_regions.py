@@ -75,7 +75,7 @@ def regions(ctx: Context) -> Iterator[Finding]:
         problem = _problem(per_point[start:start + len(pts)], expected, needle=needle)
         start += len(pts)
         if problem:
-            yield Finding(FindingCode.CROSS_REGION, "block",
-                          f"{name.capitalize()} {problem}: lengths across two views, or outside the calibrated "
+            yield Finding(code=FindingCode.CROSS_REGION, severity="block",
+                          message=f"{name.capitalize()} {problem}: lengths across two views, or outside the calibrated "
                           "B-mode region, are meaningless. Redraw it inside one region.",
-                          {"item": which, "problem": problem})
+                          values={"item": which, "problem": problem})

@@ -59,17 +59,19 @@ def _family_rule(family: str, codes: _Clearance) -> Callable[[Context], Iterator
             values = {"structure": i, "kind": s.kind, "label": s.label}
             shaft, tip = ctx.clearance(i, s)
             if shaft <= 1e-9:
-                yield Finding(codes.crossed, _crossed_severity(s.kind),
-                              f"The needle as drawn crosses the marked {_name(s)}.", {**values, "crosses": True})
+                yield Finding(code=codes.crossed, severity=_crossed_severity(s.kind),
+                              message=f"The needle as drawn crosses the marked {_name(s)}.", values={**values,
+                                                                                                     "crosses": True})
                 continue
             if not ctx.calibrated:
                 continue
             margin = margin_by_index[i]
             if shaft < margin - TIE_MM:
                 part = f"tip {mm(tip)}" if tip - shaft < 1e-6 else f"shaft {mm(shaft)}"
-                yield Finding(codes.margin, "warn",
-                              f"Needle {part} from the marked {_name(s)}; margin {margin:g} mm.",
-                              {**values, "shaft_mm": round(shaft, 2), "tip_mm": round(tip, 2), "margin_mm": margin})
+                yield Finding(code=codes.margin, severity="warn",
+                              message=f"Needle {part} from the marked {_name(s)}; margin {margin:g} mm.",
+                              values={**values, "shaft_mm": round(shaft, 2), "tip_mm": round(tip, 2),
+                                      "margin_mm": margin})
     return check
 
 
@@ -101,11 +103,13 @@ def hazard_overshoot(ctx: Context) -> Iterator[Finding]:
         t = _hit_of(tip, u, s)
         if t is None or t > o.reach_mm + TIE_MM or bone < t:
             continue
-        yield Finding(FindingCode.HAZARD_OVERSHOOT, "warn",
-                      f"If the needle is pushed further, its straight path meets the marked {_name(s)} {mm(t)} past "
+        yield Finding(code=FindingCode.HAZARD_OVERSHOOT, severity="warn",
+                      message=f"If the needle is pushed further, its straight path meets the marked {_name(s)} "
+                              f"{mm(t)} past "
                       f"the planned tip with no bone in between; {mm(o.reach_mm)} of needle is still unused. "
                       "Stop at the planned depth.",
-                      {"structure": i, "kind": s.kind, "past_tip_mm": round(t, 2), "reach_mm": round(o.reach_mm, 2)})
+                      values={"structure": i, "kind": s.kind, "past_tip_mm": round(t, 2), "reach_mm": round(o.reach_mm,
+                                                                                                            2)})
 
 
 def _hit_of(tip: np.ndarray, u: np.ndarray, s: Structure) -> float | None:
@@ -120,17 +124,21 @@ def _hit_of(tip: np.ndarray, u: np.ndarray, s: Structure) -> float | None:
 def expected_marks(ctx: Context) -> Iterator[Finding]:
     p = ctx.profile
     if p.requires_nerve_mark and not ctx.confirmed("nerve"):
-        yield Finding(FindingCode.NERVE_NOT_MARKED, "block",
-                      f"The sciatic nerve is not marked at this {p.name} site. Identify it before and during the "
-                      "injection (it may run below, through or above the muscle) and mark it.", {"site": ctx.plan.site})
+        yield Finding(code=FindingCode.NERVE_NOT_MARKED, severity="block",
+                      message=f"The sciatic nerve is not marked at this {p.name} site. Identify it before and "
+                              f"during the "
+                      "injection (it may run below, through or above the muscle) and mark it.",
+                      values={"site": ctx.plan.site})
     if p.requires_viscera_mark and not ctx.confirmed("viscera"):
-        yield Finding(FindingCode.VISCERA_NOT_MARKED, "warn",
-                      "Neither kidney nor peritoneum is marked at this lumbar site; mark them when in view and keep "
-                      "the same tip margin as for the pleura.", {"site": ctx.plan.site})
+        yield Finding(code=FindingCode.VISCERA_NOT_MARKED, severity="warn",
+                      message="Neither kidney nor peritoneum is marked at this lumbar site; mark them when in view "
+                              "and keep "
+                      "the same tip margin as for the pleura.", values={"site": ctx.plan.site})
     if p.doppler_advised and not ctx.confirmed("vessel"):
-        yield Finding(FindingCode.DOPPLER_ADVISED, "info",
-                      "No vessel is marked: confirm with power Doppler before needling (gluteal artery branches run "
-                      "under gluteus maximus and between gluteus medius and minimus).", {"site": ctx.plan.site})
+        yield Finding(code=FindingCode.DOPPLER_ADVISED, severity="info",
+                      message="No vessel is marked: confirm with power Doppler before needling (gluteal artery "
+                              "branches run "
+                      "under gluteus maximus and between gluteus medius and minimus).", values={"site": ctx.plan.site})
 
 
 @rule("suggestions", codes=(FindingCode.SUGGESTION_UNCONFIRMED,), rows=("R10", "R11", "R18"))
@@ -139,6 +147,7 @@ def suggestions(ctx: Context) -> Iterator[Finding]:
                if s.suggested and hazard_family(s.kind) not in (None, "pleura")]
     if pending:
         kinds = sorted({s.kind for _i, s in pending})
-        yield Finding(FindingCode.SUGGESTION_UNCONFIRMED, "info",
-                      f"{len(pending)} detected structure(s) ({', '.join(kinds)}) are suggestions only and were not "
-                      "used as hazards; accept or reject them.", {"structures": [i for i, _s in pending]})
+        yield Finding(code=FindingCode.SUGGESTION_UNCONFIRMED, severity="info",
+                      message=f"{len(pending)} detected structure(s) ({', '.join(kinds)}) are suggestions only and "
+                              f"were not "
+                      "used as hazards; accept or reject them.", values={"structures": [i for i, _s in pending]})

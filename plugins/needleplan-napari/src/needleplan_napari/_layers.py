@@ -82,7 +82,8 @@ def calibrated_image_kwargs(cal: Calibration, ndim: int, frame_time_ms: float | 
     Examples
     --------
     >>> from needleplan.calibration import Calibration
-    >>> cal = Calibration("US_REGION", (0.25, 0.2), (96.0, 460.0), 0, None, "region 0")
+    >>> cal = Calibration(source="US_REGION", spacing_mm=(0.25, 0.2), origin_px=(96.0, 460.0), region_index=0,
+    ...                   region_box_px=None, reason="region 0")
     >>> kw = calibrated_image_kwargs(cal, 2, None)
     >>> kw["scale"], kw["translate"], kw["units"]   # -96*0.25 = -24, -460*0.2 = -92
     ((0.25, 0.2), (-24.0, -92.0), ('mm', 'mm'))

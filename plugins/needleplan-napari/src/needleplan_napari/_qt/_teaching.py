@@ -17,21 +17,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import (
-    QFileDialog,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from qtpy.QtWidgets import QLabel, QListWidget, QPushButton, QVBoxLayout, QWidget
 
 from needleplan_napari import _layers, _teaching_case
-from needleplan_napari._qt._panels import PLUGIN, guarded, plan_widget, run_worker
+from needleplan_napari._qt._case_library import CaseLibraryBox
+from needleplan_napari._qt._panels import PLUGIN, guarded, plan_widget
 from needleplan_napari._teaching_case import score_lines
 
 if TYPE_CHECKING:
@@ -63,33 +53,18 @@ class TeachingWidget(QWidget):
         self.setMinimumWidth(300)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
-        form = QFormLayout()
-        self.folder = QLineEdit()
-        self.folder.setToolTip("The case library folder ($NEEDLEPLAN_CASES, else <plan library>/cases)")
-        browse = QPushButton("...")
-        browse.clicked.connect(self._choose_folder)
-        row = QHBoxLayout()
-        row.addWidget(self.folder)
-        row.addWidget(browse)
-        form.addRow("Cases", row)
-        self.resident = QLineEdit()
-        self.resident.setPlaceholderText("your name (attempts are kept per resident)")
-        form.addRow("Resident", self.resident)
-        lay.addLayout(form)
-        self.cases = QListWidget()
-        self.cases.setMinimumHeight(100)
-        lay.addWidget(self.cases)
-        buttons = QHBoxLayout()
-        self.refresh_button = QPushButton("Refresh")
-        self.starter_button = QPushButton("Build starter set")
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.library = CaseLibraryBox(self.status)
+        self.folder, self.resident, self.cases = self.library.folder, self.library.resident, self.library.cases
+        lay.addWidget(self.library)
         self.start_button = QPushButton("Start case")
         self.submit_button = QPushButton("Submit plan")
         self.submit_button.setEnabled(False)
-        for b, slot in ((self.refresh_button, self.refresh), (self.starter_button, self.build_starter_set),
-                        (self.start_button, self.start_selected), (self.submit_button, self.submit)):
-            b.clicked.connect(lambda _=False, f=slot: f())
-            buttons.addWidget(b)
-        lay.addLayout(buttons)
+        self.start_button.clicked.connect(lambda _=False: self.start_selected())
+        self.submit_button.clicked.connect(lambda _=False: self.submit())
+        self.library.buttons.addWidget(self.start_button)
+        self.library.buttons.addWidget(self.submit_button)
         self.case_label = QLabel("")
         self.case_label.setWordWrap(True)
         lay.addWidget(self.case_label)
@@ -99,51 +74,23 @@ class TeachingWidget(QWidget):
         self.result_list = QListWidget()
         self.result_list.setWordWrap(True)
         lay.addWidget(self.result_list, stretch=1)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
         lay.addWidget(self.status)
         from needleplan.training.cases import default_cases_dir
 
         self.set_cases_dir(default_cases_dir())
 
-    # --- the case library ----------------------------------------------------------------------
+    # --- the case library (the box's) -----------------------------------------------------------
 
     def set_cases_dir(self, folder: str | Path) -> None:
-        self.folder.setText(str(folder))
-        self.refresh()
-
-    def _choose_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Case library folder", self.folder.text())
-        if path:
-            self.set_cases_dir(path)
+        self.library.set_cases_dir(folder)
 
     def refresh(self) -> list:
         """List the cases of the folder (title, difficulty)."""
-        from needleplan.training import list_cases
-
-        got = self._guard(list_cases, self.folder.text() or None)
-        self.cases.clear()
-        for case in got or []:
-            item = QListWidgetItem(f"{case.title} [{case.difficulty}]")
-            item.setData(Qt.ItemDataRole.UserRole, case.folder)
-            self.cases.addItem(item)
-        if got is not None and not got:
-            self.status.setText("No case in this folder: choose another, or Build starter set.")
-        return got or []
+        return self.library.refresh()
 
     def build_starter_set(self, *, background: bool = True) -> FunctionWorker | StarterResult | None:
         """Make the phantom starter cases in the folder (in a worker thread: rendering takes a while)."""
-        from needleplan.training.starter import build_starter_set
-
-        folder = self.folder.text() or None
-
-        def done(result: StarterResult) -> None:
-            self.refresh()
-            skipped = "".join(f"; left out {s}: {why}" for s, why in result.skipped)
-            self.status.setText(f"Starter set: {len(result.made)} case(s) made{skipped}")
-
-        return run_worker(self.status, build_starter_set, folder, done=done, background=background,
-                          working="Building the starter cases...")
+        return self.library.build_starter_set(background=background)
 
     # --- a turn --------------------------------------------------------------------------------
 
@@ -152,11 +99,11 @@ class TeachingWidget(QWidget):
         return plan_widget(self.viewer)
 
     def start_selected(self) -> CaseAttempt | None:
-        item = self.cases.currentItem()
-        if item is None:
+        case = self.library.selected_case()
+        if case is None:
             self.status.setText("Choose a case in the list first.")
             return None
-        return self.start(item.data(Qt.ItemDataRole.UserRole))
+        return self.start(case)
 
     def start(self, case: str | Path) -> CaseAttempt | None:
         """Open a case (id or folder): its de-identified image, through the plugin's reader."""
