@@ -49,6 +49,9 @@ CORE_LUMEN_RATIO = 0.5
 WALL_TO_TISSUE = 1.2
 #: ... and in each quarter around the core (above, below, left, right) at least this many times.
 WALL_SIDE_TO_TISSUE = 0.9
+#: The cheap first look keeps a core whose square ring reaches this fraction of the wall level
+#: (loose on purpose: the exact ring test decides) [inference: speed, not a clinical threshold].
+WALL_PREFILTER = 0.7
 #: Vessel diameters searched, mm: from a small perforator to a large deep vessel [inference;
 #: docs/clinical-rules.md 1D names the inferior gluteal artery branch as the deep-site hazard].
 DIAMETER_MM = (1.0, 20.0)
@@ -144,6 +147,14 @@ def _wall_all_round(patch: np.ndarray, ring: np.ndarray, centre: tuple[float, fl
     return all(q.sum() >= 3 and float(np.median(patch[rr[q], cc[q]])) >= level for q in quarters)
 
 
+def _label_means(values: np.ndarray, labels: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Mean of ``values`` over each label in ``index`` (0 for a label with no pixel)."""
+    n = int(labels.max()) + 1
+    total = np.bincount(labels.ravel(), weights=values.ravel(), minlength=n)
+    count = np.bincount(labels.ravel(), minlength=n)
+    return total[index] / np.maximum(count[index], 1)
+
+
 def _lumens(view: FrameView, sm: np.ndarray, allowed: np.ndarray, tissue: float, dark: np.ndarray,
             amin: float, *, speckle: bool) -> list[VesselBlob]:
     """Lumens grown from the ``dark`` seeds of at least ``amin`` working pixels (one lumen test)."""
@@ -161,6 +172,15 @@ def _lumens(view: FrameView, sm: np.ndarray, allowed: np.ndarray, tissue: float,
     keep = keep[keep > 0]
     if keep.size == 0:
         return out
+    if speckle:  # cheap first look at the wall (a square ring, every core at once): most speckle
+        # drop-outs have ordinary tissue around them and go before the costly shape tests
+        ring_lab = np.where(lab == 0, ndi.grey_dilation(lab, size=2 * ring_w + 1), 0)
+        wall = _label_means(sm, ring_lab, keep)
+        core = _label_means(sm, lab, keep)
+        keep = keep[(wall >= WALL_PREFILTER * WALL_TO_TISSUE * tissue)
+                    & (core * WALL_PREFILTER <= CORE_LUMEN_RATIO * wall)]
+        if keep.size == 0:
+            return out
     lab = np.where(np.isin(lab, keep), lab, 0)
     for reg in measure.regionprops(lab):
         r0, c0, r1, c1 = reg.bbox
