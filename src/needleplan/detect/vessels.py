@@ -32,6 +32,26 @@ LUMEN_RATIO = 0.2
 MIN_WALL_GREY = 40.0
 #: Pixels darker than this fraction of the tissue's median level seed a lumen candidate.
 SEED_RATIO = 0.45
+#: Speckle.  On a scanner's image the point spread function smears the bright arterial wall into
+#: the lumen, so a 3 mm lumen 5-8 cm deep under a curvilinear probe is grey with a small dark
+#: core (physical phantom, development seeds 0-2: core 0.5-1 mm^2, 0.26-0.55 of the wall around it
+#: in grey level; averaged over 0.5 mm the lumen is no darker than the tissue, so a despeckled
+#: "dark region" test cannot see it).  A second lumen test looks for such a dark core wrapped in a
+#: wall that is brighter than the tissue on every side, which neither a speckle drop-out (grey
+#: around it) nor a dark gap beside a fascia (bright on one side only) is [inference: physical
+#: phantom, development seeds].  Pixels darker than this fraction of the tissue median seed a core:
+CORE_SEED_RATIO = 0.55
+#: Smallest dark core, as a diameter in mm.
+CORE_DIAMETER_MM = 0.5
+#: Largest core/wall grey-level ratio.
+CORE_LUMEN_RATIO = 0.5
+#: The wall's median at least this many times the tissue median ...
+WALL_TO_TISSUE = 1.2
+#: ... and in each quarter around the core (above, below, left, right) at least this many times.
+WALL_SIDE_TO_TISSUE = 0.9
+#: The cheap first look keeps a core whose square ring reaches this fraction of the wall level
+#: (loose on purpose: the exact ring test decides) [inference: speed, not a clinical threshold].
+WALL_PREFILTER = 0.7
 #: Vessel diameters searched, mm: from a small perforator to a large deep vessel [inference;
 #: docs/clinical-rules.md 1D names the inferior gluteal artery branch as the deep-site hazard].
 DIAMETER_MM = (1.0, 20.0)
@@ -96,6 +116,10 @@ def _enhancement(sm: np.ndarray, view: FrameView, r_bottom: int, c0: int, c1: in
 def find_vessels(view: FrameView, sm: np.ndarray, allowed: np.ndarray) -> list[VesselBlob]:
     """Anechoic, round-to-oval blobs inside ``allowed`` (a working-grid mask of searchable tissue).
 
+    Two lumen tests: an anechoic region (mean under :data:`LUMEN_RATIO` of the tissue ring around
+    it), and, for speckled images, a dark core wrapped in a bright wall on every side
+    (:data:`CORE_LUMEN_RATIO`, :data:`WALL_TO_TISSUE`).
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
@@ -107,9 +131,34 @@ def find_vessels(view: FrameView, sm: np.ndarray, allowed: np.ndarray) -> list[V
     [(80, 100)]
     """
     tissue = float(np.median(sm[allowed & (sm > 0.05)])) if np.any(allowed & (sm > 0.05)) else 0.5
-    dark = (sm < SEED_RATIO * tissue) & allowed
     px_area = view.spacing_mm[0] * view.spacing_mm[1]
-    amin = np.pi * (DIAMETER_MM[0] / 2) ** 2 / px_area
+    found = _lumens(view, sm, allowed, tissue, (sm < SEED_RATIO * tissue) & allowed,
+                    np.pi * (DIAMETER_MM[0] / 2) ** 2 / px_area, speckle=False)
+    found += _lumens(view, sm, allowed, tissue, (sm < CORE_SEED_RATIO * tissue) & allowed,
+                     np.pi * (CORE_DIAMETER_MM / 2) ** 2 / px_area, speckle=True)
+    return _distinct(found)
+
+
+def _wall_all_round(patch: np.ndarray, ring: np.ndarray, centre: tuple[float, float], level: float) -> bool:
+    """True if the ring's median is at least ``level`` in each quarter (above, below, left, right)."""
+    rr, cc = np.nonzero(ring)
+    dr, dc = rr - centre[0], cc - centre[1]
+    quarters = (dr < -np.abs(dc), dr > np.abs(dc), dc < -np.abs(dr), dc > np.abs(dr))
+    return all(q.sum() >= 3 and float(np.median(patch[rr[q], cc[q]])) >= level for q in quarters)
+
+
+def _label_means(values: np.ndarray, labels: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Mean of ``values`` over each label in ``index`` (0 for a label with no pixel)."""
+    n = int(labels.max()) + 1
+    total = np.bincount(labels.ravel(), weights=values.ravel(), minlength=n)
+    count = np.bincount(labels.ravel(), minlength=n)
+    return total[index] / np.maximum(count[index], 1)
+
+
+def _lumens(view: FrameView, sm: np.ndarray, allowed: np.ndarray, tissue: float, dark: np.ndarray,
+            amin: float, *, speckle: bool) -> list[VesselBlob]:
+    """Lumens grown from the ``dark`` seeds of at least ``amin`` working pixels (one lumen test)."""
+    px_area = view.spacing_mm[0] * view.spacing_mm[1]
     amax = np.pi * (DIAMETER_MM[1] / 2) ** 2 / px_area
     dark = ndi.binary_opening(dark, iterations=1)
     lab, n = ndi.label(dark)
@@ -123,6 +172,15 @@ def find_vessels(view: FrameView, sm: np.ndarray, allowed: np.ndarray) -> list[V
     keep = keep[keep > 0]
     if keep.size == 0:
         return out
+    if speckle:  # cheap first look at the wall (a square ring, every core at once): most speckle
+        # drop-outs have ordinary tissue around them and go before the costly shape tests
+        ring_lab = np.where(lab == 0, ndi.grey_dilation(lab, size=2 * ring_w + 1), 0)
+        wall = _label_means(sm, ring_lab, keep)
+        core = _label_means(sm, lab, keep)
+        keep = keep[(wall >= WALL_PREFILTER * WALL_TO_TISSUE * tissue)
+                    & (core * WALL_PREFILTER <= CORE_LUMEN_RATIO * wall)]
+        if keep.size == 0:
+            return out
     lab = np.where(np.isin(lab, keep), lab, 0)
     for reg in measure.regionprops(lab):
         r0, c0, r1, c1 = reg.bbox
@@ -146,15 +204,22 @@ def find_vessels(view: FrameView, sm: np.ndarray, allowed: np.ndarray) -> list[V
         if (around < TISSUE_LEVEL or around * view.scale < MIN_WALL_GREY
                 or np.mean(patch[ring] > 0.5 * TISSUE_LEVEL) < 0.9):
             continue  # not surrounded by tissue: black screen, or the outside of a sector
-        if ratio > LUMEN_RATIO or reg.solidity < MIN_SOLIDITY:
+        if ratio > (CORE_LUMEN_RATIO if speckle else LUMEN_RATIO):
+            continue
+        if speckle and (around < WALL_TO_TISSUE * tissue or not _wall_all_round(
+                patch, ring, (reg.centroid[0] - R0, reg.centroid[1] - C0), WALL_SIDE_TO_TISSUE * tissue)):
+            continue
+        if reg.solidity < MIN_SOLIDITY:
             continue  # (solidity last: its convex hull is the slowest test)
         # refine the edge at the half level between lumen and wall, then fit an ellipse
         half = 0.5 * (inside + around)
         # the edge moves by a fraction of a millimetre, never into a neighbouring dark region
-        grown = ndi.binary_fill_holes(patch < half) & ndi.binary_dilation(local, iterations=ring_w)
+        # (holes are filled in the lumen's own component: filling the whole thresholded patch would
+        # also fill a bright wall that dark tissue surrounds, and swallow the wall into the lumen)
+        grown = (patch < half) & ndi.binary_dilation(local, iterations=ring_w)
         glab, _ = ndi.label(grown)
         seed = glab[local].max() if np.any(glab[local]) else 0
-        mask = glab == seed if seed else local
+        mask = ndi.binary_fill_holes(glab == seed) if seed else local
         props = measure.regionprops(mask.astype(np.uint8))[0]
         if props.area > 1.5 * reg.area + 50:
             props = measure.regionprops(local.astype(np.uint8))[0]
@@ -173,7 +238,7 @@ def find_vessels(view: FrameView, sm: np.ndarray, allowed: np.ndarray) -> list[V
             lumen_level=inside,
             wall_level=around,
         ))
-    return _distinct(out)
+    return out
 
 
 def _distinct(blobs: list[VesselBlob]) -> list[VesselBlob]:
