@@ -174,7 +174,7 @@ def _lumens(view: FrameView, sm: np.ndarray, allowed: np.ndarray, tissue: float,
         return out
     if speckle:  # cheap first look at the wall (a square ring, every core at once): most speckle
         # drop-outs have ordinary tissue around them and go before the costly shape tests
-        ring_lab = np.where(lab == 0, ndi.grey_dilation(lab, size=2 * ring_w + 1), 0)
+        ring_lab = np.where(lab == 0, ndi.grey_dilation(lab, size=(2 * ring_w + 1, 2 * ring_w + 1)), 0)
         wall = _label_means(sm, ring_lab, keep)
         core = _label_means(sm, lab, keep)
         keep = keep[(wall >= WALL_PREFILTER * WALL_TO_TISSUE * tissue)
