@@ -31,6 +31,7 @@ from needleplan.calibration._dicom import (
     calibration_from_dataset,
     regions_from_dataset,
 )
+from needleplan.calibration._lookup import RegionLookup, region_lookup
 from needleplan.calibration._plausible import (
     MAX_ORIGIN_IMAGE_SIZES,
     MAX_SPACING_MM,
@@ -38,14 +39,7 @@ from needleplan.calibration._plausible import (
     origin_problem,
     spacing_problem,
 )
-from needleplan.calibration._values import (
-    SOURCES,
-    Calibration,
-    RegionLookup,
-    UltrasoundRegion,
-    manual_calibration,
-    region_lookup,
-)
+from needleplan.calibration._values import SOURCES, Calibration, UltrasoundRegion, manual_calibration
 
 __all__ = [
     "SOURCES",

@@ -28,37 +28,50 @@ def _float(item: Any, keyword: str) -> float:
     return math.nan if value is None or value == "" else float(value)
 
 
-def _image_problem(box: tuple[int, int, int, int], rows: int | None,
-                   cols: int | None) -> tuple[tuple[int, int, int, int], str | None]:
+def _image_problem(
+    box: tuple[int, int, int, int], rows: int | None, cols: int | None
+) -> tuple[tuple[int, int, int, int], str | None]:
     """Clamp an off-by-one box to the image; say why when the box does not fit it."""
     if not rows or not cols:
         return box, None
     r0, c0, r1, c1 = box
     if r0 >= rows or c0 >= cols or r1 > rows or c1 > cols:
-        return box, (f"its box (rows {r0}-{r1}, cols {c0}-{c1}) lies outside the {rows}x{cols} image: "
-                     "the image was resized or cropped after calibration")
+        return box, (
+            f"its box (rows {r0}-{r1}, cols {c0}-{c1}) lies outside the {rows}x{cols} image: "
+            "the image was resized or cropped after calibration"
+        )
     return (r0, c0, min(r1, rows - 1), min(c1, cols - 1)), None
 
 
 def _region(i: int, item: Any, rows: int | None, cols: int | None) -> UltrasoundRegion:
-    box = (_int(item, "RegionLocationMinY0"), _int(item, "RegionLocationMinX0"),
-           _int(item, "RegionLocationMaxY1"), _int(item, "RegionLocationMaxX1"))
+    box = (
+        _int(item, "RegionLocationMinY0"),
+        _int(item, "RegionLocationMinX0"),
+        _int(item, "RegionLocationMaxY1"),
+        _int(item, "RegionLocationMaxX1"),
+    )
     ref = None
     if item.get("ReferencePixelY0") is not None and item.get("ReferencePixelX0") is not None:
         ref = (float(item.ReferencePixelY0), float(item.ReferencePixelX0))
     _, problem = _image_problem(box, rows, cols)
     region = UltrasoundRegion(
-        index=i, box_px=box,
-        spatial_format=_int(item, "RegionSpatialFormat"), data_type=_int(item, "RegionDataType"),
+        index=i,
+        box_px=box,
+        spatial_format=_int(item, "RegionSpatialFormat"),
+        data_type=_int(item, "RegionDataType"),
         flags=_int(item, "RegionFlags"),
-        units_row=_int(item, "PhysicalUnitsYDirection"), units_col=_int(item, "PhysicalUnitsXDirection"),
-        delta_row=_float(item, "PhysicalDeltaY"), delta_col=_float(item, "PhysicalDeltaX"),
-        reference_px=ref, problem=problem,
+        units_row=_int(item, "PhysicalUnitsYDirection"),
+        units_col=_int(item, "PhysicalUnitsXDirection"),
+        delta_row=_float(item, "PhysicalDeltaY"),
+        delta_col=_float(item, "PhysicalDeltaX"),
+        reference_px=ref,
+        problem=problem,
         reference_value_row=_reference_value(item, "ReferencePixelPhysicalValueY"),
     )
     if region.is_length_region and problem is None:
-        implausible = (spacing_problem((abs(region.delta_row) * 10.0, abs(region.delta_col) * 10.0))
-                       or origin_problem(region.origin_px, rows, cols))
+        implausible = spacing_problem((abs(region.delta_row) * 10.0, abs(region.delta_col) * 10.0)) or origin_problem(
+            region.origin_px, rows, cols
+        )
         if implausible:
             region = replace(region, problem=f"{implausible}: the calibration in the header is damaged")
     return region
@@ -88,10 +101,21 @@ def regions_from_dataset(ds: Any) -> tuple[UltrasoundRegion, ...]:
         try:
             out.append(_region(i, item, rows, cols))
         except (TypeError, ValueError, AttributeError) as exc:  # a malformed item never calibrates
-            out.append(UltrasoundRegion(index=i, box_px=(0, 0, 0, 0), spatial_format=0, data_type=0, flags=0,
-                                        units_row=0, units_col=0, delta_row=math.nan, delta_col=math.nan,
-                                        reference_px=None,
-                                        problem=f"malformed region item ({' '.join(str(exc).split())[:80]})"))
+            out.append(
+                UltrasoundRegion(
+                    index=i,
+                    box_px=(0, 0, 0, 0),
+                    spatial_format=0,
+                    data_type=0,
+                    flags=0,
+                    units_row=0,
+                    units_col=0,
+                    delta_row=math.nan,
+                    delta_col=math.nan,
+                    reference_px=None,
+                    problem=f"malformed region item ({' '.join(str(exc).split())[:80]})",
+                )
+            )
     return tuple(out)
 
 
@@ -149,54 +173,102 @@ def calibration_from_dataset(ds: Any) -> Calibration:
         box, _ = _image_problem(best.box_px, ds.get("Rows"), ds.get("Columns"))
         notes: list[str] = []
         if box != best.box_px:
-            notes.append(f"{best.describe()} reaches past the image edge (off by one); clamped to "
-                         f"rows {box[0]}-{box[2]}, cols {box[1]}-{box[3]}")
+            notes.append(
+                f"{best.describe()} reaches past the image edge (off by one); clamped to "
+                f"rows {box[0]}-{box[2]}, cols {box[1]}-{box[3]}"
+            )
         for other in usable:
             if other is not best:
                 other_mm = other.spacing_mm
                 assert other_mm is not None  # a usable region has a spacing
-                notes.append(f"{other.describe()} is another calibrated region ({other_mm[0]:.4g} x "
-                             f"{other_mm[1]:.4g} mm/px, origin {other.origin_px}); measurements there use it")
+                notes.append(
+                    f"{other.describe()} is another calibrated region ({other_mm[0]:.4g} x "
+                    f"{other_mm[1]:.4g} mm/px, origin {other.origin_px}); measurements there use it"
+                )
         for bad in refused:
             notes.append(f"{bad.describe()} not used: {bad.problem}")
         if best.reference_value_row and best.reference_px is not None:
-            notes.append(f"the reference pixel of {best.describe()} stands for a depth of "
-                         f"{best.reference_value_row * 10:.4g} mm; depths are measured from the skin line "
-                         f"above it (row {best.origin_px[0]:.1f})")
+            notes.append(
+                f"the reference pixel of {best.describe()} stands for a depth of "
+                f"{best.reference_value_row * 10:.4g} mm; depths are measured from the skin line "
+                f"above it (row {best.origin_px[0]:.1f})"
+            )
         spacing = best.spacing_mm
         assert spacing is not None
         reason = f"ultrasound {best.describe()}: {spacing[0]:.4g} x {spacing[1]:.4g} mm/px"
         if pixel_spacing is not None and not np.allclose(pixel_spacing, spacing, rtol=SPACING_AGREEMENT_REL):
-            notes.append(f"{where} {pixel_spacing[0]:.4g} x {pixel_spacing[1]:.4g} mm disagrees with "
-                         f"{best.describe()} ({spacing[0]:.4g} x {spacing[1]:.4g} mm); the region is used")
+            notes.append(
+                f"{where} {pixel_spacing[0]:.4g} x {pixel_spacing[1]:.4g} mm disagrees with "
+                f"{best.describe()} ({spacing[0]:.4g} x {spacing[1]:.4g} mm); the region is used"
+            )
         elif pixel_spacing is not None:
             reason += f"; {where} agrees"
-        return Calibration(source="US_REGION", spacing_mm=spacing, origin_px=best.origin_px, region_index=best.index,
-                           region_box_px=box, reason=reason, notes=tuple(notes))
+        return Calibration(
+            source="US_REGION",
+            spacing_mm=spacing,
+            origin_px=best.origin_px,
+            region_index=best.index,
+            region_box_px=box,
+            reason=reason,
+            notes=tuple(notes),
+        )
     if refused:
         why = "; ".join(f"{r.describe()}: {r.problem}" for r in refused)
         distrust = f" ({where} not trusted either: it comes from the same header)" if pixel_spacing else ""
-        return Calibration(source="NONE", spacing_mm=None, origin_px=(0.0, 0.0), region_index=None, region_box_px=None,
-                           reason=f"refused to calibrate from {why}{distrust}; "
-                           "calibrate manually with two points of known distance")
+        return Calibration(
+            source="NONE",
+            spacing_mm=None,
+            origin_px=(0.0, 0.0),
+            region_index=None,
+            region_box_px=None,
+            reason=f"refused to calibrate from {why}{distrust}; calibrate manually with two points of known distance",
+        )
     if pixel_spacing is not None:
         spacing_notes: tuple[str, ...] = ()
         if where.startswith("ImagerPixelSpacing (detector"):
-            spacing_notes = ("ImagerPixelSpacing is at the detector; sizes in the patient are smaller by the "
-                             "magnification",)
+            spacing_notes = (
+                "ImagerPixelSpacing is at the detector; sizes in the patient are smaller by the magnification",
+            )
         if regions:
-            spacing_notes += (f"the {len(regions)} ultrasound region(s) give no lengths in cm; {where} is used "
-                              "instead",)
-        return Calibration(source="PIXEL_SPACING", spacing_mm=pixel_spacing, origin_px=(0.0, 0.0), region_index=None,
-                           region_box_px=None, notes=spacing_notes,
-                           reason=f"{where}: {pixel_spacing[0]:.4g} x {pixel_spacing[1]:.4g} mm/px")
+            spacing_notes += (
+                f"the {len(regions)} ultrasound region(s) give no lengths in cm; {where} is used instead",
+            )
+        return Calibration(
+            source="PIXEL_SPACING",
+            spacing_mm=pixel_spacing,
+            origin_px=(0.0, 0.0),
+            region_index=None,
+            region_box_px=None,
+            notes=spacing_notes,
+            reason=f"{where}: {pixel_spacing[0]:.4g} x {pixel_spacing[1]:.4g} mm/px",
+        )
     if where:  # a PixelSpacing that is not usable
-        return Calibration(source="NONE", spacing_mm=None, origin_px=(0.0, 0.0), region_index=None,
-                           region_box_px=None, reason=f"{where}; calibrate manually")
+        return Calibration(
+            source="NONE",
+            spacing_mm=None,
+            origin_px=(0.0, 0.0),
+            region_index=None,
+            region_box_px=None,
+            reason=f"{where}; calibrate manually",
+        )
     if regions:
-        kinds = ", ".join(f"{r.index} (format {r.spatial_format}, type {r.data_type}, "
-                          f"units {r.units_row}/{r.units_col})" for r in regions)
-        return Calibration(source="NONE", spacing_mm=None, origin_px=(0.0, 0.0), region_index=None, region_box_px=None,
-                           reason=f"no ultrasound region gives lengths in cm (regions {kinds}) and no PixelSpacing")
-    return Calibration(source="NONE", spacing_mm=None, origin_px=(0.0, 0.0), region_index=None, region_box_px=None,
-                       reason="no Sequence of Ultrasound Regions and no PixelSpacing")
+        kinds = ", ".join(
+            f"{r.index} (format {r.spatial_format}, type {r.data_type}, units {r.units_row}/{r.units_col})"
+            for r in regions
+        )
+        return Calibration(
+            source="NONE",
+            spacing_mm=None,
+            origin_px=(0.0, 0.0),
+            region_index=None,
+            region_box_px=None,
+            reason=f"no ultrasound region gives lengths in cm (regions {kinds}) and no PixelSpacing",
+        )
+    return Calibration(
+        source="NONE",
+        spacing_mm=None,
+        origin_px=(0.0, 0.0),
+        region_index=None,
+        region_box_px=None,
+        reason="no Sequence of Ultrasound Regions and no PixelSpacing",
+    )

@@ -51,8 +51,10 @@ def spacing_problem(spacing_mm: Sequence[float]) -> str | None:
         return f"{row:.4g} x {col:.4g} mm/px is not a finite pixel size"
     if all(MIN_SPACING_MM <= v <= MAX_SPACING_MM for v in (row, col)):
         return None
-    return (f"{row:.4g} x {col:.4g} mm/px is outside the plausible {MIN_SPACING_MM:g}-{MAX_SPACING_MM:g} mm/px "
-            "of an image pixel")
+    return (
+        f"{row:.4g} x {col:.4g} mm/px is outside the plausible {MIN_SPACING_MM:g}-{MAX_SPACING_MM:g} mm/px "
+        "of an image pixel"
+    )
 
 
 def origin_problem(origin_px: Sequence[float], rows: int | None, cols: int | None) -> str | None:
@@ -75,5 +77,4 @@ def origin_problem(origin_px: Sequence[float], rows: int | None, cols: int | Non
     k = MAX_ORIGIN_IMAGE_SIZES
     if -k * rows <= row <= (k + 1) * rows and -k * cols <= col <= (k + 1) * cols:
         return None
-    return (f"its origin (row {row:.4g}, col {col:.4g}) lies more than {k} image sizes outside the "
-            f"{rows}x{cols} image")
+    return f"its origin (row {row:.4g}, col {col:.4g}) lies more than {k} image sizes outside the {rows}x{cols} image"

@@ -6,7 +6,7 @@ See the package docstring (:mod:`needleplan.calibration`) for the policy.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,7 @@ from needleplan.calibration._plausible import origin_problem, spacing_problem
 from needleplan.errors import CalibrationError, PlanFormatError
 from needleplan.vocabulary import CalibrationSource
 
-__all__ = ["SOURCES", "UltrasoundRegion", "Calibration", "RegionLookup", "manual_calibration", "region_lookup"]
+__all__ = ["SOURCES", "UltrasoundRegion", "Calibration", "manual_calibration"]
 
 #: The calibration source words (:class:`needleplan.vocabulary.CalibrationSource`), for messages.
 SOURCES: tuple[str, ...] = tuple(s.value for s in CalibrationSource)
@@ -143,12 +143,7 @@ class UltrasoundRegion:
         """Which points (N, 2) ``(row, col)`` lie in the box (pixel ``i`` spans ``i +/- 0.5``)."""
         pts = points_array(index_px)
         r0, c0, r1, c1 = self.box_px
-        return (
-            (pts[:, 0] >= r0 - 0.5)
-            & (pts[:, 0] <= r1 + 0.5)
-            & (pts[:, 1] >= c0 - 0.5)
-            & (pts[:, 1] <= c1 + 0.5)
-        )
+        return (pts[:, 0] >= r0 - 0.5) & (pts[:, 0] <= r1 + 0.5) & (pts[:, 1] >= c0 - 0.5) & (pts[:, 1] <= c1 + 0.5)
 
     def describe(self) -> str:
         r0, c0, r1, c1 = self.box_px
@@ -255,109 +250,32 @@ class Calibration:
         if region_index is not None and (isinstance(region_index, bool) or not isinstance(region_index, int)):
             raise PlanFormatError(f"calibration.region_index: expected an integer or null, got {region_index!r}")
         box = d.get("region_box_px")
-        box_t = None
+        box_t: tuple[int, int, int, int] | None = None
         if box is not None:
             if not isinstance(box, (list, tuple)) or len(box) != 4 or not all(isinstance(v, int) for v in box):
                 raise PlanFormatError(f"calibration.region_box_px: expected 4 integers, got {box!r}")
-            box_t = tuple(int(v) for v in box)
+            box_t = (int(box[0]), int(box[1]), int(box[2]), int(box[3]))
         notes = d.get("notes") or ()
         if not isinstance(notes, (list, tuple)) or not all(isinstance(n, str) for n in notes):
             raise PlanFormatError(f"calibration.notes: expected a list of strings, got {notes!r}")
         reason = d.get("reason") or f"{source} calibration from the plan file"
         try:
-            return cls(source=source, spacing_mm=spacing_t, origin_px=origin, region_index=region_index,
-                       region_box_px=box_t, reason=str(reason), notes=tuple(notes))  # type: ignore[arg-type]
+            return cls(
+                source=source,
+                spacing_mm=spacing_t,
+                origin_px=origin,
+                region_index=region_index,
+                region_box_px=box_t,
+                reason=str(reason),
+                notes=tuple(notes),
+            )
         except CalibrationError as exc:
             raise PlanFormatError(f"calibration: {exc}") from None
 
 
-@dataclass(frozen=True, slots=True)
-class RegionLookup:
-    """Which calibrated region holds a measurement's points.
-
-    ``status`` is ``"inside"`` (all points in ``region_index``), ``"spans"`` (points in different
-    calibrated regions, or in overlapping regions that disagree) or ``"none"`` (some point lies in no
-    calibrated region).  ``point_regions`` gives, per point, the region it was found in (or None).
-    """
-
-    status: str
-    region_index: int | None
-    message: str
-    point_regions: tuple[int | None, ...] = ()
-
-
-def region_lookup(regions: Iterable[UltrasoundRegion], index_px: Any) -> RegionLookup:
-    """Find the one usable length region that holds every point ``(row, col)``.
-
-    Regions with the same spacing and origin (a colour box inside its tissue box) are one
-    calibration: they are named by the largest of them (ties: the lowest index), the region
-    :func:`~needleplan.calibration.calibration_from_dataset` picks.  Where regions of different
-    scale overlap, a single high-priority one (flags bit 0 == 0) wins; otherwise the points are
-    ambiguous (``"spans"``).
-
-    Examples
-    --------
-    Dual view: two tissue regions side by side, each with its own origin.
-
-    >>> left = UltrasoundRegion(index=0, box_px=(0, 0, 99, 99), spatial_format=1, data_type=1, flags=0,
-    ...                         units_row=3, units_col=3, delta_row=0.02, delta_col=0.02, reference_px=(0.0, 50.0))
-    >>> right = UltrasoundRegion(index=1, box_px=(0, 100, 99, 199), spatial_format=1, data_type=1, flags=0,
-    ...                          units_row=3, units_col=3, delta_row=0.02, delta_col=0.02,
-    ...                          reference_px=(0.0, 50.0))
-    >>> region_lookup([left, right], [[10, 10], [50, 60]]).status
-    'inside'
-    >>> lk = region_lookup([left, right], [[10, 10], [50, 160]])
-    >>> lk.status, lk.point_regions
-    ('spans', (0, 1))
-    >>> region_lookup([left, right], [[150, 10]]).status
-    'none'
-    """
-    pts = points_array(index_px)
-    usable = [r for r in regions if r.is_usable]
-    if not usable:
-        return RegionLookup("none", None, "the image has no usable calibrated ultrasound region",
-                            (None,) * len(pts))
-    # one representative per calibration (same spacing and origin): the largest, then lowest index
-    rep: dict[tuple, int] = {}
-    for r in sorted(usable, key=lambda r: (-r.area_px, r.index)):
-        rep.setdefault((r.spacing_mm, r.origin_px), r.index)
-    inside = np.array([r.contains(pts) for r in usable])  # (R, N)
-    per_point: list[int | None] = []
-    ambiguous: list[int] = []
-    for k in range(len(pts)):
-        holders = [r for i, r in enumerate(usable) if inside[i, k]]
-        reps = {rep[(r.spacing_mm, r.origin_px)] for r in holders}
-        if len(reps) > 1:
-            high = {rep[(r.spacing_mm, r.origin_px)] for r in holders if not r.flags & 1}
-            if len(high) == 1:
-                reps = high
-            else:
-                ambiguous.append(k)
-                largest = max(holders, key=lambda r: r.area_px)
-                reps = {rep[(largest.spacing_mm, largest.origin_px)]}
-        per_point.append(next(iter(reps)) if reps else None)
-    by_index = {r.index: r for r in usable}
-    missing = [k for k, p in enumerate(per_point) if p is None]
-    if missing:
-        row, col = pts[missing[0]]
-        return RegionLookup("none", None,
-                            f"point {missing[0]} at (row {row:.0f}, col {col:.0f}) lies in no calibrated region",
-                            tuple(per_point))
-    if ambiguous:
-        row, col = pts[ambiguous[0]]
-        return RegionLookup("spans", None,
-                            f"point {ambiguous[0]} at (row {row:.0f}, col {col:.0f}) lies in overlapping regions "
-                            "with different scales and no single high-priority one", tuple(per_point))
-    used = sorted({p for p in per_point if p is not None})  # none is None here: missing ones returned above
-    if len(used) == 1:
-        return RegionLookup("inside", used[0], f"all points lie in {by_index[used[0]].describe()}", tuple(per_point))
-    return RegionLookup("spans", None,
-                        f"the points lie in different regions ({', '.join(map(str, used))}); "
-                        "a length across two views is meaningless", tuple(per_point))
-
-
-def manual_calibration(p0_px: Any, p1_px: Any, distance_mm: float, *,
-                       origin_px: tuple[float, float] = (0.0, 0.0)) -> Calibration:
+def manual_calibration(
+    p0_px: Any, p1_px: Any, distance_mm: float, *, origin_px: tuple[float, float] = (0.0, 0.0)
+) -> Calibration:
     """Square-pixel calibration from two points ``(row, col)`` a known distance apart.
 
     Examples
@@ -378,8 +296,15 @@ def manual_calibration(p0_px: Any, p1_px: Any, distance_mm: float, *,
     mm_per_px = d / px
     implausible = spacing_problem((mm_per_px, mm_per_px)) or origin_problem(origin_px, None, None)
     if implausible:
-        raise CalibrationError(f"manual calibration {px:.1f} px = {d:g} mm refused: {implausible}; "
-                               "check the distance in mm and pick two marks of a known scale")
-    return Calibration(source="MANUAL", spacing_mm=(mm_per_px, mm_per_px), origin_px=(float(origin_px[0]),
-                       float(origin_px[1])), region_index=None, region_box_px=None,
-                       reason=f"manual: {px:.1f} px = {d:g} mm ({mm_per_px:.4g} mm/px, square pixels assumed)")
+        raise CalibrationError(
+            f"manual calibration {px:.1f} px = {d:g} mm refused: {implausible}; "
+            "check the distance in mm and pick two marks of a known scale"
+        )
+    return Calibration(
+        source="MANUAL",
+        spacing_mm=(mm_per_px, mm_per_px),
+        origin_px=(float(origin_px[0]), float(origin_px[1])),
+        region_index=None,
+        region_box_px=None,
+        reason=f"manual: {px:.1f} px = {d:g} mm ({mm_per_px:.4g} mm/px, square pixels assumed)",
+    )
