@@ -17,11 +17,12 @@ setup:
 demo: $(STAMP)
 	bash scripts/demo.sh
 
-# Every test: the checkers (import layers, ruff, mypy), the headless core, then the napari plugin
+# Every test: the checkers (import layers, ruff lint and format, mypy), the headless core, then the napari plugin
 # under a virtual display.
 test: $(STAMP)
 	lint-imports
 	ruff check .
+	ruff format --check .
 	mypy
 	$(PYTHON) -m pytest -q -m "not gui" tests src
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(PYTHON) -m pytest -q plugins/needleplan-napari/tests plugins/needleplan-napari/src
@@ -37,6 +38,7 @@ lint-imports: $(STAMP)
 lint: $(STAMP)
 	lint-imports
 	ruff check .
+	ruff format --check .
 	mypy
 
 samples: $(STAMP)

@@ -54,15 +54,24 @@ def _copies(archive, plan_id: str, n: int) -> None:
 
     template = archive.rest.instance(archive._steps_raw(plan_id)[0][1])
     step = read_step(template)
-    row = json.loads(str(template.ImageComments)[len(QUEUE_PREFIX):])
+    row = json.loads(str(template.ImageComments)[len(QUEUE_PREFIX) :])
 
     def one(_: int) -> str:
         ds = copy.deepcopy(template)
         new_id = str(generate_uid())
         block = {**library_block_of(ds), "plan_id": new_id}
         set_plan_fields(ds, {**plan_fields_of(ds), "library": block})
-        build_step(ds, plan_id=new_id, seq=1, status="draft", actor=step.actor, author=step.author,
-                   at=step.at, predecessor=None, organization="bench")
+        build_step(
+            ds,
+            plan_id=new_id,
+            seq=1,
+            status="draft",
+            actor=step.actor,
+            author=step.author,
+            at=step.at,
+            predecessor=None,
+            organization="bench",
+        )
         ds.ImageComments = QUEUE_PREFIX + json.dumps({**row, "id": new_id}, sort_keys=True)
         return archive.rest.store(ds)
 
@@ -121,8 +130,10 @@ def main() -> int:
     queue_warm = statistics.median(warm)
     approve_s = statistics.median(approve)
     print(f"seeding {args.plans} plans: {seed_s:.1f} s (not a target)")
-    print(f"queue of {args.plans} plans, cold cache: median {statistics.median(cold):.2f} s "
-          f"(runs: {', '.join(f'{t:.2f}' for t in cold)})")
+    print(
+        f"queue of {args.plans} plans, cold cache: median {statistics.median(cold):.2f} s "
+        f"(runs: {', '.join(f'{t:.2f}' for t in cold)})"
+    )
     print(f"queue of {args.plans} plans, warm cache: median {queue_warm:.3f} s (target < 2 s)")
     print(f"approve one plan: median {approve_s:.3f} s (target < 1 s)")
     return 0 if queue_warm < 2.0 and approve_s < 1.0 else 1

@@ -84,17 +84,21 @@ def main() -> int:
     s, cpu_s = time.perf_counter() - t0, time.process_time() - c0
     fps = case.n_frames / s
     kinds = sorted(d.kind for d in res.detections if d.kind in ("pleura", "artery", "vein", "vessel"))
-    print(f"\ncine {case.n_frames} frames {case.frames.shape[1]}x{case.frames.shape[2]} (generated in {gen_s:.1f} s): "
-          f"{s:.2f} s wall ({cpu_s:.2f} s CPU), {fps:.1f} frames/s wall, {case.n_frames / cpu_s:.1f} per CPU second   "
-          f"target >= 15 frames/s: {'ok' if fps >= 15 else 'MISSED'}  ({', '.join(kinds)})")
+    print(
+        f"\ncine {case.n_frames} frames {case.frames.shape[1]}x{case.frames.shape[2]} (generated in {gen_s:.1f} s): "
+        f"{s:.2f} s wall ({cpu_s:.2f} s CPU), {fps:.1f} frames/s wall, {case.n_frames / cpu_s:.1f} per CPU second   "
+        f"target >= 15 frames/s: {'ok' if fps >= 15 else 'MISSED'}  ({', '.join(kinds)})"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         written = write_case(case, Path(tmp) / "cine.dcm", compression="jpeg")
         t0, c0 = time.perf_counter(), time.process_time()
         detect_image(open_image(written.dicom_path), cine=True, site=case.site)
         s, cpu_s = time.perf_counter() - t0, time.process_time() - c0
     fps = case.n_frames / s
-    print(f"same cine as a JPEG Baseline DICOM, decoding included: {s:.2f} s wall ({cpu_s:.2f} s CPU), "
-          f"{fps:.1f} frames/s   target >= 15 frames/s: {'ok' if fps >= 15 else 'MISSED'}")
+    print(
+        f"same cine as a JPEG Baseline DICOM, decoding included: {s:.2f} s wall ({cpu_s:.2f} s CPU), "
+        f"{fps:.1f} frames/s   target >= 15 frames/s: {'ok' if fps >= 15 else 'MISSED'}"
+    )
     return 0
 
 

@@ -144,8 +144,10 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=None, help="folder for the generated cines (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the generated cines")
     args = parser.parse_args()
-    print("wall s: whole subprocess; import s: numpy + pydicom + needleplan.io; op s: the operation alone",
-          file=sys.stderr)
+    print(
+        "wall s: whole subprocess; import s: numpy + pydicom + needleplan.io; op s: the operation alone",
+        file=sys.stderr,
+    )
     work = args.work or Path(tempfile.mkdtemp(prefix="needleplan-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     files = {
@@ -160,8 +162,7 @@ def main() -> int:
             t = time.perf_counter()
             write_cine(paths[name], frames, jpeg)
             size_mb = paths[name].stat().st_size / 1e6
-            print(f"generated {paths[name].name}: {size_mb:.1f} MB in {time.perf_counter() - t:.1f} s",
-                  file=sys.stderr)
+            print(f"generated {paths[name].name}: {size_mb:.1f} MB in {time.perf_counter() - t:.1f} s", file=sys.stderr)
     rows = []
     for name, path in paths.items():
         rows.append((name, "needleplan info (CLI, whole process)", run_cli_info(path)))
@@ -176,16 +177,20 @@ def main() -> int:
             print(f"{name:<12} {case:<40} {'error: ' + r['error'][:60]}")
             continue
         nan = float("nan")
-        print(f"{name:<12} {case:<40} {r['wall_s']:>8.3f} {r.get('import_s', nan):>9.3f} "
-              f"{r.get('op_s', nan):>8.3f} {r.get('rss_mb', nan):>12.1f}")
+        print(
+            f"{name:<12} {case:<40} {r['wall_s']:>8.3f} {r.get('import_s', nan):>9.3f} "
+            f"{r.get('op_s', nan):>8.3f} {r.get('rss_mb', nan):>12.1f}"
+        )
     by = {(n, c): r for n, c, r in rows}
     for name in (f"jpeg_{args.frames}", f"native_{args.frames}"):
         ours = by[(name, "needleplan open_image().frame(0)")]
         full = by.get((name, "pydicom dcmread().pixel_array (full)"), {})
         if "op_s" in ours and "op_s" in full:
-            print(f"{name}: first frame {full['op_s'] / ours['op_s']:.0f}x faster than the full decode "
-                  f"({ours['op_s']:.3f} s vs {full['op_s']:.3f} s; "
-                  f"whole process {ours['wall_s']:.2f} s vs {full['wall_s']:.2f} s)")
+            print(
+                f"{name}: first frame {full['op_s'] / ours['op_s']:.0f}x faster than the full decode "
+                f"({ours['op_s']:.3f} s vs {full['op_s']:.3f} s; "
+                f"whole process {ours['wall_s']:.2f} s vs {full['wall_s']:.2f} s)"
+            )
     if not args.keep and args.work is None:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -51,8 +51,13 @@ def _bench_one(client, path: Path, work: Path, repeat: int) -> dict:
         cold.append(_timed(from_pacs))
         warm.append(_timed(from_pacs))
         shutil.rmtree(cache_dir)
-    return {"file": path.name, "size_mb": size_mb, "disk_s": statistics.median(disk),
-            "cold_s": statistics.median(cold), "warm_s": statistics.median(warm)}
+    return {
+        "file": path.name,
+        "size_mb": size_mb,
+        "disk_s": statistics.median(disk),
+        "cold_s": statistics.median(cold),
+        "warm_s": statistics.median(warm),
+    }
 
 
 def main(argv=None) -> int:
@@ -87,12 +92,16 @@ def main(argv=None) -> int:
                 for path in files:
                     rows.append({**_bench_one(client, path, work, args.repeat), "upload_s": upload_s[path.name]})
     frames, rows_px, cols_px = case.frames.shape
-    print(f"cine: {frames} frames of {rows_px} x {cols_px} (phantom generated in {gen_s:.1f} s); "
-          f"median of {args.repeat}; Orthanc on 127.0.0.1")
+    print(
+        f"cine: {frames} frames of {rows_px} x {cols_px} (phantom generated in {gen_s:.1f} s); "
+        f"median of {args.repeat}; Orthanc on 127.0.0.1"
+    )
     print(f"{'file':<18} {'MB':>7} {'upload s':>9} {'disk s':>8} {'pacs cold s':>12} {'MB/s':>7} {'pacs cached s':>14}")
     for r in rows:
-        print(f"{r['file']:<18} {r['size_mb']:>7.1f} {r['upload_s']:>9.3f} {r['disk_s']:>8.3f} {r['cold_s']:>12.3f} "
-              f"{r['size_mb'] / r['cold_s']:>7.0f} {r['warm_s']:>14.3f}")
+        print(
+            f"{r['file']:<18} {r['size_mb']:>7.1f} {r['upload_s']:>9.3f} {r['disk_s']:>8.3f} {r['cold_s']:>12.3f} "
+            f"{r['size_mb'] / r['cold_s']:>7.0f} {r['warm_s']:>14.3f}"
+        )
     return 0
 
 

@@ -49,18 +49,47 @@ def main() -> int:
     probe = probe_600x800()
     with tempfile.TemporaryDirectory() as cache:
         os.environ["NEEDLEPLAN_CACHE_DIR"] = cache
-        timed("cold: 600x800 frame, PSFs simulated with PyMUST", None,
-              site="rhomboid_intercostal", habitus="average", seed=1, probe=probe)
-        timed("600x800 frame (cached PSFs)", FRAME_TARGET_S,
-              site="rhomboid_intercostal", habitus="average", seed=2, probe=probe)
-        timed(f"600x800 cine of {args.frames} frames", CINE_TARGET_S,
-              site="rhomboid_intercostal", habitus="average", seed=2, probe=probe, frames=args.frames)
-        timed("cold: piriformis, curvilinear fan, PSFs simulated", None,
-              site="piriformis", habitus="average", seed=1)
-        timed("piriformis frame, scan converted (cached PSFs)", FRAME_TARGET_S,
-              site="piriformis", habitus="average", seed=2)
-        timed(f"piriformis cine of {args.frames} frames", CINE_TARGET_S,
-              site="piriformis", habitus="average", seed=2, frames=args.frames)
+        timed(
+            "cold: 600x800 frame, PSFs simulated with PyMUST",
+            None,
+            site="rhomboid_intercostal",
+            habitus="average",
+            seed=1,
+            probe=probe,
+        )
+        timed(
+            "600x800 frame (cached PSFs)",
+            FRAME_TARGET_S,
+            site="rhomboid_intercostal",
+            habitus="average",
+            seed=2,
+            probe=probe,
+        )
+        timed(
+            f"600x800 cine of {args.frames} frames",
+            CINE_TARGET_S,
+            site="rhomboid_intercostal",
+            habitus="average",
+            seed=2,
+            probe=probe,
+            frames=args.frames,
+        )
+        timed("cold: piriformis, curvilinear fan, PSFs simulated", None, site="piriformis", habitus="average", seed=1)
+        timed(
+            "piriformis frame, scan converted (cached PSFs)",
+            FRAME_TARGET_S,
+            site="piriformis",
+            habitus="average",
+            seed=2,
+        )
+        timed(
+            f"piriformis cine of {args.frames} frames",
+            CINE_TARGET_S,
+            site="piriformis",
+            habitus="average",
+            seed=2,
+            frames=args.frames,
+        )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory {peak_mb:.0f} MB")
     return 0

@@ -67,8 +67,7 @@ def _mouse_drag(widget, needle, entry, tip, repeats: int, stamps: dict) -> tuple
         mouse_move_callbacks(needle, read_only_mouse_event(type="mouse_move", is_dragging=True, position=tuple(pos)))
         whole.append((time.perf_counter() - t0) * 1000)
         panel.append((stamps["panel"] - t0) * 1000)
-    mouse_release_callbacks(needle, read_only_mouse_event(type="mouse_release", is_dragging=True,
-                                                          position=tuple(pos)))
+    mouse_release_callbacks(needle, read_only_mouse_event(type="mouse_release", is_dragging=True, position=tuple(pos)))
     return panel[3:], whole[3:]
 
 
@@ -112,9 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         stamps.clear()
         stamps["want"] = data[0][-1]
         t0 = time.perf_counter()
-        needle.data = data                      # napari: data event -> live check -> panel -> overlays
+        needle.data = data  # napari: data event -> live check -> panel -> overlays
         t1 = time.perf_counter()
-        QApplication.processEvents()            # the repaint of the panel and the canvas
+        QApplication.processEvents()  # the repaint of the panel and the canvas
         t2 = time.perf_counter()
         shown_tip = widget.session.state.plan.needle.target_mm
         assert np.allclose(shown_tip, new_tip, atol=1e-4), (shown_tip, new_tip)
@@ -126,11 +125,13 @@ def main(argv: list[str] | None = None) -> int:
     drag_panel_ms, drag_ms = _mouse_drag(widget, needle, entry, tip, args.repeats, stamps)
     print(f"case: {case}; repeats: {len(times_ms)} (after 3 warm-up moves)")
     print(f"{'measure':<52}{'median ms':>10}{'p90 ms':>10}{'max ms':>10}")
-    for name, xs in (("needle data event -> findings panel updated", times_ms),
-                     ("needle data event -> overlays redrawn", overlay_ms),
-                     ("whole move: napari data setter + repaint", setter_ms),
-                     ("mouse drag step -> findings panel updated", drag_panel_ms),
-                     ("mouse drag step, all (napari + check + overlays)", drag_ms)):
+    for name, xs in (
+        ("needle data event -> findings panel updated", times_ms),
+        ("needle data event -> overlays redrawn", overlay_ms),
+        ("whole move: napari data setter + repaint", setter_ms),
+        ("mouse drag step -> findings panel updated", drag_panel_ms),
+        ("mouse drag step, all (napari + check + overlays)", drag_ms),
+    ):
         xs_sorted = sorted(xs)
         p90 = xs_sorted[int(0.9 * (len(xs_sorted) - 1))]
         print(f"{name:<52}{statistics.median(xs):>10.1f}{p90:>10.1f}{max(xs):>10.1f}")

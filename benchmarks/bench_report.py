@@ -48,8 +48,7 @@ def main() -> int:
         identity = image_identity(image_path)
         for suffix in (".pdf", ".png", ".html"):
             out = folder / f"r{suffix}"
-            seconds = _median_s(lambda out=out: write_report(plan, out, frame=frame,
-                                                             identity=identity), args.repeat)
+            seconds = _median_s(lambda out=out: write_report(plan, out, frame=frame, identity=identity), args.repeat)
             size = out.stat().st_size / 1e6
             print(f"{'report ' + suffix[1:] + f' ({size:.2f} MB)':<56} {seconds:>9.2f}")
     return 0

@@ -26,27 +26,44 @@ def _ellipse(kind, row, col, r_row, r_col, n=16, **kw):
 
 
 def _wavy(kind, row, c0=-30.0, c1=30.0, n=25, amp=0.6):
-    return {"kind": kind, "closed": False,
-            "points_mm": [[row + amp * math.sin(k / 3), c0 + (c1 - c0) * k / (n - 1)] for k in range(n)]}
+    return {
+        "kind": kind,
+        "closed": False,
+        "points_mm": [[row + amp * math.sin(k / 3), c0 + (c1 - c0) * k / (n - 1)] for k in range(n)],
+    }
 
 
 def bench_plan() -> dict:
     """A 60 mm wide x 40 mm deep rhomboid field with 10 marked structures (16-25 vertices each)."""
     structures = [
-        _wavy("skin", 0.0), _wavy("fascia", 6.0),
+        _wavy("skin", 0.0),
+        _wavy("fascia", 6.0),
         _ellipse("target", 12.0, 2.0, 2.0, 5.0),
-        _ellipse("rib", 19.0, -18.0, 3.0, 7.0), _ellipse("rib", 19.0, 20.0, 3.0, 7.0),
+        _ellipse("rib", 19.0, -18.0, 3.0, 7.0),
+        _ellipse("rib", 19.0, 20.0, 3.0, 7.0),
         _wavy("pleura", 24.0),
-        _ellipse("artery", 9.0, -8.0, 1.5, 1.5), _ellipse("vein", 8.0, 12.0, 1.0, 2.5),
-        _ellipse("nerve", 10.0, -14.0, 1.2, 1.8), _ellipse("bone", 36.0, 0.0, 3.0, 25.0),
+        _ellipse("artery", 9.0, -8.0, 1.5, 1.5),
+        _ellipse("vein", 8.0, 12.0, 1.0, 2.5),
+        _ellipse("nerve", 10.0, -14.0, 1.2, 1.8),
+        _ellipse("bone", 36.0, 0.0, 3.0, 25.0),
     ]
-    return {"format": "needleplan.plan", "version": 1, "image": {"frame_index": 0},
-            "calibration": {"source": "US_REGION", "spacing_mm": [0.1, 0.1], "origin_px": [30.0, 300.0],
-                            "region_index": 0, "region_box_px": [20, 0, 450, 600]},
-            "site": "rhomboid", "patient": {"bmi": 21.0, "weight_kg": 60, "sex": "F"},
-            "structures": structures,
-            "needle": {"entry_mm": [0.0, -22.0], "target_mm": [12.0, 2.0], "length_mm": 38.0, "gauge": 25},
-            "injectate": [{"drug": "lidocaine", "concentration_pct": 1.0, "volume_ml": 4.0}]}
+    return {
+        "format": "needleplan.plan",
+        "version": 1,
+        "image": {"frame_index": 0},
+        "calibration": {
+            "source": "US_REGION",
+            "spacing_mm": [0.1, 0.1],
+            "origin_px": [30.0, 300.0],
+            "region_index": 0,
+            "region_box_px": [20, 0, 450, 600],
+        },
+        "site": "rhomboid",
+        "patient": {"bmi": 21.0, "weight_kg": 60, "sex": "F"},
+        "structures": structures,
+        "needle": {"entry_mm": [0.0, -22.0], "target_mm": [12.0, 2.0], "length_mm": 38.0, "gauge": 25},
+        "injectate": [{"drug": "lidocaine", "concentration_pct": 1.0, "volume_ml": 4.0}],
+    }
 
 
 def _time(fn, repeats: int) -> list[float]:
@@ -66,23 +83,37 @@ def main(argv=None) -> int:
     plan = plan_from_dict(bench_plan())
     scene = prepare(plan)
     long_d = bench_plan()
-    long_d["needle"]["length_mm"] = 152.0   # nothing filtered by length: every candidate path is traced
+    long_d["needle"]["length_mm"] = 152.0  # nothing filtered by length: every candidate path is traced
     long_scene = prepare(plan_from_dict(long_d))
     rows = [
         ("check_plan + angle window (budget 2 + 50 ms)", _time(lambda: check_plan(plan), args.repeats), 52.0),
-        ("check_plan, 10 structures, no angle window", _time(lambda: check_plan(plan, window=False), args.repeats),
-         2.0),
+        (
+            "check_plan, 10 structures, no angle window",
+            _time(lambda: check_plan(plan, window=False), args.repeats),
+            2.0,
+        ),
         ("safe_angle_window 60x40 mm, 1 deg steps", _time(lambda: safe_angle_window(scene), args.repeats), 50.0),
-        ("safe_angle_window, 152 mm needle, 1 deg steps", _time(lambda: safe_angle_window(long_scene), args.repeats),
-         50.0),
-        ("safe_angle_window, 152 mm needle, 0.25 deg", _time(lambda: safe_angle_window(long_scene, step_deg=0.25),
-                                                             max(20, args.repeats // 5)), 50.0),
-        ("safe_angle_window 60x40 mm, 0.25 deg steps",
-         _time(lambda: safe_angle_window(scene, step_deg=0.25), max(20, args.repeats // 5)), 50.0),
+        (
+            "safe_angle_window, 152 mm needle, 1 deg steps",
+            _time(lambda: safe_angle_window(long_scene), args.repeats),
+            50.0,
+        ),
+        (
+            "safe_angle_window, 152 mm needle, 0.25 deg",
+            _time(lambda: safe_angle_window(long_scene, step_deg=0.25), max(20, args.repeats // 5)),
+            50.0,
+        ),
+        (
+            "safe_angle_window 60x40 mm, 0.25 deg steps",
+            _time(lambda: safe_angle_window(scene, step_deg=0.25), max(20, args.repeats // 5)),
+            50.0,
+        ),
     ]
     report = check_plan(plan)
-    print(f"plan: {len(plan.structures)} structures, {sum(len(s.points_mm) for s in plan.structures)} vertices; "
-          f"findings {sorted(report.codes)}")
+    print(
+        f"plan: {len(plan.structures)} structures, {sum(len(s.points_mm) for s in plan.structures)} vertices; "
+        f"findings {sorted(report.codes)}"
+    )
     print(f"{'case':<48} {'median ms':>10} {'p90 ms':>8} {'target ms':>10}  ok")
     ok_all = True
     for name, times, target in rows:

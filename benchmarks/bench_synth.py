@@ -46,8 +46,14 @@ def main() -> int:
     case = generate_case("rhomboid_intercostal", "average", frames=args.frames, seed=1, probe=probe_600x800())
     gen_s = time.perf_counter() - t0
     n, h, w = case.frames.shape
-    rows.append((f"generate {n} x {h} x {w} cine", gen_s, f"{1000 * gen_s / n:.1f} ms/frame",
-                 "PASS" if (h, w) == (600, 800) and gen_s < TARGET_S else "FAIL"))
+    rows.append(
+        (
+            f"generate {n} x {h} x {w} cine",
+            gen_s,
+            f"{1000 * gen_s / n:.1f} ms/frame",
+            "PASS" if (h, w) == (600, 800) and gen_s < TARGET_S else "FAIL",
+        )
+    )
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bench_synth_"))
     folder.mkdir(parents=True, exist_ok=True)
     for compression in ("none", "jpeg"):

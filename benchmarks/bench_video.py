@@ -78,15 +78,17 @@ def phantom_screen(frames: int):
     rows, cols = min(ROWS, case.frames.shape[1]), min(COLS, case.frames.shape[2])
     screen = np.zeros((frames, ROWS, COLS), dtype=np.uint8)
     left = (COLS - cols) // 2
-    screen[:, :rows, left:left + cols] = case.frames[:, :rows, :cols]
+    screen[:, :rows, left : left + cols] = case.frames[:, :rows, :cols]
     return screen
 
 
 def _versus_whole(kind: str, middle: int, ours: dict, whole: dict) -> str:
     if "op_s" not in ours or "op_s" not in whole:
         return f"{kind}: no comparison (a case failed)"
-    return (f"{kind}: frame {middle} {whole['op_s'] / ours['op_s']:.0f}x faster than decoding the whole video "
-            f"({ours['op_s']:.3f} s, {ours['rss_mb']:.0f} MB vs {whole['op_s']:.3f} s, {whole['rss_mb']:.0f} MB)")
+    return (
+        f"{kind}: frame {middle} {whole['op_s'] / ours['op_s']:.0f}x faster than decoding the whole video "
+        f"({ours['op_s']:.3f} s, {ours['rss_mb']:.0f} MB vs {whole['op_s']:.3f} s, {whole['rss_mb']:.0f} MB)"
+    )
 
 
 def main() -> int:
@@ -114,13 +116,19 @@ def main() -> int:
                 h264_mp4(screen, path, gop=args.gop)
             else:
                 video_dicom(screen, path, gop=args.gop, fragments=4, delta_cm=(0.01, 0.01), ref_px=(0, 400))
-            print(f"encoded {path.name}: {path.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - t:.1f} s",
-                  file=sys.stderr)
+            print(
+                f"encoded {path.name}: {path.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - t:.1f} s",
+                file=sys.stderr,
+            )
         del screen
     middle = args.frames // 2
-    cases = [("info", "read_info() (packet index, no decode)"), ("frame0", "open_image().frame(0)"),
-             (f"frame{middle}", f"open_image().frame({middle})"),
-             ("inorder", "open_image(): every frame in order"), ("whole", "PyAV: decode the whole video")]
+    cases = [
+        ("info", "read_info() (packet index, no decode)"),
+        ("frame0", "open_image().frame(0)"),
+        (f"frame{middle}", f"open_image().frame({middle})"),
+        ("inorder", "open_image(): every frame in order"),
+        ("whole", "PyAV: decode the whole video"),
+    ]
     print(f"{'video':<6} {'case':<40} {'wall s':>8} {'op s':>8} {'peak RSS MB':>12} {'decoded':>8}")
     results = {}
     for kind, path in paths.items():

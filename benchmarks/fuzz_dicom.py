@@ -32,9 +32,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT / "tests" / "data" / "real_dicom"
-SOURCES = ("GREYSCALE_IMAGE.dcm", "JPGLosslessP14SV1_1s_1f_8b.dcm", "OBXXXX1A_rle.dcm", "no-pixel-spacing.dcm",
-           "US-YBR_FULL_422-EVRLE.dcm", "RGB_IMAGE.dcm", "examples_ybr_color.dcm", "US1_J2KR.dcm",
-           "SC_rgb_jpeg.dcm", "CT_small.dcm")
+SOURCES = (
+    "GREYSCALE_IMAGE.dcm",
+    "JPGLosslessP14SV1_1s_1f_8b.dcm",
+    "OBXXXX1A_rle.dcm",
+    "no-pixel-spacing.dcm",
+    "US-YBR_FULL_422-EVRLE.dcm",
+    "RGB_IMAGE.dcm",
+    "examples_ybr_color.dcm",
+    "US1_J2KR.dcm",
+    "SC_rgb_jpeg.dcm",
+    "CT_small.dcm",
+)
 MEMORY_LIMIT_BYTES = 3 * 1024**3
 
 WORKER = r"""
@@ -107,7 +116,12 @@ class Worker:
         self.src = src
         self.proc = subprocess.Popen(
             [sys.executable, "-c", WORKER, str(MEMORY_LIMIT_BYTES), str(ROOT), *(str(REAL / s) for s in SOURCES)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
 
     def run(self, seed: int, timeout: float) -> dict:
         assert self.proc.stdin is not None and self.proc.stdout is not None
@@ -142,8 +156,12 @@ def main() -> int:
     parser.add_argument("--first-seed", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=60.0)
-    parser.add_argument("--src", type=Path, default=ROOT / "src",
-                        help="the needleplan source tree to fuzz (another checkout's src/ for a before/after)")
+    parser.add_argument(
+        "--src",
+        type=Path,
+        default=ROOT / "src",
+        help="the needleplan source tree to fuzz (another checkout's src/ for a before/after)",
+    )
     parser.add_argument("--log", type=Path, default=None, help="write every case's record here (JSON lines)")
     args = parser.parse_args()
     import threading
@@ -176,8 +194,10 @@ def main() -> int:
         args.log.write_text("".join(json.dumps(r) + "\n" for r in records))
     counts = Counter(r["outcome"] for r in records)
     kinds = Counter(r.get("kind", "?") for r in records)
-    print(f"fuzz_dicom: {len(records)} cases, seeds {seeds[0]}-{seeds[-1]}, {args.workers} worker(s), "
-          f"{elapsed:.0f} s ({1000 * elapsed / max(len(records), 1):.0f} ms/case wall)")
+    print(
+        f"fuzz_dicom: {len(records)} cases, seeds {seeds[0]}-{seeds[-1]}, {args.workers} worker(s), "
+        f"{elapsed:.0f} s ({1000 * elapsed / max(len(records), 1):.0f} ms/case wall)"
+    )
     print("mutations: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
     print("| outcome | cases |\n|---|---|")
     for outcome in ("ok", "refused", "traceback", "abort", "hang", "implausible"):

@@ -74,8 +74,10 @@ def main() -> int:
     print(f"{'  nonsense with a clean verdict':<38} {len(clean_nonsense)}")
     print(f"{'tracebacks':<38} {len(tracebacks)}")
     print(f"{'IMPLAUSIBLE_* findings':<38} {dict(sorted(codes.items()))}")
-    print(f"{'time per plan (median / p99 / max)':<38} {statistics.median(ms):.1f} / "
-          f"{ms[int(0.99 * (len(ms) - 1))]:.1f} / {ms[-1]:.1f} ms")
+    print(
+        f"{'time per plan (median / p99 / max)':<38} {statistics.median(ms):.1f} / "
+        f"{ms[int(0.99 * (len(ms) - 1))]:.1f} / {ms[-1]:.1f} ms"
+    )
     print(f"{'process peak memory':<38} {peak_mb:.0f} MB")
     for i, text in tracebacks[:5]:
         print(f"--- traceback on plan {i}:\n{text}")

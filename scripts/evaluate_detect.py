@@ -92,8 +92,9 @@ def match_deep(dets, truth) -> tuple[int, int, int]:
     for t in true:
         tp = np.asarray(points(t))
         tol = max(3.0, 0.25 * float(np.ptp(tp[:, 1])))
-        found += any(d.kind == kind_of(t) and np.hypot(*(np.asarray(d.points_mm).mean(0) - tp.mean(0))) <= tol
-                     for d in sugg)
+        found += any(
+            d.kind == kind_of(t) and np.hypot(*(np.asarray(d.points_mm).mean(0) - tp.mean(0))) <= tol for d in sugg
+        )
     return len(true), found, len(sugg)
 
 
@@ -107,12 +108,35 @@ def _accumulate(stats: dict, values: dict) -> None:
 
 
 def single_frame(presets, habituses, seeds, per_case):
-    stats = {"pleura_err": [], "pleura_case_med": [], "thoracic": 0, "missed": [], "invented": [],
-             "true_ribs": 0, "found_ribs": 0, "rib_sugg": 0, "rib_ok": 0, "rib_depth_err": [],
-             "true_vessels": 0, "found_vessels": 0, "vessel_sugg": 0, "vessel_ok": 0, "vessel_err": [],
-             "ms": [], "skin_err": [], "skin_n": 0, "skin_found": 0,
-             "fascia_true": 0, "fascia_found": 0, "fascia_sugg": 0, "fascia_ok": 0, "fascia_err": [],
-             "deep_true": 0, "deep_found": 0, "deep_sugg": 0}
+    stats = {
+        "pleura_err": [],
+        "pleura_case_med": [],
+        "thoracic": 0,
+        "missed": [],
+        "invented": [],
+        "true_ribs": 0,
+        "found_ribs": 0,
+        "rib_sugg": 0,
+        "rib_ok": 0,
+        "rib_depth_err": [],
+        "true_vessels": 0,
+        "found_vessels": 0,
+        "vessel_sugg": 0,
+        "vessel_ok": 0,
+        "vessel_err": [],
+        "ms": [],
+        "skin_err": [],
+        "skin_n": 0,
+        "skin_found": 0,
+        "fascia_true": 0,
+        "fascia_found": 0,
+        "fascia_sugg": 0,
+        "fascia_ok": 0,
+        "fascia_err": [],
+        "deep_true": 0,
+        "deep_found": 0,
+        "deep_sugg": 0,
+    }
     for site in presets:
         for hab in habituses:
             for seed in seeds:
@@ -147,20 +171,34 @@ def single_frame(presets, habituses, seeds, per_case):
                 vm, tv, dv = match_vessels(dets, visible_vessels(case))
                 sk = match_lines(dets, case.structures, "skin")
                 fm = match_lines(dets, case.structures, "fascia", also=("other", "skin", "pleura"))
-                _accumulate(stats, {
-                    "true_ribs": bm.true_ribs, "found_ribs": bm.found_ribs, "rib_sugg": bm.rib_suggestions,
-                    "rib_ok": bm.correct_rib_suggestions, "rib_depth_err": bm.depth_errors_mm,
-                    "true_vessels": vm.true_vessels, "found_vessels": len(vm.pairs),
-                    "vessel_sugg": vm.suggestions, "vessel_ok": len(vm.pairs),
-                    "vessel_err": [p[2] for p in vm.pairs],
-                    "skin_n": sk.true_lines, "skin_found": sk.found, "skin_err": sk.errors_mm,
-                    "fascia_true": fm.true_lines, "fascia_found": fm.found, "fascia_sugg": fm.suggestions,
-                    "fascia_ok": fm.correct, "fascia_err": fm.errors_mm,
-                })
+                _accumulate(
+                    stats,
+                    {
+                        "true_ribs": bm.true_ribs,
+                        "found_ribs": bm.found_ribs,
+                        "rib_sugg": bm.rib_suggestions,
+                        "rib_ok": bm.correct_rib_suggestions,
+                        "rib_depth_err": bm.depth_errors_mm,
+                        "true_vessels": vm.true_vessels,
+                        "found_vessels": len(vm.pairs),
+                        "vessel_sugg": vm.suggestions,
+                        "vessel_ok": len(vm.pairs),
+                        "vessel_err": [p[2] for p in vm.pairs],
+                        "skin_n": sk.true_lines,
+                        "skin_found": sk.found,
+                        "skin_err": sk.errors_mm,
+                        "fascia_true": fm.true_lines,
+                        "fascia_found": fm.found,
+                        "fascia_sugg": fm.suggestions,
+                        "fascia_ok": fm.correct,
+                        "fascia_err": fm.errors_mm,
+                    },
+                )
                 dt, df, ds = match_deep(dets, case.structures)
                 _accumulate(stats, {"deep_true": dt, "deep_found": df, "deep_sugg": ds})
-                row["ribs"] = (f"{bm.found_ribs}/{bm.true_ribs} found, "
-                               f"{bm.correct_rib_suggestions}/{bm.rib_suggestions} right")
+                row["ribs"] = (
+                    f"{bm.found_ribs}/{bm.true_ribs} found, {bm.correct_rib_suggestions}/{bm.rib_suggestions} right"
+                )
                 row["vessels"] = f"{len(vm.pairs)}/{vm.true_vessels} found, {vm.suggestions} suggested"
                 row["fascia"] = f"{fm.found}/{fm.true_lines} found, {fm.correct}/{fm.suggestions} right"
                 per_case.append(row)
@@ -169,14 +207,23 @@ def single_frame(presets, habituses, seeds, per_case):
 
 
 def cine(presets, habituses, frames, per_case):
-    stats = {"slide_n": 0, "slide_ok": 0, "slide_rows": [], "av_n": 0, "av_ok": 0, "av_rows": [], "fps": [],
-             "swings": []}
+    stats = {
+        "slide_n": 0,
+        "slide_ok": 0,
+        "slide_rows": [],
+        "av_n": 0,
+        "av_ok": 0,
+        "av_rows": [],
+        "fps": [],
+        "swings": [],
+    }
     for site in presets:
         for hab in habituses:
             for moving in (True, False):
                 motion = Motion() if moving else Motion(sliding_mm=0.0, pulse_fraction=0.0)
-                case = generate_case(site, hab, frames=frames, seed=OPTIONS["cine_seed"], motion=motion,
-                                     model=OPTIONS["model"])
+                case = generate_case(
+                    site, hab, frames=frames, seed=OPTIONS["cine_seed"], motion=motion, model=OPTIONS["model"]
+                )
                 data, cal = frames_and_calibration(case)
                 m = CineMeasures()
                 t0 = time.perf_counter()
@@ -191,8 +238,10 @@ def cine(presets, habituses, frames, per_case):
                     ok = m.sliding.present == moving
                     stats["slide_ok"] += ok
                     stats["slide_rows"].append((name, m.sliding.excursion_mm, moving))
-                    line += (f" sliding {'present' if m.sliding.present else 'absent':<8} "
-                             f"({m.sliding.excursion_mm:.2f} mm) {'ok' if ok else 'WRONG'}")
+                    line += (
+                        f" sliding {'present' if m.sliding.present else 'absent':<8} "
+                        f"({m.sliding.excursion_mm:.2f} mm) {'ok' if ok else 'WRONG'}"
+                    )
                 elif has_pleura:
                     line += " sliding: no pleura detected"
                 vm, tv, dv = match_vessels(dets, visible_vessels(case))
@@ -229,19 +278,24 @@ def main(argv=None) -> int:
     ap.add_argument("--via-dicom", action="store_true", help="JPEG DICOM round trip, file calibration")
     ap.add_argument("--degrade", type=float, default=0.0, metavar="SIGMA", help="gain 75%% + noise")
     ap.add_argument("--model", default="smooth", choices=("smooth", "physical"), help="phantom image model")
-    ap.add_argument("--first-seed", type=int, default=0,
-                    help="seeds FIRST..FIRST+SEEDS-1 for frames, FIRST+100 for cines; 0 = the development "
-                         "seeds the detectors were tuned on, 1000 = the evaluation seeds (docs/detect-evaluation.md)")
+    ap.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="seeds FIRST..FIRST+SEEDS-1 for frames, FIRST+100 for cines; 0 = the development "
+        "seeds the detectors were tuned on, 1000 = the evaluation seeds (docs/detect-evaluation.md)",
+    )
     args = ap.parse_args(argv)
-    OPTIONS.update(via_dicom=args.via_dicom, degrade=args.degrade, model=args.model,
-                   cine_seed=args.first_seed + 100)
+    OPTIONS.update(via_dicom=args.via_dicom, degrade=args.degrade, model=args.model, cine_seed=args.first_seed + 100)
     per_case: list[dict] = []
     n = len(args.presets) * len(args.habitus) * args.seeds
     print(f"single frames: {n} cases")
     s = single_frame(args.presets, args.habitus, range(args.first_seed, args.first_seed + args.seeds), per_case)
     summary = {
-        "model": args.model, "first_seed": args.first_seed,
-        "via_dicom": args.via_dicom, "degrade_sigma": args.degrade,
+        "model": args.model,
+        "first_seed": args.first_seed,
+        "via_dicom": args.via_dicom,
+        "degrade_sigma": args.degrade,
         "cases": n,
         "thoracic_cases": s["thoracic"],
         "pleura_error_median_mm": float(np.median(s["pleura_err"])) if s["pleura_err"] else None,
@@ -251,41 +305,57 @@ def main(argv=None) -> int:
         "pleura_invented": s["invented"],
         "rib_recall": s["found_ribs"] / s["true_ribs"] if s["true_ribs"] else None,
         "rib_precision": s["rib_ok"] / s["rib_sugg"] if s["rib_sugg"] else None,
-        "true_ribs": s["true_ribs"], "rib_suggestions": s["rib_sugg"],
+        "true_ribs": s["true_ribs"],
+        "rib_suggestions": s["rib_sugg"],
         "rib_cortex_error_median_mm": float(np.median(s["rib_depth_err"])) if s["rib_depth_err"] else None,
         "vessel_recall": s["found_vessels"] / s["true_vessels"] if s["true_vessels"] else None,
         "vessel_precision": s["vessel_ok"] / s["vessel_sugg"] if s["vessel_sugg"] else None,
-        "true_vessels": s["true_vessels"], "vessel_suggestions": s["vessel_sugg"],
+        "true_vessels": s["true_vessels"],
+        "vessel_suggestions": s["vessel_sugg"],
         "vessel_centre_error_median_mm": float(np.median(s["vessel_err"])) if s["vessel_err"] else None,
         "vessel_centre_error_p95_mm": pct(s["vessel_err"], 95),
         "skin_found": f"{s['skin_found']}/{s['skin_n']}",
         "skin_error_median_mm": float(np.median(s["skin_err"])) if s["skin_err"] else None,
         "fascia_recall": s["fascia_found"] / s["fascia_true"] if s["fascia_true"] else None,
         "fascia_precision": s["fascia_ok"] / s["fascia_sugg"] if s["fascia_sugg"] else None,
-        "true_fasciae": s["fascia_true"], "fascia_suggestions": s["fascia_sugg"],
+        "true_fasciae": s["fascia_true"],
+        "fascia_suggestions": s["fascia_sugg"],
         "fascia_error_median_mm": float(np.median(s["fascia_err"])) if s["fascia_err"] else None,
         "deep_found": f"{s['deep_found']}/{s['deep_true']} (suggested {s['deep_sugg']})",
-        "single_frame_ms_median": float(np.median(s["ms"])), "single_frame_ms_max": float(np.max(s["ms"])),
+        "single_frame_ms_median": float(np.median(s["ms"])),
+        "single_frame_ms_max": float(np.max(s["ms"])),
     }
     if not args.no_cine:
         cine_presets = [p for p in args.presets if p not in ("quadratus_lumborum",)]
         print(f"cines: {len(cine_presets) * len(args.habitus) * 2} of {args.cine_frames} frames")
         c = cine(cine_presets, args.habitus, args.cine_frames, per_case)
-        summary.update({
-            "sliding_cases": c["slide_n"],
-            "sliding_accuracy": c["slide_ok"] / c["slide_n"] if c["slide_n"] else None,
-            "artery_vein_cases": c["av_n"],
-            "artery_vein_accuracy": c["av_ok"] / c["av_n"] if c["av_n"] else None,
-            "cine_fps_median": float(np.median(c["fps"])),
-            "sliding_travel_mm_present": [round(min((r[1] for r in c["slide_rows"] if r[2]), default=np.nan), 2),
-                                          round(max((r[1] for r in c["slide_rows"] if r[2]), default=np.nan), 2)],
-            "sliding_travel_mm_absent": [round(min((r[1] for r in c["slide_rows"] if not r[2]), default=np.nan), 2),
-                                         round(max((r[1] for r in c["slide_rows"] if not r[2]), default=np.nan), 2)],
-            "area_swing_pct_pulsating": [round(100 * f(w for mv, w in c["swings"] if mv and w is not None), 1)
-                                         for f in (min, max)] if any(mv for mv, _ in c["swings"]) else None,
-            "area_swing_pct_still": [round(100 * f(w for mv, w in c["swings"] if not mv and w is not None), 1)
-                                     for f in (min, max)] if any(not mv for mv, _ in c["swings"]) else None,
-        })
+        summary.update(
+            {
+                "sliding_cases": c["slide_n"],
+                "sliding_accuracy": c["slide_ok"] / c["slide_n"] if c["slide_n"] else None,
+                "artery_vein_cases": c["av_n"],
+                "artery_vein_accuracy": c["av_ok"] / c["av_n"] if c["av_n"] else None,
+                "cine_fps_median": float(np.median(c["fps"])),
+                "sliding_travel_mm_present": [
+                    round(min((r[1] for r in c["slide_rows"] if r[2]), default=np.nan), 2),
+                    round(max((r[1] for r in c["slide_rows"] if r[2]), default=np.nan), 2),
+                ],
+                "sliding_travel_mm_absent": [
+                    round(min((r[1] for r in c["slide_rows"] if not r[2]), default=np.nan), 2),
+                    round(max((r[1] for r in c["slide_rows"] if not r[2]), default=np.nan), 2),
+                ],
+                "area_swing_pct_pulsating": [
+                    round(100 * f(w for mv, w in c["swings"] if mv and w is not None), 1) for f in (min, max)
+                ]
+                if any(mv for mv, _ in c["swings"])
+                else None,
+                "area_swing_pct_still": [
+                    round(100 * f(w for mv, w in c["swings"] if not mv and w is not None), 1) for f in (min, max)
+                ]
+                if any(not mv for mv, _ in c["swings"])
+                else None,
+            }
+        )
     print("\nsummary")
     for k, v in summary.items():
         print(f"  {k:<36} {v if not isinstance(v, float) else round(v, 3)}")

@@ -85,8 +85,12 @@ def make_gallery(folder: Path) -> list[Path]:
         "",
     ]
     for preset in SITE_PRESETS:
-        lines += [f"![{preset}]({preset}.png) ![{preset}, physical]({preset}.physical.png)", "",
-                  f"*{preset}*: {GALLERY_CAPTIONS[preset]}", ""]
+        lines += [
+            f"![{preset}]({preset}.png) ![{preset}, physical]({preset}.physical.png)",
+            "",
+            f"*{preset}*: {GALLERY_CAPTIONS[preset]}",
+            "",
+        ]
     readme = folder / "README.md"
     readme.write_text("\n".join(lines), encoding="utf-8")
     return [*out, readme]

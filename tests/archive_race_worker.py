@@ -27,8 +27,12 @@ def main() -> None:
     rng = random.Random(seed)
     fast = pacs.RetryPolicy(attempts=3, base_delay_s=0.05)
     reviewer = ArchiveLibrary(pacs.connect(pacs.load_settings(), url=url, retry=fast))
-    resident = ArchiveLibrary(pacs.connect(pacs.PacsSettings(
-        url=url, user=os.environ["RESIDENT_USER"], password=os.environ["RESIDENT_PASSWORD"]), retry=fast))
+    resident = ArchiveLibrary(
+        pacs.connect(
+            pacs.PacsSettings(url=url, user=os.environ["RESIDENT_USER"], password=os.environ["RESIDENT_PASSWORD"]),
+            retry=fast,
+        )
+    )
     counts = {"stored": 0, "changed": 0, "refused": 0}
     for _ in range(n):
         row = reviewer.record(plan_id)

@@ -33,8 +33,17 @@ from pydicom.uid import (
 )
 
 __all__ = [
-    "region", "us_dataset", "ct_dataset", "jpeg_baseline", "write", "frame_pattern", "fixed_length_uid", "QUIRKS",
-    "US_IMAGE", "US_MULTIFRAME", "CT_IMAGE",
+    "region",
+    "us_dataset",
+    "ct_dataset",
+    "jpeg_baseline",
+    "write",
+    "frame_pattern",
+    "fixed_length_uid",
+    "QUIRKS",
+    "US_IMAGE",
+    "US_MULTIFRAME",
+    "CT_IMAGE",
 ]
 
 US_IMAGE = UID("1.2.840.10008.5.1.4.1.1.6.1")
@@ -42,10 +51,19 @@ US_MULTIFRAME = UID("1.2.840.10008.5.1.4.1.1.3.1")
 CT_IMAGE = UID("1.2.840.10008.5.1.4.1.1.2")
 
 
-def region(min_row: int, min_col: int, max_row: int, max_col: int, *,
-           delta_cm: tuple[float, float] = (0.02, 0.02), ref_px: tuple[int, int] | None = (0, 0),
-           spatial_format: int = 1, data_type: int = 1, units: tuple[int, int] = (3, 3),
-           flags: int = 0) -> Dataset:
+def region(
+    min_row: int,
+    min_col: int,
+    max_row: int,
+    max_col: int,
+    *,
+    delta_cm: tuple[float, float] = (0.02, 0.02),
+    ref_px: tuple[int, int] | None = (0, 0),
+    spatial_format: int = 1,
+    data_type: int = 1,
+    units: tuple[int, int] = (3, 3),
+    flags: int = 0,
+) -> Dataset:
     """One Sequence of Ultrasound Regions item; ``delta_cm`` and ``units`` are (row/Y, col/X)."""
     item = Dataset()
     item.RegionSpatialFormat = spatial_format
@@ -69,8 +87,7 @@ def fixed_length_uid(name: str | None = None) -> str:
     >>> fixed_length_uid("study") == fixed_length_uid("study"), len(fixed_length_uid())
     (True, 44)
     """
-    bits = (int(hashlib.sha256(name.encode()).hexdigest()[:30], 16) if name is not None
-            else secrets.randbits(120))
+    bits = int(hashlib.sha256(name.encode()).hexdigest()[:30], 16) if name is not None else secrets.randbits(120)
     return f"2.25.{10**38 + bits}"  # 10**38 + (< 2**120 = 1.3e36): always 39 digits
 
 
@@ -96,11 +113,21 @@ def _base(ds: Dataset, sop_class: UID, modality: str) -> Dataset:
     return ds
 
 
-def us_dataset(rows: int = 240, cols: int = 320, *, frames: int = 1, rgb: bool = False,
-               regions: Sequence[Dataset] = (), pixel_spacing: tuple[float, float] | None = None,
-               frame_time_ms: float | None = None, frame_time_vector: Sequence[float] | None = None,
-               cine_rate: float | None = None, frame_increment_pointer: Sequence[int] | None = None,
-               photometric: str | None = None, pixels: np.ndarray | None = None) -> Dataset:
+def us_dataset(
+    rows: int = 240,
+    cols: int = 320,
+    *,
+    frames: int = 1,
+    rgb: bool = False,
+    regions: Sequence[Dataset] = (),
+    pixel_spacing: tuple[float, float] | None = None,
+    frame_time_ms: float | None = None,
+    frame_time_vector: Sequence[float] | None = None,
+    cine_rate: float | None = None,
+    frame_increment_pointer: Sequence[int] | None = None,
+    photometric: str | None = None,
+    pixels: np.ndarray | None = None,
+) -> Dataset:
     """An uncompressed ultrasound image (multi-frame when ``frames > 1``) with the given regions."""
     multi = frames > 1
     ds = _base(Dataset(), US_MULTIFRAME if multi else US_IMAGE, "US")
@@ -141,13 +168,14 @@ def ct_dataset(rows: int = 64, cols: int = 64, *, pixel_spacing: tuple[float, fl
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
     ds.PixelSpacing = [float(pixel_spacing[0]), float(pixel_spacing[1])]
-    arr = (frame_pattern(0, rows, cols).astype(np.int16) - 1000)
+    arr = frame_pattern(0, rows, cols).astype(np.int16) - 1000
     ds.PixelData = arr.tobytes()
     return ds
 
 
-def jpeg_baseline(ds: Dataset, frames: np.ndarray | None = None, *, quality: int = 95,
-                  corrupt_after: int | None = None) -> Dataset:
+def jpeg_baseline(
+    ds: Dataset, frames: np.ndarray | None = None, *, quality: int = 95, corrupt_after: int | None = None
+) -> Dataset:
     """Re-encode ``ds``'s frames (or ``frames``) as JPEG Baseline with Pillow, one fragment per frame.
 
     RGB frames are stored as YBR_FULL_422, as scanners do.  ``corrupt_after=k`` replaces the
@@ -158,7 +186,8 @@ def jpeg_baseline(ds: Dataset, frames: np.ndarray | None = None, *, quality: int
 
     if frames is None:
         frames = np.frombuffer(ds.PixelData, dtype=np.uint8).reshape(
-            int(ds.get("NumberOfFrames") or 1), ds.Rows, ds.Columns, *((3,) if ds.SamplesPerPixel == 3 else ()))
+            int(ds.get("NumberOfFrames") or 1), ds.Rows, ds.Columns, *((3,) if ds.SamplesPerPixel == 3 else ())
+        )
     encoded = []
     for i, frame in enumerate(frames):
         if corrupt_after is not None and i > corrupt_after:
@@ -198,11 +227,15 @@ def _negative_delta() -> Dataset:
 def _dual_view() -> Dataset:
     # gdcm-US-ALOKA-16-like: two views side by side, each with ref (21, 154) relative to its box,
     # plus a gray-bar region inside view 0
-    return us_dataset(240, 640, regions=[
-        region(20, 10, 230, 309, delta_cm=(0.03, 0.03), ref_px=(21, 154)),
-        region(20, 330, 230, 629, delta_cm=(0.03, 0.03), ref_px=(21, 154)),
-        region(40, 12, 200, 20, spatial_format=5, data_type=13, units=(0, 0), delta_cm=(1.0, 1.0)),
-    ])
+    return us_dataset(
+        240,
+        640,
+        regions=[
+            region(20, 10, 230, 309, delta_cm=(0.03, 0.03), ref_px=(21, 154)),
+            region(20, 330, 230, 629, delta_cm=(0.03, 0.03), ref_px=(21, 154)),
+            region(40, 12, 200, 20, spatial_format=5, data_type=13, units=(0, 0), delta_cm=(1.0, 1.0)),
+        ],
+    )
 
 
 def _negative_reference_pixel() -> Dataset:
@@ -213,10 +246,14 @@ def _negative_reference_pixel() -> Dataset:
 def _whole_screen_none() -> Dataset:
     # DIRW0007-like: a 'none' region covering the screen (units 0, delta 1.0) listed first,
     # overlapping the tissue region
-    return us_dataset(200, 300, regions=[
-        region(0, 0, 199, 299, spatial_format=0, data_type=0, units=(0, 0), delta_cm=(1.0, 1.0), ref_px=None),
-        region(30, 40, 180, 260, delta_cm=(0.02, 0.02), ref_px=(0, 110)),
-    ])
+    return us_dataset(
+        200,
+        300,
+        regions=[
+            region(0, 0, 199, 299, spatial_format=0, data_type=0, units=(0, 0), delta_cm=(1.0, 1.0), ref_px=None),
+            region(30, 40, 180, 260, delta_cm=(0.02, 0.02), ref_px=(0, 110)),
+        ],
+    )
 
 
 QUIRKS: dict[str, Callable[[], Dataset]] = {

@@ -21,17 +21,55 @@ from typing import Any
 __all__ = ["mutate", "KINDS", "PIXEL_KEYWORDS", "REGION_KEYWORDS"]
 
 KINDS = ("set", "set", "set", "delete", "flip", "length", "truncate")
-PIXEL_KEYWORDS = ("BitsAllocated", "BitsStored", "HighBit", "SamplesPerPixel", "PhotometricInterpretation",
-                  "Rows", "Columns", "NumberOfFrames", "PixelRepresentation", "PlanarConfiguration",
-                  "PixelSpacing", "RedPaletteColorLookupTableDescriptor", "Modality", "FrameTime")
-REGION_KEYWORDS = ("PhysicalDeltaX", "PhysicalDeltaY", "ReferencePixelX0", "ReferencePixelY0",
-                   "ReferencePixelPhysicalValueX", "ReferencePixelPhysicalValueY", "RegionLocationMinX0",
-                   "RegionLocationMinY0", "RegionLocationMaxX1", "RegionLocationMaxY1", "PhysicalUnitsXDirection",
-                   "PhysicalUnitsYDirection", "RegionSpatialFormat", "RegionDataType")
+PIXEL_KEYWORDS = (
+    "BitsAllocated",
+    "BitsStored",
+    "HighBit",
+    "SamplesPerPixel",
+    "PhotometricInterpretation",
+    "Rows",
+    "Columns",
+    "NumberOfFrames",
+    "PixelRepresentation",
+    "PlanarConfiguration",
+    "PixelSpacing",
+    "RedPaletteColorLookupTableDescriptor",
+    "Modality",
+    "FrameTime",
+)
+REGION_KEYWORDS = (
+    "PhysicalDeltaX",
+    "PhysicalDeltaY",
+    "ReferencePixelX0",
+    "ReferencePixelY0",
+    "ReferencePixelPhysicalValueX",
+    "ReferencePixelPhysicalValueY",
+    "RegionLocationMinX0",
+    "RegionLocationMinY0",
+    "RegionLocationMaxX1",
+    "RegionLocationMaxY1",
+    "PhysicalUnitsXDirection",
+    "PhysicalUnitsYDirection",
+    "RegionSpatialFormat",
+    "RegionDataType",
+)
 _INTS = (0, 1, 2, 3, 7, 8, 12, 16, 24, 32, 64, 255, 256, 4096, 32767, 65535, -1, 2**31 - 1, 2**32 - 1, 10**6)
 _FLOATS = (0.0, -0.0, 1e-12, 1e-6, 0.005, 0.5, 5.0, 50.0, 1e6, 1e308, -1e308, float("nan"), float("inf"), -0.026)
-_STRINGS = ("", "MONOCHROME1", "MONOCHROME2", "RGB", "PALETTE COLOR", "YBR_FULL_422", "YBR_RCT", "HSV",
-            "CMYK", "US", "CT", "X" * 64, "1\\2\\3")
+_STRINGS = (
+    "",
+    "MONOCHROME1",
+    "MONOCHROME2",
+    "RGB",
+    "PALETTE COLOR",
+    "YBR_FULL_422",
+    "YBR_RCT",
+    "HSV",
+    "CMYK",
+    "US",
+    "CT",
+    "X" * 64,
+    "1\\2\\3",
+)
 
 
 def _header_end(data: bytes) -> int:

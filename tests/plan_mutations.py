@@ -19,8 +19,29 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_PLANS = sorted((ROOT / "sample_dicom").glob("*.plan.json"))
 
-HOSTILE = (10**400, -(10**400), -1e18, 1e18, 5e-324, 1e300, -1e300, float("nan"), float("inf"), -float("inf"),
-           None, "", "12", True, [], {}, [1, 2, 3], 0, -1, 2**63, 1e-12)
+HOSTILE = (
+    10**400,
+    -(10**400),
+    -1e18,
+    1e18,
+    5e-324,
+    1e300,
+    -1e300,
+    float("nan"),
+    float("inf"),
+    -float("inf"),
+    None,
+    "",
+    "12",
+    True,
+    [],
+    {},
+    [1, 2, 3],
+    0,
+    -1,
+    2**63,
+    1e-12,
+)
 
 
 def base_plans() -> list[dict]:
@@ -108,9 +129,9 @@ def _mutate_once(plan: dict, rng: random.Random) -> None:
     elif kind < 0.90 and plan.get("needle"):
         # the tip above the skin, at the skin, or a fraction of a millimetre from the entry
         entry = plan["needle"]["entry_mm"]
-        plan["needle"]["target_mm"] = rng.choice((
-            [entry[0] - rng.uniform(0.5, 20), entry[1] + 5], [0.0, entry[1] + 3],
-            [entry[0] + 1e-4, entry[1] + 1e-4]))
+        plan["needle"]["target_mm"] = rng.choice(
+            ([entry[0] - rng.uniform(0.5, 20), entry[1] + 5], [0.0, entry[1] + 3], [entry[0] + 1e-4, entry[1] + 1e-4])
+        )
     elif kind < 0.95:
         # an optional field the rules read (design: kept unknown fields), given a hostile value
         field = rng.choice(("probe", "orientation", "formulary", "side", "planning_position", "procedure_position"))
@@ -168,8 +189,10 @@ def verdict(d: dict, path: Path) -> tuple[str, Any]:
         path.write_text(json.dumps(d), encoding="utf-8")  # NaN and Infinity written as JSON allows them
         load = load_plan
     except RecursionError:  # nested deeper than Python's JSON writer goes: give the object itself
+
         def load(_path):
             return plan_from_dict(d)
+
     try:
         plan = load(path)
     except NeedleplanError as exc:

@@ -23,22 +23,21 @@ from needleplan.errors import LibraryError, PacsError, RevisionConflictError
 from needleplan.pacs.testserver import LocalOrthanc, find_orthanc
 from needleplan.plan import load_plan
 
-pytestmark = pytest.mark.skipif(find_orthanc() is None,
-                                reason="Orthanc is not installed (Debian packages orthanc, orthanc-dicomweb)")
+pytestmark = pytest.mark.skipif(
+    find_orthanc() is None, reason="Orthanc is not installed (Debian packages orthanc, orthanc-dicomweb)"
+)
 
 SAMPLES = Path(__file__).parent.parent / "sample_dicom"
 IMAGE = SAMPLES / "upper_trapezius_thin_frame.dcm"
 PLAN = SAMPLES / "upper_trapezius_thin_frame.plan.json"
-USERS = {"resident1": "r-secret-1", "attending1": "a-secret-1", "attending2": "a-secret-2",
-         "nurse1": "n-secret-1"}
+USERS = {"resident1": "r-secret-1", "attending1": "a-secret-1", "attending2": "a-secret-2", "nurse1": "n-secret-1"}
 REVIEWERS = ["attending1", "attending2"]
 FAST = pacs.RetryPolicy(attempts=2, base_delay_s=0.05)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = LocalOrthanc(tmp_path_factory.mktemp("archive") / "orthanc", users=USERS,
-                       lua=review_lua(REVIEWERS)).start()
+    srv = LocalOrthanc(tmp_path_factory.mktemp("archive") / "orthanc", users=USERS, lua=review_lua(REVIEWERS)).start()
     try:
         srv.upload(IMAGE)
         yield srv
@@ -62,6 +61,7 @@ def cli_as(server, monkeypatch, tmp_path):
         monkeypatch.setenv("NEEDLEPLAN_PACS_USER", user)
         monkeypatch.setenv("NEEDLEPLAN_PACS_PASSWORD", USERS[user])
         return main(list(argv))
+
     return run
 
 
@@ -94,10 +94,15 @@ def test_resident_submits_attending_approves_every_step_is_an_sr_in_the_image_st
         assert ds.SeriesInstanceUID == plan_id
         assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.88.33"
     assert [(ds.CompletionFlag, ds.VerificationFlag) for ds in steps] == [
-        ("PARTIAL", "UNVERIFIED"), ("COMPLETE", "UNVERIFIED"), ("COMPLETE", "VERIFIED")]
+        ("PARTIAL", "UNVERIFIED"),
+        ("COMPLETE", "UNVERIFIED"),
+        ("COMPLETE", "VERIFIED"),
+    ]
     observer = steps[2].VerifyingObserverSequence[0]
     assert (str(observer.VerifyingObserverName), observer.VerifyingOrganization) == (
-        "attending1", "needleplan department")
+        "attending1",
+        "needleplan department",
+    )
     assert "VerifyingObserverSequence" not in steps[1]
     assert "PredecessorDocumentsSequence" not in steps[0]
     for before, after in itertools.pairwise(steps):  # each names the one it replaces, nothing overwritten
@@ -113,11 +118,12 @@ def test_the_plan_json_in_the_sr_carries_status_and_history_like_the_local_libra
     _archive(server, "attending2").request_changes(plan_id, comment="needle over the rib, not the space")
     body = _archive(server, "resident1").load(plan_id)
     block = body["library"]
-    assert (block["plan_id"], block["revision"], block["seq"], block["status"]) == (
-        plan_id, 1, 3, "changes_requested")
+    assert (block["plan_id"], block["revision"], block["seq"], block["status"]) == (plan_id, 1, 3, "changes_requested")
     assert [(e["kind"], e.get("action"), e["by"]) for e in block["history"]] == [
-        ("revision", None, "resident1"), ("status", "submit", "resident1"),
-        ("status", "request_changes", "attending2")]
+        ("revision", None, "resident1"),
+        ("status", "submit", "resident1"),
+        ("status", "request_changes", "attending2"),
+    ]
     assert block["history"][-1]["comment"] == "needle over the rib, not the space"
     assert body["author"] == "resident1"  # the authenticated user, whatever the file said
 
@@ -129,8 +135,17 @@ def test_author_cannot_approve_refused_by_client_and_by_server(server):
         resident.approve(plan_id)
     # A client without the check (reviewer list unknown, author check skipped): the server refuses.
     ds = _instances(server, plan_id)[-1]
-    forged = build_step(ds, plan_id=plan_id, seq=3, status="approved", actor="resident1", author="resident1",
-                        at="2026-01-01T00:00:00+00:00", predecessor=read_step(ds), organization="x")
+    forged = build_step(
+        ds,
+        plan_id=plan_id,
+        seq=3,
+        status="approved",
+        actor="resident1",
+        author="resident1",
+        at="2026-01-01T00:00:00+00:00",
+        predecessor=read_step(ds),
+        organization="x",
+    )
     assert resident.rest.store(forged) == "FilteredOut"
     # ... also when the forger writes someone else as the author of the approved revision
     forged.AuthorObserverSequence[0].PersonName = "attending2"
@@ -147,13 +162,30 @@ def test_server_refuses_non_reviewers_and_names_that_are_not_the_authenticated_u
     ds = _instances(server, plan_id)[-1]
     step = read_step(ds)
     # attending1's name written by the nurse: refused, the enterer must be who authenticated
-    forged = build_step(ds, plan_id=plan_id, seq=3, status="approved", actor="attending1", author="resident1",
-                        at="2026-01-01T00:00:00+00:00", predecessor=step, organization="x")
+    forged = build_step(
+        ds,
+        plan_id=plan_id,
+        seq=3,
+        status="approved",
+        actor="attending1",
+        author="resident1",
+        at="2026-01-01T00:00:00+00:00",
+        predecessor=step,
+        organization="x",
+    )
     assert nurse.rest.store(forged) == "FilteredOut"
     # a verified SR that is not a plan revision: still only from a reviewer
-    other = build_step(pydicom.dcmread(pydicom.filebase.DicomBytesIO(_bytes(ds))), plan_id=plan_id, seq=3,
-                       status="approved", actor="nurse1", author="resident1", at="2026-01-01T00:00:00+00:00",
-                       predecessor=step, organization="x")
+    other = build_step(
+        pydicom.dcmread(pydicom.filebase.DicomBytesIO(_bytes(ds))),
+        plan_id=plan_id,
+        seq=3,
+        status="approved",
+        actor="nurse1",
+        author="resident1",
+        at="2026-01-01T00:00:00+00:00",
+        predecessor=step,
+        organization="x",
+    )
     other.SeriesDescription = "not a plan"
     other.SOPInstanceUID = other.file_meta.MediaStorageSOPInstanceUID = "2.25.1234567"
     assert nurse.rest.store(other) == "FilteredOut"
@@ -203,10 +235,15 @@ def test_queue_json_lists_one_row_per_plan_with_its_latest_step(server, cli_as, 
     assert listed["count"] == len(listed["plans"]) and plan_id in rows
     assert (rows[plan_id]["status"], rows[plan_id]["seq"], rows[plan_id]["author"]) == ("submitted", 2, "resident1")
     assert {"id", "status", "revision", "site", "author", "worst_severity", "worst_code", "reviewer"} <= set(
-        rows[plan_id])
+        rows[plan_id]
+    )
     assert all(r["status"] == "submitted" for r in listed["plans"])
-    assert cli_as("attending1", "review", "approve", plan_id, "--archive", server.dicomweb_url,
-                  "--comment", "fine", "--json") == 0
+    assert (
+        cli_as(
+            "attending1", "review", "approve", plan_id, "--archive", server.dicomweb_url, "--comment", "fine", "--json"
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["status"] == "approved"
     assert cli_as("attending1", "review", "--archive", server.dicomweb_url, "--json") == 0
     rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)["plans"]}
@@ -220,7 +257,10 @@ def test_history_comes_from_the_sr_chain(server, cli_as, capsys):
     assert cli_as("nurse1", "history", plan_id, "--archive", server.dicomweb_url, "--json") == 0
     events = json.loads(capsys.readouterr().out)["events"]
     assert [(e["seq"], e["by"], e.get("action") or e["kind"]) for e in events] == [
-        (1, "resident1", "revision"), (2, "resident1", "submit"), (3, "attending1", "request_changes")]
+        (1, "resident1", "revision"),
+        (2, "resident1", "submit"),
+        (3, "attending1", "request_changes"),
+    ]
     assert [e["sop_instance_uid"] for e in events] == [revision_uid(plan_id, k) for k in (1, 2, 3)]
     assert cli_as("nurse1", "history", plan_id, "--archive", server.dicomweb_url) == 0
     table = capsys.readouterr().out
@@ -267,8 +307,10 @@ def test_plan_whose_image_is_not_on_the_archive_is_refused_with_the_reason(serve
 
     save_plan(elsewhere, tmp_path / "elsewhere.plan.json")
     capsys.readouterr()
-    assert cli_as("resident1", "library", "add", str(tmp_path / "elsewhere.plan.json"),
-                  "--archive", server.dicomweb_url) == 2
+    assert (
+        cli_as("resident1", "library", "add", str(tmp_path / "elsewhere.plan.json"), "--archive", server.dicomweb_url)
+        == 2
+    )
     assert "is not on the archive" in capsys.readouterr().err
 
 
@@ -334,12 +376,26 @@ def test_push_and_pull_commands(server, cli_as, tmp_path, capsys):
         local_id = lib.add(load_plan(PLAN), saved_by="resident1")["id"]
     url = server.dicomweb_url
     capsys.readouterr()
-    assert cli_as("resident1", "library", "push", str(local_id), "--library", str(tmp_path / "lib"),
-                  "--archive", url, "--json") == 0
+    assert (
+        cli_as(
+            "resident1",
+            "library",
+            "push",
+            str(local_id),
+            "--library",
+            str(tmp_path / "lib"),
+            "--archive",
+            url,
+            "--json",
+        )
+        == 0
+    )
     pushed = json.loads(capsys.readouterr().out)
     assert (pushed["outcome"], pushed["author"]) == ("added", "resident1")
-    assert cli_as("attending1", "library", "pull", pushed["id"], "--library", str(tmp_path / "other"),
-                  "--archive", url) == 0
+    assert (
+        cli_as("attending1", "library", "pull", pushed["id"], "--library", str(tmp_path / "other"), "--archive", url)
+        == 0
+    )
     assert "on the local library: added" in capsys.readouterr().out
     assert cli_as("resident1", "library", "push", str(local_id), "--library", str(tmp_path / "lib")) == 2
     assert "needs --archive" in capsys.readouterr().err
@@ -351,8 +407,9 @@ def test_fetch_plan_writes_the_latest_step_beside_its_retrieved_image(server, tm
     from needleplan.plan import verify_binding
 
     plan_id = _submitted_plan(server)
-    path = _archive(server, "attending1").fetch_plan(plan_id, tmp_path / "plans",
-                                                     cache=InstanceCache(tmp_path / "pacs"))
+    path = _archive(server, "attending1").fetch_plan(
+        plan_id, tmp_path / "plans", cache=InstanceCache(tmp_path / "pacs")
+    )
     plan = load_plan(path)
     assert plan.extra["library"]["status"] == "submitted" and plan.extra["library"]["plan_id"] == plan_id
     image = open_image(plan.image.path)

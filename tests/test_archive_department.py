@@ -30,7 +30,8 @@ from needleplan.pacs.testserver import (
 
 pytestmark = pytest.mark.skipif(
     find_orthanc() is None or find_postgresql_index_plugin() is None or find_postgres_bin() is None,
-    reason="needs the Debian packages orthanc, orthanc-dicomweb, orthanc-postgresql and postgresql")
+    reason="needs the Debian packages orthanc, orthanc-dicomweb, orthanc-postgresql and postgresql",
+)
 
 ROOT = Path(__file__).parent.parent
 IMAGE = ROOT / "sample_dicom" / "upper_trapezius_thin_frame.dcm"
@@ -44,11 +45,18 @@ RACE_OPS = int(os.environ.get("NEEDLEPLAN_RACE_OPS", "25"))  # per process; the 
 def department(tmp_path_factory):
     folder = tmp_path_factory.mktemp("department")
     with LocalPostgres() as pg:
-        config = json.loads(department_config(folder / "config", users=USERS, reviewers=REVIEWERS,
-                                              postgres=pg.orthanc_config()["PostgreSQL"]).read_text())
-        srv = LocalOrthanc(folder / "orthanc", users=USERS, lua=(folder / "config" / "needleplan-review.lua")
-                           .read_text(), extra_plugins=[find_postgresql_index_plugin()],
-                           extra_config={"PostgreSQL": config["PostgreSQL"]}).start()
+        config = json.loads(
+            department_config(
+                folder / "config", users=USERS, reviewers=REVIEWERS, postgres=pg.orthanc_config()["PostgreSQL"]
+            ).read_text()
+        )
+        srv = LocalOrthanc(
+            folder / "orthanc",
+            users=USERS,
+            lua=(folder / "config" / "needleplan-review.lua").read_text(),
+            extra_plugins=[find_postgresql_index_plugin()],
+            extra_config={"PostgreSQL": config["PostgreSQL"]},
+        ).start()
         try:
             srv.upload(IMAGE)
             yield srv
@@ -60,15 +68,27 @@ def _env(tmp_path: Path, user: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEEDLEPLAN_")}
     home = tmp_path / user  # each user on their own machine: own cache, no settings file
     home.mkdir(exist_ok=True)
-    env.update({"NEEDLEPLAN_PACS_USER": user, "NEEDLEPLAN_PACS_PASSWORD": USERS[user],
-                "NEEDLEPLAN_PACS_CONFIG": str(home / "absent.toml"), "XDG_CACHE_HOME": str(home / "cache"),
-                "PYTHONPATH": os.pathsep.join(p for p in [str(ROOT / "src"), env.get("PYTHONPATH")] if p)})
+    env.update(
+        {
+            "NEEDLEPLAN_PACS_USER": user,
+            "NEEDLEPLAN_PACS_PASSWORD": USERS[user],
+            "NEEDLEPLAN_PACS_CONFIG": str(home / "absent.toml"),
+            "XDG_CACHE_HOME": str(home / "cache"),
+            "PYTHONPATH": os.pathsep.join(p for p in [str(ROOT / "src"), env.get("PYTHONPATH")] if p),
+        }
+    )
     return env
 
 
 def _cli(tmp_path: Path, user: str, *argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "needleplan", *argv], env=_env(tmp_path, user), check=False,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "needleplan", *argv],
+        env=_env(tmp_path, user),
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_the_index_is_postgresql(department):
@@ -94,7 +114,10 @@ def test_resident_submits_attending_approves_resident_refused_all_in_the_chain(d
 
     history = json.loads(_cli(tmp_path, "resident1", "history", plan_id, "--archive", url, "--json").stdout)
     assert [(e["by"], e.get("to") or e["kind"]) for e in history["events"]] == [
-        ("resident1", "revision"), ("resident1", "submitted"), ("attending1", "approved")]
+        ("resident1", "revision"),
+        ("resident1", "submitted"),
+        ("attending1", "approved"),
+    ]
     assert history["events"][-1]["verifying_observer"] == "attending1"
 
 
@@ -107,8 +130,7 @@ def _legal(before: str, step_event: dict) -> bool:
 
 def test_two_reviewers_in_two_processes_race_one_wins_chain_consistent(department, tmp_path):
     url = department.dicomweb_url
-    resident = ArchiveLibrary(pacs.connect(pacs.PacsSettings(url=url, user="resident1",
-                                                             password=USERS["resident1"])))
+    resident = ArchiveLibrary(pacs.connect(pacs.PacsSettings(url=url, user="resident1", password=USERS["resident1"])))
     from needleplan.plan import load_plan
 
     plan_id = resident.add(load_plan(PLAN))["id"]
@@ -117,8 +139,15 @@ def test_two_reviewers_in_two_processes_race_one_wins_chain_consistent(departmen
     procs = []
     for k, reviewer in enumerate(REVIEWERS):
         env = {**_env(tmp_path, reviewer), "RESIDENT_USER": "resident1", "RESIDENT_PASSWORD": USERS["resident1"]}
-        procs.append(subprocess.Popen([sys.executable, str(worker), url, plan_id, str(RACE_OPS), str(k)],
-                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, str(worker), url, plan_id, str(RACE_OPS), str(k)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     results = []
     for proc in procs:
         out, err = proc.communicate(timeout=1800)

@@ -57,8 +57,9 @@ def test_whole_screen_none_region_is_never_one_cm_per_pixel() -> None:
 
 
 def test_whole_screen_none_region_alone_gives_no_calibration() -> None:
-    ds = us_dataset(100, 100, regions=[region(0, 0, 99, 99, spatial_format=0, data_type=0, units=(0, 0),
-                                              delta_cm=(1.0, 1.0))])
+    ds = us_dataset(
+        100, 100, regions=[region(0, 0, 99, 99, spatial_format=0, data_type=0, units=(0, 0), delta_cm=(1.0, 1.0))]
+    )
     cal = calibration_from_dataset(ds)
     assert cal.source == "NONE" and cal.spacing_mm is None
     assert "no ultrasound region gives lengths in cm" in cal.reason
@@ -84,24 +85,63 @@ def test_dual_view_picks_the_first_view_and_lookup_refuses_a_line_across_views()
 
 
 def test_colour_box_inside_tissue_box_with_the_same_scale_is_inside() -> None:
-    tissue = UltrasoundRegion(index=0, box_px=(0, 0, 99, 99), spatial_format=1, data_type=1, flags=1, units_row=3,
-                              units_col=3, delta_row=0.02, delta_col=0.02, reference_px=(0.0, 50.0))
-    colour = UltrasoundRegion(index=1, box_px=(20, 20, 60, 60), spatial_format=1, data_type=2, flags=0,
-                              units_row=3, units_col=3, delta_row=0.02, delta_col=0.02, reference_px=(-20.0, 30.0))
+    tissue = UltrasoundRegion(
+        index=0,
+        box_px=(0, 0, 99, 99),
+        spatial_format=1,
+        data_type=1,
+        flags=1,
+        units_row=3,
+        units_col=3,
+        delta_row=0.02,
+        delta_col=0.02,
+        reference_px=(0.0, 50.0),
+    )
+    colour = UltrasoundRegion(
+        index=1,
+        box_px=(20, 20, 60, 60),
+        spatial_format=1,
+        data_type=2,
+        flags=0,
+        units_row=3,
+        units_col=3,
+        delta_row=0.02,
+        delta_col=0.02,
+        reference_px=(-20.0, 30.0),
+    )
     # same spacing and same origin (0, 50): one calibration, named by the larger tissue region (0),
     # the one calibration_from_dataset picks, whichever order the regions come in
     for regions in ([tissue, colour], [colour, tissue]):
         lookup = region_lookup(regions, [[30, 30], [40, 40], [90, 90]])
         assert lookup.status == "inside" and lookup.region_index == 0 and lookup.point_regions == (0, 0, 0)
     # a colour box with its own scale: both low priority -> ambiguous where they overlap
-    other_scale = UltrasoundRegion(index=1, box_px=(20, 20, 60, 60), spatial_format=1, data_type=2, flags=1,
-                                   units_row=3, units_col=3, delta_row=0.03, delta_col=0.03,
-                                   reference_px=(-20.0, 30.0))
+    other_scale = UltrasoundRegion(
+        index=1,
+        box_px=(20, 20, 60, 60),
+        spatial_format=1,
+        data_type=2,
+        flags=1,
+        units_row=3,
+        units_col=3,
+        delta_row=0.03,
+        delta_col=0.03,
+        reference_px=(-20.0, 30.0),
+    )
     assert region_lookup([tissue, other_scale], [[30, 30]]).status == "spans"
     assert region_lookup([tissue, other_scale], [[90, 90]]).region_index == 0
     # ... unless one of them is high priority (flags bit 0 == 0): it wins inside its box
-    high = UltrasoundRegion(index=1, box_px=(20, 20, 60, 60), spatial_format=1, data_type=2, flags=0, units_row=3,
-                            units_col=3, delta_row=0.03, delta_col=0.03, reference_px=(-20.0, 30.0))
+    high = UltrasoundRegion(
+        index=1,
+        box_px=(20, 20, 60, 60),
+        spatial_format=1,
+        data_type=2,
+        flags=0,
+        units_row=3,
+        units_col=3,
+        delta_row=0.03,
+        delta_col=0.03,
+        reference_px=(-20.0, 30.0),
+    )
     assert region_lookup([tissue, high], [[30, 30]]).region_index == 1
     assert region_lookup([tissue, high], [[30, 30], [90, 90]]).status == "spans"
 
@@ -154,8 +194,18 @@ def test_malformed_region_item_never_calibrates_and_never_raises() -> None:
 
 
 def test_degenerate_zero_width_region_is_not_a_length_region() -> None:
-    r = UltrasoundRegion(index=2, box_px=(522, 743, 576, 743), spatial_format=1, data_type=1, flags=0, units_row=3,
-                         units_col=3, delta_row=0.02, delta_col=0.02, reference_px=None)
+    r = UltrasoundRegion(
+        index=2,
+        box_px=(522, 743, 576, 743),
+        spatial_format=1,
+        data_type=1,
+        flags=0,
+        units_row=3,
+        units_col=3,
+        delta_row=0.02,
+        delta_col=0.02,
+        reference_px=None,
+    )
     assert not r.is_length_region and r.spacing_mm is None
 
 
@@ -209,14 +259,32 @@ def test_manual_calibration_from_a_diagonal() -> None:
 
 def test_none_calibration_cannot_hold_a_spacing_and_sources_are_checked() -> None:
     with pytest.raises(CalibrationError):
-        Calibration(source="NONE", spacing_mm=(1.0, 1.0), origin_px=(0.0, 0.0), region_index=None, region_box_px=None,
-                    reason="x")
+        Calibration(
+            source="NONE",
+            spacing_mm=(1.0, 1.0),
+            origin_px=(0.0, 0.0),
+            region_index=None,
+            region_box_px=None,
+            reason="x",
+        )
     with pytest.raises(CalibrationError):
-        Calibration(source="PIXEL_SPACING", spacing_mm=(0.0, 1.0), origin_px=(0.0, 0.0), region_index=None,
-                    region_box_px=None, reason="x")
+        Calibration(
+            source="PIXEL_SPACING",
+            spacing_mm=(0.0, 1.0),
+            origin_px=(0.0, 0.0),
+            region_index=None,
+            region_box_px=None,
+            reason="x",
+        )
     with pytest.raises(CalibrationError):
-        Calibration(source="GUESS", spacing_mm=(1.0, 1.0), origin_px=(0.0, 0.0), region_index=None,
-                    region_box_px=None, reason="x")
+        Calibration(
+            source="GUESS",
+            spacing_mm=(1.0, 1.0),
+            origin_px=(0.0, 0.0),
+            region_index=None,
+            region_box_px=None,
+            reason="x",
+        )
 
 
 def test_to_dict_round_trip_and_from_dict_names_the_bad_field() -> None:
@@ -225,8 +293,9 @@ def test_to_dict_round_trip_and_from_dict_names_the_bad_field() -> None:
     assert {"source", "spacing_mm", "origin_px", "region_index"} <= d.keys()
     assert Calibration.from_dict(d) == cal
     # the minimal object of docs/contracts.md §4.3 (no reason/notes) loads too
-    minimal = Calibration.from_dict({"source": "US_REGION", "spacing_mm": [0.2, 0.2], "origin_px": [36.0, 340.0],
-                                     "region_index": 0})
+    minimal = Calibration.from_dict(
+        {"source": "US_REGION", "spacing_mm": [0.2, 0.2], "origin_px": [36.0, 340.0], "region_index": 0}
+    )
     assert minimal.spacing_mm == (0.2, 0.2) and minimal.region_box_px is None
     with pytest.raises(PlanFormatError, match=r"calibration\.spacing_mm"):
         Calibration.from_dict({**d, "spacing_mm": ["a", 1]})
@@ -266,13 +335,16 @@ def test_reference_pixel_at_zero_depth_leaves_the_origin_on_the_reference_pixel(
     assert not any("stands for a depth" in n for n in cal.notes)
 
 
-@pytest.mark.parametrize("px, mm, accepted", [
-    (100.0, 500.0, True),    # 500 mm / 100 px = 5 mm/px: the top of the plausible range
-    (1000.0, 5.0, True),     # 5 mm / 1000 px = 0.005 mm/px: the bottom
-    (100.0, 501.0, False),   # 5.01 mm/px: a distance typed in the wrong unit (cm read as mm x 10)
-    (1000.0, 4.9, False),    # 0.0049 mm/px
-    (100.0, 2e5, False),     # 2,000 mm/px
-])
+@pytest.mark.parametrize(
+    "px, mm, accepted",
+    [
+        (100.0, 500.0, True),  # 500 mm / 100 px = 5 mm/px: the top of the plausible range
+        (1000.0, 5.0, True),  # 5 mm / 1000 px = 0.005 mm/px: the bottom
+        (100.0, 501.0, False),  # 5.01 mm/px: a distance typed in the wrong unit (cm read as mm x 10)
+        (1000.0, 4.9, False),  # 0.0049 mm/px
+        (100.0, 2e5, False),  # 2,000 mm/px
+    ],
+)
 def test_manual_calibration_only_within_the_plausible_pixel_size(px, mm, accepted) -> None:
     if accepted:
         cal = manual_calibration((0, 0), (px, 0), mm)
@@ -289,9 +361,9 @@ def test_manual_calibration_refuses_an_infinite_origin() -> None:
 
 def test_pixel_spacing_outside_the_plausible_range_is_refused_with_the_value() -> None:
     ds = Dataset()
-    ds.Rows, ds.Columns, ds.PixelSpacing = 391, 566, [20.0, 0.25]   # 20 mm/px rows (fuzz repro D1b)
+    ds.Rows, ds.Columns, ds.PixelSpacing = 391, 566, [20.0, 0.25]  # 20 mm/px rows (fuzz repro D1b)
     cal = calibration_from_dataset(ds)
     assert cal.source == "NONE" and cal.spacing_mm is None
     assert "PixelSpacing not used: 20 x 0.25 mm/px is outside the plausible 0.005-5 mm/px" in cal.reason
-    ds.PixelSpacing = [5.0, 0.25]   # 5 mm/px is still a (coarse) pixel
+    ds.PixelSpacing = [5.0, 0.25]  # 5 mm/px is still a (coarse) pixel
     assert calibration_from_dataset(ds).spacing_mm == (5.0, 0.25)

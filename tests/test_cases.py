@@ -32,11 +32,18 @@ def grey_reference():
     """
     image = open_image(GREY)
     d = {
-        "format": "needleplan.plan", "version": 1,
-        "image": {"path": str(GREY), "sop_instance_uid": image.info.sop_instance_uid, "frame_index": 0,
-                  "pixel_sha256": image.frame_sha256(0)},
+        "format": "needleplan.plan",
+        "version": 1,
+        "image": {
+            "path": str(GREY),
+            "sop_instance_uid": image.info.sop_instance_uid,
+            "frame_index": 0,
+            "pixel_sha256": image.frame_sha256(0),
+        },
         "calibration": image.info.calibration.to_dict(),
-        "site": "gluteus_medius", "approach": "in_plane", "patient": {"bmi": 26.0, "weight_kg": 80},
+        "site": "gluteus_medius",
+        "approach": "in_plane",
+        "patient": {"bmi": 26.0, "weight_kg": 80},
         "structures": [
             {"kind": "skin", "points_mm": [[0, 1], [0, 63]], "closed": False},
             {"kind": "target", "points_mm": [[18, 30], [18, 36], [24, 36], [24, 30]], "closed": True},
@@ -44,7 +51,8 @@ def grey_reference():
             {"kind": "artery", "points_mm": [[30, 50], [30, 54], [33, 54], [33, 50]], "closed": True},
         ],
         "needle": {"entry_mm": [0, 12], "target_mm": [21, 33], "length_mm": 50, "gauge": 22},
-        "author": "expert", "notes": "Mrs Patientfive, seen 2 March",
+        "author": "expert",
+        "notes": "Mrs Patientfive, seen 2 March",
     }
     return plan_from_dict(d)
 
@@ -60,8 +68,15 @@ def test_reference_fixture_is_a_safe_plan(grey_reference):
 
 
 def test_create_case_deidentifies_and_rebinds(tmp_path, grey_reference):
-    case = create_case(GREY, grey_reference, title="Gluteus medius, deep target", difficulty="intermediate",
-                       points=["Mark the artery before drawing the needle."], cases_dir=tmp_path, secret="k")
+    case = create_case(
+        GREY,
+        grey_reference,
+        title="Gluteus medius, deep target",
+        difficulty="intermediate",
+        points=["Mark the artery before drawing the needle."],
+        cases_dir=tmp_path,
+        secret="k",
+    )
     folder = Path(case.folder)
     assert sorted(p.name for p in folder.iterdir()) == ["case.json", "image.dcm", "reference.plan.json"]
     assert case.site == "gluteus_medius" and case.teaching_points == ("Mark the artery before drawing the needle.",)
@@ -118,9 +133,25 @@ def test_cli_case_create_list_and_score_against_case(tmp_path, grey_reference, c
     ref_path = tmp_path / "expert.plan.json"
     save_plan(grey_reference, ref_path)
     cases = str(tmp_path / "cases")
-    code = main(["case", "create", str(GREY), "--reference", str(ref_path), "--title", "Deep gluteal",
-                 "--difficulty", "advanced", "--points", "Mark the artery.", "Check the needle length.",
-                 "--cases", cases, "--json"])
+    code = main(
+        [
+            "case",
+            "create",
+            str(GREY),
+            "--reference",
+            str(ref_path),
+            "--title",
+            "Deep gluteal",
+            "--difficulty",
+            "advanced",
+            "--points",
+            "Mark the artery.",
+            "Check the needle length.",
+            "--cases",
+            cases,
+            "--json",
+        ]
+    )
     made = json.loads(capsys.readouterr().out)
     assert code == 0 and made["teaching_points"] == ["Mark the artery.", "Check the needle length."]
     assert main(["case", "list", "--cases", cases, "--json"]) == 0
@@ -135,17 +166,16 @@ def test_case_attempt_hides_the_reference_until_submitted(tmp_path, grey_referen
     from needleplan.training import attempt_history
     from needleplan.training.session import CaseAttempt
 
-    case = create_case(GREY, grey_reference, title="Hidden", difficulty="beginner",
-                       cases_dir=tmp_path / "cases", secret="k")
-    turn = CaseAttempt(case.case_id, resident="erin", cases_dir=tmp_path / "cases",
-                       library_root=tmp_path / "lib")
+    case = create_case(
+        GREY, grey_reference, title="Hidden", difficulty="beginner", cases_dir=tmp_path / "cases", secret="k"
+    )
+    turn = CaseAttempt(case.case_id, resident="erin", cases_dir=tmp_path / "cases", library_root=tmp_path / "lib")
     assert turn.image_path == case.image_path and not turn.submitted
     with pytest.raises(LibraryError, match="only after"):
         _ = turn.reference
     # the resident forgets the artery: it is named as missed
     resident_plan = load_plan(case.reference_path)
-    resident_plan = replace(resident_plan, structures=tuple(s for s in resident_plan.structures
-                                                            if s.kind != "artery"))
+    resident_plan = replace(resident_plan, structures=tuple(s for s in resident_plan.structures if s.kind != "artery"))
     score = turn.submit(resident_plan)
     assert score.result == "needs_work"
     assert any(r.startswith("You did not mark the artery") for r in score.reasons)

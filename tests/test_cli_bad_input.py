@@ -176,8 +176,16 @@ def test_score_reference_file_missing_is_not_called_a_case(capsys, tmp_path) -> 
     # was "no teaching case 'ref.plan.json' (looked for .../cases/ref.plan.json/case.json)"
     attempt = tmp_path / "attempt.plan.json"
     shutil.copy(SAMPLE_PLAN, attempt)
-    code, _, err = _run(capsys, "score", attempt, tmp_path / "ref.plan.json", "--cases", tmp_path / "cases",
-                        "--library", tmp_path / "lib")
+    code, _, err = _run(
+        capsys,
+        "score",
+        attempt,
+        tmp_path / "ref.plan.json",
+        "--cases",
+        tmp_path / "cases",
+        "--library",
+        tmp_path / "lib",
+    )
     assert code == 2 and "ref.plan.json: no such plan file" in _one_error_line(err)
 
 
@@ -214,8 +222,9 @@ def test_sr_export_and_import_refuse_to_write_over_their_inputs(capsys, tmp_path
 
 def test_pacs_search_limit_below_one_is_refused_before_any_request(capsys) -> None:
     # --limit -2 asked the PACS nothing and printed "no studies found", exit 0 (nobody listens on port 9)
-    code, out, err = _run(capsys, "pacs", "search", "--url", "http://127.0.0.1:9/dicom-web", "--timeout", "1",
-                          "--limit", "-2", "--json")
+    code, out, err = _run(
+        capsys, "pacs", "search", "--url", "http://127.0.0.1:9/dicom-web", "--timeout", "1", "--limit", "-2", "--json"
+    )
     assert code == 2 and out == ""
     assert "--limit must be 1 or more, got -2" in _one_error_line(err)
 
@@ -267,8 +276,9 @@ def test_library_verify_json_is_one_object(capsys, tmp_path) -> None:
 def test_library_outcome_with_nothing_given_keeps_the_recorded_one(capsys, tmp_path) -> None:
     # `library outcome 1` with no option replaced "pain 7 -> 2" by "no outcome recorded", exit 0
     lib = _library_with_the_sample(capsys, tmp_path)
-    code, out, _ = _run(capsys, "library", "outcome", "1", "--pain-before", "7", "--pain-after", "2", "--json",
-                        "--library", lib)
+    code, out, _ = _run(
+        capsys, "library", "outcome", "1", "--pain-before", "7", "--pain-after", "2", "--json", "--library", lib
+    )
     assert code == 0 and json.loads(out)["outcome_summary"].startswith("pain 7 -> 2")
     code, out, err = _run(capsys, "library", "outcome", "1", "--json", "--library", lib)
     assert code == 2 and out == "" and "no outcome given" in _one_error_line(err) and "--pain-after" in err

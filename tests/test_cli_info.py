@@ -52,11 +52,13 @@ def test_text_output_mentions_the_calibration(capsys: pytest.CaptureFixture, tmp
     assert "US_REGION region 0: 0.2857 x 0.2286 mm/px (row x col)" in text
 
 
-@pytest.mark.parametrize("name", ["no_meta.dcm", "MR_truncated.dcm", "emri_small_jpeg_2k_lossless_too_short.dcm",
-                                  "will-jxl.dcm"])
+@pytest.mark.parametrize(
+    "name", ["no_meta.dcm", "MR_truncated.dcm", "emri_small_jpeg_2k_lossless_too_short.dcm", "will-jxl.dcm"]
+)
 def test_bad_files_exit_non_zero_with_one_line(name: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "needleplan", "info", str(DATA / name)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "needleplan", "info", str(DATA / name)], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode != 0 and proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("needleplan: error: ") and "Traceback" not in proc.stderr

@@ -23,15 +23,31 @@ def test_every_subcommand_module_registers_a_parser_named_like_it() -> None:
     # The dispatcher imports only the module named by the first argument, so names must match.
     parser = build_parser()
     choices = next(a for a in parser._actions if a.dest == "command").choices  # noqa: SLF001
-    for name in ("info", "check", "suggest", "synth", "view", "report", "review", "library",
-                 "history", "sr", "deid", "score", "case", "detect", "pacs"):
+    for name in (
+        "info",
+        "check",
+        "suggest",
+        "synth",
+        "view",
+        "report",
+        "review",
+        "library",
+        "history",
+        "sr",
+        "deid",
+        "score",
+        "case",
+        "detect",
+        "pacs",
+    ):
         assert name in choices, name
         assert set(build_parser(only=name)._actions[-1].choices) == {name}  # noqa: SLF001
 
 
 def test_missing_file_is_one_line_and_exit_2(tmp_path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "needleplan", "info", str(tmp_path / "nope.dcm")],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "needleplan", "info", str(tmp_path / "nope.dcm")], capture_output=True, text=True
+    )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("needleplan: error:")
     assert "Traceback" not in proc.stderr

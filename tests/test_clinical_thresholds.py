@@ -37,8 +37,13 @@ def test_strict_formulary_and_unknown_override():
 
 
 def test_report_values():
-    r = SafetyReport((Finding(code="A", severity="info", message="m"), Finding(code="B", severity="block", message="n",
-                                                                               values={"x": 1})), {"depth_mm": 1.0})
+    r = SafetyReport(
+        (
+            Finding(code="A", severity="info", message="m"),
+            Finding(code="B", severity="block", message="n", values={"x": 1}),
+        ),
+        {"depth_mm": 1.0},
+    )
     assert r.worst_severity == "block" and r.codes == {"A", "B"}
     assert r.to_dict()["findings"][1] == {"code": "B", "severity": "block", "message": "n", "values": {"x": 1}}
     assert SafetyReport(()).worst_severity is None

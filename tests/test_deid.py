@@ -21,8 +21,14 @@ from needleplan.deid.pixels import keep_mask
 from needleplan.errors import DeidentificationError, DicomReadError, UnsupportedCodecError
 
 DATA = Path(__file__).parent / "data" / "real_dicom"
-CLEANABLE = ["GREYSCALE_IMAGE", "RGB_IMAGE", "OBXXXX1A_rle", "US-YBR_FULL_422-EVRLE",
-             "JPGLosslessP14SV1_1s_1f_8b", "no-pixel-spacing"]
+CLEANABLE = [
+    "GREYSCALE_IMAGE",
+    "RGB_IMAGE",
+    "OBXXXX1A_rle",
+    "US-YBR_FULL_422-EVRLE",
+    "JPGLosslessP14SV1_1s_1f_8b",
+    "no-pixel-spacing",
+]
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -48,9 +54,19 @@ def _identifiers(ds: pydicom.Dataset) -> set[str]:
             out.add(str(value))
         elif el.VR == "DT":
             out.add(str(value)[:8])
-        elif kw in ("PatientID", "OtherPatientIDs", "AccessionNumber", "InstitutionName",
-                    "StationName", "IssuerOfPatientID", "DeviceSerialNumber", "RequestingPhysician",
-                    "AdditionalPatientHistory", "CurrentPatientLocation", "StudyID"):
+        elif kw in (
+            "PatientID",
+            "OtherPatientIDs",
+            "AccessionNumber",
+            "InstitutionName",
+            "StationName",
+            "IssuerOfPatientID",
+            "DeviceSerialNumber",
+            "RequestingPhysician",
+            "AdditionalPatientHistory",
+            "CurrentPatientLocation",
+            "StudyID",
+        ):
             if len(str(value)) >= 3:
                 out.add(str(value))
     # Strings under 4 characters ("OB", "AC") occur by chance in any file (VR codes, pixels).
@@ -61,8 +77,7 @@ def _identifiers(ds: pydicom.Dataset) -> set[str]:
 def cleaned(tmp_path_factory) -> dict[str, Path]:
     out_dir = tmp_path_factory.mktemp("deid")
     d = Deidentifier("test-secret")
-    return {name: Path(d.deidentify_file(DATA / f"{name}.dcm", out_dir / f"{name}.dcm").output)
-            for name in CLEANABLE}
+    return {name: Path(d.deidentify_file(DATA / f"{name}.dcm", out_dir / f"{name}.dcm").output) for name in CLEANABLE}
 
 
 @pytest.mark.parametrize("name", CLEANABLE)
@@ -78,9 +93,19 @@ def test_no_original_identifier_left_in_the_bytes(cleaned, name):
 def test_greyscale_known_phi_is_gone(cleaned):
     # Values read by eye from GREYSCALE_IMAGE.dcm (a test patient with burned-in annotation).
     data = cleaned["GREYSCALE_IMAGE"].read_bytes()
-    for phi in (b"ZZZ TEST PATIENTFIVE", b"2020202020202", b"19510829", b"CLEVELAND",
-                b"104111149", b"KILLEEN", b"20170302", b"MCTOUUS01", b"MITRA", b"392075967",
-                b"1.2.840.113696.376376.500.37977461.20170302142445"):
+    for phi in (
+        b"ZZZ TEST PATIENTFIVE",
+        b"2020202020202",
+        b"19510829",
+        b"CLEVELAND",
+        b"104111149",
+        b"KILLEEN",
+        b"20170302",
+        b"MCTOUUS01",
+        b"MITRA",
+        b"392075967",
+        b"1.2.840.113696.376376.500.37977461.20170302142445",
+    ):
         assert phi not in data
 
 
@@ -144,8 +169,7 @@ def test_cine_keeps_frames_timing_and_calibration(tmp_path):
     from needleplan.synth import generate_case, write_case
 
     # a 3-frame JPEG Baseline cine from the phantom (US Multi-frame, FrameTime 50 ms)
-    written = write_case(generate_case("rhomboid_rib", "average", frames=3), tmp_path / "cine.dcm",
-                         compression="jpeg")
+    written = write_case(generate_case("rhomboid_rib", "average", frames=3), tmp_path / "cine.dcm", compression="jpeg")
     r = Deidentifier("s").deidentify_file(written.dicom_path, tmp_path / "out.dcm")
     original, out = _read(written.dicom_path), _read(Path(r.output))
     assert out.NumberOfFrames == 3 and out.pixel_array.shape == original.pixel_array.shape
@@ -283,8 +307,18 @@ def test_cli_deid_refuses_and_flags(tmp_path, capsys):
 def test_keep_mask_is_the_clamped_box(r0, c0, dr, dc):
     rows, cols = 8, 10
     r1, c1 = r0 + dr + 1, c0 + dc + 1
-    region = UltrasoundRegion(index=0, box_px=(r0, c0, r1, c1), spatial_format=1, data_type=1, flags=0,
-                              units_row=3, units_col=3, delta_row=0.01, delta_col=0.01, reference_px=None)
+    region = UltrasoundRegion(
+        index=0,
+        box_px=(r0, c0, r1, c1),
+        spatial_format=1,
+        data_type=1,
+        flags=0,
+        units_row=3,
+        units_col=3,
+        delta_row=0.01,
+        delta_col=0.01,
+        reference_px=None,
+    )
     regions = regions_from_dataset_like(region, rows, cols)
     mask = keep_mask(regions, rows, cols)
     if not regions[0].is_usable:

@@ -21,14 +21,18 @@ from needleplan.errors import CalibrationError, ImageReadError
 
 
 def _manual(spacing: tuple[float, float]) -> Calibration:
-    return Calibration(source="MANUAL", spacing_mm=spacing, origin_px=(0.0, 0.0), region_index=None,
-                       region_box_px=None, reason="test")
+    return Calibration(
+        source="MANUAL", spacing_mm=spacing, origin_px=(0.0, 0.0), region_index=None, region_box_px=None, reason="test"
+    )
 
 
 @settings(max_examples=30, deadline=None, derandomize=True)
-@given(st.integers(MIN_FRAME_PX, 400), st.integers(MIN_FRAME_PX, 400),
-       st.sampled_from([MIN_SPACING_MM, 0.05, 0.2, 1.0, MAX_SPACING_MM]),
-       st.sampled_from([MIN_SPACING_MM, 0.2, MAX_SPACING_MM]))
+@given(
+    st.integers(MIN_FRAME_PX, 400),
+    st.integers(MIN_FRAME_PX, 400),
+    st.sampled_from([MIN_SPACING_MM, 0.05, 0.2, 1.0, MAX_SPACING_MM]),
+    st.sampled_from([MIN_SPACING_MM, 0.2, MAX_SPACING_MM]),
+)
 def test_the_working_grid_keeps_enough_pixels_at_any_plausible_spacing(rows, cols, s_row, s_col) -> None:
     frame = np.zeros((rows, cols), np.uint8)
     view = prepare_frame(frame, _manual((s_row, s_col)))
@@ -46,8 +50,15 @@ def test_speckle_on_coarse_pixels_traces_at_most_max_lines() -> None:
     assert [ln.mean_row for ln in lines] == sorted(ln.mean_row for ln in lines)
 
 
-@pytest.mark.parametrize("spacing", [(MIN_SPACING_MM, MAX_SPACING_MM), (MAX_SPACING_MM, MIN_SPACING_MM),
-                                     (MIN_SPACING_MM, MIN_SPACING_MM), (MAX_SPACING_MM, MAX_SPACING_MM)])
+@pytest.mark.parametrize(
+    "spacing",
+    [
+        (MIN_SPACING_MM, MAX_SPACING_MM),
+        (MAX_SPACING_MM, MIN_SPACING_MM),
+        (MIN_SPACING_MM, MIN_SPACING_MM),
+        (MAX_SPACING_MM, MAX_SPACING_MM),
+    ],
+)
 @pytest.mark.parametrize("shape", [(16, 16), (16, 900), (900, 16), (300, 400, 3)])
 def test_detect_finishes_at_the_edges_of_the_plausible_range(spacing, shape) -> None:
     frame = np.random.default_rng(4).integers(0, 255, shape, dtype=np.uint8)

@@ -17,9 +17,16 @@ from needleplan.plan import load_plan
 from needleplan.synth import Motion, generate_case, write_case
 
 DATA = Path(__file__).parent / "data" / "real_dicom"
-DECODABLE_US = ["OBXXXX1A_rle.dcm", "no-pixel-spacing.dcm", "examples_ybr_color.dcm", "RGB_IMAGE.dcm",
-                "GREYSCALE_IMAGE.dcm", "JPGLosslessP14SV1_1s_1f_8b.dcm", "US1_J2KR.dcm",
-                "US-YBR_FULL_422-EVRLE.dcm"]
+DECODABLE_US = [
+    "OBXXXX1A_rle.dcm",
+    "no-pixel-spacing.dcm",
+    "examples_ybr_color.dcm",
+    "RGB_IMAGE.dcm",
+    "GREYSCALE_IMAGE.dcm",
+    "JPGLosslessP14SV1_1s_1f_8b.dcm",
+    "US1_J2KR.dcm",
+    "US-YBR_FULL_422-EVRLE.dcm",
+]
 UNCALIBRATED = {"US1_J2KR.dcm", "examples_ybr_color.dcm"}
 UNREADABLE = ["MR_truncated.dcm", "emri_small_jpeg_2k_lossless_too_short.dcm", "no_meta.dcm", "will-jxl.dcm"]
 
@@ -170,11 +177,23 @@ def test_into_uses_the_plans_manual_calibration(capsys, tmp_path) -> None:
     Image.fromarray(case.frames[0]).save(png)
     image = open_image(png)
     assert not image.info.calibration.is_calibrated
-    manual = Calibration(source="MANUAL", spacing_mm=tuple(case.spacing_mm), origin_px=tuple(case.origin_px),
-                         region_index=None, region_box_px=None, reason="two points 10 mm apart")
+    manual = Calibration(
+        source="MANUAL",
+        spacing_mm=tuple(case.spacing_mm),
+        origin_px=tuple(case.origin_px),
+        region_index=None,
+        region_box_px=None,
+        reason="two points 10 mm apart",
+    )
     plan_path = tmp_path / "plan.json"
-    save_plan(Plan(image=ImageBinding(path=png.name, frame_index=0, pixel_sha256=image.frame_sha256(0)),
-                   calibration=manual, site="rhomboid"), plan_path)
+    save_plan(
+        Plan(
+            image=ImageBinding(path=png.name, frame_index=0, pixel_sha256=image.frame_sha256(0)),
+            calibration=manual,
+            site="rhomboid",
+        ),
+        plan_path,
+    )
     out = _run_json(capsys, str(png), "--into", str(plan_path))
     pleura = [s for s in out["structures"] if s["kind"] == "pleura"]
     truth = np.asarray([s for s in case.structures if s["kind"] == "pleura"][0]["points_mm"])
@@ -193,8 +212,14 @@ def test_into_refuses_an_uncalibrated_plan(capsys, tmp_path) -> None:
     Image.fromarray(case.frames[0]).save(png)
     image = open_image(png)
     plan_path = tmp_path / "plan.json"
-    save_plan(Plan(image=ImageBinding(path=png.name, frame_index=0, pixel_sha256=image.frame_sha256(0)),
-                   calibration=image.info.calibration, site="rhomboid"), plan_path)
+    save_plan(
+        Plan(
+            image=ImageBinding(path=png.name, frame_index=0, pixel_sha256=image.frame_sha256(0)),
+            calibration=image.info.calibration,
+            site="rhomboid",
+        ),
+        plan_path,
+    )
     before = plan_path.read_text()
     assert main(["detect", str(png), "--into", str(plan_path)]) == 2
     assert "no length calibration" in capsys.readouterr().err

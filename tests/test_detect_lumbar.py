@@ -12,16 +12,23 @@ from needleplan.synth import generate_case
 
 
 def _calibration(case) -> Calibration:
-    return Calibration(source="MANUAL", spacing_mm=case.spacing_mm, origin_px=case.origin_px, region_index=None,
-                       region_box_px=case.region_box_px, reason="phantom")
+    return Calibration(
+        source="MANUAL",
+        spacing_mm=case.spacing_mm,
+        origin_px=case.origin_px,
+        region_index=None,
+        region_box_px=case.region_box_px,
+        reason="phantom",
+    )
 
 
 def _mm(case, det) -> np.ndarray:
     return (np.asarray(det.points_px) - np.asarray(case.origin_px)) * np.asarray(case.spacing_mm)
 
 
-@pytest.mark.parametrize(("habitus", "model"), [("thin", "smooth"), ("average", "smooth"), ("obese", "smooth"),
-                                                ("average", "physical")])
+@pytest.mark.parametrize(
+    ("habitus", "model"), [("thin", "smooth"), ("average", "smooth"), ("obese", "smooth"), ("average", "physical")]
+)
 def test_the_laminae_and_the_window_are_suggested_where_the_truth_has_them(habitus, model):
     if model == "physical":
         pytest.importorskip("pymust")

@@ -21,12 +21,15 @@ def _cols_mm(case):
     return ((b[1] - o[1]) * s, (b[3] - o[1]) * s)
 
 
-@pytest.mark.parametrize("preset,habitus,seed", [
-    ("rhomboid_intercostal", "average", 0),
-    ("upper_trapezius", "thin", 1),
-    ("thoracic_paraspinal", "obese", 2),
-    ("rhomboid_rib", "obese", 3),
-])
+@pytest.mark.parametrize(
+    "preset,habitus,seed",
+    [
+        ("rhomboid_intercostal", "average", 0),
+        ("upper_trapezius", "thin", 1),
+        ("thoracic_paraspinal", "obese", 2),
+        ("rhomboid_rib", "obese", 3),
+    ],
+)
 def test_thoracic_pleura_and_ribs(preset: str, habitus: str, seed: int) -> None:
     case = generate_case(preset, habitus, seed=seed)
     cal = _cal(case)
@@ -50,10 +53,15 @@ def test_pleura_depth_against_truth_by_hand() -> None:
     assert np.median(points(pleura)[:, 0]) == pytest.approx(29.0, abs=0.5)
 
 
-@pytest.mark.parametrize("preset,habitus", [
-    ("gluteus_medius", "thin"), ("gluteus_medius", "obese"), ("piriformis", "average"),
-    ("quadratus_lumborum", "thin"),
-])
+@pytest.mark.parametrize(
+    "preset,habitus",
+    [
+        ("gluteus_medius", "thin"),
+        ("gluteus_medius", "obese"),
+        ("piriformis", "average"),
+        ("quadratus_lumborum", "thin"),
+    ],
+)
 def test_no_pleura_invented_off_the_thorax(preset: str, habitus: str) -> None:
     case = generate_case(preset, habitus, seed=4)
     # without the site, too: the image alone must not make a pleura
@@ -63,8 +71,9 @@ def test_no_pleura_invented_off_the_thorax(preset: str, habitus: str) -> None:
         assert any("no pleura-like line" in n for n in res.notes)
 
 
-@pytest.mark.parametrize("preset,habitus", [("rhomboid_intercostal", "obese"), ("piriformis", "thin"),
-                                            ("gluteus_medius", "average")])
+@pytest.mark.parametrize(
+    "preset,habitus", [("rhomboid_intercostal", "obese"), ("piriformis", "thin"), ("gluteus_medius", "average")]
+)
 def test_vessels_found_at_their_centre(preset: str, habitus: str) -> None:
     case = generate_case(preset, habitus, seed=5)
     cal = _cal(case)

@@ -31,9 +31,9 @@ def _find(img: np.ndarray):
 def test_grey_lumen_in_a_bright_wall_is_a_vessel() -> None:
     img, rr, cc = _tissue()
     d = np.hypot(rr - 100, cc - 90)
-    img[d <= 8] = 0.85           # wall, 2 mm thick as smeared by the PSF: 1.7 x tissue
-    img[d <= 4.5] = 0.35         # grey lumen (0.41 of the wall): not anechoic
-    img[d <= 3] = 0.25           # dark core, 0.75 mm radius: 0.29 of the wall
+    img[d <= 8] = 0.85  # wall, 2 mm thick as smeared by the PSF: 1.7 x tissue
+    img[d <= 4.5] = 0.35  # grey lumen (0.41 of the wall): not anechoic
+    img[d <= 3] = 0.25  # dark core, 0.75 mm radius: 0.29 of the wall
     blobs = _find(img)
     assert len(blobs) == 1
     b = blobs[0]
@@ -49,13 +49,13 @@ def test_grey_lumen_in_a_bright_wall_is_a_vessel() -> None:
 
 def test_speckle_drop_out_is_not_a_vessel() -> None:
     img, rr, cc = _tissue()
-    img[np.hypot(rr - 100, cc - 90) <= 3] = 0.25   # the same dark core, ordinary tissue around it
+    img[np.hypot(rr - 100, cc - 90) <= 3] = 0.25  # the same dark core, ordinary tissue around it
     assert _find(img) == []
 
 
 def test_dark_gap_under_one_bright_fascia_is_not_a_vessel() -> None:
     img, rr, cc = _tissue()
-    img[90:96, :] = 0.85                             # a fascia line just above the core
+    img[90:96, :] = 0.85  # a fascia line just above the core
     img[np.hypot(rr - 100, cc - 90) <= 3] = 0.25
     assert _find(img) == []
 
@@ -64,6 +64,6 @@ def test_anechoic_lumen_is_still_found_by_the_first_test() -> None:
     img, rr, cc = _tissue()
     d = np.hypot(rr - 100, cc - 90)
     img[d <= 10] = 0.6
-    img[d <= 8] = 0.03           # anechoic 4 mm lumen: 0.06 of its wall
+    img[d <= 8] = 0.03  # anechoic 4 mm lumen: 0.06 of its wall
     blobs = _find(img)
     assert len(blobs) == 1 and blobs[0].lumen_ratio < LUMEN_RATIO

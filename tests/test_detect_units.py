@@ -14,8 +14,14 @@ from needleplan.errors import CalibrationError, ImageReadError
 
 
 def _cal(spacing_mm: float = 0.1, origin_px=(0.0, 0.0), box=None) -> Calibration:
-    return Calibration(source="MANUAL", spacing_mm=(spacing_mm, spacing_mm), origin_px=origin_px, region_index=None,
-                       region_box_px=box, reason="test")
+    return Calibration(
+        source="MANUAL",
+        spacing_mm=(spacing_mm, spacing_mm),
+        origin_px=origin_px,
+        region_index=None,
+        region_box_px=box,
+        reason="test",
+    )
 
 
 def _speckle(shape, seed=0, level=0.35):
@@ -121,8 +127,12 @@ def test_anechoic_disk_is_a_vessel_with_its_centre_in_mm() -> None:
 
 
 @settings(max_examples=12, deadline=None)
-@given(row=st.integers(40, 300), col=st.integers(40, 300), radius_px=st.integers(12, 30),
-       spacing=st.sampled_from([0.08, 0.1, 0.15, 0.2]))
+@given(
+    row=st.integers(40, 300),
+    col=st.integers(40, 300),
+    radius_px=st.integers(12, 30),
+    spacing=st.sampled_from([0.08, 0.1, 0.15, 0.2]),
+)
 def test_vessel_centre_property(row: int, col: int, radius_px: int, spacing: float) -> None:
     img = _speckle((360, 360), seed=row) * 90 + 20
     rr, cc = np.mgrid[:360, :360]
@@ -137,8 +147,9 @@ def test_vessel_centre_property(row: int, col: int, radius_px: int, spacing: flo
 
 
 @settings(max_examples=30, deadline=None)
-@given(factor=st.integers(1, 4), r0=st.integers(0, 50), c0=st.integers(0, 50),
-       pr=st.floats(0, 100), pc=st.floats(0, 100))
+@given(
+    factor=st.integers(1, 4), r0=st.integers(0, 50), c0=st.integers(0, 50), pr=st.floats(0, 100), pc=st.floats(0, 100)
+)
 def test_work_grid_round_trip(factor: int, r0: int, c0: int, pr: float, pc: float) -> None:
     v = FrameView(np.zeros((4, 4), np.float32), (r0, c0, r0 + 99, c0 + 99), factor, (0.2, 0.2), True, 1.0)
     back = v.work_to_image(v.image_to_work([[pr, pc]]))
@@ -146,8 +157,14 @@ def test_work_grid_round_trip(factor: int, r0: int, c0: int, pr: float, pc: floa
 
 
 def test_uncalibrated_gives_pixels_and_refuses_mm() -> None:
-    none = Calibration(source="NONE", spacing_mm=None, origin_px=(0.0, 0.0), region_index=None, region_box_px=None,
-                       reason="no Sequence of Ultrasound Regions and no PixelSpacing")
+    none = Calibration(
+        source="NONE",
+        spacing_mm=None,
+        origin_px=(0.0, 0.0),
+        region_index=None,
+        region_box_px=None,
+        reason="no Sequence of Ultrasound Regions and no PixelSpacing",
+    )
     res = detect_frame(chest(), none)
     assert not res.calibrated and any("pixels only" in n for n in res.notes)
     assert any(d.kind == "pleura" for d in res.detections)  # found, in pixels
@@ -161,8 +178,14 @@ def test_region_box_limits_the_search() -> None:
     rr, cc = np.mgrid[:300, :400]
     img[(rr - 150) ** 2 + (cc - 300) ** 2 < 20**2] = 1
     frame = np.clip(img, 0, 255).astype(np.uint8)
-    cal = Calibration(source="US_REGION", spacing_mm=(0.1, 0.1), origin_px=(0.0, 0.0), region_index=0,
-                      region_box_px=(0, 0, 299, 199), reason="test")
+    cal = Calibration(
+        source="US_REGION",
+        spacing_mm=(0.1, 0.1),
+        origin_px=(0.0, 0.0),
+        region_index=0,
+        region_box_px=(0, 0, 299, 199),
+        reason="test",
+    )
     assert not [d for d in detect_frame(frame, cal).detections if d.kind == "vessel"]
     assert prepare_frame(frame, cal).box_px == (0, 0, 299, 199)
 
@@ -173,8 +196,12 @@ def test_bad_frame_shape_is_a_typed_error() -> None:
 
 
 @settings(max_examples=10, deadline=None)
-@given(pleura_px=st.integers(120, 190), spacing=st.sampled_from([0.08, 0.1, 0.12]),
-       origin_row=st.integers(0, 10), seed=st.integers(0, 1000))
+@given(
+    pleura_px=st.integers(120, 190),
+    spacing=st.sampled_from([0.08, 0.1, 0.12]),
+    origin_row=st.integers(0, 10),
+    seed=st.integers(0, 1000),
+)
 def test_pleura_depth_property(pleura_px: int, spacing: float, origin_row: int, seed: int) -> None:
     # the pleura drawn at image row pleura_px is (pleura_px - origin_row) * spacing mm deep;
     # the A-line sits at twice its depth below the skin (origin_row), inside the 420-row frame

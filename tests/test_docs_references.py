@@ -36,7 +36,7 @@ def document_names(text: str) -> list[str]:
     names = []
     for match in _MD_NAME.finditer(text):
         start = match.start(1)
-        if "://" in match.group(1) or text[max(0, start - 3):start].endswith(":/"):
+        if "://" in match.group(1) or text[max(0, start - 3) : start].endswith(":/"):
             continue
         names.append(match.group(1))
     return names
@@ -63,9 +63,11 @@ def tracked_text_files(root: Path) -> list[Path]:
     if paths is None:
         paths = [p for p in root.rglob("*") if p.is_file()]
     return sorted(
-        p for p in paths
+        p
+        for p in paths
         if not any(part.startswith(".") for part in p.relative_to(root).parts)
-        and (p.suffix in TEXT_SUFFIXES or p.name in TEXT_NAMES) and p.is_file()
+        and (p.suffix in TEXT_SUFFIXES or p.name in TEXT_NAMES)
+        and p.is_file()
     )
 
 
@@ -101,8 +103,10 @@ def test_the_check_sees_a_reference_to_a_document_that_is_not_there(tmp_path):
     assert missing_documents(tmp_path) == [f"pkg/mod.py:2: {gone}"]
 
 
-@pytest.mark.parametrize("name", ["contracts.md", "clinical-rules.md", "ultrasound-calibration.md", "style.md",
-                                  "finding-codes.md", "internals.md"])
+@pytest.mark.parametrize(
+    "name",
+    ["contracts.md", "clinical-rules.md", "ultrasound-calibration.md", "style.md", "finding-codes.md", "internals.md"],
+)
 def test_the_project_documents_exist(name):
     # The documents the code's comments cite; a rename must update every citation (see above).
     assert (REPO / "docs" / name).is_file()
@@ -178,12 +182,17 @@ def document_parts(markdown: str) -> set[str]:
 def test_every_cited_section_and_rule_exists():
     # A citation of a section number the document does not have is as lost as a citation of a
     # missing file (the doctests above show the forms recognised).
-    parts = {stem: document_parts((REPO / "docs" / f"{stem}.md").read_text(encoding="utf-8"))
-             for stem in ("contracts", "ultrasound-calibration", "clinical-rules")}
+    parts = {
+        stem: document_parts((REPO / "docs" / f"{stem}.md").read_text(encoding="utf-8"))
+        for stem in ("contracts", "ultrasound-calibration", "clinical-rules")
+    }
     assert {"3", "4", "5", "6"} <= parts["contracts"] and {"R1", "R19", "1I"} <= parts["clinical-rules"]
     stale = []
     for path in tracked_text_files(REPO):
         for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-            stale += [f"{path.relative_to(REPO)}:{number}: {stem}.md {part}"
-                      for stem, part in cited_parts(line) if part not in parts[stem]]
+            stale += [
+                f"{path.relative_to(REPO)}:{number}: {stem}.md {part}"
+                for stem, part in cited_parts(line)
+                if part not in parts[stem]
+            ]
     assert not stale, "cited sections or rules that the document does not have:\n" + "\n".join(stale)

@@ -100,8 +100,16 @@ def test_families_are_ordered_by_the_registry() -> None:
     ordered = [r.family.rsplit(".", 1)[-1] for r in registry.rules_in_order()]
     families = list(dict.fromkeys(ordered))
     # implausible plans first (issue 17: a plan that describes no procedure says so before anything else)
-    assert families[:8] == ["rules_plausibility", "rules_regions", "rules_pleura", "rules_neuraxis",
-                            "rules_structures", "rules_needle", "rules_patient", "rules_dose"]
+    assert families[:8] == [
+        "rules_plausibility",
+        "rules_regions",
+        "rules_pleura",
+        "rules_neuraxis",
+        "rules_structures",
+        "rules_needle",
+        "rules_patient",
+        "rules_dose",
+    ]
     # Every rule module found on disk registered its family.
     on_disk = {p.stem for p in (SRC / "safety").glob("rules_*.py")}
     assert {f.rsplit(".", 1)[-1] for f in registry.FAMILIES} == on_disk
@@ -113,7 +121,8 @@ def test_a_new_family_registers_itself_from_its_one_file(tmp_path, monkeypatch) 
     pkg = tmp_path / "extra_rules_pkg"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
-    (pkg / "rules_demo.py").write_text(textwrap.dedent("""
+    (pkg / "rules_demo.py").write_text(
+        textwrap.dedent("""
         from needleplan.safety.codes import FindingCode
         from needleplan.safety.registry import rule, rule_family
         from needleplan.safety.report import Finding
@@ -123,7 +132,8 @@ def test_a_new_family_registers_itself_from_its_one_file(tmp_path, monkeypatch) 
         @rule("demo", codes=(FindingCode.TARGET_NOT_MARKED,), rows=("R1",))
         def demo(ctx):
             yield Finding(code=FindingCode.TARGET_NOT_MARKED, severity="info", message="demo")
-    """))
+    """)
+    )
     (pkg / "not_a_family.py").write_text("raise RuntimeError('must not be imported')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     before = list(registry.RULES)
@@ -141,6 +151,7 @@ def test_a_new_family_registers_itself_from_its_one_file(tmp_path, monkeypatch) 
 
 
 # --- the margins a check applied (what a viewer must draw) ---------------------------------------
+
 
 def _margins(p: dict) -> dict[int, tuple[str, float, str, bool]]:
     report = check_plan(plan_from_dict(p))
@@ -167,6 +178,6 @@ def test_applied_margin_is_10_mm_for_a_pleura_marked_on_another_frame() -> None:
 def test_applied_margin_of_a_vessel_and_none_uncalibrated() -> None:
     artery = box("artery", 5, 5, 7, 7)
     p = plan("gluteus_maximus", structures=[artery], entry=(0, 0), tip=(12, 0))
-    assert _margins(p) == {0: ("vessel", 5.0, "VESSEL_MARGIN_MM", False)}   # VESSEL_MARGIN_MM = 5 mm (R10)
+    assert _margins(p) == {0: ("vessel", 5.0, "VESSEL_MARGIN_MM", False)}  # VESSEL_MARGIN_MM = 5 mm (R10)
     uncal = {**p, "calibration": {"source": "NONE", "origin_px": [0, 0]}}
-    assert _margins(uncal) == {}     # nothing is checked in mm without a calibration
+    assert _margins(uncal) == {}  # nothing is checked in mm without a calibration

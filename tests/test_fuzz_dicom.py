@@ -99,8 +99,9 @@ def _has_gdcm() -> bool:
 
 @pytest.mark.parametrize("name", ABORTS)
 def test_the_abort_reproducers_end_in_a_clear_error_not_an_abort(name: str) -> None:
-    proc = subprocess.run([sys.executable, "-c", _DECODE, str(REPRO / name)], capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", _DECODE, str(REPRO / name)], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-500:]  # -6 would be SIGABRT inside GDCM
     assert proc.stdout.startswith("refused:") and "the image header is damaged" in proc.stdout
     assert "terminate called" not in proc.stderr
@@ -110,6 +111,7 @@ def test_the_abort_reproducers_end_in_a_clear_error_not_an_abort(name: str) -> N
 @pytest.mark.parametrize("name", ABORTS)
 def test_without_the_header_check_gdcm_really_aborts_on_them(name: str) -> None:
     # the control: the same file handed straight to GDCM kills the process (SIGABRT, -6)
-    proc = subprocess.run([sys.executable, "-c", _RAW_GDCM, str(REPRO / name)], capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", _RAW_GDCM, str(REPRO / name)], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == -6, (proc.returncode, proc.stderr[-300:])

@@ -78,16 +78,20 @@ def test_library_warnings_become_one_worded_note_each(capsys) -> None:
 
     def command(_args: argparse.Namespace) -> int:
         for _ in range(3):  # pydicom warns once per element read; the note is said once
-            warnings.warn_explicit("Invalid value for VR US: b'\\xc2'", UserWarning,
-                                   "/site-packages/pydicom/valuerep.py", 1)
+            warnings.warn_explicit(
+                "Invalid value for VR US: b'\\xc2'", UserWarning, "/site-packages/pydicom/valuerep.py", 1
+            )
         warnings.warn("`json_encoders` is deprecated", DeprecationWarning, stacklevel=1)  # pydantic's: not the user's
         return 0
 
     assert _run_worded(command, argparse.Namespace()) == 0
     err = capsys.readouterr().err
     assert err.splitlines() == [
-        ("needleplan: note: the DICOM reader reported a problem with the input (it was read anyway; "
-         "check the result): Invalid value for VR US: b'\\xc2'")]
+        (
+            "needleplan: note: the DICOM reader reported a problem with the input (it was read anyway; "
+            "check the result): Invalid value for VR US: b'\\xc2'"
+        )
+    ]
     assert "UserWarning" not in err and "deprecated" not in err
 
 

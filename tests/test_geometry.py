@@ -14,15 +14,18 @@ from needleplan import geometry as g
 SQUARE = [[0, 0], [0, 10], [10, 10], [10, 0]]
 
 
-@pytest.mark.parametrize("p0, p1, shape, closed, expected", [
-    ([0, 0], [10, 0], [[14, -20], [14, 20]], False, 4.0),          # needle tip 4 mm above a horizontal pleura
-    ([0, 0], [20, 0], [[14, -20], [14, 20]], False, 0.0),          # crosses it
-    ([0, 0], [10, 0], [[13, 4], [13, 9]], False, 5.0),             # 3-4-5 from tip (10,0) to (13,4)
-    ([-5, 5], [-1, 5], SQUARE, True, 1.0),                         # 1 mm above the square
-    ([5, 5], [6, 6], SQUARE, True, 0.0),                           # inside a closed shape
-    ([0, -5], [0, 15], [[0, 20], [0, 30]], False, 5.0),            # collinear, 5 mm apart end to end
-    ([0, 0], [0, 10], [[3, 4]], False, 3.0),                       # a point structure
-])
+@pytest.mark.parametrize(
+    "p0, p1, shape, closed, expected",
+    [
+        ([0, 0], [10, 0], [[14, -20], [14, 20]], False, 4.0),  # needle tip 4 mm above a horizontal pleura
+        ([0, 0], [20, 0], [[14, -20], [14, 20]], False, 0.0),  # crosses it
+        ([0, 0], [10, 0], [[13, 4], [13, 9]], False, 5.0),  # 3-4-5 from tip (10,0) to (13,4)
+        ([-5, 5], [-1, 5], SQUARE, True, 1.0),  # 1 mm above the square
+        ([5, 5], [6, 6], SQUARE, True, 0.0),  # inside a closed shape
+        ([0, -5], [0, 15], [[0, 20], [0, 30]], False, 5.0),  # collinear, 5 mm apart end to end
+        ([0, 0], [0, 10], [[3, 4]], False, 3.0),  # a point structure
+    ],
+)
 def test_segment_shape_distance_table(p0, p1, shape, closed, expected):
     assert g.segment_shape_distance(p0, p1, shape, closed) == pytest.approx(expected)
 
@@ -75,8 +78,8 @@ def test_clearance_never_negative_and_matches_brute_force(p0, p1, shape, closed)
     assert d >= 0.0
     brute = _brute_segment_distance(p0, p1, shape, closed)
     seg_len = math.dist(p0, p1)
-    assert d <= brute + 1e-9                       # exact is never more than any sampled distance
-    assert d >= brute - seg_len / 399 - 1e-9       # and at most one sample step less
+    assert d <= brute + 1e-9  # exact is never more than any sampled distance
+    assert d >= brute - seg_len / 399 - 1e-9  # and at most one sample step less
 
 
 @settings(max_examples=150, deadline=None)

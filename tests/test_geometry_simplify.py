@@ -55,9 +55,15 @@ def test_a_traced_circle_fits_the_plans_cap_within_a_tenth_of_a_millimetre():
     assert 20 <= len(out) <= 40
     assert _worst_distance(circle, out, True) <= 0.1
     structure = {"kind": "vessel", "closed": True, "points_mm": circle.tolist()}
-    plan = {"format": "needleplan.plan", "version": 1, "image": {"frame_index": 0},
-            "calibration": {"source": "MANUAL", "spacing_mm": [0.1, 0.1]}, "site": "other",
-            "structures": [structure], "needle": None}
+    plan = {
+        "format": "needleplan.plan",
+        "version": 1,
+        "image": {"frame_index": 0},
+        "calibration": {"source": "MANUAL", "spacing_mm": [0.1, 0.1]},
+        "site": "other",
+        "structures": [structure],
+        "needle": None,
+    }
     assert len(circle) > MAX_POINTS_PER_STRUCTURE  # as traced, the plan would be refused
     plan["structures"][0]["points_mm"] = out.tolist()
     assert len(plan_from_dict(plan).structures[0].points_mm) == len(out)

@@ -57,8 +57,9 @@ def test_jpeg_baseline_cine_decodes_within_lossy_tolerance(tmp_path: Path) -> No
 
 
 def test_frame_time_vector_named_with_a_private_tag_in_the_pointer(tmp_path: Path) -> None:
-    ds = us_dataset(16, 16, frames=4, frame_time_vector=[0, 57.9671, 40.0, 42.0],
-                    frame_increment_pointer=[0x00181065, 0xFB843290])
+    ds = us_dataset(
+        16, 16, frames=4, frame_time_vector=[0, 57.9671, 40.0, 42.0], frame_increment_pointer=[0x00181065, 0xFB843290]
+    )
     info = read_info(write(ds, tmp_path / "ftv.dcm"))
     # cumulative: 0, 57.9671, 97.9671, 139.9671; mean increment 139.9671 / 3 = 46.6557
     assert info.frame_times_ms == pytest.approx((0.0, 57.9671, 97.9671, 139.9671))
@@ -138,8 +139,10 @@ def test_ct_int16_keeps_stored_values(tmp_path: Path) -> None:
     assert image.info.calibration.spacing_mm == (0.5, 0.4)
 
 
-@pytest.mark.parametrize(("mode", "fmt", "shape"), [("L", "PNG", (30, 40)), ("RGB", "PNG", (30, 40, 3)),
-                                                     ("RGB", "JPEG", (30, 40, 3)), ("RGBA", "PNG", (30, 40, 3))])
+@pytest.mark.parametrize(
+    ("mode", "fmt", "shape"),
+    [("L", "PNG", (30, 40)), ("RGB", "PNG", (30, 40, 3)), ("RGB", "JPEG", (30, 40, 3)), ("RGBA", "PNG", (30, 40, 3))],
+)
 def test_plain_images_open_uncalibrated(tmp_path: Path, mode: str, fmt: str, shape) -> None:
     arr = frame_pattern(0, 30, 40, rgb=mode != "L")
     img = Image.fromarray(arr).convert(mode)

@@ -37,8 +37,10 @@ def cine() -> np.ndarray:
 @pytest.fixture(scope="module")
 def videos(cine: np.ndarray, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("video")
-    return {"mp4": h264_mp4(cine, folder / "cine.mp4", gop=GOP),
-            "dicom": video_dicom(cine, folder / "cine.dcm", gop=GOP)}
+    return {
+        "mp4": h264_mp4(cine, folder / "cine.mp4", gop=GOP),
+        "dicom": video_dicom(cine, folder / "cine.dcm", gop=GOP),
+    }
 
 
 def _decode_all(path: Path) -> list[np.ndarray]:
@@ -120,10 +122,13 @@ def test_dicom_video_keeps_its_region_calibration_and_timing(videos) -> None:
     assert any("h264 video stream" in note for note in info.notes)
 
 
-@pytest.mark.parametrize(("timing", "frame_time_ms"), [
-    ({"cine_rate": 20}, 50.0),  # 1000 / 20 frames/s
-    ({"frame_time_vector": [0.0] + [25.0] * 11, "frame_increment_pointer": [0x00181065]}, 25.0),
-])
+@pytest.mark.parametrize(
+    ("timing", "frame_time_ms"),
+    [
+        ({"cine_rate": 20}, 50.0),  # 1000 / 20 frames/s
+        ({"frame_time_vector": [0.0] + [25.0] * 11, "frame_increment_pointer": [0x00181065]}, 25.0),
+    ],
+)
 def test_dicom_video_timing_from_cine_rate_or_frame_time_vector(cine, tmp_path, timing, frame_time_ms) -> None:
     info = read_info(video_dicom(cine[:12], tmp_path / "t.dcm", timing=timing, fragments=1))
     assert info.frames == 12
@@ -284,10 +289,15 @@ def test_a_plan_bound_to_a_video_frame_round_trips_through_detect_into(videos, t
     from needleplan.synth import generate_case
 
     image = open_image(videos["dicom"])
-    binding = {"path": videos["dicom"].name, "sop_instance_uid": image.info.sop_instance_uid,
-               "frame_index": 12, "pixel_sha256": image.frame_sha256(12)}
-    plan = replace(generate_case("upper_trapezius", "thin", seed=1).to_plan(image=binding),
-                   calibration=image.info.calibration)
+    binding = {
+        "path": videos["dicom"].name,
+        "sop_instance_uid": image.info.sop_instance_uid,
+        "frame_index": 12,
+        "pixel_sha256": image.frame_sha256(12),
+    }
+    plan = replace(
+        generate_case("upper_trapezius", "thin", seed=1).to_plan(image=binding), calibration=image.info.calibration
+    )
     path = tmp_path / "on_video.plan.json"
     save_plan(plan, path)
     assert main(["detect", str(videos["dicom"]), "--into", str(path)]) == 0
@@ -300,20 +310,24 @@ def test_a_plan_bound_to_a_video_frame_round_trips_through_detect_into(videos, t
     assert "pixel SHA-256" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("container", "codec", "options", "most_decoded"), [
-    # most_decoded: pictures decoded for frame 13 with a key frame every 8 (8-13 is 6)
-    ("avi", "h264", {}, 6),  # AVI's timestamps are the decode order: display order is counted
-    ("mov", "h264", {}, 6),
-    ("mp4", "hevc", {}, 6),
-    ("mp4", "mpeg2", {}, 8),  # mpeg2video places its I-frames itself: within one group
-    ("dicom", "hevc", {}, 6),  # HEVC/H.265 Main (.4.107), a bare stream: an IDR every 8
-    # x265's open groups: CRA key frames are no clean start without timestamps, so the decoder
-    # goes back to the stream's first IDR (frames 0-13) rather than count wrongly
-    ("dicom", "hevc", {"closed_gop": False}, 14),
-    ("dicom", "mpeg2", {}, 8),  # MPEG2 Main Profile / Main Level (.4.100): the parser's timestamps
-])
-def test_other_containers_and_codecs_decode_the_same_frames_lazily(cine, tmp_path, container, codec, options,
-                                                                   most_decoded) -> None:
+@pytest.mark.parametrize(
+    ("container", "codec", "options", "most_decoded"),
+    [
+        # most_decoded: pictures decoded for frame 13 with a key frame every 8 (8-13 is 6)
+        ("avi", "h264", {}, 6),  # AVI's timestamps are the decode order: display order is counted
+        ("mov", "h264", {}, 6),
+        ("mp4", "hevc", {}, 6),
+        ("mp4", "mpeg2", {}, 8),  # mpeg2video places its I-frames itself: within one group
+        ("dicom", "hevc", {}, 6),  # HEVC/H.265 Main (.4.107), a bare stream: an IDR every 8
+        # x265's open groups: CRA key frames are no clean start without timestamps, so the decoder
+        # goes back to the stream's first IDR (frames 0-13) rather than count wrongly
+        ("dicom", "hevc", {"closed_gop": False}, 14),
+        ("dicom", "mpeg2", {}, 8),  # MPEG2 Main Profile / Main Level (.4.100): the parser's timestamps
+    ],
+)
+def test_other_containers_and_codecs_decode_the_same_frames_lazily(
+    cine, tmp_path, container, codec, options, most_decoded
+) -> None:
     path = tmp_path / f"cine.{'dcm' if container == 'dicom' else container}"
     if container == "dicom":
         video_dicom(cine[:24], path, codec=codec, gop=8, **options)
@@ -341,7 +355,7 @@ def test_start_packet_is_the_last_key_frame_at_or_before_the_frame(flags, data) 
     index = data.draw(st.integers(0, len(keyframe) - 1))
     start = ix.start_packet(index)
     assert keyframe[start] and start <= index
-    assert not any(keyframe[start + 1:index + 1])
+    assert not any(keyframe[start + 1 : index + 1])
 
 
 @given(st.lists(st.booleans(), min_size=1, max_size=40), st.permutations(range(40)), st.data())
@@ -375,8 +389,9 @@ def test_without_pyav_a_video_says_which_extra_adds_it(tmp_path):
     (blocker / "av.py").write_text("raise ImportError('PyAV is not installed')\n")
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(blocker), *sys.path])
-    done = subprocess.run([sys.executable, "-m", "needleplan", "info", str(path)], capture_output=True,
-                          text=True, env=env, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "needleplan", "info", str(path)], capture_output=True, text=True, env=env, timeout=120
+    )
     assert done.returncode == 2
     (line,) = done.stderr.strip().splitlines()
     assert "needleplan[video]" in line and "Traceback" not in done.stderr

@@ -19,10 +19,10 @@ SRC = ROOT / "src" / "needleplan"
 
 @dataclass(frozen=True)
 class Edge:
-    source: str       # subpackage (or top-level module) that imports
-    target: str       # subpackage imported
-    where: str        # file:line
-    lazy: bool        # inside a function
+    source: str  # subpackage (or top-level module) that imports
+    target: str  # subpackage imported
+    where: str  # file:line
+    lazy: bool  # inside a function
 
 
 def _layers() -> dict[str, int]:
@@ -43,14 +43,18 @@ def _edges() -> list[Edge]:
     for path in sorted(SRC.rglob("*.py")):
         source = _subpackage(path)
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        inside = {id(n) for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
-                  for n in ast.walk(f) if n is not f}
+        inside = {
+            id(n)
+            for f in ast.walk(tree)
+            if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+            for n in ast.walk(f)
+            if n is not f
+        }
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = ([f"needleplan.{a.name}" for a in node.names] if node.module == "needleplan"
-                         else [node.module])
+                names = [f"needleplan.{a.name}" for a in node.names] if node.module == "needleplan" else [node.module]
             else:
                 continue
             for name in names:

@@ -18,20 +18,31 @@ from needleplan.plan import plan_from_dict
 def make_plan(**overrides) -> dict:
     """A valid plan dict carrying its findings (so no safety engine is needed to add it)."""
     plan = {
-        "format": "needleplan.plan", "version": 1,
-        "image": {"path": "case.dcm", "sop_instance_uid": "1.2.826.0.1.3680043.8.498.1",
-                  "frame_index": 0, "pixel_sha256": "a" * 64},
-        "calibration": {"source": "US_REGION", "spacing_mm": [0.2, 0.2],
-                        "origin_px": [36.0, 340.0], "region_index": 0},
-        "site": "rhomboid", "approach": "in_plane",
+        "format": "needleplan.plan",
+        "version": 1,
+        "image": {
+            "path": "case.dcm",
+            "sop_instance_uid": "1.2.826.0.1.3680043.8.498.1",
+            "frame_index": 0,
+            "pixel_sha256": "a" * 64,
+        },
+        "calibration": {"source": "US_REGION", "spacing_mm": [0.2, 0.2], "origin_px": [36.0, 340.0], "region_index": 0},
+        "site": "rhomboid",
+        "approach": "in_plane",
         "patient": {"bmi": 21.0, "id": "P-001"},
-        "structures": [{"kind": "pleura", "points_mm": [[14.8, -20.0], [15.1, 20.0]],
-                        "closed": False}],
-        "needle": {"entry_mm": [0.0, -18.0], "target_mm": [9.5, 2.0], "length_mm": 38.0,
-                   "gauge": 25},
-        "author": "Dr Ada", "created": "2026-03-01T10:00:00+00:00", "notes": "rev 1",
-        "findings": [{"code": "PLEURA_MARGIN", "severity": "warn",
-                      "message": "tip 5.3 mm above the pleura; margin 5 mm", "values": {}}],
+        "structures": [{"kind": "pleura", "points_mm": [[14.8, -20.0], [15.1, 20.0]], "closed": False}],
+        "needle": {"entry_mm": [0.0, -18.0], "target_mm": [9.5, 2.0], "length_mm": 38.0, "gauge": 25},
+        "author": "Dr Ada",
+        "created": "2026-03-01T10:00:00+00:00",
+        "notes": "rev 1",
+        "findings": [
+            {
+                "code": "PLEURA_MARGIN",
+                "severity": "warn",
+                "message": "tip 5.3 mm above the pleura; margin 5 mm",
+                "values": {},
+            }
+        ],
         "metrics": {"depth_mm": 9.5},
     }
     plan.update(overrides)
@@ -88,8 +99,7 @@ def test_two_processes_saving_at_once_exactly_one_wins(tmp_path):
         setup.add(make_plan())
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    procs = [ctx.Process(target=_save_from_process, args=(str(root), n, queue))
-             for n in ("p1", "p2", "p3")]
+    procs = [ctx.Process(target=_save_from_process, args=(str(root), n, queue)) for n in ("p1", "p2", "p3")]
     for p in procs:
         p.start()
     for p in procs:
@@ -120,8 +130,14 @@ def test_review_workflow_records_reviewer_time_and_comment(lib):
     assert row["status"] == "approved"
     events = lib.history(1)
     kinds = [(e["kind"], e.get("action")) for e in events]
-    assert kinds == [("revision", None), ("status", "submit"), ("status", "request_changes"),
-                     ("revision", None), ("status", "submit"), ("status", "approve")]
+    assert kinds == [
+        ("revision", None),
+        ("status", "submit"),
+        ("status", "request_changes"),
+        ("revision", None),
+        ("status", "submit"),
+        ("status", "approve"),
+    ]
     sent_back = events[2]
     assert sent_back["by"] == "Dr Bo" and sent_back["comment"] == "mark the rib below the target"
     assert sent_back["at"].endswith("+00:00") and sent_back["revision"] == 1
@@ -160,8 +176,7 @@ def test_approval_of_a_revision_that_changed_since_is_refused(lib):
 
 def test_a_plan_for_another_image_is_refused_as_a_revision(lib):
     lib.add(make_plan())
-    other = make_plan(image={"sop_instance_uid": "9.9.9", "frame_index": 0,
-                             "pixel_sha256": "b" * 64})
+    other = make_plan(image={"sop_instance_uid": "9.9.9", "frame_index": 0, "pixel_sha256": "b" * 64})
     with pytest.raises(ImageBindingError, match="another image"):
         lib.save(1, other, expected_revision=1)
     assert lib.record(1)["revision"] == 1
@@ -200,9 +215,9 @@ def test_a_complication_makes_an_outcome_poor_even_with_relief():
     assert outcome.is_poor and "pneumothorax" in outcome.summary()
 
 
-@pytest.mark.parametrize("kwargs, match", [({"pain_before": 11}, "0-10"),
-                                           ({"pain_after": -1}, "0-10"),
-                                           ({"relief_days": -2}, "negative")])
+@pytest.mark.parametrize(
+    "kwargs, match", [({"pain_before": 11}, "0-10"), ({"pain_after": -1}, "0-10"), ({"relief_days": -2}, "negative")]
+)
 def test_outcome_values_out_of_range_are_refused(kwargs, match):
     with pytest.raises(LibraryError, match=match):
         Outcome(**kwargs)
@@ -210,8 +225,12 @@ def test_outcome_values_out_of_range_are_refused(kwargs, match):
 
 def test_listing_filters_use_the_index(lib):
     lib.add(make_plan())
-    lib.add(make_plan(site="gluteus_medius", findings=[
-        {"code": "STEEP_ANGLE", "severity": "warn", "message": "52 deg", "values": {}}]))
+    lib.add(
+        make_plan(
+            site="gluteus_medius",
+            findings=[{"code": "STEEP_ANGLE", "severity": "warn", "message": "52 deg", "values": {}}],
+        )
+    )
     lib.submit(2)
     assert [r["id"] for r in lib.list_plans()] == [2, 1]
     assert [r["id"] for r in lib.list_plans(status="submitted")] == [2]
@@ -245,19 +264,19 @@ def test_default_library_dir_honours_the_environment(monkeypatch, tmp_path):
 
 ACTIONS = ("save", "submit", "approve", "request_changes", "new_draft", "outcome")
 #: the workflow as a table: action -> (statuses it is allowed from, status after)
-MODEL = {"save": ({"draft", "submitted", "changes_requested"}, "draft"),
-         "new_draft": ({"draft", "submitted", "changes_requested", "approved"}, "draft"),
-         "submit": ({"draft"}, "submitted"),
-         "approve": ({"submitted"}, "approved"),
-         "request_changes": ({"submitted"}, "changes_requested"),
-         "outcome": ({"draft", "submitted", "changes_requested", "approved"}, None)}
+MODEL = {
+    "save": ({"draft", "submitted", "changes_requested"}, "draft"),
+    "new_draft": ({"draft", "submitted", "changes_requested", "approved"}, "draft"),
+    "submit": ({"draft"}, "submitted"),
+    "approve": ({"submitted"}, "approved"),
+    "request_changes": ({"submitted"}, "changes_requested"),
+    "outcome": ({"draft", "submitted", "changes_requested", "approved"}, None),
+}
 
 
-@settings(max_examples=15, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.sampled_from(ACTIONS), min_size=1, max_size=12))
-def test_any_sequence_of_actions_follows_the_workflow_and_keeps_files_and_index_agreeing(
-        tmp_path_factory, actions):
+def test_any_sequence_of_actions_follows_the_workflow_and_keeps_files_and_index_agreeing(tmp_path_factory, actions):
     root = tmp_path_factory.mktemp("lib")
     with Library(root) as lib:
         lib.add(make_plan(notes="rev 1"))
@@ -266,8 +285,7 @@ def test_any_sequence_of_actions_follows_the_workflow_and_keeps_files_and_index_
             allowed, after = MODEL[action]
             try:
                 if action in ("save", "new_draft"):
-                    getattr(lib, action)(1, make_plan(notes=f"rev {revision + 1}"),
-                                         expected_revision=revision)
+                    getattr(lib, action)(1, make_plan(notes=f"rev {revision + 1}"), expected_revision=revision)
                 elif action == "submit":
                     lib.submit(1)
                 elif action == "outcome":
@@ -283,8 +301,7 @@ def test_any_sequence_of_actions_follows_the_workflow_and_keeps_files_and_index_
             status = after or status
             assert (lib.record(1)["status"], lib.record(1)["revision"]) == (status, revision)
         assert verify(lib) == []
-        assert [lib.load(1, r)["notes"] for r in range(1, revision + 1)] == \
-            [f"rev {r}" for r in range(1, revision + 1)]
+        assert [lib.load(1, r)["notes"] for r in range(1, revision + 1)] == [f"rev {r}" for r in range(1, revision + 1)]
     # the index rebuilt from the files alone gives the same state
     (root / "index.sqlite").unlink()
     with Library(root) as lib:

@@ -32,16 +32,14 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def test_add_review_approve_history_round(env, case, capsys):
-    code, out, _ = run(capsys, "library", "add", str(case.plan_path),
-                       "--image", str(case.dicom_path))
+    code, out, _ = run(capsys, "library", "add", str(case.plan_path), "--image", str(case.dicom_path))
     assert code == 0 and out.startswith("plan 1 revision 1 saved (draft)")
     code, out, _ = run(capsys, "review")
     header, rule, row = out.splitlines()[:3]
     assert header.split() == ["id", "date", "site", "author", "status", "worst", "finding"]
     assert row.split()[:3] == ["1", "2025-01-06", "rhomboid"] and "draft" in row
     assert run(capsys, "review", "submit", "1")[0] == 0
-    code, out, _ = run(capsys, "review", "approve", "1", "--comment", "rib under the tip",
-                       "--reviewer", "Dr Bo")
+    code, out, _ = run(capsys, "review", "approve", "1", "--comment", "rib under the tip", "--reviewer", "Dr Bo")
     assert code == 0 and "approved (Dr Bo)" in out
     code, out, _ = run(capsys, "review", "--status", "approved", "--json")
     data = json.loads(out)
@@ -56,10 +54,10 @@ def test_add_review_approve_history_round(env, case, capsys):
 def test_review_show_puts_saved_and_current_findings_side_by_side(env, case, capsys, tmp_path):
     d = json.loads(case.plan_path.read_text())
     # a plan saved under older rules: one finding worded and graded differently, one gone since
-    d["findings"] = [{"code": "THIN_PATIENT", "severity": "info", "message": "old wording",
-                      "values": {}},
-                     {"code": "RETIRED_RULE", "severity": "warn", "message": "no longer given",
-                      "values": {}}]
+    d["findings"] = [
+        {"code": "THIN_PATIENT", "severity": "info", "message": "old wording", "values": {}},
+        {"code": "RETIRED_RULE", "severity": "warn", "message": "no longer given", "values": {}},
+    ]
     old = tmp_path / "old.plan.json"
     old.write_text(json.dumps(d))
     assert run(capsys, "library", "add", str(old))[0] == 0
@@ -90,8 +88,7 @@ def test_plan_without_findings_is_checked_when_added(env, case, capsys, tmp_path
     assert "BLOCK PLEURA_NOT_MARKED" in out
 
 
-def test_export_edit_and_add_back_is_a_revision_checked_for_conflicts(env, case, capsys,
-                                                                     tmp_path):
+def test_export_edit_and_add_back_is_a_revision_checked_for_conflicts(env, case, capsys, tmp_path):
     run(capsys, "library", "add", str(case.plan_path))
     mine, theirs = tmp_path / "mine.json", tmp_path / "theirs.json"
     assert run(capsys, "library", "export", "1", "-o", str(mine))[0] == 0
@@ -128,8 +125,9 @@ def test_outcome_then_new_plan_for_same_patient_and_site(env, case, capsys, tmp_
     p = tmp_path / "p.json"
     p.write_text(json.dumps(d))
     run(capsys, "library", "add", str(p))
-    code, out, _ = run(capsys, "library", "outcome", "1", "--pain-before", "7",
-                       "--pain-after", "6", "--relief-days", "1")
+    code, out, _ = run(
+        capsys, "library", "outcome", "1", "--pain-before", "7", "--pain-after", "6", "--relief-days", "1"
+    )
     # (7 - 6) / 7 = 14 % relief: poor
     assert code == 0 and "14% relief" in out and "poor" in out
     assert run(capsys, "library", "outcome", "1", "--pain-after", "12")[0] == 2
@@ -164,8 +162,7 @@ def test_library_option_wins_over_the_environment(env, case, capsys, tmp_path):
     assert not Path(env / "lib").exists()
 
 
-def test_a_plan_exported_from_another_library_is_added_as_a_new_plan(env, case, capsys,
-                                                                     tmp_path):
+def test_a_plan_exported_from_another_library_is_added_as_a_new_plan(env, case, capsys, tmp_path):
     other = tmp_path / "other"
     run(capsys, "library", "add", str(case.plan_path), "--library", str(other))
     exported = tmp_path / "from_other.json"

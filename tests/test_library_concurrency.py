@@ -23,7 +23,7 @@ from needleplan.errors import RevisionConflictError
 from needleplan.library import Library, verify
 from tests.test_library_faults import make_plan, write  # the library tests' plan
 
-WORKER = textwrap.dedent('''
+WORKER = textwrap.dedent("""
     # One worker process.  argv: root, plan.json, mode, name, count, done-file
     #   reader:  open the library read-only and list plans until the done-file exists
     #   writer:  keep one Library open, save `count` revisions of plan 1 (expected revision read first)
@@ -74,7 +74,7 @@ WORKER = textwrap.dedent('''
     except Exception as exc:  # anything else is a failure of the worker itself
         out["failures"] += 1; out["failure"] = f"{type(exc).__name__}: {exc}"
     print(json.dumps(out), flush=True)
-''')
+""")
 
 
 def _library(tmp_path: Path, plans: int) -> tuple[Path, Path]:
@@ -86,8 +86,9 @@ def _library(tmp_path: Path, plans: int) -> tuple[Path, Path]:
     return root, plan_path
 
 
-def _run(tmp_path: Path, root: Path, plan_path: Path, workers: list[tuple[str, str, int]],
-         readers: int = 0) -> list[dict]:
+def _run(
+    tmp_path: Path, root: Path, plan_path: Path, workers: list[tuple[str, str, int]], readers: int = 0
+) -> list[dict]:
     """Start the workers (and readers that run until every worker is done); return their lines."""
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
@@ -95,8 +96,12 @@ def _run(tmp_path: Path, root: Path, plan_path: Path, workers: list[tuple[str, s
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
 
     def start(mode, name, count):
-        return subprocess.Popen([sys.executable, str(script), str(root), str(plan_path), mode, name,
-                                 str(count), str(done)], stdout=subprocess.PIPE, text=True, env=env)
+        return subprocess.Popen(
+            [sys.executable, str(script), str(root), str(plan_path), mode, name, str(count), str(done)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
 
     reading = [start("reader", f"r{i}", 0) for i in range(readers)]
     writing = [start(*w) for w in workers]
@@ -216,12 +221,19 @@ def test_the_journal_race_script_idea_with_the_cli_reader(tmp_path):
     root, plan_path = _library(tmp_path, 1)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     reader = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f'''
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import os
             from needleplan.cli import main
             while not os.path.exists({str(tmp_path / "writers-done")!r}):
                 assert main(["review", "--library", {str(root)!r}]) == 0
-        ''')], stdout=subprocess.DEVNULL, env=env)
+        """),
+        ],
+        stdout=subprocess.DEVNULL,
+        env=env,
+    )
     try:
         lines = _run(tmp_path, root, plan_path, [("writer", "w", 100)])
     finally:

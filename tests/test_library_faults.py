@@ -29,15 +29,25 @@ DATA = Path(__file__).parent / "data" / "real_dicom"
 
 def make_plan(**overrides) -> dict:
     plan = {
-        "format": "needleplan.plan", "version": 1,
+        "format": "needleplan.plan",
+        "version": 1,
         "image": {"sop_instance_uid": "1.2.3.4", "frame_index": 0, "pixel_sha256": "c" * 64},
         "calibration": {"source": "MANUAL", "spacing_mm": [0.25, 0.25], "origin_px": [0, 0]},
-        "site": "upper_trapezius", "patient": {"id": "P-7"}, "structures": [],
+        "site": "upper_trapezius",
+        "patient": {"id": "P-7"},
+        "structures": [],
         "needle": {"entry_mm": [0.0, 0.0], "target_mm": [8.0, 6.0], "length_mm": 25.0},
-        "author": "Dr Kim", "created": "2026-05-01T09:00:00+00:00", "notes": "rev 1",
-        "findings": [{"code": "PLEURA_NOT_MARKED", "severity": "block",
-                      "message": "thoracic site and neither pleura nor rib is marked",
-                      "values": {}}],
+        "author": "Dr Kim",
+        "created": "2026-05-01T09:00:00+00:00",
+        "notes": "rev 1",
+        "findings": [
+            {
+                "code": "PLEURA_NOT_MARKED",
+                "severity": "block",
+                "message": "thoracic site and neither pleura nor rib is marked",
+                "values": {},
+            }
+        ],
     }
     plan.update(overrides)
     return plan
@@ -50,8 +60,8 @@ def write(path: Path, obj) -> Path:
 
 # -- corrupt plan files ---------------------------------------------------------------------------
 
-def test_truncated_plan_file_is_refused_with_one_line_and_the_library_is_unchanged(
-        tmp_path, capsys):
+
+def test_truncated_plan_file_is_refused_with_one_line_and_the_library_is_unchanged(tmp_path, capsys):
     lib_dir = tmp_path / "lib"
     good = write(tmp_path / "good.plan.json", make_plan())
     assert main(["library", "add", str(good), "--library", str(lib_dir)]) == 0
@@ -70,8 +80,7 @@ def test_truncated_plan_file_is_refused_with_one_line_and_the_library_is_unchang
 def test_plan_with_a_bad_field_names_the_field_and_writes_nothing(tmp_path):
     with Library(tmp_path / "lib") as lib:
         with pytest.raises(PlanFormatError, match="needle.length_mm|length_mm"):
-            lib.add(make_plan(needle={"entry_mm": [0, 0], "target_mm": [8, 6],
-                                      "length_mm": "long"}))
+            lib.add(make_plan(needle={"entry_mm": [0, 0], "target_mm": [8, 6], "length_mm": "long"}))
         assert lib.list_plans() == []
         assert list((tmp_path / "lib" / "plans").iterdir()) == []
 
@@ -116,10 +125,12 @@ def test_a_deleted_index_is_rebuilt_from_the_files(tmp_path):
 
 # -- a plan for another image ---------------------------------------------------------------------
 
+
 def test_library_add_with_an_image_the_plan_was_not_made_on_is_refused(tmp_path, capsys):
     plan = write(tmp_path / "p.plan.json", make_plan())
-    code = main(["library", "add", str(plan), "--image", str(DATA / "RGB_IMAGE.dcm"),
-                 "--library", str(tmp_path / "lib")])
+    code = main(
+        ["library", "add", str(plan), "--image", str(DATA / "RGB_IMAGE.dcm"), "--library", str(tmp_path / "lib")]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "not the one the plan was made on" in err
     assert not (tmp_path / "lib").exists()  # refused before the library was even created
@@ -129,12 +140,16 @@ def test_a_revision_for_another_frame_is_refused(tmp_path):
     with Library(tmp_path / "lib") as lib:
         lib.add(make_plan())
         with pytest.raises(ImageBindingError, match="frame_index"):
-            lib.save(1, make_plan(image={"sop_instance_uid": "1.2.3.4", "frame_index": 3,
-                                         "pixel_sha256": "c" * 64}), expected_revision=1)
+            lib.save(
+                1,
+                make_plan(image={"sop_instance_uid": "1.2.3.4", "frame_index": 3, "pixel_sha256": "c" * 64}),
+                expected_revision=1,
+            )
         assert verify(lib) == [] and lib.record(1)["revision"] == 1
 
 
 # -- a place that cannot be written (simulated: tests run as root) ------------------------------
+
 
 def test_library_under_a_file_says_so(tmp_path):
     blocker = tmp_path / "not_a_folder"
@@ -186,7 +201,7 @@ def test_review_of_a_missing_library_says_how_to_start(tmp_path, capsys):
 
 # -- killed mid-save ------------------------------------------------------------------------------
 
-DRIVER = textwrap.dedent('''
+DRIVER = textwrap.dedent("""
     # Runs outside pytest.  For each kill point k, a forked child saves revision after revision
     # and is killed (SIGKILL) at its k-th file or index operation; the driver then reopens the
     # library (which recovers) and prints what it finds, one JSON line per kill.
@@ -252,7 +267,7 @@ DRIVER = textwrap.dedent('''
                               "folders": os.listdir(os.path.join(root, "plans")),
                               "revision": rows[0]["revision"] if rows else 0,
                               "notes": notes}), flush=True)
-''')
+""")
 
 
 def _run_driver(tmp_path: Path, kills: list[int]) -> list[dict]:
@@ -260,9 +275,12 @@ def _run_driver(tmp_path: Path, kills: list[int]) -> list[dict]:
     plan_path = write(tmp_path / "p.plan.json", make_plan())
     script = tmp_path / "driver.py"
     script.write_text(DRIVER)
-    proc = subprocess.run([sys.executable, str(script), str(root), str(plan_path),
-                           ",".join(map(str, kills))], capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(root), str(plan_path), ",".join(map(str, kills))],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     return [json.loads(line) for line in proc.stdout.splitlines() if line]
 
@@ -297,8 +315,9 @@ def test_a_save_killed_at_random_moments_leaves_the_library_consistent(tmp_path)
     acknowledged = 0
     for _ in range(4):
         # kill point 0 never fires: the driver saves until the signal comes from here
-        proc = subprocess.Popen([sys.executable, str(script), str(root), str(plan_path), "0"],
-                                stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, str(script), str(root), str(plan_path), "0"], stdout=subprocess.PIPE, text=True
+        )
         # kill after the first acknowledged save, however slow the machine is at importing, then
         # at a seeded moment within the saves that follow (the assertions do not depend on it)
         first = proc.stdout.readline()

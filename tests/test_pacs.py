@@ -19,17 +19,26 @@ from needleplan.cli import main
 from needleplan.errors import PacsError
 from needleplan.pacs.testserver import LocalOrthanc, find_orthanc
 
-pytestmark = pytest.mark.skipif(find_orthanc() is None,
-                                reason="Orthanc is not installed (Debian packages orthanc, orthanc-dicomweb)")
+pytestmark = pytest.mark.skipif(
+    find_orthanc() is None, reason="Orthanc is not installed (Debian packages orthanc, orthanc-dicomweb)"
+)
 
 DATA = Path(__file__).parent / "data" / "real_dicom"
 SAMPLES = Path(__file__).parent.parent / "sample_dicom"
 USER, PASSWORD = "planner", "correct-horse-7"
 FAST = pacs.RetryPolicy(attempts=2, base_delay_s=0.05)
 # The real files Orthanc accepts (the others are broken on purpose: truncated, no meta, ...).
-UPLOADABLE = ["RGB_IMAGE.dcm", "GREYSCALE_IMAGE.dcm", "OBXXXX1A_rle.dcm", "no-pixel-spacing.dcm",
-              "examples_ybr_color.dcm", "US1_J2KR.dcm", "US-YBR_FULL_422-EVRLE.dcm",
-              "JPGLosslessP14SV1_1s_1f_8b.dcm", "CT_small.dcm"]
+UPLOADABLE = [
+    "RGB_IMAGE.dcm",
+    "GREYSCALE_IMAGE.dcm",
+    "OBXXXX1A_rle.dcm",
+    "no-pixel-spacing.dcm",
+    "examples_ybr_color.dcm",
+    "US1_J2KR.dcm",
+    "US-YBR_FULL_422-EVRLE.dcm",
+    "JPGLosslessP14SV1_1s_1f_8b.dcm",
+    "CT_small.dcm",
+]
 
 
 @pytest.fixture(scope="module")
@@ -143,8 +152,9 @@ def test_plan_sr_stored_into_the_source_study_and_read_back(server, client, tmp_
 
     pdf = tmp_path / "report.pdf"
     _write_pdf(pdf)
-    result = pacs.store_plan(client, plan, pydicom.dcmread(retrieved, stop_before_pixels=True),
-                             report_pdf=pdf.read_bytes())
+    result = pacs.store_plan(
+        client, plan, pydicom.dcmread(retrieved, stop_before_pixels=True), report_pdf=pdf.read_bytes()
+    )
     assert result.study_instance_uid == source.StudyInstanceUID and len(result.stored) == 2
     assert plan_path.read_bytes() == plan_bytes  # the local plan is untouched
 
@@ -215,8 +225,7 @@ def test_bearer_token_is_sent_never_shown(server, caplog):
     caplog.set_level(logging.DEBUG)
     token = "tok-SECRET-1234567890"
     client = pacs.connect(pacs.PacsSettings(url=server.dicomweb_url, token=token), retry=FAST)
-    prepared = client.session.prepare_request(
-        __import__("requests").Request("GET", f"{server.dicomweb_url}/studies"))
+    prepared = client.session.prepare_request(__import__("requests").Request("GET", f"{server.dicomweb_url}/studies"))
     assert prepared.headers["Authorization"] == f"Bearer {token}"
     # Orthanc's own users are basic-auth only, so it refuses the token: that refusal must not quote it
     with pytest.raises(PacsError, match="HTTP 401") as err:
@@ -245,8 +254,10 @@ def test_cli_search_get_put_with_credentials_from_the_environment(server, tmp_pa
     assert main(["pacs", "get", "--url", url, h.StudyInstanceUID, "-o", str(tmp_path / "dl"), "--json"]) == 0
     got = json.loads(capsys.readouterr().out)
     assert got["fetched"] == 1 and got["reused"] == 0
-    assert hashlib.sha256(Path(got["paths"][0]).read_bytes()).hexdigest() == hashlib.sha256(
-        (DATA / "OBXXXX1A_rle.dcm").read_bytes()).hexdigest()
+    assert (
+        hashlib.sha256(Path(got["paths"][0]).read_bytes()).hexdigest()
+        == hashlib.sha256((DATA / "OBXXXX1A_rle.dcm").read_bytes()).hexdigest()
+    )
     assert main(["pacs", "get", "--url", url, h.StudyInstanceUID, "-o", str(tmp_path / "dl"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["reused"] == 1
 

@@ -27,8 +27,9 @@ DATA = Path(__file__).parent / "data" / "real_dicom"
 FAST = pacs.RetryPolicy(attempts=2, base_delay_s=0.05)
 N_CINE = 8
 
-needs_orthanc = pytest.mark.skipif(find_orthanc() is None,
-                                   reason="Orthanc is not installed (Debian packages orthanc, orthanc-dicomweb)")
+needs_orthanc = pytest.mark.skipif(
+    find_orthanc() is None, reason="Orthanc is not installed (Debian packages orthanc, orthanc-dicomweb)"
+)
 
 
 def _series_of_copies(folder: Path, n: int) -> tuple[str, str, list[str]]:
@@ -171,8 +172,10 @@ def test_silent_server_times_out():
         silent.bind(("127.0.0.1", 0))
         silent.listen(4)
         port = silent.getsockname()[1]
-        client = pacs.connect(pacs.PacsSettings(url=f"http://127.0.0.1:{port}/dicom-web", timeout_s=0.3),
-                              retry=pacs.RetryPolicy(attempts=1))
+        client = pacs.connect(
+            pacs.PacsSettings(url=f"http://127.0.0.1:{port}/dicom-web", timeout_s=0.3),
+            retry=pacs.RetryPolicy(attempts=1),
+        )
         with pytest.raises(PacsError, match=r"did not answer within 0.3 s"):
             pacs.search_studies(client)
 
@@ -210,7 +213,8 @@ def test_store_refused_or_server_down_leaves_the_plan_untouched(server, tmp_path
     assert (plan_path.read_bytes(), plan_path.stat().st_mtime_ns) == before
     # nothing new was written beside the plan
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [plan_path.name, Path(written.dicom_path).name, Path(written.truth_path).name])
+        [plan_path.name, Path(written.dicom_path).name, Path(written.truth_path).name]
+    )
 
 
 @needs_orthanc

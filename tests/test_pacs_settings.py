@@ -22,12 +22,19 @@ def _write(path, text, mode=0o600):
 
 
 def test_file_then_environment_on_top(tmp_path):
-    cfg = _write(tmp_path / "pacs.toml",
-                 f'url = "https://pacs.example.org/dicom-web"\nuser = "dr"\npassword = "{SECRET}"\ntimeout_s = 5\n'
-                 'cache_limit_mb = 300\n')
+    cfg = _write(
+        tmp_path / "pacs.toml",
+        f'url = "https://pacs.example.org/dicom-web"\nuser = "dr"\npassword = "{SECRET}"\ntimeout_s = 5\n'
+        "cache_limit_mb = 300\n",
+    )
     s = load_settings(cfg, environ={})
     assert (s.url, s.user, s.password, s.timeout_s, s.cache_limit_mb) == (
-        "https://pacs.example.org/dicom-web", "dr", SECRET, 5.0, 300.0)
+        "https://pacs.example.org/dicom-web",
+        "dr",
+        SECRET,
+        5.0,
+        300.0,
+    )
     assert s.auth_kind == "basic" and s.verify_tls is True
     env = {"NEEDLEPLAN_PACS_TOKEN": "tok", "NEEDLEPLAN_PACS_URL": "https://other/dicom-web"}
     s2 = load_settings(cfg, environ=env)
@@ -72,10 +79,13 @@ def test_missing_file_is_empty_settings(tmp_path):
         s.checked_url()
 
 
-@pytest.mark.parametrize("url, message", [
-    ("ftp://pacs/dicom-web", "http:// or https://"),
-    (f"https://dr:{SECRET}@pacs/dicom-web", "do not put credentials in the PACS URL"),
-])
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("ftp://pacs/dicom-web", "http:// or https://"),
+        (f"https://dr:{SECRET}@pacs/dicom-web", "do not put credentials in the PACS URL"),
+    ],
+)
 def test_bad_urls(url, message):
     with pytest.raises(PacsError, match=message) as err:
         pacs.PacsSettings(url=url).checked_url()

@@ -19,14 +19,24 @@ DATA = Path(__file__).parent / "data" / "real_dicom"
 
 
 def _full():
-    d = plan("upper_trapezius", structures=[box("target", 10, -2, 13, 2, label="taut band", lab_note="x"),
-                                            pleura(14, frame_index=0, confidence=0.9, evidence="sliding")],
-             entry=(0, -18), tip=(11, 0), patient={"bmi": 17.9, "weight_kg": 52, "sex": "F", "lung_disease": False,
-                                                   "bilateral_session": False},
-             injectate=[{"drug": "lidocaine", "concentration_pct": 1.0, "volume_ml": 2.0, "epinephrine": False,
-                         "lot": "A1"}],
-             needle_extra={"echogenic": True}, author="dr a", created="2026-11-27T02:00:00Z", notes="n",
-             review={"status": "draft"})
+    d = plan(
+        "upper_trapezius",
+        structures=[
+            box("target", 10, -2, 13, 2, label="taut band", lab_note="x"),
+            pleura(14, frame_index=0, confidence=0.9, evidence="sliding"),
+        ],
+        entry=(0, -18),
+        tip=(11, 0),
+        patient={"bmi": 17.9, "weight_kg": 52, "sex": "F", "lung_disease": False, "bilateral_session": False},
+        injectate=[
+            {"drug": "lidocaine", "concentration_pct": 1.0, "volume_ml": 2.0, "epinephrine": False, "lot": "A1"}
+        ],
+        needle_extra={"echogenic": True},
+        author="dr a",
+        created="2026-11-27T02:00:00Z",
+        notes="n",
+        review={"status": "draft"},
+    )
     d["image"]["scanner"] = "phantom"
     d["calibration"]["vendor_hint"] = "kept"
     return d
@@ -47,26 +57,36 @@ def test_round_trip_keeps_unknown_fields_everywhere():
     assert plan_from_dict(json.loads(json.dumps(out))) == p
 
 
-@pytest.mark.parametrize("path, value, message", [
-    (("format",), "other", "format: expected 'needleplan.plan'"),
-    (("version",), 2, "version: expected 1"),
-    (("site",), 7, "site: expected a site id string"),
-    (("approach",), "sideways", "approach: expected one of ['in_plane', 'out_of_plane']"),
-    (("image", "frame_index"), -1, "image.frame_index: expected an integer from 0 to 2,147,483,647, got -1"),
-    (("calibration", "source"), "GUESS", "calibration.source: expected one of"),
-    (("structures", 1, "points_mm"), [[1, 2, 3]], "structures[1].points_mm[0]: expected [row_mm, col_mm]"),
-    (("structures", 0, "points_mm"), [[1, 2], [3, 4]], "structures[0].points_mm: expected at least 3 points"),
-    (("structures", 1, "kind"), "lung", "structures[1].kind: expected one of"),
-    (("structures", 1, "confidence"), 1.5, "structures[1].confidence: expected a finite number from 0 to 1, got 1.5"),
-    (("needle", "length_mm"), 0, "needle.length_mm: expected a finite number from 5 to 300 mm, got 0"),
-    (("needle", "entry_mm"), [0, "a"], "needle.entry_mm: expected [row_mm, col_mm]"),
-    (("needle", "target_mm"), [0, -18], "needle.target_mm: expected a tip point different from needle.entry_mm"),
-    (("patient", "bmi"), "thin", "patient.bmi: expected a finite number"),
-    (("patient", "sex"), "female", "patient.sex: expected 'F', 'M' or 'O'"),
-    (("injectate", 0, "volume_ml"), -2,
-     "injectate[0].volume_ml: expected a finite number from 0.001 to 1000 mL, got -2"),
-    (("structures",), None, "structures: expected a list"),
-])
+@pytest.mark.parametrize(
+    "path, value, message",
+    [
+        (("format",), "other", "format: expected 'needleplan.plan'"),
+        (("version",), 2, "version: expected 1"),
+        (("site",), 7, "site: expected a site id string"),
+        (("approach",), "sideways", "approach: expected one of ['in_plane', 'out_of_plane']"),
+        (("image", "frame_index"), -1, "image.frame_index: expected an integer from 0 to 2,147,483,647, got -1"),
+        (("calibration", "source"), "GUESS", "calibration.source: expected one of"),
+        (("structures", 1, "points_mm"), [[1, 2, 3]], "structures[1].points_mm[0]: expected [row_mm, col_mm]"),
+        (("structures", 0, "points_mm"), [[1, 2], [3, 4]], "structures[0].points_mm: expected at least 3 points"),
+        (("structures", 1, "kind"), "lung", "structures[1].kind: expected one of"),
+        (
+            ("structures", 1, "confidence"),
+            1.5,
+            "structures[1].confidence: expected a finite number from 0 to 1, got 1.5",
+        ),
+        (("needle", "length_mm"), 0, "needle.length_mm: expected a finite number from 5 to 300 mm, got 0"),
+        (("needle", "entry_mm"), [0, "a"], "needle.entry_mm: expected [row_mm, col_mm]"),
+        (("needle", "target_mm"), [0, -18], "needle.target_mm: expected a tip point different from needle.entry_mm"),
+        (("patient", "bmi"), "thin", "patient.bmi: expected a finite number"),
+        (("patient", "sex"), "female", "patient.sex: expected 'F', 'M' or 'O'"),
+        (
+            ("injectate", 0, "volume_ml"),
+            -2,
+            "injectate[0].volume_ml: expected a finite number from 0.001 to 1000 mL, got -2",
+        ),
+        (("structures",), None, "structures: expected a list"),
+    ],
+)
 def test_validation_names_the_field(path, value, message):
     d = _full()
     target = d
@@ -97,7 +117,7 @@ def test_save_writes_findings_and_metrics_atomically(tmp_path):
     assert saved["review"] == {"status": "draft"}
     loaded = load_plan(path)
     assert loaded.findings == tuple(f.to_dict() for f in report.findings)
-    assert [x.name for x in tmp_path.iterdir()] == ["plan.json"]    # no temp file left
+    assert [x.name for x in tmp_path.iterdir()] == ["plan.json"]  # no temp file left
 
 
 def test_save_failure_leaves_old_file_and_no_temp(tmp_path, monkeypatch):
@@ -125,8 +145,13 @@ def test_load_bad_json_names_line(tmp_path):
 
 def _bound_plan(image, **image_fields):
     d = _full()
-    d["image"] = {"path": "x.dcm", "sop_instance_uid": image.info.sop_instance_uid, "frame_index": 0,
-                  "pixel_sha256": image.frame_sha256(0), **image_fields}
+    d["image"] = {
+        "path": "x.dcm",
+        "sop_instance_uid": image.info.sop_instance_uid,
+        "frame_index": 0,
+        "pixel_sha256": image.frame_sha256(0),
+        **image_fields,
+    }
     return plan_from_dict(d)
 
 
@@ -149,4 +174,4 @@ def test_plan_without_needle_is_checked_without_needle_rules():
     report = check_plan(plan_from_dict(d))
     assert report.metrics["depth_mm"] is None
     assert not report.codes & {"PLEURA_MARGIN", "STEEP_ANGLE", "TARGET_MISSED"}
-    assert report.metrics["safe_angle_window_deg"] is not None     # the window works from the target
+    assert report.metrics["safe_angle_window_deg"] is not None  # the window works from the target

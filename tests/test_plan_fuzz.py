@@ -43,16 +43,24 @@ def _plan_dict(draw):
     entry = draw(_point)
     target = draw(_point.filter(lambda p: p != entry))
     return {
-        "format": "needleplan.plan", "version": 1, "image": {"frame_index": 0},
+        "format": "needleplan.plan",
+        "version": 1,
+        "image": {"frame_index": 0},
         "calibration": {"source": "MANUAL", "spacing_mm": [draw(st.floats(0.005, 5.0))] * 2, "origin_px": [0, 0]}
-        if calibrated else {"source": "NONE", "origin_px": None},
+        if calibrated
+        else {"source": "NONE", "origin_px": None},
         "site": draw(st.sampled_from(sorted(SITE_PROFILES))),
         "approach": draw(st.sampled_from(["in_plane", "out_of_plane"])),
         "patient": {"weight_kg": draw(st.floats(0.5, 400.0)), "lung_disease": draw(st.booleans())},
         "structures": draw(st.lists(_structure(), max_size=5)),
         "needle": {"entry_mm": entry, "target_mm": target, "length_mm": draw(st.floats(5.0, 300.0))},
-        "injectate": [{"drug": "lidocaine", "concentration_pct": draw(st.floats(0.001, 20.0)),
-                       "volume_ml": draw(st.floats(0.001, 1000.0))}],
+        "injectate": [
+            {
+                "drug": "lidocaine",
+                "concentration_pct": draw(st.floats(0.001, 20.0)),
+                "volume_ml": draw(st.floats(0.001, 1000.0)),
+            }
+        ],
     }
 
 
@@ -73,13 +81,25 @@ def test_the_largest_plan_the_validator_accepts_is_checked_in_bounded_memory():
     # 1.2 s (benchmarks/fuzz_plans.py); before the caps, 1,000,000 points took 8.4 GB.
     n = MAX_POINTS_PER_STRUCTURE
     kinds = ("pleura", "artery", "rib", "nerve", "vein")
-    structures = [{"kind": kinds[j % 5], "closed": False,
-                   "points_mm": [[8.0 + 3 * j + 0.5 * math.sin(i / 7), -60 + 120 * i / (n - 1)] for i in range(n)]}
-                  for j in range(MAX_TOTAL_POINTS // n)]
-    plan = plan_from_dict({"format": "needleplan.plan", "version": 1, "image": {"frame_index": 0},
-                           "calibration": {"source": "MANUAL", "spacing_mm": [0.2, 0.2], "origin_px": [0, 0]},
-                           "site": "rhomboid", "structures": structures,
-                           "needle": {"entry_mm": [0, -30], "target_mm": [4, 0], "length_mm": 38}})
+    structures = [
+        {
+            "kind": kinds[j % 5],
+            "closed": False,
+            "points_mm": [[8.0 + 3 * j + 0.5 * math.sin(i / 7), -60 + 120 * i / (n - 1)] for i in range(n)],
+        }
+        for j in range(MAX_TOTAL_POINTS // n)
+    ]
+    plan = plan_from_dict(
+        {
+            "format": "needleplan.plan",
+            "version": 1,
+            "image": {"frame_index": 0},
+            "calibration": {"source": "MANUAL", "spacing_mm": [0.2, 0.2], "origin_px": [0, 0]},
+            "site": "rhomboid",
+            "structures": structures,
+            "needle": {"entry_mm": [0, -30], "target_mm": [4, 0], "length_mm": 38},
+        }
+    )
     tracemalloc.start()
     try:
         report = check_plan(plan)

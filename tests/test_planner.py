@@ -47,7 +47,7 @@ def test_window_rib_backstop_makes_steep_paths_safe():
 
 def test_no_safe_angle_when_target_inside_pleural_margin():
     p = _p(site="upper_trapezius", structures=[box("target", 9, -2, 12, 2), pleura(14)], tip=(11, 0))
-    w = safe_angle_window(p)     # target centroid (10.5, 0) is 3.5 mm from the pleura: nothing is safe
+    w = safe_angle_window(p)  # target centroid (10.5, 0) is 3.5 mm from the pleura: nothing is safe
     assert w.intervals == () and w.suggested is None
     assert "NO_SAFE_ANGLE" in check_plan(p).codes
 
@@ -64,13 +64,17 @@ def test_suggest_moves_needle_and_check_is_clean_of_pleural_findings():
 def test_window_follows_a_tilted_skin_line():
     # Skin from (0,-60) to (6, 60) (slope 0.05).  The window is in degrees to the skin, so the
     # flattest candidate on the left is not 13 deg to the horizontal but to the skin line.
-    p = _p(structures=[line("skin", (0, -60), (6, 60)), box("target", 18, -2, 22, 2)], entry=(3, -20),
-           tip=(20, 0), length=89)
+    p = _p(
+        structures=[line("skin", (0, -60), (6, 60)), box("target", 18, -2, 22, 2)],
+        entry=(3, -20),
+        tip=(20, 0),
+        length=89,
+    )
     w = safe_angle_window(p)
     assert w.suggested is not None
     assert w.suggested.angle_deg < 13.0 or w.suggested.side == "right"
     m = needle_metrics(p)
-    assert m.depth_mm == pytest.approx(20 - 3.0)     # skin at col 0 is at row 3
+    assert m.depth_mm == pytest.approx(20 - 3.0)  # skin at col 0 is at row 3
 
 
 def test_planner_refuses_uncalibrated_plans():
@@ -94,16 +98,25 @@ def random_plan(draw, translate=(0.0, 0.0)):
     entry_col = draw(offset)
     vessel_row = draw(st.floats(2, 50))
     vessel_col = draw(offset)
-    structures = [line("skin", (dr, -100 + dc), (dr, 100 + dc)), pleura(pl + dr, -100 + dc, 100 + dc),
-                  box("artery", vessel_row + dr, vessel_col + dc, vessel_row + 3 + dr, vessel_col + 3 + dc),
-                  box("target", tip_depth - 1 + dr, tip_col - 1 + dc, tip_depth + 1 + dr, tip_col + 1 + dc)]
-    return plan("upper_trapezius", structures=structures, entry=(dr, entry_col + dc),
-                tip=(tip_depth + dr, tip_col + dc), length=draw(st.sampled_from([25.0, 38.0, 50.0])))
+    structures = [
+        line("skin", (dr, -100 + dc), (dr, 100 + dc)),
+        pleura(pl + dr, -100 + dc, 100 + dc),
+        box("artery", vessel_row + dr, vessel_col + dc, vessel_row + 3 + dr, vessel_col + 3 + dc),
+        box("target", tip_depth - 1 + dr, tip_col - 1 + dc, tip_depth + 1 + dr, tip_col + 1 + dc),
+    ]
+    return plan(
+        "upper_trapezius",
+        structures=structures,
+        entry=(dr, entry_col + dc),
+        tip=(tip_depth + dr, tip_col + dc),
+        length=draw(st.sampled_from([25.0, 38.0, 50.0])),
+    )
 
 
 def _shifted(d, dr, dc):
     def sh(p):
         return [p[0] + dr, p[1] + dc]
+
     out = dict(d)
     out["structures"] = [{**s, "points_mm": [sh(p) for p in s["points_mm"]]} for s in d["structures"]]
     out["needle"] = {**d["needle"], "entry_mm": sh(d["needle"]["entry_mm"]), "target_mm": sh(d["needle"]["target_mm"])}
@@ -170,18 +183,33 @@ def test_suggested_trajectory_passes_the_rules_it_was_chosen_by(d):
         assert "NO_SAFE_ANGLE" in check_plan(p).codes
         return
     codes = check_plan(new).codes
-    assert not codes & {"PLEURA_MARGIN", "PLEURA_OVERSHOOT", "VESSEL_CROSSED", "VESSEL_MARGIN",
-                        "NEEDLE_TOO_SHORT", "RIB_IN_PATH", "NO_SAFE_ANGLE"}
+    assert not codes & {
+        "PLEURA_MARGIN",
+        "PLEURA_OVERSHOOT",
+        "VESSEL_CROSSED",
+        "VESSEL_MARGIN",
+        "NEEDLE_TOO_SHORT",
+        "RIB_IN_PATH",
+        "NO_SAFE_ANGLE",
+    }
 
 
 def _tie_plan(dr: float, dc: float) -> dict:
     # Hypothesis found these: the artery's corner (2, 5) lies exactly 5.0 mm (its margin) from the
     # tip (2, 0), and the pleura 6 mm under the tip meets the overshoot's reach exactly at 18.66 deg.
     # Moved by (dr, dc), rounding made the same ties fall the other way; ties must not flip.
-    d = plan("upper_trapezius",
-             structures=[line("skin", (0.0, -100.0), (0.0, 100.0)), pleura(8.0, -100.0, 100.0),
-                         box("artery", 2.0, 5.0, 5.0, 8.0), box("target", 1.0, -1.0, 3.0, 1.0)],
-             entry=(0.0, 0.0), tip=(2.0, 0.0), length=25.0)
+    d = plan(
+        "upper_trapezius",
+        structures=[
+            line("skin", (0.0, -100.0), (0.0, 100.0)),
+            pleura(8.0, -100.0, 100.0),
+            box("artery", 2.0, 5.0, 5.0, 8.0),
+            box("target", 1.0, -1.0, 3.0, 1.0),
+        ],
+        entry=(0.0, 0.0),
+        tip=(2.0, 0.0),
+        length=25.0,
+    )
     return _shifted(d, dr, dc) if (dr or dc) else d
 
 

@@ -65,14 +65,12 @@ def test_frame_extent_puts_pixel_centres_at_their_world_mm(trapezius):
     # pixel edges: column c spans (c - 0.5 .. c + 0.5 - origin) * spacing, likewise rows
     rows, cols = frame.shape[:2]
     (sr, sc), (orow, ocol) = plan.calibration.spacing_mm, plan.calibration.origin_px
-    expected = [(-0.5 - ocol) * sc, (cols - 0.5 - ocol) * sc, (rows - 0.5 - orow) * sr,
-                (-0.5 - orow) * sr]
+    expected = [(-0.5 - ocol) * sc, (cols - 0.5 - ocol) * sc, (rows - 0.5 - orow) * sr, (-0.5 - orow) * sr]
     np.testing.assert_allclose(ax.images[0].get_extent(), expected)
     # worked example: 391 x 565 frame, 0.1 mm pixels, origin (20, 274) px:
     # left (-0.5 - 274) * 0.1 = -27.45, right (564 + 0.5 - 274) * 0.1 = 29.05,
     # bottom (390 + 0.5 - 20) * 0.1 = 37.05, top (-0.5 - 20) * 0.1 = -2.05
-    np.testing.assert_allclose(image_extent_mm((391, 565), (0.1, 0.1), (20, 274)),
-                               [-27.45, 29.05, 37.05, -2.05])
+    np.testing.assert_allclose(image_extent_mm((391, 565), (0.1, 0.1), (20, 274)), [-27.45, 29.05, 37.05, -2.05])
     assert ax.get_aspect() == 1.0  # equal mm on both axes: to scale
 
 
@@ -92,8 +90,7 @@ def test_needle_scale_bar_and_deepest_safe_insertion_are_drawn_to_scale(trapeziu
     entry, tip = np.array([0.0, 15.0]), np.array([8.05, 0.0])
     u = (tip - entry) / np.linalg.norm(tip - entry)
     centre = entry + u * safe.max_safe_insertion_mm
-    np.testing.assert_allclose([np.mean(tick.get_ydata()), np.mean(tick.get_xdata())], centre,
-                               atol=1e-9)
+    np.testing.assert_allclose([np.mean(tick.get_ydata()), np.mean(tick.get_xdata())], centre, atol=1e-9)
     assert f"{safe.max_safe_insertion_mm:.1f} mm" in tick.get_label()
     # the scale bar: the view is about 56 mm wide, a fifth is 11 mm -> a 10 mm bar
     bars = [ln for ln in ax.lines if ln.get_linewidth() == 2.5]
@@ -164,8 +161,12 @@ def test_html_report_of_a_thoracic_site_warns_of_late_pneumothorax(trapezius, tm
 
 def test_uncalibrated_plan_report_says_not_to_scale(trapezius, tmp_path):
     d = plan_to_dict(load_plan(trapezius.plan_path))
-    d["calibration"] = {"source": "NONE", "spacing_mm": None, "origin_px": [0, 0],
-                        "reason": "no Sequence of Ultrasound Regions and no PixelSpacing"}
+    d["calibration"] = {
+        "source": "NONE",
+        "spacing_mm": None,
+        "origin_px": [0, 0],
+        "reason": "no Sequence of Ultrasound Regions and no PixelSpacing",
+    }
     plan = plan_from_dict(d)
     out = tmp_path / "r.html"
     write_report(plan, out)
@@ -179,13 +180,11 @@ def test_uncalibrated_plan_report_says_not_to_scale(trapezius, tmp_path):
     assert not any(t.get_text().endswith(" mm") for t in ax.texts)  # no scale bar
 
 
-def test_cli_report_finds_the_image_beside_the_plan_and_refuses_another(trapezius, gluteal,
-                                                                          tmp_path, capsys):
+def test_cli_report_finds_the_image_beside_the_plan_and_refuses_another(trapezius, gluteal, tmp_path, capsys):
     out = tmp_path / "r.pdf"
     assert main(["report", str(trapezius.plan_path), "-o", str(out)]) == 0
     assert "not found" not in pdf_text(out)  # the image is found beside the plan
-    code = main(["report", str(trapezius.plan_path), "-o", str(tmp_path / "x.pdf"),
-                 "--image", str(gluteal.dicom_path)])
+    code = main(["report", str(trapezius.plan_path), "-o", str(tmp_path / "x.pdf"), "--image", str(gluteal.dicom_path)])
     assert code == 2 and "not the one the plan was made on" in capsys.readouterr().err
     assert not (tmp_path / "x.pdf").exists()
     assert main(["report", str(trapezius.plan_path), "-o", str(tmp_path / "x.docx")]) == 2
@@ -209,8 +208,7 @@ def test_cli_report_of_a_library_plan_shows_status_and_reviewer(trapezius, tmp_p
         lib.submit(1)
         lib.approve(1, reviewer="Dr Bo", comment="fine")
     out = tmp_path / "r.html"
-    assert main(["report", "1", "-o", str(out), "--library", str(lib_dir),
-                 "--image", str(trapezius.dicom_path)]) == 0
+    assert main(["report", "1", "-o", str(out), "--library", str(lib_dir), "--image", str(trapezius.dicom_path)]) == 0
     text = out.read_text()
     assert "approved" in text and "Dr Bo" in text and "1 revision 1" in text
 

@@ -24,14 +24,14 @@ from needleplan.report.clinical import INFERENCE_STATEMENT, dose_summary, header
 from needleplan.safety import check_plan
 from needleplan.synth import generate_case, write_case
 
-needs_pdftotext = pytest.mark.skipif(shutil.which("pdftotext") is None,
-                                     reason="pdftotext (poppler-utils) is not installed")
+needs_pdftotext = pytest.mark.skipif(
+    shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed"
+)
 
 
 def pdf_pages(path: Path) -> list[str]:
     """The text of every page of ``path`` as pdftotext extracts it (words joined by spaces)."""
-    out = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True).stdout
     return [" ".join(page.split()) for page in out.split("\f") if page.strip()]
 
 
@@ -107,8 +107,7 @@ def test_library_sign_off_prior_poor_outcome_and_reassessment(case, tmp_path):
         lib.submit(2)
         lib.approve(2, reviewer="Dr Bo", comment="pleura checked on the live scan")
     out = tmp_path / "r.pdf"
-    assert main(["report", "2", "-o", str(out), "--library", str(lib_dir),
-                 "--image", str(case.dicom_path)]) == 0
+    assert main(["report", "2", "-o", str(out), "--library", str(lib_dir), "--image", str(case.dicom_path)]) == 0
     pages = pdf_pages(out)
     whole = " ".join(pages)
     assert "Site and side: upper trapezius, left side" in pages[0]
@@ -133,10 +132,8 @@ def test_cli_refuses_a_plan_on_another_image_as_check_does(case, tmp_path, capsy
 
 
 def test_header_of_a_deidentified_case_prints_its_pseudonym_and_absent_fields():
-    plan = load_plan(Path(__file__).resolve().parents[1] / "sample_dicom"
-                     / "upper_trapezius_thin_frame.plan.json")
-    rows = dict(header_rows(plan, ImageIdentity(patient_name="ZQX KLM", patient_id="9F3A",
-                                                deidentified=True)))
+    plan = load_plan(Path(__file__).resolve().parents[1] / "sample_dicom" / "upper_trapezius_thin_frame.plan.json")
+    rows = dict(header_rows(plan, ImageIdentity(patient_name="ZQX KLM", patient_id="9F3A", deidentified=True)))
     assert rows["Patient"] == "ZQX KLM (pseudonym, de-identified)"
     assert rows["Patient ID"] == "9F3A"
     assert rows["Date of birth"] == "not recorded" and rows["Accession"] == "not recorded"
@@ -145,12 +142,14 @@ def test_header_of_a_deidentified_case_prints_its_pseudonym_and_absent_fields():
 
 
 def test_dose_against_the_weight_based_maximum_worked_by_hand():
-    d = plan_to_dict(load_plan(Path(__file__).resolve().parents[1] / "sample_dicom"
-                               / "upper_trapezius_thin_frame.plan.json"))
+    d = plan_to_dict(
+        load_plan(Path(__file__).resolve().parents[1] / "sample_dicom" / "upper_trapezius_thin_frame.plan.json")
+    )
     d["patient"]["weight_kg"] = 60
-    d["injectate"] = [{"drug": "lidocaine", "concentration_pct": 1, "volume_ml": 5},
-                      {"drug": "lidocaine", "concentration_pct": 2, "volume_ml": 5,
-                       "epinephrine": True}]
+    d["injectate"] = [
+        {"drug": "lidocaine", "concentration_pct": 1, "volume_ml": 5},
+        {"drug": "lidocaine", "concentration_pct": 2, "volume_ml": 5, "epinephrine": True},
+    ]
     # plain: 1 % x 5 mL x 10 = 50 mg of min(300, 4.5 x 60 = 270) mg = 18.5 %;
     # with epinephrine: 2 % x 5 mL x 10 = 100 mg of min(500, 7 x 60 = 420) mg = 23.8 %; 42 %
     text = dose_summary(plan_from_dict(d))
@@ -172,8 +171,9 @@ def test_page_one_text_starts_below_the_legend_of_a_plan_with_many_kinds(tmp_pat
     plan_path = sample_plan("lumbar_paraspinal")
     out = tmp_path / "lumbar.pdf"
     assert main(["report", str(plan_path), "-o", str(out)]) == 0
-    html = subprocess.run(["pdftotext", "-bbox", "-f", "1", "-l", "1", str(out), "-"], check=True,
-                          capture_output=True, text=True).stdout
+    html = subprocess.run(
+        ["pdftotext", "-bbox", "-f", "1", "-l", "1", str(out), "-"], check=True, capture_output=True, text=True
+    ).stdout
     words = re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]+)</word>', html)
     heading_top = min(float(y0) for y0, _y1, w in words if w == "Measurements")
     legend_bottom = max(float(y1) for _y0, y1, w in words if w in ("dura", "flavum", "lamina"))

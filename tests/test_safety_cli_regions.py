@@ -16,7 +16,7 @@ from needleplan.safety import check_plan
 from tests.scenarios.plans import box, plan, pleura
 
 DATA = Path(__file__).parent / "data" / "real_dicom"
-REAL_US = DATA / "US-YBR_FULL_422-EVRLE.dcm"   # one tissue region rows 75-554, cols 184-799, 0.0616 mm/px
+REAL_US = DATA / "US-YBR_FULL_422-EVRLE.dcm"  # one tissue region rows 75-554, cols 184-799, 0.0616 mm/px
 
 
 def _run(capsys, *argv):
@@ -32,8 +32,12 @@ def _write(tmp_path, d, name="plan.json"):
 
 
 def test_check_json_equals_check_plan(tmp_path, capsys):
-    d = plan("upper_trapezius", structures=[box("target", 10, -2, 13, 2), pleura(14)], tip=(12, 0),
-             patient={"bmi": 17.9, "sex": "F"})
+    d = plan(
+        "upper_trapezius",
+        structures=[box("target", 10, -2, 13, 2), pleura(14)],
+        tip=(12, 0),
+        patient={"bmi": 17.9, "sex": "F"},
+    )
     path = _write(tmp_path, d)
     code, out, err = _run(capsys, "check", str(path), "--json")
     assert code == 0 and err == ""
@@ -62,10 +66,19 @@ def test_check_bad_plan_is_one_line_exit_2(tmp_path, capsys):
 
 
 def _real_plan(image, tip_col_mm):
-    d = plan("other", structures=[box("target", 8, 18, 12, 22)], entry=(0, 10), tip=(10, tip_col_mm),
-             cal=image.info.calibration.to_dict())
-    d["image"] = {"path": str(REAL_US), "sop_instance_uid": image.info.sop_instance_uid, "frame_index": 0,
-                  "pixel_sha256": image.frame_sha256(0)}
+    d = plan(
+        "other",
+        structures=[box("target", 8, 18, 12, 22)],
+        entry=(0, 10),
+        tip=(10, tip_col_mm),
+        cal=image.info.calibration.to_dict(),
+    )
+    d["image"] = {
+        "path": str(REAL_US),
+        "sop_instance_uid": image.info.sop_instance_uid,
+        "frame_index": 0,
+        "pixel_sha256": image.frame_sha256(0),
+    }
     return d
 
 
@@ -91,13 +104,24 @@ def test_check_with_real_image_binding_and_regions(tmp_path, capsys):
 
 def test_anisotropic_pixels_to_mm_and_region_box():
     # Calibration 0.1 mm/px rows, 0.2 mm/px cols, origin (10, 100), region rows 10-410, cols 0-200.
-    cal = Calibration(source="MANUAL", spacing_mm=(0.1, 0.2), origin_px=(10.0, 100.0), region_index=None,
-                      region_box_px=(10, 0, 410, 200), reason="test")
+    cal = Calibration(
+        source="MANUAL",
+        spacing_mm=(0.1, 0.2),
+        origin_px=(10.0, 100.0),
+        region_index=None,
+        region_box_px=(10, 0, 410, 200),
+        reason="test",
+    )
     entry_mm, tip_mm = cal.px_to_mm(np.array([[10.0, 100.0], [110.0, 150.0]]))
     # entry (10-10)*0.1, (100-100)*0.2 = (0, 0); tip (100*0.1, 50*0.2) = (10, 10): a 45 deg needle, 14.142 mm
     assert entry_mm.tolist() == [0.0, 0.0] and tip_mm.tolist() == pytest.approx([10.0, 10.0])
-    d = plan("other", structures=[box("target", 9, 9, 11, 11)], entry=entry_mm.tolist(), tip=tip_mm.tolist(),
-             cal=cal.to_dict())
+    d = plan(
+        "other",
+        structures=[box("target", 9, 9, 11, 11)],
+        entry=entry_mm.tolist(),
+        tip=tip_mm.tolist(),
+        cal=cal.to_dict(),
+    )
     report = check_plan(plan_from_dict(d))
     assert report.metrics["path_length_mm"] == pytest.approx(14.142, abs=1e-3)
     assert report.metrics["angle_deg"] == pytest.approx(45.0)
@@ -112,12 +136,38 @@ def test_anisotropic_pixels_to_mm_and_region_box():
 
 def test_needle_across_two_regions():
     # Dual view: regions 0 (cols 0-99) and 1 (cols 100-199), 0.2 mm/px, reference pixel (0, 50).
-    left = UltrasoundRegion(index=0, box_px=(0, 0, 99, 99), spatial_format=1, data_type=1, flags=0, units_row=3,
-                            units_col=3, delta_row=0.02, delta_col=0.02, reference_px=(0.0, 50.0))
-    right = UltrasoundRegion(index=1, box_px=(0, 100, 99, 199), spatial_format=1, data_type=1, flags=0,
-                             units_row=3, units_col=3, delta_row=0.02, delta_col=0.02, reference_px=(0.0, 50.0))
-    cal = Calibration(source="US_REGION", spacing_mm=(0.2, 0.2), origin_px=(0.0, 50.0), region_index=0,
-                      region_box_px=(0, 0, 99, 99), reason="region 0")
+    left = UltrasoundRegion(
+        index=0,
+        box_px=(0, 0, 99, 99),
+        spatial_format=1,
+        data_type=1,
+        flags=0,
+        units_row=3,
+        units_col=3,
+        delta_row=0.02,
+        delta_col=0.02,
+        reference_px=(0.0, 50.0),
+    )
+    right = UltrasoundRegion(
+        index=1,
+        box_px=(0, 100, 99, 199),
+        spatial_format=1,
+        data_type=1,
+        flags=0,
+        units_row=3,
+        units_col=3,
+        delta_row=0.02,
+        delta_col=0.02,
+        reference_px=(0.0, 50.0),
+    )
+    cal = Calibration(
+        source="US_REGION",
+        spacing_mm=(0.2, 0.2),
+        origin_px=(0.0, 50.0),
+        region_index=0,
+        region_box_px=(0, 0, 99, 99),
+        reason="region 0",
+    )
     # Needle from px (10, 60) = mm (2, 2) to px (50, 160) = mm (10, 22): it runs into region 1.
     d = plan("other", structures=[box("target", 9, 21, 11, 23)], entry=[2, 2], tip=[10, 22], cal=cal.to_dict())
     report = check_plan(plan_from_dict(d), regions=(left, right))

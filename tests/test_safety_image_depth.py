@@ -16,7 +16,7 @@ from tests.scenarios.plans import CAL, UNCAL, box, line, plan, pleura
 # A 50 mm needle leaves 50 - 25 = 25 mm unused; the straight extension reaches row 15 + 25 * 0.6 = 30.0 mm.
 ENTRY, TIP, LENGTH = (0.0, -20.0), (15.0, 0.0), 50.0
 TARGET = box("target", 13, -2, 16, 2)
-RIB_ABOVE = box("rib", 5, 10, 8, 20)        # deepest row 8 < tip row 15: not "beneath the target"
+RIB_ABOVE = box("rib", 5, 10, 8, 20)  # deepest row 8 < tip row 15: not "beneath the target"
 
 
 def cal_box(last_row_px: int | None) -> dict:
@@ -25,8 +25,18 @@ def cal_box(last_row_px: int | None) -> dict:
 
 
 def report(site: str, structures, last_row_px: int | None = 250, cal: dict | None = None):
-    return check_plan(plan_from_dict(plan(site, structures=[TARGET, *structures], entry=ENTRY, tip=TIP,
-                                          length=LENGTH, cal=cal or cal_box(last_row_px))))
+    return check_plan(
+        plan_from_dict(
+            plan(
+                site,
+                structures=[TARGET, *structures],
+                entry=ENTRY,
+                tip=TIP,
+                length=LENGTH,
+                cal=cal or cal_box(last_row_px),
+            )
+        )
+    )
 
 
 def test_shallow_image_nothing_beneath_warns_with_the_numbers():
@@ -39,9 +49,11 @@ def test_shallow_image_nothing_beneath_warns_with_the_numbers():
     assert f.values["overshoot_reach_mm"] == pytest.approx(25.0)
     assert f.values["tip_row_mm"] == pytest.approx(15.0)
     assert r.metrics["overshoot_reach_mm"] == pytest.approx(25.0)
-    assert f.message == ("The image shows 25.0 mm; the needle could reach 30.0 mm along this path (25.0 mm of "
-                         "unused needle past the tip at 15.0 mm); nothing is marked beneath the target: deepen "
-                         "the image to see the pleura or a rib or bone under it.")
+    assert f.message == (
+        "The image shows 25.0 mm; the needle could reach 30.0 mm along this path (25.0 mm of "
+        "unused needle past the tip at 15.0 mm); nothing is marked beneath the target: deepen "
+        "the image to see the pleura or a rib or bone under it."
+    )
 
 
 def test_pleura_marked_below_the_target_silences_it():
@@ -89,7 +101,9 @@ def test_deep_sites_use_bone_and_the_expected_nerve_not_an_artery():
     # Quadratus lumborum expects viscera: a kidney outline beneath the target counts.
     assert "IMAGE_TOO_SHALLOW" not in report("quadratus_lumborum", [box("viscera", 25, -20, 60, 20)], 250).codes
     assert report("quadratus_lumborum", [], 250).by_code("IMAGE_TOO_SHALLOW")[0].values["looked_for"] == [
-        "bone", "viscera"]
+        "bone",
+        "viscera",
+    ]
 
 
 def test_vertical_needle_reaches_tip_plus_unused_length():

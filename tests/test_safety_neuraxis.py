@@ -22,19 +22,23 @@ SITE = "lumbar_paraspinal"
 
 def spine(lamina_row: float, neuraxis_row: float) -> list[dict]:
     """Skin, two laminae (cols -30..-8 and 8..30) at ``lamina_row`` and the neuraxis across the window."""
-    return [line("skin", (0.0, -60.0), (0.0, 60.0)),
-            line("bone", (lamina_row, -30.0), (lamina_row, -8.0), label="lamina L3"),
-            line("bone", (lamina_row, 8.0), (lamina_row, 30.0), label="lamina L4"),
-            line("neuraxis", (neuraxis_row, -8.0), (neuraxis_row, 8.0))]
+    return [
+        line("skin", (0.0, -60.0), (0.0, 60.0)),
+        line("bone", (lamina_row, -30.0), (lamina_row, -8.0), label="lamina L3"),
+        line("bone", (lamina_row, 8.0), (lamina_row, 30.0), label="lamina L4"),
+        line("neuraxis", (neuraxis_row, -8.0), (neuraxis_row, 8.0)),
+    ]
 
 
 def run(structures, *, entry, tip, length, patient=None, **kw):
-    report = check_plan(plan_from_dict(plan(SITE, structures=structures, entry=entry, tip=tip, length=length,
-                                            patient=patient, **kw)))
+    report = check_plan(
+        plan_from_dict(plan(SITE, structures=structures, entry=entry, tip=tip, length=length, patient=patient, **kw))
+    )
     return report, {f.code: f for f in report.findings}
 
 
 # --- scenario 1: the extension passes through the window into the neuraxis ---
+
 
 def test_extension_through_the_window_is_warned_with_the_distance():
     # Average patient: laminae 40 mm deep, neuraxis 45 mm. Vertical 50 mm needle at col 0 (over the
@@ -59,6 +63,7 @@ def test_extension_through_the_window_is_warned_with_the_distance():
 
 # --- scenario 2: the extension ends on a lamina ---
 
+
 def test_extension_onto_a_lamina_is_not_an_overshoot():
     # Same patient, vertical needle at col 15 (over lamina L4): the extension meets the bone at row 40,
     # 40 - 25 = 15 mm past the tip, and never the neuraxis (cols -8..8).
@@ -67,7 +72,7 @@ def test_extension_onto_a_lamina_is_not_an_overshoot():
     # Deepest safe insertion: col 15 is 15 - 8 = 7 mm beside the neuraxis's end (45, 8), so the path
     # enters its 10 mm margin at row 45 - sqrt(10^2 - 7^2) = 45 - 7.14 = 37.86, before the bone at 40
     # and the needle length less hub (50 - 10 = 40): the margin is kept even over the lamina's edge.
-    assert report.metrics["max_safe_insertion_mm"] == pytest.approx(45.0 - 51.0 ** 0.5, abs=1e-3)
+    assert report.metrics["max_safe_insertion_mm"] == pytest.approx(45.0 - 51.0**0.5, abs=1e-3)
     assert report.metrics["max_safe_insertion_limited_by"] == "neuraxis"
 
 
@@ -83,6 +88,7 @@ def test_an_oblique_extension_that_meets_the_lamina_before_the_neuraxis_is_not_w
 
 
 # --- scenario 3: the tip within the margin ---
+
 
 def test_tip_within_the_margin_is_warned_and_reaching_it_is_blocked():
     # Vertical needle over the window to 38 mm: 45 - 38 = 7.0 mm from the neuraxis, inside 10 mm.
@@ -112,6 +118,7 @@ def test_neuraxis_marked_on_another_frame_gets_the_wider_margin():
 
 # --- scenario 4: nothing marked ---
 
+
 def test_unmarked_lumbar_plan_that_can_reach_the_interlaminar_depth_is_warned():
     # Skin only; a vertical 50 mm needle fully inserted reaches 50 mm deep, beyond the 30 mm
     # shallowest interlaminar depth.
@@ -125,8 +132,9 @@ def test_unmarked_lumbar_plan_that_can_reach_the_interlaminar_depth_is_warned():
     _report, found = run(skin, entry=(0.0, -10.0), tip=(10.0, 0.0), length=25.0)
     assert "NEURAXIS_NOT_MARKED" not in found
     # A marked lamina is enough: the physician has found the bone.
-    _report, found = run(skin + [line("bone", (40.0, -30.0), (40.0, 30.0))], entry=(0.0, 0.0), tip=(20.0, 0.0),
-                         length=50.0)
+    _report, found = run(
+        skin + [line("bone", (40.0, -30.0), (40.0, 30.0))], entry=(0.0, 0.0), tip=(20.0, 0.0), length=50.0
+    )
     assert "NEURAXIS_NOT_MARKED" not in found
 
 
@@ -149,18 +157,23 @@ def test_unmarked_and_uncalibrated_is_warned_without_a_depth():
 
 
 def test_other_sites_do_not_ask_for_the_neuraxis():
-    d = plan("quadratus_lumborum", structures=[line("skin", (0.0, -60.0), (0.0, 60.0))], entry=(0.0, 0.0),
-             tip=(20.0, 0.0), length=50.0)
+    d = plan(
+        "quadratus_lumborum",
+        structures=[line("skin", (0.0, -60.0), (0.0, 60.0))],
+        entry=(0.0, 0.0),
+        tip=(20.0, 0.0),
+        length=50.0,
+    )
     assert "NEURAXIS_NOT_MARKED" not in check_plan(plan_from_dict(d)).codes
 
 
 # --- scenario 5: a thin patient ---
 
+
 def test_thin_patient_standard_needle_reaches_the_neuraxis():
     # Thin patient (BMI 17.5): laminae 28 mm, neuraxis 32 mm. The standard 38 mm needle to a knot 15 mm
     # deep over the window leaves 38 - 15 = 23 mm unused; the neuraxis is 32 - 15 = 17 mm past the tip.
-    _report, found = run(spine(28.0, 32.0), entry=(0.0, 0.0), tip=(15.0, 0.0), length=38.0,
-                         patient={"bmi": 17.5})
+    _report, found = run(spine(28.0, 32.0), entry=(0.0, 0.0), tip=(15.0, 0.0), length=38.0, patient={"bmi": 17.5})
     assert found["NEURAXIS_OVERSHOOT"].values["neuraxis_beyond_tip_mm"] == pytest.approx(17.0)
     # The same needle and knot depth in the average patient: neuraxis 45 - 15 = 30 mm past, 23 unused.
     _report, found = run(spine(40.0, 45.0), entry=(0.0, 0.0), tip=(15.0, 0.0), length=38.0)
@@ -168,6 +181,7 @@ def test_thin_patient_standard_needle_reaches_the_neuraxis():
 
 
 # --- scenario 6: an obese patient and a needle too short ---
+
 
 def test_obese_patient_needle_too_short_and_the_spinal_needle_over_the_window():
     # Obese: laminae 55 mm, neuraxis 60 mm, knot 45 mm deep. A 38 mm needle cannot reach 45 mm: block.
@@ -185,6 +199,7 @@ def test_obese_patient_needle_too_short_and_the_spinal_needle_over_the_window():
 
 
 # --- the suggestion prefers a path that ends over bone ---
+
 
 def test_the_suggestion_ends_over_a_lamina():
     # Knot (target box) 25 mm deep right over the window, 50 mm needle. Steep paths through the window

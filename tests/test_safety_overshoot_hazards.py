@@ -16,8 +16,13 @@ def _codes(d):
 
 def _deep(structures, *, length=89.0, site="gluteus_medius"):
     # A vertical needle from the skin (0, 0) to a tip 40 mm deep: 89 - 40 = 49 mm unused.
-    return plan(site, structures=[line("skin", (0.0, -60.0), (0.0, 60.0)), *structures],
-                entry=(0.0, 0.0), tip=(40.0, 0.0), length=length)
+    return plan(
+        site,
+        structures=[line("skin", (0.0, -60.0), (0.0, 60.0)), *structures],
+        entry=(0.0, 0.0),
+        tip=(40.0, 0.0),
+        length=length,
+    )
 
 
 def test_an_artery_below_the_tip_within_the_unused_length_is_named_with_its_distance():

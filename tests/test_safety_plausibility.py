@@ -20,12 +20,19 @@ SAMPLES = sorted((Path(__file__).parents[1] / "sample_dicom").glob("*.plan.json"
 
 
 def _plan(needle=None, structures=(), calibrated=True, site="gluteus_medius"):
-    return plan_from_dict({
-        "format": "needleplan.plan", "version": 1, "image": {"frame_index": 0},
-        "calibration": {"source": "MANUAL", "spacing_mm": [0.2, 0.2], "origin_px": [0, 0]} if calibrated
-        else {"source": "NONE"},
-        "site": site, "structures": list(structures),
-        "needle": needle or {"entry_mm": [0, -30], "target_mm": [20, 0], "length_mm": 50}})
+    return plan_from_dict(
+        {
+            "format": "needleplan.plan",
+            "version": 1,
+            "image": {"frame_index": 0},
+            "calibration": {"source": "MANUAL", "spacing_mm": [0.2, 0.2], "origin_px": [0, 0]}
+            if calibrated
+            else {"source": "NONE"},
+            "site": site,
+            "structures": list(structures),
+            "needle": needle or {"entry_mm": [0, -30], "target_mm": [20, 0], "length_mm": 50},
+        }
+    )
 
 
 def _codes(plan) -> dict[str, str]:
@@ -100,7 +107,7 @@ def test_structures_entirely_above_the_skin_are_a_block_and_partly_above_are_not
     above = {"kind": "artery", "points_mm": [[-10, -5], [-10, 5], [-5, 0]], "closed": True, "label": "SGA"}
     straddling = {"kind": "vein", "points_mm": [[-5, 10], [5, 10], [0, 15]], "closed": True}
     suggested = {"kind": "pleura", "points_mm": [[-8, -40], [-8, 40]], "suggested": True}
-    skin = {"kind": "skin", "points_mm": [[-1, -60], [-1, 60]]}   # the skin line itself is never "above"
+    skin = {"kind": "skin", "points_mm": [[-1, -60], [-1, 60]]}  # the skin line itself is never "above"
     plan = _plan(structures=[straddling, above, suggested])
     f = _finding(plan, "IMPLAUSIBLE_STRUCTURE")
     assert f.severity == "block" and f.values["structures"] == [1] and f.values["kinds"] == ["artery"]

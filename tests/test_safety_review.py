@@ -35,8 +35,15 @@ def _codes(report) -> dict[str, str]:
 
 @pytest.mark.parametrize("c0, c1", [(5.0, 40.0), (-40.0, -5.0)])
 def test_overshoot_past_the_end_of_a_partly_marked_pleura_is_reported(c0, c1):
-    r = _report(plan("upper_trapezius", structures=[box("target", 8, -2, 12, 2), pleura(20, c0, c1)],
-                     entry=(0, 0), tip=(10, 0), length=38))
+    r = _report(
+        plan(
+            "upper_trapezius",
+            structures=[box("target", 8, -2, 12, 2), pleura(20, c0, c1)],
+            entry=(0, 0),
+            tip=(10, 0),
+            length=38,
+        )
+    )
     codes = _codes(r)
     assert codes.get("PLEURA_OVERSHOOT") == "warn"
     assert codes.get("NEEDLE_REACHES_PLEURA") == "warn"
@@ -55,8 +62,15 @@ def test_overshoot_past_the_end_of_a_partly_marked_pleura_is_reported(c0, c1):
 
 def test_overshoot_on_the_marked_part_of_the_pleura_says_nothing_about_its_ends():
     # Same needle, pleura marked across the needle (cols -40..40): hit 10 mm past the tip, on the mark.
-    r = _report(plan("upper_trapezius", structures=[box("target", 8, -2, 12, 2), pleura(20)],
-                     entry=(0, 0), tip=(10, 0), length=38))
+    r = _report(
+        plan(
+            "upper_trapezius",
+            structures=[box("target", 8, -2, 12, 2), pleura(20)],
+            entry=(0, 0),
+            tip=(10, 0),
+            length=38,
+        )
+    )
     over = next(f for f in r.findings if f.code == "PLEURA_OVERSHOOT")
     assert over.values["beyond_marked_pleura"] is False
     assert "beyond the marked end" not in over.message
@@ -65,8 +79,15 @@ def test_overshoot_on_the_marked_part_of_the_pleura_says_nothing_about_its_ends(
 def test_a_rib_before_the_pleura_continuation_still_stops_the_overshoot():
     # Rib rows 12-16, cols -4..4 under the tip (10, 0): met 2 mm past the tip, before the pleura's
     # continuation at 10 mm -> no PLEURA_OVERSHOOT (the rib is the backstop).
-    r = _report(plan("upper_trapezius", structures=[box("target", 8, -2, 12, 2), box("rib", 12, -4, 16, 4),
-                                                    pleura(20, 5, 40)], entry=(0, 0), tip=(10, 0), length=38))
+    r = _report(
+        plan(
+            "upper_trapezius",
+            structures=[box("target", 8, -2, 12, 2), box("rib", 12, -4, 16, 4), pleura(20, 5, 40)],
+            entry=(0, 0),
+            tip=(10, 0),
+            length=38,
+        )
+    )
     assert "PLEURA_OVERSHOOT" not in _codes(r)
     assert r.metrics["overshoot_first_hit"] == "rib"
     assert r.metrics["overshoot_first_hit_mm"] == pytest.approx(2.0)
@@ -82,8 +103,15 @@ def test_a_rib_before_the_pleura_continuation_still_stops_the_overshoot():
 # Skin crossing (0, 0): path 10; deepest safe = 20 - 5 margin = 15 mm from the skin (the needle's
 # 38 - 10 hub = 28 mm is longer); unused 38 - 10 = 28 mm; pleura 20 mm from the skin along the needle.
 def test_entry_drawn_above_the_skin_is_measured_from_the_skin():
-    r = _report(plan("upper_trapezius", structures=[box("target", 8, -2, 12, 2), pleura(20)],
-                     entry=(-5, 0), tip=(10, 0), length=38))
+    r = _report(
+        plan(
+            "upper_trapezius",
+            structures=[box("target", 8, -2, 12, 2), pleura(20)],
+            entry=(-5, 0),
+            tip=(10, 0),
+            length=38,
+        )
+    )
     m = r.metrics
     assert m["path_length_mm"] == pytest.approx(10.0)
     assert m["max_safe_insertion_mm"] == pytest.approx(15.0)
@@ -96,8 +124,16 @@ def test_entry_drawn_above_a_marked_skin_line_is_measured_from_that_line():
     # Skin marked at row 2; entry drawn at (-3, 0), tip (12, 0): the skin is crossed at (2, 0).
     # path 12 - 2 = 10; depth 12 - 2 = 10; pleura row 22: deepest safe 22 - 5 - 2 = 15 from the skin.
     from tests.scenarios.plans import line
-    r = _report(plan("upper_trapezius", structures=[line("skin", (2, -40), (2, 40)), box("target", 10, -2, 14, 2),
-                                                    pleura(22)], entry=(-3, 0), tip=(12, 0), length=38))
+
+    r = _report(
+        plan(
+            "upper_trapezius",
+            structures=[line("skin", (2, -40), (2, 40)), box("target", 10, -2, 14, 2), pleura(22)],
+            entry=(-3, 0),
+            tip=(12, 0),
+            length=38,
+        )
+    )
     m = r.metrics
     assert m["depth_mm"] == pytest.approx(10.0)
     assert m["path_length_mm"] == pytest.approx(10.0)
@@ -127,8 +163,15 @@ def test_entry_drawn_below_the_skin_is_extended_back_to_the_skin():
 # 20 mm deep draws no PLEURA_OVERSHOOT and no NEEDLE_REACHES_PLEURA although the real tip is 10 mm deep
 # with 28 mm of needle unused.  The plan must be refused until it is redrawn from the skin.
 def test_needle_drawn_from_tip_to_entry_is_blocked():
-    r = _report(plan("upper_trapezius", structures=[box("target", 8, -2, 12, 2), pleura(20)],
-                     entry=(10, 0), tip=(0, 0), length=38))
+    r = _report(
+        plan(
+            "upper_trapezius",
+            structures=[box("target", 8, -2, 12, 2), pleura(20)],
+            entry=(10, 0),
+            tip=(0, 0),
+            length=38,
+        )
+    )
     f = next(f for f in r.findings if f.code == "NEEDLE_REVERSED")
     assert f.severity == "block"
     # entry 10 mm below the skin (row 0), tip 0 mm: 10 - 0 = 10 mm the wrong way.
@@ -141,15 +184,30 @@ def test_needle_rising_in_rows_but_going_deeper_under_a_sloping_skin_is_not_reve
     # (8, 30) where the skin is at 10 - 7.5 = 2.5: tip depth 8 - 2.5 = 5.5 mm.  The row falls from 10
     # to 8 but the needle goes 5.5 mm deeper under the skin: not reversed.
     from tests.scenarios.plans import line
-    r = _report(plan("other", structures=[line("skin", (20, -40), (0, 40)), box("target", 6, 28, 10, 32)],
-                     entry=(10, 0), tip=(8, 30), length=38))
+
+    r = _report(
+        plan(
+            "other",
+            structures=[line("skin", (20, -40), (0, 40)), box("target", 6, 28, 10, 32)],
+            entry=(10, 0),
+            tip=(8, 30),
+            length=38,
+        )
+    )
     assert "NEEDLE_REVERSED" not in _codes(r)
     assert r.metrics["depth_mm"] == pytest.approx(5.5)
 
 
 def test_needle_drawn_the_right_way_is_not_reversed():
-    r = _report(plan("upper_trapezius", structures=[box("target", 8, -2, 12, 2), pleura(20)],
-                     entry=(0, 0), tip=(10, 0), length=38))
+    r = _report(
+        plan(
+            "upper_trapezius",
+            structures=[box("target", 8, -2, 12, 2), pleura(20)],
+            entry=(0, 0),
+            tip=(10, 0),
+            length=38,
+        )
+    )
     assert "NEEDLE_REVERSED" not in _codes(r)
 
 
@@ -162,8 +220,16 @@ def test_needle_drawn_the_right_way_is_not_reversed():
 # disagreed with the metrics for the same path).
 def test_angle_to_the_skin_beyond_the_marked_end_of_the_skin_line():
     from tests.scenarios.plans import line
-    r = _report(plan("other", structures=[line("skin", (0, -20), (4, 20)), box("target", 8, -32, 12, -28)],
-                     entry=(0, -40), tip=(10, -30), length=38))
+
+    r = _report(
+        plan(
+            "other",
+            structures=[line("skin", (0, -20), (4, 20)), box("target", 8, -32, 12, -28)],
+            entry=(0, -40),
+            tip=(10, -30),
+            length=38,
+        )
+    )
     assert r.metrics["angle_deg"] == pytest.approx(45.0, abs=1e-6)
     assert _codes(r).get("STEEP_ANGLE") == "warn"
 
@@ -175,8 +241,15 @@ def test_ropivacaine_exactly_at_80_percent_warns():
     # (< 200 mg cap).  84 / 105 = 0.80 exactly -> DOSE_LIMIT warn.  In floating point 11.2 x 0.75 x 10
     # is 83.99999999999999, so the warning was lost.
     from tests.scenarios.plans import lido
-    r = _report(plan("other", structures=[box("target", 8, -2, 12, 2)], patient={"weight_kg": 35},
-                     injectate=[lido(11.2, 0.75, drug="ropivacaine")]))
+
+    r = _report(
+        plan(
+            "other",
+            structures=[box("target", 8, -2, 12, 2)],
+            patient={"weight_kg": 35},
+            injectate=[lido(11.2, 0.75, drug="ropivacaine")],
+        )
+    )
     f = next(f for f in r.findings if f.code == "DOSE_LIMIT")
     assert f.severity == "warn"
     assert f.values["fraction_of_max"] == pytest.approx(0.8)
@@ -186,16 +259,20 @@ def test_lidocaine_exactly_at_the_maximum_warns_but_does_not_block():
     # Lidocaine 0.75% 21.6 mL = 21.6 x 0.75 x 10 = 162 mg; 36 kg x 4.5 mg/kg = 162 mg (< 300 mg cap):
     # 100% exactly -> warn (block is for > 100%).  Floating point gave 1.0000000000000002 -> block.
     from tests.scenarios.plans import lido
-    r = _report(plan("other", structures=[box("target", 8, -2, 12, 2)], patient={"weight_kg": 36},
-                     injectate=[lido(21.6, 0.75)]))
+
+    r = _report(
+        plan("other", structures=[box("target", 8, -2, 12, 2)], patient={"weight_kg": 36}, injectate=[lido(21.6, 0.75)])
+    )
     assert _codes(r).get("DOSE_LIMIT") == "warn"
 
 
 def test_dose_just_over_the_maximum_blocks():
     # 21.7 mL x 0.75 x 10 = 162.75 mg of 162 mg: 100.46% > 100% -> block.
     from tests.scenarios.plans import lido
-    r = _report(plan("other", structures=[box("target", 8, -2, 12, 2)], patient={"weight_kg": 36},
-                     injectate=[lido(21.7, 0.75)]))
+
+    r = _report(
+        plan("other", structures=[box("target", 8, -2, 12, 2)], patient={"weight_kg": 36}, injectate=[lido(21.7, 0.75)])
+    )
     assert _codes(r).get("DOSE_LIMIT") == "block"
 
 
@@ -215,8 +292,15 @@ def test_pleura_margin_against_the_continuation_says_so():
     # Continued at row 20 the pleura is 20 - 16 = 4 mm under the tip (< 5 mm margin) -> PLEURA_MARGIN
     # warn.  The marked segment's nearest point (20, 5) is sqrt(4^2 + 5^2) = 6.4 mm away, so the warning
     # rests on the continuation: the message must say so, so the physician marks the pleura there.
-    r = _report(plan("upper_trapezius", structures=[box("target", 14, -2, 18, 2), pleura(20, 5, 40)],
-                     entry=(0, 0), tip=(16, 0), length=38))
+    r = _report(
+        plan(
+            "upper_trapezius",
+            structures=[box("target", 14, -2, 18, 2), pleura(20, 5, 40)],
+            entry=(0, 0),
+            tip=(16, 0),
+            length=38,
+        )
+    )
     f = next(f for f in r.findings if f.code == "PLEURA_MARGIN")
     assert f.severity == "warn"
     assert f.values["tip_to_pleura_mm"] == pytest.approx(4.0)
@@ -232,7 +316,7 @@ def test_unknown_site_id_is_reported_not_silently_treated_as_superficial():
     r = _report(plan("upper trapezius", structures=[box("target", 8, -2, 12, 2)], entry=(0, 0), tip=(10, 0)))
     f = next(f for f in r.findings if f.code == "SITE_UNKNOWN")
     assert f.severity == "warn"
-    assert "upper_trapezius" in f.message          # the known ids are listed
+    assert "upper_trapezius" in f.message  # the known ids are listed
     assert f.values["site"] == "upper trapezius"
 
 
@@ -247,14 +331,22 @@ def test_report_figure_places_the_deepest_safe_insertion_from_the_skin():
     # at (15, 0), for the needle drawn from (-5, 0) (5 mm above the skin) to (10, 0), pleura row 20
     # (20 - 5 margin = 15).  Measured from the drawn entry it would sit at (10, 0), 5 mm too shallow.
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from needleplan.planner import max_safe_insertion
     from needleplan.report.figure import _draw_needle
 
-    p = plan_from_dict(plan("upper_trapezius", structures=[box("target", 8, -2, 12, 2), pleura(20)],
-                            entry=(-5, 0), tip=(10, 0), length=38))
+    p = plan_from_dict(
+        plan(
+            "upper_trapezius",
+            structures=[box("target", 8, -2, 12, 2), pleura(20)],
+            entry=(-5, 0),
+            tip=(10, 0),
+            length=38,
+        )
+    )
     safe = max_safe_insertion(p)
     assert safe.max_safe_insertion_mm == pytest.approx(15.0)
     fig, ax = plt.subplots()
@@ -272,12 +364,26 @@ def test_a_pleura_continuation_stops_where_another_pleura_mark_takes_over():
     # cols 5..40.  A vertical needle at col 20 to a tip 19 mm deep is 26 - 19 = 7 mm above the pleura
     # marked there (> 5 mm margin): no PLEURA_MARGIN.  Continuing the left mark at row 20 over the right
     # one would put a phantom pleura 1 mm under the tip and contradict the physician's own mark.
-    r = _report(plan("upper_trapezius", structures=[box("target", 17, 18, 21, 22), pleura(20, -40, -5),
-                                                    pleura(26, 5, 40)], entry=(0, 20), tip=(19, 20), length=38))
+    r = _report(
+        plan(
+            "upper_trapezius",
+            structures=[box("target", 17, 18, 21, 22), pleura(20, -40, -5), pleura(26, 5, 40)],
+            entry=(0, 20),
+            tip=(19, 20),
+            length=38,
+        )
+    )
     assert "PLEURA_MARGIN" not in _codes(r)
     assert r.metrics["clearance_mm"]["pleura"] == pytest.approx(7.0)
     # In the gap between the marks (col 0) both continue: the shallower, row 20, counts.
-    r = _report(plan("upper_trapezius", structures=[box("target", 15, -2, 19, 2), pleura(20, -40, -5),
-                                                    pleura(26, 5, 40)], entry=(0, 0), tip=(17, 0), length=38))
-    assert r.metrics["clearance_mm"]["pleura"] == pytest.approx(3.0)     # 20 - 17
+    r = _report(
+        plan(
+            "upper_trapezius",
+            structures=[box("target", 15, -2, 19, 2), pleura(20, -40, -5), pleura(26, 5, 40)],
+            entry=(0, 0),
+            tip=(17, 0),
+            length=38,
+        )
+    )
+    assert r.metrics["clearance_mm"]["pleura"] == pytest.approx(3.0)  # 20 - 17
     assert _codes(r).get("PLEURA_MARGIN") == "warn"

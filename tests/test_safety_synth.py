@@ -21,9 +21,21 @@ from needleplan.safety import check_plan
 synth = pytest.importorskip("needleplan.synth")
 
 PRESETS = [(site, habitus) for site in synth.SITE_PRESETS for habitus in synth.HABITUS]
-NEVER = {"UNCALIBRATED", "CROSS_REGION", "TARGET_MISSED", "PLEURA_NOT_MARKED", "PLEURA_UNMEASURED",
-         "NERVE_NOT_MARKED", "VISCERA_NOT_MARKED", "VESSEL_CROSSED", "NERVE_CROSSED", "VISCERA_CROSSED",
-         "PLEURA_MARGIN", "RIB_IN_PATH", "SUGGESTION_UNCONFIRMED"}
+NEVER = {
+    "UNCALIBRATED",
+    "CROSS_REGION",
+    "TARGET_MISSED",
+    "PLEURA_NOT_MARKED",
+    "PLEURA_UNMEASURED",
+    "NERVE_NOT_MARKED",
+    "VISCERA_NOT_MARKED",
+    "VESSEL_CROSSED",
+    "NERVE_CROSSED",
+    "VISCERA_CROSSED",
+    "PLEURA_MARGIN",
+    "RIB_IN_PATH",
+    "SUGGESTION_UNCONFIRMED",
+}
 #: Presets whose target lies over an intercostal space or the lung apex with no rib below it.
 NO_RIB_BELOW = {"upper_trapezius", "rhomboid_intercostal"}
 
@@ -41,10 +53,10 @@ def test_reference_plan_findings_follow_the_anatomy(site, habitus):
         assert ("INTERCOSTAL_TARGET" in codes) == (site in NO_RIB_BELOW)
         if habitus == "thin":
             assert "THIN_PATIENT" in codes
-    if site == "rhomboid_rib":     # the rib is the backstop: the needle cannot reach the pleura
+    if site == "rhomboid_rib":  # the rib is the backstop: the needle cannot reach the pleura
         assert not codes & {"PLEURA_OVERSHOOT", "NEEDLE_REACHES_PLEURA"}
     if site in ("piriformis", "gluteus_medius"):
-        assert "DOPPLER_ADVISED" not in codes          # the artery is marked
+        assert "DOPPLER_ADVISED" not in codes  # the artery is marked
     m = report.metrics
     assert m["calibrated"] and m["depth_mm"] > 0 and m["max_safe_insertion_mm"] > 0
     # the planned tip is inside the safe insertion unless the needle length is what limits it

@@ -29,8 +29,9 @@ def test_a_generated_sample_is_the_repository_sample_bit_for_bit(cache, key):
     plan = sample_plan(key)
     assert plan == cache / f"{spec.stem}.plan.json"
     for suffix in (".dcm", ".plan.json", ".truth.json"):
-        assert filecmp.cmp(cache / f"{spec.stem}{suffix}", ROOT / "sample_dicom" / f"{spec.stem}{suffix}",
-                           shallow=False), suffix
+        assert filecmp.cmp(
+            cache / f"{spec.stem}{suffix}", ROOT / "sample_dicom" / f"{spec.stem}{suffix}", shallow=False
+        ), suffix
     assert not [p for p in cache.iterdir() if p.name.startswith(".sample-")]  # no temp left
 
 
@@ -69,9 +70,12 @@ def test_check_runs_on_the_sample_from_anywhere(cache, tmp_path, monkeypatch, ca
 def test_no_message_names_a_path_that_exists_only_in_a_clone():
     sources = [*(ROOT / "src").rglob("*.py"), *(ROOT / "plugins").glob("*/src/**/*.py")]
     bad = re.compile(r"pip install -e|make samples|run `make|scripts/make_samples")
-    hits = [f"{p.relative_to(ROOT)}:{n}" for p in sources
-            for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
-            if bad.search(line)]
+    hits = [
+        f"{p.relative_to(ROOT)}:{n}"
+        for p in sources
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if bad.search(line)
+    ]
     assert hits == []
     assert any("needleplan_napari" in str(p) for p in sources)  # both distributions were read
 

@@ -32,13 +32,15 @@ def assert_same_plan(a: dict, b: dict) -> None:
             assert len(a[key]) == len(b[key])
             for s1, s2 in zip(a[key], b[key], strict=True):
                 np.testing.assert_allclose(s1["points_mm"], s2["points_mm"], atol=POINT_TOL_MM)
-                assert {k: v for k, v in s1.items() if k != "points_mm"} == \
-                    {k: v for k, v in s2.items() if k != "points_mm"}
+                assert {k: v for k, v in s1.items() if k != "points_mm"} == {
+                    k: v for k, v in s2.items() if k != "points_mm"
+                }
         elif key == "needle" and a[key] is not None:
             for end in ("entry_mm", "target_mm"):
                 np.testing.assert_allclose(a[key][end], b[key][end], atol=POINT_TOL_MM)
-            assert {k: v for k, v in a[key].items() if not k.endswith("_mm") or k == "length_mm"} \
-                == {k: v for k, v in b[key].items() if not k.endswith("_mm") or k == "length_mm"}
+            assert {k: v for k, v in a[key].items() if not k.endswith("_mm") or k == "length_mm"} == {
+                k: v for k, v in b[key].items() if not k.endswith("_mm") or k == "length_mm"
+            }
         else:
             assert a.get(key) == b.get(key), key
 
@@ -88,8 +90,7 @@ def test_needle_scoord_is_column_row_with_pixel_centres_at_half(cases, tmp_path)
     (sr_mm, sc_mm), (orow, ocol) = plan.calibration.spacing_mm, plan.calibration.origin_px
     er, ec = plan.needle.entry_mm
     tr, tc = plan.needle.target_mm
-    expected = [ec / sc_mm + ocol + 0.5, er / sr_mm + orow + 0.5,
-                tc / sc_mm + ocol + 0.5, tr / sr_mm + orow + 0.5]
+    expected = [ec / sc_mm + ocol + 0.5, er / sr_mm + orow + 0.5, tc / sc_mm + ocol + 0.5, tr / sr_mm + orow + 0.5]
     np.testing.assert_allclose(list(scoord.GraphicData), expected, atol=1e-3)
     assert scoord.GraphicType == "POLYLINE"
     ref = scoord.ContentSequence[0].ReferencedSOPSequence[0]
@@ -102,8 +103,7 @@ def test_needle_measurements_are_in_mm_and_deg_and_match_the_check(cases, tmp_pa
     metrics = check_plan(plan).metrics
     import highdicom as hd
 
-    sr = hd.sr.ComprehensiveSR.from_dataset(
-        plan_to_sr(plan, pydicom.dcmread(dicom, stop_before_pixels=True)))
+    sr = hd.sr.ComprehensiveSR.from_dataset(plan_to_sr(plan, pydicom.dcmread(dicom, stop_before_pixels=True)))
     group = sr.content.get_planar_roi_measurement_groups()[0]
     values = {m.name.meaning: (float(m.value), m.unit.value) for m in group.get_measurements()}
     assert values["Depth"][1] == "mm" and values["Length"][1] == "mm"
@@ -113,15 +113,12 @@ def test_needle_measurements_are_in_mm_and_deg_and_match_the_check(cases, tmp_pa
     assert values["Angle"][0] == pytest.approx(metrics["angle_deg"], abs=1e-6)
     assert values["Needle Length"] == (plan.needle.length_mm, "mm")
     texts = [g for g in sr.ContentSequence if g.ValueType == "CONTAINER"][-1].ContentSequence
-    finding_texts = [t.TextValue for t in texts if t.ConceptNameCodeSequence[0].CodeValue
-                     == "121071"]
-    assert finding_texts == [f"{f['severity'].upper()} {f['code']}: {f['message']}"
-                             for f in plan.findings]
+    finding_texts = [t.TextValue for t in texts if t.ConceptNameCodeSequence[0].CodeValue == "121071"]
+    assert finding_texts == [f"{f['severity'].upper()} {f['code']}: {f['message']}" for f in plan.findings]
 
 
 def test_cine_frame_and_a_structure_on_another_frame_survive(tmp_path):
-    written = write_case(generate_case("upper_trapezius", "thin", frames=3, seed=1),
-                         tmp_path / "cine.dcm")
+    written = write_case(generate_case("upper_trapezius", "thin", frames=3, seed=1), tmp_path / "cine.dcm")
     d = json.loads(written.plan_path.read_text())
     d["image"]["frame_index"] = 2
     d["image"]["pixel_sha256"] = written.frame_sha256[2]
@@ -141,8 +138,9 @@ def test_an_sr_without_needleplan_fields_imports_with_the_image_calibration(case
     plan = load_plan(plan_path)
     ds = pydicom.dcmread(export_sr(plan, dicom, tmp_path / "sr.dcm"))
     container = [i for i in ds.ContentSequence if i.ValueType == "CONTAINER"][-1]
-    container.ContentSequence = [t for t in container.ContentSequence
-                                 if t.ConceptNameCodeSequence[0].CodeValue != "PLANFIELDS"]
+    container.ContentSequence = [
+        t for t in container.ContentSequence if t.ConceptNameCodeSequence[0].CodeValue != "PLANFIELDS"
+    ]
     ds.save_as(tmp_path / "foreign.dcm")
     with pytest.raises(PlanFormatError, match="give the image"):
         import_sr(tmp_path / "foreign.dcm")
@@ -156,36 +154,37 @@ def test_an_sr_without_needleplan_fields_imports_with_the_image_calibration(case
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(spacing=st.tuples(st.floats(0.03, 0.6), st.floats(0.03, 0.6)),
-       origin=st.tuples(st.floats(-50, 80), st.floats(0, 600)),
-       # Points on a 0.001 mm grid and distinct: SCOORD is float32, and an open polyline whose
-       # last point equals its first reads back as a polygon (2D SCOORD has no polygon type), so
-       # points closer than float32 can tell apart (8e-101 vs 0) are not a round-trip case.
-       points=st.lists(st.tuples(st.floats(-30, 60).map(lambda v: round(v, 3)),
-                                 st.floats(-40, 40).map(lambda v: round(v, 3))), min_size=3,
-                       max_size=8, unique=True),
-       closed=st.booleans())
+@given(
+    spacing=st.tuples(st.floats(0.03, 0.6), st.floats(0.03, 0.6)),
+    origin=st.tuples(st.floats(-50, 80), st.floats(0, 600)),
+    # Points on a 0.001 mm grid and distinct: SCOORD is float32, and an open polyline whose
+    # last point equals its first reads back as a polygon (2D SCOORD has no polygon type), so
+    # points closer than float32 can tell apart (8e-101 vs 0) are not a round-trip case.
+    points=st.lists(
+        st.tuples(st.floats(-30, 60).map(lambda v: round(v, 3)), st.floats(-40, 40).map(lambda v: round(v, 3))),
+        min_size=3,
+        max_size=8,
+        unique=True,
+    ),
+    closed=st.booleans(),
+)
 def test_any_anisotropic_calibration_round_trips_points(cases, spacing, origin, points, closed):
     dicom, plan_path = cases["piriformis"]
     source = pydicom.dcmread(dicom, stop_before_pixels=True)
     plan = load_plan(plan_path)
-    cal = dataclasses.replace(plan.calibration, spacing_mm=spacing, origin_px=origin,
-                              region_box_px=None)
+    cal = dataclasses.replace(plan.calibration, spacing_mm=spacing, origin_px=origin, region_box_px=None)
     d = plan_to_dict(dataclasses.replace(plan, calibration=cal))
-    d["structures"] = [{"kind": "nerve", "points_mm": [list(p) for p in points],
-                        "closed": closed}]
+    d["structures"] = [{"kind": "nerve", "points_mm": [list(p) for p in points], "closed": closed}]
     plan = plan_from_dict(d)
     back = sr_to_plan(plan_to_sr(plan, source))
-    np.testing.assert_allclose(back.structures[0].points_mm, plan.structures[0].points_mm,
-                               atol=POINT_TOL_MM)
+    np.testing.assert_allclose(back.structures[0].points_mm, plan.structures[0].points_mm, atol=POINT_TOL_MM)
     assert back.structures[0].closed == closed
 
 
 def test_uncalibrated_plan_cannot_be_exported(cases):
     dicom, plan_path = cases["upper_trapezius"]
     d = plan_to_dict(load_plan(plan_path))
-    d["calibration"] = {"source": "NONE", "spacing_mm": None, "origin_px": [0, 0],
-                        "reason": "no regions"}
+    d["calibration"] = {"source": "NONE", "spacing_mm": None, "origin_px": [0, 0], "reason": "no regions"}
     with pytest.raises(CalibrationError, match="calibrat"):
         plan_to_sr(plan_from_dict(d), pydicom.dcmread(dicom, stop_before_pixels=True))
 
@@ -195,8 +194,7 @@ def test_plan_for_another_image_is_refused(cases, tmp_path, capsys):
     other, _ = cases["rhomboid_rib"]
     with pytest.raises(ImageBindingError, match="not the one the plan was made on"):
         plan_to_sr(load_plan(plan_path), pydicom.dcmread(other, stop_before_pixels=True))
-    code = main(["sr", "export", str(plan_path), "-o", str(tmp_path / "x.dcm"),
-                 "--image", str(other)])
+    code = main(["sr", "export", str(plan_path), "-o", str(tmp_path / "x.dcm"), "--image", str(other)])
     assert code == 2 and "not the one the plan was made on" in capsys.readouterr().err
     assert not (tmp_path / "x.dcm").exists()
 
@@ -224,5 +222,4 @@ def test_cli_export_then_import_gives_the_same_plan(cases, tmp_path, capsys):
     plan_copy.write_text(json.dumps(d))
     assert main(["sr", "export", str(plan_copy), "-o", str(tmp_path / "sr.dcm")]) == 0
     assert main(["sr", "import", str(tmp_path / "sr.dcm"), "-o", str(tmp_path / "b.json")]) == 0
-    assert_same_plan(plan_to_dict(load_plan(plan_copy)),
-                     plan_to_dict(load_plan(tmp_path / "b.json")))
+    assert_same_plan(plan_to_dict(load_plan(plan_copy)), plan_to_dict(load_plan(tmp_path / "b.json")))

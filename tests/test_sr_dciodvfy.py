@@ -21,8 +21,7 @@ from needleplan.sr._codes import SCHEME
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_dicom" / "upper_trapezius_thin_frame.plan.json"
-KNOWN_LIMITATION = f"Warning - Unrecognized defined term <{SCHEME}> for value 1 of attribute " \
-                   "<Coding Scheme Designator>"
+KNOWN_LIMITATION = f"Warning - Unrecognized defined term <{SCHEME}> for value 1 of attribute <Coding Scheme Designator>"
 
 
 def _designators(ds) -> set[str]:
@@ -42,8 +41,7 @@ def sr_path(tmp_path_factory) -> Path:
 
 def test_the_private_scheme_is_declared(sr_path):
     ds = pydicom.dcmread(sr_path)
-    declared = {str(item.CodingSchemeDesignator): item
-                for item in ds.CodingSchemeIdentificationSequence}
+    declared = {str(item.CodingSchemeDesignator): item for item in ds.CodingSchemeIdentificationSequence}
     private = {d for d in _designators(ds) if d.startswith("99")}
     assert private == {SCHEME}  # the SR uses it, so it must be declared
     assert set(declared) == {SCHEME}

@@ -194,8 +194,14 @@ def test_clip_polygon_stays_in_the_box(points, box) -> None:
 @given(st.floats(0.05, 0.5), st.floats(10, 120), st.floats(10, 80))
 def test_image_grid_origin_is_world_zero(spacing, depth, footprint) -> None:
     for probe in (LINEAR, CURVILINEAR):
-        p = probe.__class__(**{**{f: getattr(probe, f) for f in probe.__slots__},
-                               "spacing_mm": spacing, "depth_mm": depth, "footprint_mm": footprint})
+        p = probe.__class__(
+            **{
+                **{f: getattr(probe, f) for f in probe.__slots__},
+                "spacing_mm": spacing,
+                "depth_mm": depth,
+                "footprint_mm": footprint,
+            }
+        )
         g = image_grid(p)
         r0, c0, r1, c1 = g.box_px
         assert 0 <= r0 <= g.origin_px[0] <= r1 < g.rows and 0 <= c0 <= g.origin_px[1] <= c1 < g.cols

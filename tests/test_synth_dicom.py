@@ -45,8 +45,10 @@ def test_single_frame_uncompressed(frame_case, tmp_path: Path) -> None:
     # 0.1 mm/px = 0.01 cm/px on both axes
     assert region.PhysicalDeltaX == pytest.approx(0.01) and region.PhysicalDeltaY == pytest.approx(0.01)
     # reference pixel = origin - box min: the skin line at the centre of the 50 mm face
-    assert (region.RegionLocationMinY0 + region.ReferencePixelY0,
-            region.RegionLocationMinX0 + region.ReferencePixelX0) == (20, 274)
+    assert (
+        region.RegionLocationMinY0 + region.ReferencePixelY0,
+        region.RegionLocationMinX0 + region.ReferencePixelX0,
+    ) == (20, 274)
     assert w.frame_sha256[0] == hashlib.sha256(frame_case.frames[0].tobytes()).hexdigest()
 
 
@@ -118,8 +120,24 @@ def test_same_seed_same_bytes_different_seed_different_bytes(tmp_path: Path) -> 
 
 def test_synth_command_writes_three_files(tmp_path: Path, capsys) -> None:
     out = tmp_path / "case.dcm"
-    rc = main(["synth", "--site", "upper_trapezius", "--habitus", "thin", "--frames", "3", "--seed", "1",
-               "-o", str(out), "--compression", "jpeg", "--json"])
+    rc = main(
+        [
+            "synth",
+            "--site",
+            "upper_trapezius",
+            "--habitus",
+            "thin",
+            "--frames",
+            "3",
+            "--seed",
+            "1",
+            "-o",
+            str(out),
+            "--compression",
+            "jpeg",
+            "--json",
+        ]
+    )
     assert rc == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["frames"] == 3 and summary["spacing_mm"] == [0.1, 0.1]

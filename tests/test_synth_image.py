@@ -52,10 +52,17 @@ def _amplitude(grey: np.ndarray) -> np.ndarray:
     return 10.0 ** (db / 20.0)
 
 
-@pytest.mark.parametrize("preset,habitus,seed", [
-    ("upper_trapezius", "thin", 1), ("upper_trapezius", "average", 2), ("upper_trapezius", "obese", 3),
-    ("rhomboid_intercostal", "thin", 1), ("rhomboid_rib", "average", 4), ("thoracic_paraspinal", "obese", 5),
-])
+@pytest.mark.parametrize(
+    "preset,habitus,seed",
+    [
+        ("upper_trapezius", "thin", 1),
+        ("upper_trapezius", "average", 2),
+        ("upper_trapezius", "obese", 3),
+        ("rhomboid_intercostal", "thin", 1),
+        ("rhomboid_rib", "average", 4),
+        ("thoracic_paraspinal", "obese", 5),
+    ],
+)
 def test_pleura_found_in_the_image_within_one_pixel(preset: str, habitus: str, seed: int) -> None:
     case = generate_case(preset, habitus, seed=seed)
     col_mm = _clear_column_mm(case)

@@ -31,8 +31,15 @@ def _top(s) -> float:
 def test_the_layers_and_the_window_are_in_the_truth(cases):
     truth = cases["average"].structures
     labels = " | ".join(s["label"] for s in truth)
-    for word in ("subcutaneous fat", "thoracolumbar fascia / erector spinae", "multifidus", "lamina (caudal)",
-                 "lamina (cranial)", "ligamentum flavum", "dura"):
+    for word in (
+        "subcutaneous fat",
+        "thoracolumbar fascia / erector spinae",
+        "multifidus",
+        "lamina (caudal)",
+        "lamina (cranial)",
+        "ligamentum flavum",
+        "dura",
+    ):
         assert word in labels
     # Average habitus: epidural space 45 mm (1D Lee & Kim), lamina tops 45 - 6 = 39 mm, the ligamentum
     # flavum's top 45 - 3 = 42 mm (1.5 mm half-thickness either side of 43.5) (row 0 = skin at the centre).
@@ -73,8 +80,9 @@ def test_the_same_knot_reached_over_the_window_is_warned(cases):
     col = float(np.asarray(flavum["points_mm"])[:, 1].mean())
     depth = plan.needle.target_mm[0]
     needle = dataclasses.replace(plan.needle, entry_mm=(0.0, col), target_mm=(depth, col), length_mm=50.0)
-    report = check_plan(dataclasses.replace(plan, needle=needle, structures=tuple(
-        s for s in plan.structures if s.kind != "target")))
+    report = check_plan(
+        dataclasses.replace(plan, needle=needle, structures=tuple(s for s in plan.structures if s.kind != "target"))
+    )
     f = report.by_code("NEURAXIS_OVERSHOOT")[0]
     # Thin: flavum top at 34 mm, knot at 25.25 mm depth: 8.75 mm past the tip (the skin over the
     # window is within a wobble of row 0, so the tolerance is 0.3 mm); unused 50 - 25.25.
@@ -87,8 +95,25 @@ def test_the_cli_writes_a_lumbar_case(tmp_path):
     import sys
 
     out = tmp_path / "lumbar.dcm"
-    run = subprocess.run([sys.executable, "-m", "needleplan", "synth", "--site", "lumbar_paraspinal", "--habitus",
-                          "obese", "--seed", "1", "-o", str(out)], capture_output=True, text=True, check=False)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "needleplan",
+            "synth",
+            "--site",
+            "lumbar_paraspinal",
+            "--habitus",
+            "obese",
+            "--seed",
+            "1",
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr
     plan = plan_from_dict(__import__("json").loads((tmp_path / "lumbar.plan.json").read_text()))
     assert plan.needle.length_mm == 89.0  # the 50 mm needle cannot reach a knot 44 mm deep at this angle
@@ -104,8 +129,8 @@ def test_the_physical_model_draws_the_same_lumbar_case_with_its_shadows():
     # Under the caudal lamina (cortex 39 mm, 4 mm thick, centred near col -1.6 mm) from 45 mm down:
     # an acoustic shadow; in the window (cols 8-18 mm) the ligamentum flavum (42-45 mm) is brighter
     # than the multifidus 5-10 mm above the laminae.
-    shadow = frame[int(45 / s + o_r):physical.region_box_px[2], int(-4 / s + o_c):int(2 / s + o_c)]
-    flavum = frame[int(42 / s + o_r):int(45 / s + o_r), int(10 / s + o_c):int(16 / s + o_c)]
-    muscle = frame[int(29 / s + o_r):int(34 / s + o_r), int(10 / s + o_c):int(16 / s + o_c)]
+    shadow = frame[int(45 / s + o_r) : physical.region_box_px[2], int(-4 / s + o_c) : int(2 / s + o_c)]
+    flavum = frame[int(42 / s + o_r) : int(45 / s + o_r), int(10 / s + o_c) : int(16 / s + o_c)]
+    muscle = frame[int(29 / s + o_r) : int(34 / s + o_r), int(10 / s + o_c) : int(16 / s + o_c)]
     assert shadow.mean() < 0.25 * muscle.mean()
     assert flavum.mean() > 1.5 * muscle.mean()

@@ -115,8 +115,10 @@ def test_physical_model_is_reproducible() -> None:
 
 
 def _px(case, row_mm: float, col_mm: float) -> tuple[int, int]:
-    return (int(round(row_mm / case.spacing_mm[0] + case.origin_px[0])),
-            int(round(col_mm / case.spacing_mm[1] + case.origin_px[1])))
+    return (
+        int(round(row_mm / case.spacing_mm[0] + case.origin_px[0])),
+        int(round(col_mm / case.spacing_mm[1] + case.origin_px[1])),
+    )
 
 
 def test_rib_shadow_pleural_line_and_a_line(rhomboid) -> None:
@@ -146,8 +148,7 @@ def test_rib_shadow_pleural_line_and_a_line(rhomboid) -> None:
 
 
 def test_cine_keeps_the_chest_wall_still_and_moves_the_lung() -> None:
-    case = generate_case("upper_trapezius", "thin", frames=3, seed=2, probe=SMALL.with_depth(25.0),
-                         model="physical")
+    case = generate_case("upper_trapezius", "thin", frames=3, seed=2, probe=SMALL.with_depth(25.0), model="physical")
     pleura = np.asarray(next(s for s in case.structures if s["kind"] == "pleura")["points_mm"])
     r_pl, _ = _px(case, float(pleura[:, 0].min()), 0.0)
     top = slice(case.region_box_px[0] + 20, r_pl - 30)
@@ -175,9 +176,26 @@ def test_unknown_model_is_refused() -> None:
 def test_cli_writes_a_physical_case(tmp_path) -> None:
     out = tmp_path / "case.dcm"
     run = subprocess.run(
-        [sys.executable, "-m", "needleplan", "synth", "--site", "upper_trapezius", "--habitus", "thin",
-         "--model", "physical", "--seed", "3", "-o", str(out), "--json"],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "needleplan",
+            "synth",
+            "--site",
+            "upper_trapezius",
+            "--habitus",
+            "thin",
+            "--model",
+            "physical",
+            "--seed",
+            "3",
+            "-o",
+            str(out),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert run.returncode == 0, run.stderr
     summary = json.loads(run.stdout)
@@ -185,7 +203,20 @@ def test_cli_writes_a_physical_case(tmp_path) -> None:
     truth = json.loads((tmp_path / "case.truth.json").read_text())
     assert truth["synth"]["model"] == "physical"
     bad = subprocess.run(
-        [sys.executable, "-m", "needleplan", "synth", "--site", "upper_trapezius", "--model", "photoreal",
-         "-o", str(out)], capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "needleplan",
+            "synth",
+            "--site",
+            "upper_trapezius",
+            "--model",
+            "photoreal",
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert bad.returncode == 2 and "photoreal" in bad.stderr

@@ -22,10 +22,13 @@ PATH_MM = math.hypot(9.5, 20.0)
 U = (9.5 / PATH_MM, 20.0 / PATH_MM)  # (0.42905, 0.90327)
 N = (U[1], -U[0])  # perpendicular to the needle
 REFERENCE = {
-    "format": "needleplan.plan", "version": 1,
+    "format": "needleplan.plan",
+    "version": 1,
     "image": {"frame_index": 0, "sop_instance_uid": "1.2.3.4", "pixel_sha256": "ab" * 32},
     "calibration": {"source": "MANUAL", "spacing_mm": [0.2, 0.2], "origin_px": [0, 0]},
-    "site": "rhomboid", "approach": "in_plane", "patient": {"bmi": 24.0, "weight_kg": 70},
+    "site": "rhomboid",
+    "approach": "in_plane",
+    "patient": {"bmi": 24.0, "weight_kg": 70},
     "structures": [
         {"kind": "skin", "points_mm": [[0, -30], [0, 30]], "closed": False},
         {"kind": "target", "points_mm": [[8, 0], [8, 4], [11, 4], [11, 0]], "closed": True},
@@ -58,8 +61,10 @@ def test_identical_plans_score_perfectly():
     n = score.needle
     assert (n.target_along_mm, n.target_across_mm, n.target_distance_mm) == (0.0, 0.0, 0.0)
     assert (n.angle_deg, n.depth_mm, n.entry_mm) == (0.0, 0.0, 0.0)
-    assert [(h.kind, h.status, h.distance_mm) for h in score.hazards] == [("rib", "found", 0.0),
-                                                                          ("pleura", "found", 0.0)]
+    assert [(h.kind, h.status, h.distance_mm) for h in score.hazards] == [
+        ("rib", "found", 0.0),
+        ("pleura", "found", 0.0),
+    ]
     assert score.new_findings == () and score.blocks == () and score.extra_marks == ()
     assert score.reasons[0].startswith("Good plan")
 
@@ -174,8 +179,14 @@ def test_stricter_criteria_change_the_result():
     assert score_plans(_with_tip(tip), _plan(), criteria=strict).result == NEEDS_WORK
 
 
-@given(st.floats(-20, 20), st.floats(-20, 20), st.floats(-40, 40), st.floats(-40, 40),
-       st.floats(0.1, 3.0), st.floats(0, 2 * math.pi))
+@given(
+    st.floats(-20, 20),
+    st.floats(-20, 20),
+    st.floats(-40, 40),
+    st.floats(-40, 40),
+    st.floats(0.1, 3.0),
+    st.floats(0, 2 * math.pi),
+)
 def test_split_recovers_along_and_across(a, b, r0, c0, length_scale, theta):
     entry = (r0, c0)
     u = (math.cos(theta), math.sin(theta))
@@ -187,8 +198,11 @@ def test_split_recovers_along_and_across(a, b, r0, c0, length_scale, theta):
     assert across == pytest.approx(abs(b), abs=1e-6)
 
 
-@given(st.lists(st.tuples(st.floats(-50, 50), st.floats(-50, 50)), min_size=2, max_size=6),
-       st.floats(-5, 5), st.floats(-5, 5))
+@given(
+    st.lists(st.tuples(st.floats(-50, 50), st.floats(-50, 50)), min_size=2, max_size=6),
+    st.floats(-5, 5),
+    st.floats(-5, 5),
+)
 def test_curve_distance_of_a_shifted_copy(points, dr, dc):
     moved = [(r + dr, c + dc) for r, c in points]
     d = curve_distances(points, False, points, False)
@@ -203,8 +217,13 @@ def test_history_lists_a_residents_progress(tmp_path):
     ref = _plan()
     first = score_plans(_plan(structures=_structures(drop=("pleura",))), ref)
     second = score_plans(_plan(), ref)
-    record_attempt(_plan(structures=_structures(drop=("pleura",))), first, resident="alice",
-                   case_id="case-1", library_root=tmp_path)
+    record_attempt(
+        _plan(structures=_structures(drop=("pleura",))),
+        first,
+        resident="alice",
+        case_id="case-1",
+        library_root=tmp_path,
+    )
     record_attempt(_plan(), second, resident="alice", case_id="case-1", library_root=tmp_path)
     record_attempt(_plan(), second, resident="bob", library_root=tmp_path)
     alice = attempt_history("alice", library_root=tmp_path)

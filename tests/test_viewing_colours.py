@@ -46,11 +46,23 @@ def test_ruler_refuses_spacings_that_do_not_nest():
         depth_ruler_ticks(0, 30, minor_mm=3.0, major_mm=10.0)
 
 
-@given(st.integers(10, 800), st.integers(10, 800), st.floats(0.01, 1.0), st.floats(0.01, 1.0),
-       st.floats(-50, 50), st.floats(-50, 500))
+@given(
+    st.integers(10, 800),
+    st.integers(10, 800),
+    st.floats(0.01, 1.0),
+    st.floats(0.01, 1.0),
+    st.floats(-50, 50),
+    st.floats(-50, 500),
+)
 def test_home_box_of_a_whole_image_is_the_drawing_extent(rows, cols, sr, sc, orow, ocol):
-    cal = Calibration(source="PIXEL_SPACING", spacing_mm=(sr, sc), origin_px=(orow, ocol), region_index=None,
-                      region_box_px=None, reason="test")
+    cal = Calibration(
+        source="PIXEL_SPACING",
+        spacing_mm=(sr, sc),
+        origin_px=(orow, ocol),
+        region_index=None,
+        region_box_px=None,
+        reason="test",
+    )
     top, left, bottom, right = home_box_mm(cal, (rows, cols))
     e_left, e_right, e_bottom, e_top = image_extent_mm((rows, cols), (sr, sc), (orow, ocol))
     assert (top, left, bottom, right) == pytest.approx((e_top, e_left, e_bottom, e_right), abs=1e-6)
@@ -60,11 +72,23 @@ def test_home_box_is_the_calibrated_region_and_needs_a_calibration():
     # region rows 20..410, cols 10..560, origin (20, 274), 0.1 mm: top (20 - 0.5 - 20) * 0.1 = -0.05,
     # left (10 - 0.5 - 274) * 0.1 = -26.45, bottom (410 + 0.5 - 20) * 0.1 = 39.05,
     # right (560 + 0.5 - 274) * 0.1 = 28.65
-    cal = Calibration(source="US_REGION", spacing_mm=(0.1, 0.1), origin_px=(20.0, 274.0), region_index=0,
-                      region_box_px=(20, 10, 410, 560), reason="region 0")
+    cal = Calibration(
+        source="US_REGION",
+        spacing_mm=(0.1, 0.1),
+        origin_px=(20.0, 274.0),
+        region_index=0,
+        region_box_px=(20, 10, 410, 560),
+        reason="region 0",
+    )
     assert home_box_mm(cal, (600, 800)) == pytest.approx((-0.05, -26.45, 39.05, 28.65))
-    none = Calibration(source="NONE", spacing_mm=None, origin_px=(0.0, 0.0), region_index=None, region_box_px=None,
-                       reason="no calibration")
+    none = Calibration(
+        source="NONE",
+        spacing_mm=None,
+        origin_px=(0.0, 0.0),
+        region_index=None,
+        region_box_px=None,
+        reason="no calibration",
+    )
     with pytest.raises(CalibrationError, match="pixels"):
         home_box_mm(none, (10, 10))
     assert is_plan_path("/x/Case.PLAN.json") and not is_plan_path("/x/case.json")

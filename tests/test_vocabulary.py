@@ -75,11 +75,11 @@ def test_a_synonym_is_dosed_as_its_drug() -> None:
     (f,) = report.by_code("DOSE_WEIGHT_UNKNOWN")
     assert f.values["drugs"][0]["drug"] == "lidocaine"
     assert f.values["drugs"][0]["limit_mg"] == th["DOSE_LIDOCAINE_PLAIN_MAX_MG"] == 300.0
-    assert f.values["fraction_of_max"] == pytest.approx(100 / 300, abs=1e-3)   # reported to 0.001
+    assert f.values["fraction_of_max"] == pytest.approx(100 / 300, abs=1e-3)  # reported to 0.001
 
 
 def test_needle_presets_are_standard_lengths_in_order() -> None:
-    assert NEEDLE_PRESETS_MM == (25.0, 38.0, 50.0, 89.0)          # 1, 1.5, 2, 3.5 inch
+    assert NEEDLE_PRESETS_MM == (25.0, 38.0, 50.0, 89.0)  # 1, 1.5, 2, 3.5 inch
     assert set(NEEDLE_PRESETS_MM) <= set(STANDARD_NEEDLE_LENGTHS_MM)
     assert list(STANDARD_NEEDLE_LENGTHS_MM) == sorted(STANDARD_NEEDLE_LENGTHS_MM)
 

@@ -30,8 +30,7 @@ pytestmark = pytest.mark.slow
 
 
 def _run(args: list, cwd: Path, env: dict, timeout: float = 300) -> subprocess.CompletedProcess:
-    run = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True,
-                         timeout=timeout)
+    run = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     assert run.returncode == 0, f"{args}: {run.stdout}\n{run.stderr}"
     return run
 
@@ -45,8 +44,11 @@ def venv(tmp_path_factory):
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     dist = work / "dist"
     for source in (ROOT, PLUGIN):
-        _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-              "-w", dist, source], work, env)
+        _run(
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", dist, source],
+            work,
+            env,
+        )
     wheels = sorted(dist.glob("*.whl"))
     assert [w.name.split("-")[0] for w in wheels] == ["needleplan", "needleplan_napari"]
     _run([sys.executable, "-m", "venv", "--system-site-packages", work / "venv"], work, env)
@@ -59,16 +61,24 @@ def venv(tmp_path_factory):
 
 def test_the_installed_package_is_the_wheel_not_the_clone(venv):
     python, env, cwd, _ = venv
-    out = _run([python, "-c", "import needleplan, needleplan_napari; "
-                "print(needleplan.__file__); print(needleplan_napari.__file__)"], cwd, env).stdout
+    out = _run(
+        [
+            python,
+            "-c",
+            "import needleplan, needleplan_napari; print(needleplan.__file__); print(needleplan_napari.__file__)",
+        ],
+        cwd,
+        env,
+    ).stdout
     for line in out.split():
         assert str(python.parents[1]) in line and str(ROOT) not in line
 
 
 def test_info_and_check_on_the_sample_from_another_folder(venv):
     python, env, cwd, _ = venv
-    plan = _run([python, "-c", "from needleplan.samples import sample_plan; print(sample_plan())"],
-                cwd, env).stdout.strip()
+    plan = _run(
+        [python, "-c", "from needleplan.samples import sample_plan; print(sample_plan())"], cwd, env
+    ).stdout.strip()
     assert plan.startswith(env["NEEDLEPLAN_SAMPLES"])
     needleplan = python.parent / "needleplan"
     image = Path(plan).with_name(Path(plan).name.replace(".plan.json", ".dcm"))
@@ -76,8 +86,7 @@ def test_info_and_check_on_the_sample_from_another_folder(venv):
     # the thin trapezius phantom: US region calibration, 0.1 mm pixels
     assert info["calibration"]["source"] == "US_REGION"
     assert info["calibration"]["spacing_mm"] == pytest.approx([0.1, 0.1])
-    check = json.loads(_run([needleplan, "check", plan, "--image", image, "--json"], cwd,
-                            env).stdout)
+    check = json.loads(_run([needleplan, "check", plan, "--image", image, "--json"], cwd, env).stdout)
     codes = {f["code"] for f in check["findings"]}
     assert {"PLEURA_OVERSHOOT", "THIN_PATIENT"} <= codes
 
@@ -91,7 +100,8 @@ def test_napari_sample_contribution_loads_the_sample(venv):
         "gen = next(s for s in samples if s.key == 'trapezius_thin')\n"
         "layers = gen.exec()\n"
         "print([(kind, data.__class__.__name__) for data, _, kind in layers])\n"
-        "import json; print(json.dumps(sorted(layers[0][1]['scale'])))\n")
+        "import json; print(json.dumps(sorted(layers[0][1]['scale'])))\n"
+    )
     out = _run([python, "-c", script], cwd, env).stdout.splitlines()
     kinds = out[0]
     assert kinds.startswith("[('image'") and kinds.count("'shapes'") >= 3  # marks and the needle
@@ -106,7 +116,8 @@ def test_napari_reader_opens_a_plan_file_with_its_image(venv):
         "PluginManager.instance().discover()\n"
         "layers = read([str(sample_plan('trapezius_thin'))], stack=False, plugin_name='needleplan-napari')\n"
         "print([kind for _, _, kind in layers])\n"
-        "print(list(layers[0][1]['scale']))\n")
+        "print(list(layers[0][1]['scale']))\n"
+    )
     out = _run([python, "-c", script], cwd, env).stdout.splitlines()
     # the plan's image first, then its marks (skin, pleura, target) and the needle
     assert out[0] == "['image', 'shapes', 'shapes', 'shapes', 'shapes']"

@@ -48,16 +48,26 @@ def _options(codec: str, gop: int, crf: int, closed_gop: bool) -> dict[str, str]
     pictures refer back); libx264 and mpeg2video keep their own defaults.
     """
     if codec == "h264":
-        return {"g": str(gop), "keyint_min": str(gop), "sc_threshold": "0", "crf": str(crf), "bf": "2",
-                "threads": "1"}
+        return {"g": str(gop), "keyint_min": str(gop), "sc_threshold": "0", "crf": str(crf), "bf": "2", "threads": "1"}
     if codec == "hevc":
-        return {"x265-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=2:crf={crf}:"
-                               f"open-gop={int(not closed_gop)}:log-level=none:pools=1:frame-threads=1"}
+        return {
+            "x265-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=2:crf={crf}:"
+            f"open-gop={int(not closed_gop)}:log-level=none:pools=1:frame-threads=1"
+        }
     return {"g": str(gop), "bf": "2", "b": "4000000", "threads": "1"}
 
 
-def encode_video(frames: np.ndarray, target: Any, container: str, *, codec: str = "h264", gop: int = 10,
-                 crf: int = 18, fps: int = 25, closed_gop: bool = True) -> None:
+def encode_video(
+    frames: np.ndarray,
+    target: Any,
+    container: str,
+    *,
+    codec: str = "h264",
+    gop: int = 10,
+    crf: int = 18,
+    fps: int = 25,
+    closed_gop: bool = True,
+) -> None:
     """Encode grey ``frames`` (n, rows, cols) as yuv420p with ``codec`` (a key of :data:`CODECS`)."""
     import av
 
@@ -78,9 +88,17 @@ def h264_mp4(frames: np.ndarray, path: Path, **kw: Any) -> Path:
     return path
 
 
-def video_dicom(frames: np.ndarray, path: Path, *, codec: str = "h264", timing: Mapping[str, float] | None = None,
-                fragments: int = 3, delta_cm: tuple[float, float] = (0.03, 0.03), ref_px: tuple[int, int] = (6, 90),
-                **kw: Any) -> Path:
+def video_dicom(
+    frames: np.ndarray,
+    path: Path,
+    *,
+    codec: str = "h264",
+    timing: Mapping[str, float] | None = None,
+    fragments: int = 3,
+    delta_cm: tuple[float, float] = (0.03, 0.03),
+    ref_px: tuple[int, int] = (6, 90),
+    **kw: Any,
+) -> Path:
     """An ultrasound cine whose Pixel Data is the ``codec``'s stream split into ``fragments`` fragments.
 
     ``timing`` goes to ``us_dataset`` (default Frame Time 40 ms); the region is 0.3 mm/px with its
@@ -90,12 +108,18 @@ def video_dicom(frames: np.ndarray, path: Path, *, codec: str = "h264", timing: 
     encode_video(frames, buf, CODECS[codec][2], codec=codec, **kw)
     stream = buf.getvalue()
     n, rows, cols = frames.shape
-    ds: Dataset = us_dataset(rows, cols, frames=n, rgb=True, **(timing or {"frame_time_ms": 40.0}),
-                             regions=[region(0, 0, rows - 1, cols - 1, delta_cm=delta_cm, ref_px=ref_px)])
+    ds: Dataset = us_dataset(
+        rows,
+        cols,
+        frames=n,
+        rgb=True,
+        **(timing or {"frame_time_ms": 40.0}),
+        regions=[region(0, 0, rows - 1, cols - 1, delta_cm=delta_cm, ref_px=ref_px)],
+    )
     ds.PhotometricInterpretation = "YBR_PARTIAL_420"  # PS3.5 8.2.5-8.2.8: what these streams store
     step = -(-len(stream) // fragments)
     step += step % 2  # fragments have even lengths: a pad byte may only end the last one
-    ds.PixelData = encapsulate([stream[i:i + step] for i in range(0, len(stream), step)])
+    ds.PixelData = encapsulate([stream[i : i + step] for i in range(0, len(stream), step)])
     ds["PixelData"].VR = "OB"
     ds.LossyImageCompression = "01"
     if not isinstance(getattr(ds, "file_meta", None), FileMetaDataset):

@@ -28,8 +28,7 @@ __all__ = ["KindStyle", "KIND_STYLES", "OUTLINE", "SEVERITY_COLOURS", "kind_styl
 OUTLINE = "#000000"
 
 #: text colour of a finding by severity, dark enough to read on white paper (never on a red field)
-SEVERITY_COLOURS: Mapping[str, str] = MappingProxyType(
-    {"block": "#b00000", "warn": "#8a4b00", "info": "#1f4e99"})
+SEVERITY_COLOURS: Mapping[str, str] = MappingProxyType({"block": "#b00000", "warn": "#8a4b00", "info": "#1f4e99"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,22 +58,24 @@ class KindStyle:
 
 
 _S = KindStyle
-KIND_STYLES: Mapping[str, KindStyle] = MappingProxyType({
-    "target": _S("#ffd400", "ellipse", 0.2, 0.4, "target (taut band)"),
-    "pleura": _S("#00e5ff", "path", 0.0, 0.5, "pleura"),
-    "neuraxis": _S("#ff4fd8", "path", 0.0, 0.5, "neuraxis (ligamentum flavum / dura)"),
-    "rib": _S("#f5f5f5", "path", 0.0, 0.6, "rib"),
-    "bone": _S("#d9d2c5", "path", 0.0, 0.6, "bone"),
-    "vessel": _S("#ff3030", "ellipse", 0.15, 0.4, "vessel"),
-    "artery": _S("#ff3030", "ellipse", 0.15, 0.4, "artery"),
-    "vein": _S("#3d7bff", "ellipse", 0.15, 0.4, "vein"),
-    "nerve": _S("#b6ff3d", "ellipse", 0.15, 0.4, "nerve"),
-    "skin": _S("#ffb38a", "path", 0.0, 0.4, "skin surface"),
-    "fascia": _S("#c58aff", "path", 0.0, 0.3, "fascia"),
-    "viscera": _S("#ff8c00", "polygon", 0.15, 0.4, "organ (viscera)"),
-    "other": _S("#aaaaaa", "polygon", 0.13, 0.4, "other marked structure"),
-    "needle": _S("#39ff14", "line", 0.0, 0.35, "needle"),
-})
+KIND_STYLES: Mapping[str, KindStyle] = MappingProxyType(
+    {
+        "target": _S("#ffd400", "ellipse", 0.2, 0.4, "target (taut band)"),
+        "pleura": _S("#00e5ff", "path", 0.0, 0.5, "pleura"),
+        "neuraxis": _S("#ff4fd8", "path", 0.0, 0.5, "neuraxis (ligamentum flavum / dura)"),
+        "rib": _S("#f5f5f5", "path", 0.0, 0.6, "rib"),
+        "bone": _S("#d9d2c5", "path", 0.0, 0.6, "bone"),
+        "vessel": _S("#ff3030", "ellipse", 0.15, 0.4, "vessel"),
+        "artery": _S("#ff3030", "ellipse", 0.15, 0.4, "artery"),
+        "vein": _S("#3d7bff", "ellipse", 0.15, 0.4, "vein"),
+        "nerve": _S("#b6ff3d", "ellipse", 0.15, 0.4, "nerve"),
+        "skin": _S("#ffb38a", "path", 0.0, 0.4, "skin surface"),
+        "fascia": _S("#c58aff", "path", 0.0, 0.3, "fascia"),
+        "viscera": _S("#ff8c00", "polygon", 0.15, 0.4, "organ (viscera)"),
+        "other": _S("#aaaaaa", "polygon", 0.13, 0.4, "other marked structure"),
+        "needle": _S("#39ff14", "line", 0.0, 0.35, "needle"),
+    }
+)
 
 
 def kind_style(kind: str) -> KindStyle:
@@ -85,5 +86,5 @@ def kind_style(kind: str) -> KindStyle:
 def rgba(colour: str, alpha: float = 1.0) -> tuple[float, float, float, float]:
     """``#rrggbb`` and an opacity as an RGBA tuple of floats in 0..1 (rounded to 3 decimals)."""
     value = colour.lstrip("#")
-    r, g, b = (round(int(value[i:i + 2], 16) / 255.0, 3) for i in (0, 2, 4))
+    r, g, b = (round(int(value[i : i + 2], 16) / 255.0, 3) for i in (0, 2, 4))
     return (r, g, b, float(alpha))

@@ -23,8 +23,16 @@ from pathlib import Path
 
 from needleplan.errors import NeedleplanError
 
-__all__ = ["SampleSpec", "SAMPLES", "SAMPLES_ENV", "DEFAULT_SAMPLE", "sample_spec", "samples_dir",
-           "sample_plan", "write_sample"]
+__all__ = [
+    "SampleSpec",
+    "SAMPLES",
+    "SAMPLES_ENV",
+    "DEFAULT_SAMPLE",
+    "sample_spec",
+    "samples_dir",
+    "sample_plan",
+    "write_sample",
+]
 
 SAMPLES_ENV = "NEEDLEPLAN_SAMPLES"
 
@@ -44,22 +52,58 @@ class SampleSpec:
 
 
 SAMPLES: tuple[SampleSpec, ...] = (
-    SampleSpec("trapezius_thin", "upper_trapezius_thin_frame", "upper_trapezius", "thin", 1, 1,
-               "none", "thin woman (BMI 17.5), upper trapezius at GB21: pleura 14.6 mm deep, lung "
-               "apex under the target"),
-    SampleSpec("rhomboid_intercostal_cine", "rhomboid_intercostal_thin_cine",
-               "rhomboid_intercostal", "thin", 80, 1, "jpeg",
-               "4 s cine over an intercostal space (bat sign): lung sliding, a breath moving the "
-               "pleura, a pulsating dorsal scapular artery"),
-    SampleSpec("rhomboid_rib", "rhomboid_rib_average_frame", "rhomboid_rib", "average", 1, 1,
-               "none", "rhomboid major with a rib under the target and the needle's extension "
-               "(the rib is the backstop)"),
-    SampleSpec("piriformis", "piriformis_average_frame", "piriformis", "average", 1, 1, "none",
-               "piriformis 63 mm deep (curvilinear probe), sciatic nerve deep to it, an inferior "
-               "gluteal artery branch"),
-    SampleSpec("lumbar_paraspinal", "lumbar_paraspinal_average_frame", "lumbar_paraspinal", "average", 1, 1,
-               "none", "lumbar erector spinae and multifidus over two laminae (shadows), the interlaminar "
-               "window with the ligamentum flavum and dura; the knot over a lamina (the backstop)"),
+    SampleSpec(
+        "trapezius_thin",
+        "upper_trapezius_thin_frame",
+        "upper_trapezius",
+        "thin",
+        1,
+        1,
+        "none",
+        "thin woman (BMI 17.5), upper trapezius at GB21: pleura 14.6 mm deep, lung apex under the target",
+    ),
+    SampleSpec(
+        "rhomboid_intercostal_cine",
+        "rhomboid_intercostal_thin_cine",
+        "rhomboid_intercostal",
+        "thin",
+        80,
+        1,
+        "jpeg",
+        "4 s cine over an intercostal space (bat sign): lung sliding, a breath moving the "
+        "pleura, a pulsating dorsal scapular artery",
+    ),
+    SampleSpec(
+        "rhomboid_rib",
+        "rhomboid_rib_average_frame",
+        "rhomboid_rib",
+        "average",
+        1,
+        1,
+        "none",
+        "rhomboid major with a rib under the target and the needle's extension (the rib is the backstop)",
+    ),
+    SampleSpec(
+        "piriformis",
+        "piriformis_average_frame",
+        "piriformis",
+        "average",
+        1,
+        1,
+        "none",
+        "piriformis 63 mm deep (curvilinear probe), sciatic nerve deep to it, an inferior gluteal artery branch",
+    ),
+    SampleSpec(
+        "lumbar_paraspinal",
+        "lumbar_paraspinal_average_frame",
+        "lumbar_paraspinal",
+        "average",
+        1,
+        1,
+        "none",
+        "lumbar erector spinae and multifidus over two laminae (shadows), the interlaminar "
+        "window with the ligamentum flavum and dura; the knot over a lamina (the backstop)",
+    ),
 )
 
 #: the sample ``needleplan view`` opens with no argument
@@ -71,8 +115,7 @@ def sample_spec(key: str) -> SampleSpec:
     for spec in SAMPLES:
         if spec.key == key:
             return spec
-    raise NeedleplanError(f"no sample called {key!r}; the samples are "
-                          + ", ".join(s.key for s in SAMPLES))
+    raise NeedleplanError(f"no sample called {key!r}; the samples are " + ", ".join(s.key for s in SAMPLES))
 
 
 def samples_dir() -> Path:
@@ -125,6 +168,7 @@ def sample_plan(key: str = DEFAULT_SAMPLE) -> Path:
     try:
         return write_sample(spec, folder)
     except OSError as exc:
-        raise NeedleplanError(f"cannot write the {key} sample into {folder}: {exc.strerror or exc}; "
-                              f"set {SAMPLES_ENV} to a writable folder") from exc
-
+        raise NeedleplanError(
+            f"cannot write the {key} sample into {folder}: {exc.strerror or exc}; "
+            f"set {SAMPLES_ENV} to a writable folder"
+        ) from exc

@@ -50,8 +50,9 @@ class RulerTick:
     label: str | None
 
 
-def depth_ruler_ticks(top_mm: float, bottom_mm: float, *, minor_mm: float = 1.0,
-                      major_mm: float = 10.0) -> tuple[RulerTick, ...]:
+def depth_ruler_ticks(
+    top_mm: float, bottom_mm: float, *, minor_mm: float = 1.0, major_mm: float = 10.0
+) -> tuple[RulerTick, ...]:
     """Ticks every ``minor_mm`` from ``top_mm`` to ``bottom_mm`` (inclusive), majors labelled in cm.
 
     Ticks start at the first multiple of ``minor_mm`` at or below ``top_mm``'s depth and never go
@@ -64,8 +65,9 @@ def depth_ruler_ticks(top_mm: float, bottom_mm: float, *, minor_mm: float = 1.0,
         raise CalibrationError("the depth ruler needs finite depths and positive tick spacings")
     ratio = major_mm / minor_mm
     if abs(ratio - round(ratio)) > 1e-9:
-        raise CalibrationError(f"major ticks every {major_mm:g} mm are not a multiple of the "
-                               f"minor ticks every {minor_mm:g} mm")
+        raise CalibrationError(
+            f"major ticks every {major_mm:g} mm are not a multiple of the minor ticks every {minor_mm:g} mm"
+        )
     first = max(0, math.ceil(max(top_mm, 0.0) / minor_mm - 1e-9))
     last = math.floor(bottom_mm / minor_mm + 1e-9)
     every = int(round(ratio))
@@ -99,12 +101,17 @@ def home_box_mm(calibration: Calibration, shape_px: tuple[int, int]) -> tuple[fl
     box = calibration.region_box_px or (0, 0, rows - 1, cols - 1)
     r0, c0, r1, c1 = box
     (sr, sc), (orow, ocol) = calibration.spacing_mm, calibration.origin_px
-    return (round((r0 - 0.5 - orow) * sr, 9), round((c0 - 0.5 - ocol) * sc, 9),
-            round((r1 + 0.5 - orow) * sr, 9), round((c1 + 0.5 - ocol) * sc, 9))
+    return (
+        round((r0 - 0.5 - orow) * sr, 9),
+        round((c0 - 0.5 - ocol) * sc, 9),
+        round((r1 + 0.5 - orow) * sr, 9),
+        round((c1 + 0.5 - ocol) * sc, 9),
+    )
 
 
-def margin_zone_outline_mm(points_mm: Sequence[Sequence[float]], margin_mm: float, *,
-                           steps_per_margin: int = 8) -> np.ndarray:
+def margin_zone_outline_mm(
+    points_mm: Sequence[Sequence[float]], margin_mm: float, *, steps_per_margin: int = 8
+) -> np.ndarray:
     """The outline ``(N, 2)`` mm of everything within ``margin_mm`` of a closed shape, to draw filled.
 
     A hazard drawn as a polygon with an edge ``2 * margin`` wide shows spikes at its corners (the

@@ -116,10 +116,18 @@ class NeedleLength:
 #: outside" (rule R5; section 1E of the clinical notes: 1.25-1.5 in for shallow sites, the 3.5 in
 #: spinal needle for deep ones).  The presets are the four lengths a physician picks most.
 NEEDLE_LENGTHS: tuple[NeedleLength, ...] = (
-    NeedleLength(13.0, "1/2"), NeedleLength(16.0, "5/8"), NeedleLength(25.0, "1", preset=True),
-    NeedleLength(32.0, "1 1/4"), NeedleLength(38.0, "1 1/2", preset=True), NeedleLength(50.0, "2", preset=True),
-    NeedleLength(64.0, "2 1/2"), NeedleLength(76.0, "3"), NeedleLength(89.0, "3 1/2", preset=True),
-    NeedleLength(100.0, "4"), NeedleLength(127.0, "5"), NeedleLength(152.0, "6"),
+    NeedleLength(13.0, "1/2"),
+    NeedleLength(16.0, "5/8"),
+    NeedleLength(25.0, "1", preset=True),
+    NeedleLength(32.0, "1 1/4"),
+    NeedleLength(38.0, "1 1/2", preset=True),
+    NeedleLength(50.0, "2", preset=True),
+    NeedleLength(64.0, "2 1/2"),
+    NeedleLength(76.0, "3"),
+    NeedleLength(89.0, "3 1/2", preset=True),
+    NeedleLength(100.0, "4"),
+    NeedleLength(127.0, "5"),
+    NeedleLength(152.0, "6"),
 )
 
 #: Every length of :data:`NEEDLE_LENGTHS`, shortest first, in mm.
@@ -139,10 +147,14 @@ class Drug(StrEnum):
 
 
 #: Other names (brand or British) accepted for a drug, lower case.
-DRUG_SYNONYMS: Mapping[str, Drug] = MappingProxyType({
-    "lignocaine": Drug.LIDOCAINE, "xylocaine": Drug.LIDOCAINE, "marcaine": Drug.BUPIVACAINE,
-    "naropin": Drug.ROPIVACAINE,
-})
+DRUG_SYNONYMS: Mapping[str, Drug] = MappingProxyType(
+    {
+        "lignocaine": Drug.LIDOCAINE,
+        "xylocaine": Drug.LIDOCAINE,
+        "marcaine": Drug.BUPIVACAINE,
+        "naropin": Drug.ROPIVACAINE,
+    }
+)
 
 
 def drug_of(name: str) -> Drug | None:

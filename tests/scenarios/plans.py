@@ -23,16 +23,39 @@ def pleura(row: float, c0: float = -40.0, c1: float = 40.0, **kw) -> dict[str, A
     return line("pleura", (row, c0), (row, c1), **kw)
 
 
-def plan(site: str = "other", *, structures=(), entry=(0.0, 0.0), tip=(10.0, 0.0), length: float = 38.0,
-         patient: dict | None = None, cal: dict | None = None, approach: str = "in_plane",
-         injectate=(), needle_extra: dict | None = None, **extra) -> dict[str, Any]:
+def plan(
+    site: str = "other",
+    *,
+    structures=(),
+    entry=(0.0, 0.0),
+    tip=(10.0, 0.0),
+    length: float = 38.0,
+    patient: dict | None = None,
+    cal: dict | None = None,
+    approach: str = "in_plane",
+    injectate=(),
+    needle_extra: dict | None = None,
+    **extra,
+) -> dict[str, Any]:
     """A plan dict; ``entry``/``tip`` None for a plan without a needle."""
-    needle = None if entry is None else {"entry_mm": list(entry), "target_mm": list(tip), "length_mm": length,
-                                         "gauge": 25, **(needle_extra or {})}
-    return {"format": "needleplan.plan", "version": 1,
-            "image": {"path": "case.dcm", "sop_instance_uid": "1.2.3", "frame_index": 0, "pixel_sha256": "0" * 64},
-            "calibration": dict(cal or CAL), "site": site, "approach": approach, "patient": dict(patient or {}),
-            "structures": [dict(s) for s in structures], "needle": needle, "injectate": list(injectate), **extra}
+    needle = (
+        None
+        if entry is None
+        else {"entry_mm": list(entry), "target_mm": list(tip), "length_mm": length, "gauge": 25, **(needle_extra or {})}
+    )
+    return {
+        "format": "needleplan.plan",
+        "version": 1,
+        "image": {"path": "case.dcm", "sop_instance_uid": "1.2.3", "frame_index": 0, "pixel_sha256": "0" * 64},
+        "calibration": dict(cal or CAL),
+        "site": site,
+        "approach": approach,
+        "patient": dict(patient or {}),
+        "structures": [dict(s) for s in structures],
+        "needle": needle,
+        "injectate": list(injectate),
+        **extra,
+    }
 
 
 def lido(volume_ml: float, pct: float = 1.0, epi: bool = False, drug: str = "lidocaine") -> dict[str, Any]:

@@ -21,8 +21,11 @@ from needleplan_napari._names import PLAN_WIDGET, PLUGIN
 REPO = Path(__file__).resolve().parents[3]
 OUT = REPO / "docs" / "screenshots"
 PLUGIN_DOCS = Path(__file__).resolve().parents[1] / "docs"
-CASES = (("trapezius_thin", "upper_trapezius", "thin"), ("piriformis", "piriformis", "average"),
-         ("lumbar_paraspinal", "lumbar_paraspinal", "average"))
+CASES = (
+    ("trapezius_thin", "upper_trapezius", "thin"),
+    ("piriformis", "piriformis", "average"),
+    ("lumbar_paraspinal", "lumbar_paraspinal", "average"),
+)
 
 
 def case_plan(key: str, preset: str, habitus: str, folder: Path) -> Path:
@@ -66,8 +69,15 @@ def main(out_dir: Path = OUT) -> list[Path]:
             _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, PLAN_WIDGET)
             written.append(take(viewer, widget, case_plan(key, preset, habitus, Path(tmp)), out_dir / f"{key}.png"))
             if key == "trapezius_thin":
-                written.append(take(viewer, widget, case_plan(key, preset, habitus, Path(tmp)),
-                                    out_dir / "trapezius_suggest.png", suggest=True))
+                written.append(
+                    take(
+                        viewer,
+                        widget,
+                        case_plan(key, preset, habitus, Path(tmp)),
+                        out_dir / "trapezius_suggest.png",
+                        suggest=True,
+                    )
+                )
             viewer.close()
     written.append(take_uncalibrated(out_dir / "uncalibrated.png"))
     if out_dir == OUT:  # the plugin's README (napari hub) shows the same picture

@@ -32,18 +32,19 @@ def test_cine_marks_keep_their_frame_through_save_and_open(make_napari_viewer_pr
     viewer = make_napari_viewer_proxy()
     (image,) = viewer.open(str(synthetic_cine.dicom_path), plugin=PLUGIN)
     assert image.ndim == 3 and str(image.units[1]) == "millimeter"
-    assert image.scale[0] == pytest.approx(info.frame_time_ms)            # the time slider is in ms
+    assert image.scale[0] == pytest.approx(info.frame_time_ms)  # the time slider is in ms
     assert tuple(image.scale[1:]) == pytest.approx(info.calibration.spacing_mm)
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Needle Plan")
-    viewer.dims.set_current_step(0, 2)                                    # go to frame 2
+    viewer.dims.set_current_step(0, 2)  # go to frame 2
     widget.add_structure("pleura", [[14.0, -20.0], [14.5, 20.0]])
     widget.set_needle((0.0, -15.0), (8.0, 0.0))
     plan = widget.session.state.plan
     (pleura,) = [s for s in plan.structures if s.kind == "pleura"]
     assert pleura.frame_index == 2 and plan.image.frame_index == 2
     # the pleura is drawn on frame 2's time, 2 * frame_time ms
-    assert widget.session.kind_layer("pleura").data_to_world(widget.session.kind_layer("pleura").data[0][0])[0] \
-        == pytest.approx(2 * info.frame_time_ms)
+    assert widget.session.kind_layer("pleura").data_to_world(widget.session.kind_layer("pleura").data[0][0])[
+        0
+    ] == pytest.approx(2 * info.frame_time_ms)
     path = tmp_path / "cine.plan.json"
     assert widget.save_plan(path) is not None, widget.status.text()
 
@@ -63,8 +64,17 @@ def test_keyboard_shortcuts_start_marking(make_napari_viewer_proxy):
     viewer = make_napari_viewer_proxy()
     viewer.open(str(REAL / "RGB_IMAGE.dcm"), plugin=PLUGIN)
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Needle Plan")
-    assert set(SHORTCUTS.values()) >= {"target", "pleura", "rib", "vessel", "nerve", "skin", "bone", "neuraxis",
-                                       "needle"}
+    assert set(SHORTCUTS.values()) >= {
+        "target",
+        "pleura",
+        "rib",
+        "vessel",
+        "nerve",
+        "skin",
+        "bone",
+        "neuraxis",
+        "needle",
+    }
     assert SHORTCUTS["Alt-X"] == "neuraxis"
     # the bound callables are the widget's, and they do what the button does
     for key, kind in SHORTCUTS.items():
@@ -72,7 +82,7 @@ def test_keyboard_shortcuts_start_marking(make_napari_viewer_proxy):
         assert func is not None, key
         func(viewer)
         assert viewer.layers.selection.active.name == kind
-    widget.hideEvent(None)   # what closing the dock does: the shortcuts go with it
+    widget.hideEvent(None)  # what closing the dock does: the shortcuts go with it
     assert not any(coerce_keybinding(k) in viewer.keymap for k in SHORTCUTS)
     widget.showEvent(None)
     assert all(coerce_keybinding(k) in viewer.keymap for k in SHORTCUTS)
@@ -152,13 +162,17 @@ def test_sample_data_menu_entries(make_napari_viewer_proxy):
         pytest.skip("sample_dicom/ is not built yet (make samples)")
     viewer = make_napari_viewer_proxy()
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Needle Plan")
-    for key, site in (("trapezius_thin", "upper_trapezius"), ("piriformis", "piriformis"),
-                      ("rhomboid_intercostal_cine", "rhomboid"), ("rhomboid_rib", "rhomboid"),
-                      ("lumbar_paraspinal", "lumbar_paraspinal")):
+    for key, site in (
+        ("trapezius_thin", "upper_trapezius"),
+        ("piriformis", "piriformis"),
+        ("rhomboid_intercostal_cine", "rhomboid"),
+        ("rhomboid_rib", "rhomboid"),
+        ("lumbar_paraspinal", "lumbar_paraspinal"),
+    ):
         layers = viewer.open_sample(PLUGIN, key)
         assert layers[0].name.endswith("mm/px]") and str(layers[0].units[-1]) == "millimeter"
         assert any(_layers.kind_of_layer(ly) == "needle" for ly in layers)
-        assert widget.session.inputs.site == site          # the widget took over the sample's plan
+        assert widget.session.inputs.site == site  # the widget took over the sample's plan
         assert widget.needle_form.site.currentText() == site
         assert widget.findings_shown()
         for ly in list(viewer.layers):
@@ -173,13 +187,14 @@ def test_opening_a_long_cine_decodes_only_what_is_shown(make_napari_viewer_proxy
     (layer,) = viewer.open(str(written.dicom_path), plugin=PLUGIN)
     source = layer.metadata["needleplan"]["image"]
     assert layer.data.shape[0] == 40
-    assert source.decode_count <= 2            # the frame on screen, not the 40-frame loop
+    assert source.decode_count <= 2  # the frame on screen, not the 40-frame loop
     viewer.dims.set_current_step(0, 30)
     assert source.decode_count <= 4
 
 
-def test_a_pleura_marked_on_another_frame_draws_the_10_mm_band_the_rule_checks(make_napari_viewer_proxy,
-                                                                                synthetic_cine):
+def test_a_pleura_marked_on_another_frame_draws_the_10_mm_band_the_rule_checks(
+    make_napari_viewer_proxy, synthetic_cine
+):
     # R3: a pleura measured on another frame of a cine is checked with a 10 mm margin
     # (PLEURA_MARGIN_OTHER_FRAME_MM) instead of 5 mm; the band drawn must be the one checked.
     viewer = make_napari_viewer_proxy()
@@ -187,9 +202,9 @@ def test_a_pleura_marked_on_another_frame_draws_the_10_mm_band_the_rule_checks(m
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Needle Plan")
     widget.set_inputs(PlanInputs(site="upper_trapezius"))
     viewer.dims.set_current_step(0, 2)
-    widget.add_structure("pleura", [[14.0, -20.0], [14.0, 20.0]])          # pleura 14 mm deep, on frame 2
+    widget.add_structure("pleura", [[14.0, -20.0], [14.0, 20.0]])  # pleura 14 mm deep, on frame 2
     viewer.dims.set_current_step(0, 1)
-    widget.set_needle((0.0, -15.0), (8.0, 0.0))                           # needle on frame 1, tip 8 mm deep
+    widget.set_needle((0.0, -15.0), (8.0, 0.0))  # needle on frame 1, tip 8 mm deep
     state = widget.session.state
     (pleura,) = [s for s in state.plan.structures if s.kind == "pleura"]
     assert pleura.frame_index == 2 and state.plan.image.frame_index == 1

@@ -103,12 +103,18 @@ def test_every_tick_sits_on_the_image_row_of_its_depth(spacing_mm, origin_row, o
 
     from needleplan.calibration import Calibration
 
-    cal = Calibration(source="PIXEL_SPACING", spacing_mm=(spacing_mm, spacing_mm),
-                      origin_px=(float(origin_row), float(origin_col)), region_index=None, region_box_px=None,
-                      reason="test")
+    cal = Calibration(
+        source="PIXEL_SPACING",
+        spacing_mm=(spacing_mm, spacing_mm),
+        origin_px=(float(origin_row), float(origin_col)),
+        region_index=None,
+        region_box_px=None,
+        reason="test",
+    )
     kwargs = _layers.calibrated_image_kwargs(cal, 2, None)
-    image = Image(np.zeros((rows, 100), np.uint8), **kwargs,
-                  metadata={_layers.META: {"role": "image", "calibration": cal}})
+    image = Image(
+        np.zeros((rows, 100), np.uint8), **kwargs, metadata={_layers.META: {"role": "image", "calibration": cal}}
+    )
     lines, labels = ruler_drawing(image)
     for line, label in zip(lines, labels, strict=True):
         depth_mm = float(line[0, 0])
@@ -120,4 +126,3 @@ def test_every_tick_sits_on_the_image_row_of_its_depth(spacing_mm, origin_row, o
         # the tick starts on the image's left edge: (-0.5 - origin_col) * spacing
         assert line[0, 1] == pytest.approx((-0.5 - origin_col) * spacing_mm, abs=1e-6)
         assert (label != "") == (abs(depth_mm / 10.0 - round(depth_mm / 10.0)) < 1e-9)
-

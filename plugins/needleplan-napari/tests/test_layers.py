@@ -16,8 +16,14 @@ pytestmark = pytest.mark.gui
 
 # 0.2 mm/px down, 0.3 mm/px across; pixel (25, -33.33..) is world (0, 0):
 # translate = -origin_px * spacing = (-25*0.2, +33.333*0.3) = (-5.0, 10.0), the C4.6 case.
-CAL = Calibration(source="US_REGION", spacing_mm=(0.2, 0.3), origin_px=(25.0, -100.0 / 3.0), region_index=0,
-                  region_box_px=None, reason="region 0 (test)")
+CAL = Calibration(
+    source="US_REGION",
+    spacing_mm=(0.2, 0.3),
+    origin_px=(25.0, -100.0 / 3.0),
+    region_index=0,
+    region_box_px=None,
+    reason="region 0 (test)",
+)
 
 
 def test_doctests_of_the_plugin_modules():
@@ -41,8 +47,14 @@ def test_cine_time_axis_in_ms():
 
 
 def test_uncalibrated_image_is_pixels_never_mm():
-    none = Calibration(source="NONE", spacing_mm=None, origin_px=(0.0, 0.0), region_index=None, region_box_px=None,
-                       reason="no regions, no PixelSpacing")
+    none = Calibration(
+        source="NONE",
+        spacing_mm=None,
+        origin_px=(0.0, 0.0),
+        region_index=None,
+        region_box_px=None,
+        reason="no regions, no PixelSpacing",
+    )
     kw = _layers.calibrated_image_kwargs(none, 2, None)
     assert kw["scale"] == (1.0, 1.0) and kw["translate"] == (0.0, 0.0)
     assert "mm" not in kw["units"]
@@ -51,25 +63,26 @@ def test_uncalibrated_image_is_pixels_never_mm():
 
 def _image(viewer):
     kw = _layers.calibrated_image_kwargs(CAL, 2, None)
-    return viewer.add_image(np.zeros((200, 300), np.uint8), **kw,
-                            metadata={_layers.META: {"role": "image", "calibration": CAL}})
+    return viewer.add_image(
+        np.zeros((200, 300), np.uint8), **kw, metadata={_layers.META: {"role": "image", "calibration": CAL}}
+    )
 
 
 def test_new_shapes_button_layer_gives_the_same_mm(make_napari_viewer_proxy):
     """napari's 'new shapes' copies scale but not translate; the adapter must not care."""
     viewer = make_napari_viewer_proxy()
     image = _image(viewer)
-    world_mm = np.array([[10.0, -4.0], [22.5, 6.0]])   # a needle, world mm (row, col)
+    world_mm = np.array([[10.0, -4.0], [22.5, 6.0]])  # a needle, world mm (row, col)
     ours = viewer.add_shapes(**_layers.shapes_layer_kwargs("needle", image))
     ours.add_lines(_layers.to_layer_data(ours, world_mm))
     # The button's layer: scale = image.scale, no translate, so data = world / scale.
     button = viewer.add_shapes(scale=image.scale, name="needle 2")
     button.add_lines(world_mm / np.asarray(image.scale))
-    assert not np.allclose(button.data[0], ours.data[0])     # different layer data ...
+    assert not np.allclose(button.data[0], ours.data[0])  # different layer data ...
     a = _layers.needle_from_layer(ours, image)
     b = _layers.needle_from_layer(button, image)
     assert a[0] == pytest.approx((10.0, -4.0)) and a[1] == pytest.approx((22.5, 6.0))
-    assert b[0] == pytest.approx(a[0]) and b[1] == pytest.approx(a[1])   # ... same millimetres
+    assert b[0] == pytest.approx(a[0]) and b[1] == pytest.approx(a[1])  # ... same millimetres
     # The image pixel under the entry: (10 / 0.2 + 25, -4 / 0.3 - 33.33) = (75, -46.67)
     assert image.world_to_data(a[0]) == pytest.approx((75.0, -4.0 / 0.3 - 100.0 / 3.0))
 
@@ -110,9 +123,17 @@ def test_a_traced_pleura_longer_than_a_plan_holds_is_simplified_not_refused(make
     assert 2 < len(s.points_mm) <= MAX_POINTS_PER_STRUCTURE
     assert np.asarray(s.points_mm)[[0, -1]] == pytest.approx(traced[[0, -1]])
     assert point_shape_distance(traced, np.asarray(s.points_mm), closed=False).max() <= 0.05 + 1e-9
-    plan = plan_from_dict({"format": "needleplan.plan", "version": 1, "image": {"frame_index": 0},
-                           "calibration": {"source": "MANUAL", "spacing_mm": [0.1, 0.1], "origin_px": [0, 0]},
-                           "site": "upper_trapezius", "structures": [], "needle": None})
+    plan = plan_from_dict(
+        {
+            "format": "needleplan.plan",
+            "version": 1,
+            "image": {"frame_index": 0},
+            "calibration": {"source": "MANUAL", "spacing_mm": [0.1, 0.1], "origin_px": [0, 0]},
+            "site": "upper_trapezius",
+            "structures": [],
+            "needle": None,
+        }
+    )
     assert plan_from_dict(plan_to_dict(replace(plan, structures=(s,)))).structures[0].points_mm == s.points_mm
 
 
@@ -141,9 +162,12 @@ def test_kind_from_a_renamed_user_layer(make_napari_viewer_proxy):
 
 @settings(max_examples=40, deadline=None)
 @given(
-    sr=st.floats(0.05, 1.0), sc=st.floats(0.05, 1.0),
-    tr=st.floats(-50, 50), tc=st.floats(-50, 50),
-    r=st.floats(-30, 60), c=st.floats(-40, 40),
+    sr=st.floats(0.05, 1.0),
+    sc=st.floats(0.05, 1.0),
+    tr=st.floats(-50, 50),
+    tc=st.floats(-50, 50),
+    r=st.floats(-30, 60),
+    c=st.floats(-40, 40),
 )
 def test_world_round_trip_any_scale_and_translate(sr, sc, tr, tc, r, c):
     """data_to_world(world_to_data(p)) == p for any layer geometry (no viewer needed)."""

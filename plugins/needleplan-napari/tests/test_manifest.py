@@ -21,8 +21,12 @@ def _python_names() -> list[str]:
 
 
 def test_npe2_validate_with_imports():
-    out = subprocess.run([sys.executable, "-m", "npe2", "validate", "needleplan-napari", "--imports"],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "npe2", "validate", "needleplan-napari", "--imports"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "valid" in (out.stdout + out.stderr).lower()
 
@@ -34,9 +38,11 @@ def test_manifest_command_importable(python_name):
 
 
 def test_core_import_stays_qt_free():
-    code = ("import sys, needleplan, needleplan.cli, needleplan.cli.view, needleplan.safety, needleplan.plan; "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('napari', 'qtpy', 'PyQt6', 'PyQt5', 'PySide6', "
-            "'magicgui', 'vispy')]; print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, needleplan, needleplan.cli, needleplan.cli.view, needleplan.safety, needleplan.plan; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('napari', 'qtpy', 'PyQt6', 'PyQt5', 'PySide6', "
+        "'magicgui', 'vispy')]; print(bad); sys.exit(1 if bad else 0)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
 

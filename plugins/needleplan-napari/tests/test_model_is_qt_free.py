@@ -13,8 +13,19 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "needleplan_napari"
-QT = ("qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6", "magicgui", "vispy", "napari._qt", "napari.qt",
-      "napari._vispy", "napari.window")
+QT = (
+    "qtpy",
+    "PyQt5",
+    "PyQt6",
+    "PySide2",
+    "PySide6",
+    "magicgui",
+    "vispy",
+    "napari._qt",
+    "napari.qt",
+    "napari._vispy",
+    "napari.window",
+)
 
 
 def _model_modules() -> list[str]:

@@ -37,8 +37,11 @@ def _settle():
 
 
 def _by_kind(viewer) -> dict:
-    return {layer.metadata[_layers.META]["kind"]: layer for layer in viewer.layers
-            if _layers.role_of_layer(layer) in ("structure", "needle")}
+    return {
+        layer.metadata[_layers.META]["kind"]: layer
+        for layer in viewer.layers
+        if _layers.role_of_layer(layer) in ("structure", "needle")
+    }
 
 
 def test_get_reader_claims_plan_files_by_name_only(plan_copy, tmp_path):
@@ -91,8 +94,13 @@ def test_the_plan_calibration_places_the_image_not_the_file_s(plan_copy):
     # a plan calibrated by hand at 0.2 mm/px with origin (0, 0): the image must be shown at 0.2 mm
     # (pixel (50, 100) -> world (10, 20) mm), or every mark would land on other pixels
     data = json.loads(plan_copy.read_text())
-    data["calibration"] = {"source": "MANUAL", "spacing_mm": [0.2, 0.2], "origin_px": [0.0, 0.0],
-                           "region_index": None, "region_box_px": None}
+    data["calibration"] = {
+        "source": "MANUAL",
+        "spacing_mm": [0.2, 0.2],
+        "origin_px": [0.0, 0.0],
+        "region_index": None,
+        "region_box_px": None,
+    }
     plan_copy.write_text(json.dumps(data))
     from napari.layers import Image
 
@@ -167,8 +175,13 @@ def test_needleplan_view_of_a_plan_starts_at_home_with_the_ruler(plan_copy):
     import subprocess
     import sys
 
-    run = subprocess.run([sys.executable, "-c", _VIEW_SCRIPT, str(plan_copy)], capture_output=True, text=True,
-                         timeout=300, env=dict(os.environ))
+    run = subprocess.run(
+        [sys.executable, "-c", _VIEW_SCRIPT, str(plan_copy)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ),
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     seen = json.loads(run.stdout.strip().splitlines()[-1])
     assert seen["exit"] == 0

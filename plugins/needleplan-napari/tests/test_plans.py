@@ -23,12 +23,22 @@ def _dock(viewer, name="RGB_IMAGE.dcm"):
 
 
 def _draw_full_plan(widget):
-    widget.set_inputs(PlanInputs(site="rhomboid", bmi=21.0, weight_kg=60.0, sex="M", needle_length_mm=50.0,
-                                 gauge=27, lung_disease=True, injectate=(("lidocaine", 1.0, 4.0, False),)))
+    widget.set_inputs(
+        PlanInputs(
+            site="rhomboid",
+            bmi=21.0,
+            weight_kg=60.0,
+            sex="M",
+            needle_length_mm=50.0,
+            gauge=27,
+            lung_disease=True,
+            injectate=(("lidocaine", 1.0, 4.0, False),),
+        )
+    )
     widget.add_structure("pleura", [[18.0, -25.0], [18.5, 0.0], [19.0, 25.0]])
     widget.add_structure("rib", [[16.0, 5.0], [15.5, 12.0]])
     widget.add_structure("skin", [[0.0, -30.0], [0.0, 30.0]])
-    widget.add_structure("target", [[7.0, -3.0], [7.0, 3.0], [11.0, 3.0], [11.0, -3.0]])   # ellipse corners
+    widget.add_structure("target", [[7.0, -3.0], [7.0, 3.0], [11.0, 3.0], [11.0, -3.0]])  # ellipse corners
     widget.add_structure("artery", [[12.0, -12.0], [12.0, -8.0], [14.0, -8.0], [14.0, -12.0]])
     widget.add_structure("nerve", [[5.0, 10.0], [6.0, 14.0], [4.0, 15.0]], "polygon")
     widget.set_needle((0.0, -16.0), (9.0, 0.0))
@@ -53,7 +63,7 @@ def test_save_reopen_restores_every_layer_and_the_same_plan(make_napari_viewer_p
     saved = widget.save_plan(path)
     assert saved is not None, widget.status.text()
     on_disk = json.loads(path.read_text())
-    assert on_disk["image"]["pixel_sha256"] and on_disk["findings"]   # bound to the frame, findings kept
+    assert on_disk["image"]["pixel_sha256"] and on_disk["findings"]  # bound to the frame, findings kept
     before_layers = _layer_snapshot(viewer)
     before_findings = widget.findings_shown()
 
@@ -66,7 +76,7 @@ def test_save_reopen_restores_every_layer_and_the_same_plan(make_napari_viewer_p
         types2, data2 = after_layers[kind]
         assert types2 == types, kind
         for a, b in zip(data, data2, strict=True):
-            np.testing.assert_allclose(b, a, atol=1e-4)   # napari keeps float32 vertices
+            np.testing.assert_allclose(b, a, atol=1e-4)  # napari keeps float32 vertices
     assert widget2.findings_shown() == before_findings
     assert widget2.inputs() == widget.inputs()
     # saving again writes the same plan
@@ -114,7 +124,7 @@ def test_new_shapes_button_layer_gives_the_same_findings(make_napari_viewer_prox
     ours = widget.session.state.report
     viewer.layers.remove(viewer.layers["pleura"])
     image = widget.session.image_layer()
-    button = viewer.add_shapes(scale=image.scale, name="pleura")   # no translate: data = world / scale
+    button = viewer.add_shapes(scale=image.scale, name="pleura")  # no translate: data = world / scale
     button.add_paths(pleura_mm / np.asarray(image.scale))
     theirs = widget.session.state.report
     assert theirs.codes == ours.codes and "PLEURA_MARGIN" in theirs.codes
@@ -127,7 +137,7 @@ def test_uncalibrated_image_shows_no_mm_and_two_point_calibration(make_napari_vi
     image = widget.session.image_layer()
     assert "UNCALIBRATED" in widget.calibration.calibration_label.text()
     assert not widget.calibration.calibrate_row.isHidden()
-    widget.add_structure("pleura", [[200.0, 100.0], [210.0, 500.0]])   # world = pixels here
+    widget.add_structure("pleura", [[200.0, 100.0], [210.0, 500.0]])  # world = pixels here
     widget.set_needle((0.0, 250.0), (150.0, 300.0))
     text = " ".join(widget.findings_shown()) + widget.findings.metrics_label.text()
     assert " mm" not in widget.findings.metrics_label.text()
@@ -144,7 +154,7 @@ def test_uncalibrated_image_shows_no_mm_and_two_point_calibration(make_napari_vi
     entry, tip, _ = _layers.needle_from_layer(widget.session.kind_layer("needle"), image)
     assert tip == pytest.approx((18.75, 37.5), abs=1e-4) and entry == pytest.approx((0.0, 31.25), abs=1e-4)
     assert "Path" in widget.findings.metrics_label.text() and "UNCALIBRATED" not in " ".join(widget.findings_shown())
-    assert widget.session.kind_layer("needle").edge_width == pytest.approx([0.35])   # 2 px became 0.35 mm
+    assert widget.session.kind_layer("needle").edge_width == pytest.approx([0.35])  # 2 px became 0.35 mm
     assert widget.save_plan(tmp_path / "x.plan.json") is not None
 
 
@@ -163,9 +173,17 @@ def test_open_then_save_keeps_labels_suggestions_and_unknown_fields(make_napari_
     d["needle"]["hub_colour"] = "yellow"
     d["image"]["station"] = "US-3"
     d["structures"][0]["label"] = "taut band, medial"
-    d["structures"].append({"kind": "vein", "points_mm": [[30.0, -5.0], [30.0, -2.0], [32.0, -2.0], [32.0, -5.0]],
-                            "closed": True, "suggested": True, "confidence": 0.62,
-                            "evidence": "dark oval, compressible", "detector": "vessels-v1"})
+    d["structures"].append(
+        {
+            "kind": "vein",
+            "points_mm": [[30.0, -5.0], [30.0, -2.0], [32.0, -2.0], [32.0, -5.0]],
+            "closed": True,
+            "suggested": True,
+            "confidence": 0.62,
+            "evidence": "dark oval, compressible",
+            "detector": "vessels-v1",
+        }
+    )
     d["injectate"][0]["lot"] = "L123" if d.get("injectate") else None
     d.pop("findings", None), d.pop("metrics", None)
     path = tmp_path / "piriformis.plan.json"
@@ -177,7 +195,7 @@ def test_open_then_save_keeps_labels_suggestions_and_unknown_fields(make_napari_
     # the suggested vein is drawn but is not a confirmed hazard (the core says so, we do not hide it)
     assert "SUGGESTION_UNCONFIRMED" in widget.session.state.report.codes
     vein = widget.session.kind_layer("vein")
-    assert vein.edge_color[-1][3] == pytest.approx(0.4)       # drawn faint: not a confirmed hazard
+    assert vein.edge_color[-1][3] == pytest.approx(0.4)  # drawn faint: not a confirmed hazard
     assert bool(vein.features["suggested"].iloc[-1]) is True
     out = tmp_path / "again.plan.json"
     assert widget.save_plan(out) is not None, widget.status.text()

@@ -126,8 +126,15 @@ def test_open_a_series_folder(make_napari_viewer_proxy, tmp_path):
 FUZZ = REAL.parent / "fuzz_repro"
 
 
-@pytest.mark.parametrize("name", ["D6_gdcm_abort_bitsstored1.dcm", "D7_byteslengthexception_info.dcm",
-                                  "D9_palette_typeerror.dcm", "D10_attributeerror_bitsallocated.dcm"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "D6_gdcm_abort_bitsstored1.dcm",
+        "D7_byteslengthexception_info.dcm",
+        "D9_palette_typeerror.dcm",
+        "D10_attributeerror_bitsallocated.dcm",
+    ],
+)
 def test_a_damaged_dicom_is_refused_in_one_line_not_a_traceback(name):
     from needleplan.errors import DicomReadError
 

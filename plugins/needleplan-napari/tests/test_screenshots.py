@@ -34,9 +34,9 @@ def test_screenshots_of_the_docked_window(make_napari_viewer_proxy, tmp_path):
         plan_path = shots.case_plan(key, preset, habitus, tmp_path)
         out = shots.take(viewer, widget, plan_path, tmp_path / f"{key}.png")
         img = np.asarray(Image.open(out))
-        assert img.shape[1] >= 1000 and img.shape[0] >= 600       # the whole window, not the canvas
-        assert img[..., :3].std() > 20                            # not blank
-        assert widget.findings_shown(), key                       # the panel lists the plan's findings
+        assert img.shape[1] >= 1000 and img.shape[0] >= 600  # the whole window, not the canvas
+        assert img[..., :3].std() > 20  # not blank
+        assert widget.findings_shown(), key  # the panel lists the plan's findings
         assert "mm/px" in widget.calibration.calibration_label.text()
         assert RULER_NAME in [layer.name for layer in viewer.layers]  # the depth ruler is in the picture
         if key == "trapezius_thin":

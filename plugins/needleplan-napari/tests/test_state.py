@@ -20,18 +20,23 @@ from needleplan_napari._state import NeedleNumbers, PlanInputs, SessionState
 # margin 10 mm, R3); the target (index 1) is no hazard.
 # Deepest safe insertion: stop 5 mm above the 14 mm pleura = 9 mm; remaining 9 - 6 = 3 mm.
 # Overshoot: 38 - 6 = 32 mm of unused needle; the first thing beyond the tip is the 14 mm pleura.
-PLAN = plan_from_dict({
-    "format": "needleplan.plan", "version": 1, "image": {"frame_index": 0},
-    "calibration": {"source": "MANUAL", "spacing_mm": [0.1, 0.1], "origin_px": [0, 0]},
-    "site": "upper_trapezius",
-    "structures": [
-        {"kind": "pleura", "points_mm": [[14, -30], [14, 30]], "closed": False},
-        {"kind": "target", "points_mm": [[5, -1], [5, 1], [7, 1], [7, -1]], "closed": True},
-        {"kind": "pleura", "points_mm": [[20, -30], [20, 30]], "closed": False, "frame_index": 3}],
-    "needle": {"entry_mm": [0, 0], "target_mm": [6, 0], "length_mm": 38, "gauge": 25},
-    "patient": {"bmi": 19.0, "sex": "F"},
-    "injectate": [{"drug": "lidocaine", "concentration_pct": 1.0, "volume_ml": 2.0}],
-})
+PLAN = plan_from_dict(
+    {
+        "format": "needleplan.plan",
+        "version": 1,
+        "image": {"frame_index": 0},
+        "calibration": {"source": "MANUAL", "spacing_mm": [0.1, 0.1], "origin_px": [0, 0]},
+        "site": "upper_trapezius",
+        "structures": [
+            {"kind": "pleura", "points_mm": [[14, -30], [14, 30]], "closed": False},
+            {"kind": "target", "points_mm": [[5, -1], [5, 1], [7, 1], [7, -1]], "closed": True},
+            {"kind": "pleura", "points_mm": [[20, -30], [20, 30]], "closed": False, "frame_index": 3},
+        ],
+        "needle": {"entry_mm": [0, 0], "target_mm": [6, 0], "length_mm": 38, "gauge": 25},
+        "patient": {"bmi": 19.0, "sex": "F"},
+        "injectate": [{"drug": "lidocaine", "concentration_pct": 1.0, "volume_ml": 2.0}],
+    }
+)
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +45,9 @@ def state() -> SessionState:
 
 
 def test_needle_numbers_are_the_reports(state):
-    assert state.needle_numbers == NeedleNumbers(max_safe_insertion_mm=9.0, remaining_mm=3.0,
-                                                 overshoot_reach_mm=32.0, overshoot_first_hit="pleura")
+    assert state.needle_numbers == NeedleNumbers(
+        max_safe_insertion_mm=9.0, remaining_mm=3.0, overshoot_reach_mm=32.0, overshoot_first_hit="pleura"
+    )
 
 
 def test_applied_margins_are_the_ones_the_check_used(state):
@@ -72,8 +78,14 @@ def test_no_needle_no_numbers_and_no_report_no_margins():
 
 def test_inputs_round_trip_through_a_plan():
     assert PlanInputs.from_plan(PLAN) == PlanInputs(
-        site="upper_trapezius", approach="in_plane", needle_length_mm=38.0, gauge=25, bmi=19.0, sex="F",
-        injectate=(("lidocaine", 1.0, 2.0, False),))
+        site="upper_trapezius",
+        approach="in_plane",
+        needle_length_mm=38.0,
+        gauge=25,
+        bmi=19.0,
+        sex="F",
+        injectate=(("lidocaine", 1.0, 2.0, False),),
+    )
 
 
 def test_a_closed_hazards_band_is_its_margin_zone_not_a_spiked_wide_edge():
@@ -84,10 +96,17 @@ def test_a_closed_hazards_band_is_its_margin_zone_not_a_spiked_wide_edge():
     from needleplan.geometry import point_shape_distance
 
     square = [[10, -2], [10, 2], [14, 2], [14, -2]]
-    artery = plan_from_dict({"format": "needleplan.plan", "version": 1, "image": {"frame_index": 0},
-                             "calibration": {"source": "MANUAL", "spacing_mm": [0.1, 0.1], "origin_px": [0, 0]},
-                             "site": "other", "structures": [{"kind": "artery", "points_mm": square, "closed": True}],
-                             "needle": None})
+    artery = plan_from_dict(
+        {
+            "format": "needleplan.plan",
+            "version": 1,
+            "image": {"frame_index": 0},
+            "calibration": {"source": "MANUAL", "spacing_mm": [0.1, 0.1], "origin_px": [0, 0]},
+            "site": "other",
+            "structures": [{"kind": "artery", "points_mm": square, "closed": True}],
+            "needle": None,
+        }
+    )
     plan = replace(PLAN, structures=artery.structures)
     report = check_plan(plan)
     (margin,) = [m for m in report.applied_margins if m.kind == "artery"]

@@ -135,9 +135,9 @@ def test_a_shape_drawn_after_accept_or_reject_is_a_mark_not_a_suggestion(trapezi
     _detect(widget, qtbot)
     fascia = viewer.layers["fascia"]
     assert len(fascia.data) == 2 and all(fascia.features["suggested"])
-    widget.suggestions.select(_row(widget, "fascia") + 1)        # the second fascia; the first stays suggested
+    widget.suggestions.select(_row(widget, "fascia") + 1)  # the second fascia; the first stays suggested
     assert widget.suggestions.accept_selected() == 1
-    fascia.add(np.array([[20.0, -5.0], [20.0, 5.0]]), shape_type="path")   # what drawing a path does
+    fascia.add(np.array([[20.0, -5.0], [20.0, 5.0]]), shape_type="path")  # what drawing a path does
     assert list(fascia.features["suggested"]) == [True, False, False]
     # ... and carries none of a detector's confidence or evidence (napari would copy row 0's)
     assert fascia.features["evidence"].iloc[-1] == "" and np.isnan(fascia.features["confidence"].iloc[-1])
@@ -154,7 +154,7 @@ def test_a_stale_selection_never_touches_an_accepted_mark(trapezius, qtbot):
     stale = [r for r in _suggestions.suggestion_refs(viewer) if r.kind == "pleura"]
     widget.suggestions.select(_row(widget, "pleura"))
     assert widget.suggestions.accept_selected() == 1
-    assert _suggestions.reject(widget.session, stale) == 0      # that pleura is a mark now: kept
+    assert _suggestions.reject(widget.session, stale) == 0  # that pleura is a mark now: kept
     assert _suggestions.accept(widget.session, stale) == 0
     assert len(viewer.layers["pleura"].data) == 1
     assert "PLEURA_SUGGESTED_UNMARKED" not in _codes(widget)
@@ -184,7 +184,8 @@ def test_save_keeps_suggestions_and_reopening_restores_them(trapezius, qtbot, tm
         assert all(str(t).startswith(f"suggested {kind}") for t in np.asarray(layer.text.string.array)[mask])
     reopened = widget2.session.state.plan
     assert sorted((s.kind, s.suggested) for s in reopened.structures) == sorted(
-        (s["kind"], bool(s.get("suggested"))) for s in saved)
+        (s["kind"], bool(s.get("suggested"))) for s in saved
+    )
     # Accept all: nothing is a suggestion any more, and saving again says so
     assert widget2.suggestions.accept_all() == n_left
     assert widget2.suggestions.shown() == []
@@ -210,17 +211,18 @@ def test_cine_detection_uses_the_whole_cine_for_sliding_and_pulsation(make_napar
 
 def test_uncalibrated_image_detects_nothing_and_says_why(make_napari_viewer_proxy, real_dicom):
     viewer = make_napari_viewer_proxy()
-    viewer.open(str(real_dicom / "US1_J2KR.dcm"), plugin=PLUGIN)   # no regions, no PixelSpacing
+    viewer.open(str(real_dicom / "US1_J2KR.dcm"), plugin=PLUGIN)  # no regions, no PixelSpacing
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Needle Plan")
     assert not widget.session.calibration().is_calibrated
-    assert widget.suggestions.detect() is None           # no worker: no millimetres to suggest in
+    assert widget.suggestions.detect() is None  # no worker: no millimetres to suggest in
     assert "no length calibration" in widget.suggestions.status.text()
     assert not [ly for ly in viewer.layers if _layers.kind_of_layer(ly) is not None]
 
 
 def test_closing_and_reopening_the_dock_does_not_pile_up(make_napari_viewer_proxy, qtbot):
-    viewer, dock, widget = _docked(make_napari_viewer_proxy, "upper_trapezius_thin_frame.dcm", "upper_trapezius",
-                                   show=True)
+    viewer, dock, widget = _docked(
+        make_napari_viewer_proxy, "upper_trapezius_thin_frame.dcm", "upper_trapezius", show=True
+    )
     dock.show()
     receivers = len(widget.session.updated)
     layer_callbacks = widget.session.connection_count()

@@ -20,12 +20,12 @@ from needleplan.archive.rules import check_may_act
 from needleplan.archive.store import ArchiveLibrary
 
 __all__ = [
-           "REVIEW_LUA",
-           "ArchiveLibrary",
-           "Step",
-           "chain_problems",
-           "check_may_act",
-           "read_step",
-           "review_lua",
-           "revision_uid",
+    "REVIEW_LUA",
+    "ArchiveLibrary",
+    "Step",
+    "chain_problems",
+    "check_may_act",
+    "read_step",
+    "review_lua",
+    "revision_uid",
 ]

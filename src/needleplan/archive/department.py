@@ -33,8 +33,14 @@ def review_lua(reviewers: Iterable[str]) -> str:
     return f"NEEDLEPLAN_REVIEWERS = {{ {names} }}\n\n" + REVIEW_LUA.read_text(encoding="utf-8")
 
 
-def department_config(folder: str | Path, *, users: Mapping[str, str], reviewers: Iterable[str],
-                      http_port: int = 8042, postgres: Mapping[str, object] | None = None) -> Path:
+def department_config(
+    folder: str | Path,
+    *,
+    users: Mapping[str, str],
+    reviewers: Iterable[str],
+    http_port: int = 8042,
+    postgres: Mapping[str, object] | None = None,
+) -> Path:
     """Write ``orthanc.json`` and ``needleplan-review.lua`` for a department into ``folder``.
 
     Parameters

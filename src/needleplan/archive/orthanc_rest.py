@@ -35,8 +35,10 @@ def _rest_root(dicomweb_url: str) -> str:
     """
     url = dicomweb_url.rstrip("/")
     if not url.endswith("/dicom-web"):
-        raise PacsError(f"the archive URL {url} is not an Orthanc DICOMweb root (it must end in /dicom-web); "
-                        "the department archive is an Orthanc with the needleplan configuration")
+        raise PacsError(
+            f"the archive URL {url} is not an Orthanc DICOMweb root (it must end in /dicom-web); "
+            "the department archive is an Orthanc with the needleplan configuration"
+        )
     return url[: -len("/dicom-web")]
 
 
@@ -52,6 +54,7 @@ class OrthancRest:
             response = self.client.session.get(self.root + path, timeout=self.client.settings.timeout_s, **kwargs)
             response.raise_for_status()
             return response
+
         return self.client.call(what, run)
 
     def _post(self, what: str, path: str, *, retry: bool, **kwargs: Any) -> requests.Response:
@@ -59,12 +62,14 @@ class OrthancRest:
             response = self.client.session.post(self.root + path, timeout=self.client.settings.timeout_s, **kwargs)
             response.raise_for_status()
             return response
+
         return self.client.call(what, run, retry=retry)
 
     def find_instances(self, query: dict[str, str]) -> list[dict]:
         """Instances matching ``query`` (main DICOM tags), with their main tags."""
-        return self._post("list plan revisions", "/tools/find", retry=True,
-                          json={"Level": "Instance", "Query": query, "Expand": True}).json()
+        return self._post(
+            "list plan revisions", "/tools/find", retry=True, json={"Level": "Instance", "Query": query, "Expand": True}
+        ).json()
 
     def image_comments(self, orthanc_id: str) -> str:
         """The Image Comments (0020,4000) of one instance, read from its file by Orthanc."""
@@ -73,8 +78,7 @@ class OrthancRest:
 
     def lookup(self, sop_instance_uid: str) -> str | None:
         """Orthanc's id of the instance with this SOP Instance UID, or None."""
-        hits = self._post(f"look up {sop_instance_uid}", "/tools/lookup", retry=True,
-                          data=sop_instance_uid).json()
+        hits = self._post(f"look up {sop_instance_uid}", "/tools/lookup", retry=True, data=sop_instance_uid).json()
         return next((h["ID"] for h in hits if h.get("Type") == "Instance"), None)
 
     def instance(self, orthanc_id: str, *, header_only: bool = False) -> pydicom.Dataset:
@@ -97,12 +101,17 @@ class OrthancRest:
         body = buffer.getvalue()
 
         def run() -> str:
-            response = self.client.session.post(self.root + "/instances", data=body,
-                                                timeout=self.client.settings.timeout_s,
-                                                headers={"Content-Type": "application/dicom"})
-            if response.status_code == 403 or (response.status_code in (200, 400, 500)
-                                               and "FilteredOut" in response.text):
+            response = self.client.session.post(
+                self.root + "/instances",
+                data=body,
+                timeout=self.client.settings.timeout_s,
+                headers={"Content-Type": "application/dicom"},
+            )
+            if response.status_code == 403 or (
+                response.status_code in (200, 400, 500) and "FilteredOut" in response.text
+            ):
                 return FILTERED_OUT
             response.raise_for_status()
             return str(response.json().get("Status", STORED))
+
         return self.client.call(f"store {ds.SOPInstanceUID}", run)

@@ -36,8 +36,9 @@ class QueueCache:
         try:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(str(path), timeout=5.0)
-            self._conn.execute("CREATE TABLE IF NOT EXISTS rows (archive TEXT, uid TEXT, row TEXT, "
-                               "PRIMARY KEY (archive, uid))")
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS rows (archive TEXT, uid TEXT, row TEXT, PRIMARY KEY (archive, uid))"
+            )
         except (OSError, sqlite3.Error):
             self._conn = None
 
@@ -49,10 +50,11 @@ class QueueCache:
         out: dict[str, dict] = {}
         try:
             for start in range(0, len(wanted), 500):
-                chunk = wanted[start:start + 500]
+                chunk = wanted[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 for uid, row in self._conn.execute(
-                        f"SELECT uid, row FROM rows WHERE archive=? AND uid IN ({marks})", [archive, *chunk]):
+                    f"SELECT uid, row FROM rows WHERE archive=? AND uid IN ({marks})", [archive, *chunk]
+                ):
                     out[uid] = json.loads(row)
         except (sqlite3.Error, ValueError):
             return out
@@ -64,8 +66,10 @@ class QueueCache:
             return
         try:
             with self._conn:
-                self._conn.executemany("INSERT OR REPLACE INTO rows VALUES (?, ?, ?)",
-                                       [(archive, uid, json.dumps(row, sort_keys=True)) for uid, row in rows.items()])
+                self._conn.executemany(
+                    "INSERT OR REPLACE INTO rows VALUES (?, ?, ?)",
+                    [(archive, uid, json.dumps(row, sort_keys=True)) for uid, row in rows.items()],
+                )
         except sqlite3.Error:
             pass
 

@@ -44,8 +44,14 @@ class ArchiveReader:
         Queue rows already read (default: none kept).
     """
 
-    def __init__(self, client: PacsClient, *, reviewers: Iterable[str] | None = None,
-                 organization: str = "needleplan department", cache: QueueCache | None = None):
+    def __init__(
+        self,
+        client: PacsClient,
+        *,
+        reviewers: Iterable[str] | None = None,
+        organization: str = "needleplan department",
+        cache: QueueCache | None = None,
+    ):
         self.client = client
         self.rest = OrthancRest(client)
         self.reviewers = None if reviewers is None else tuple(reviewers)
@@ -53,8 +59,10 @@ class ArchiveReader:
         self.cache = cache if cache is not None else QueueCache(None)
         user = client.settings.user
         if not user:
-            raise PacsError("the archive needs to know who you are: set NEEDLEPLAN_PACS_USER and "
-                            "NEEDLEPLAN_PACS_PASSWORD (or 'user' with a token in the settings file)")
+            raise PacsError(
+                "the archive needs to know who you are: set NEEDLEPLAN_PACS_USER and "
+                "NEEDLEPLAN_PACS_PASSWORD (or 'user' with a token in the settings file)"
+            )
         self.user = user
 
     def close(self) -> None:
@@ -73,9 +81,16 @@ class ArchiveReader:
         base = {"Modality": "SR", "SeriesDescription": SERIES_DESCRIPTION}
         return self.rest.find_instances({**base, **dict(query or {})})
 
-    def list_plans(self, *, status: str | None = None, site: str | None = None,
-                   patient_id: str | None = None, code: str | None = None,
-                   limit: int | None = None, **_ignored: Any) -> list[dict]:
+    def list_plans(
+        self,
+        *,
+        status: str | None = None,
+        site: str | None = None,
+        patient_id: str | None = None,
+        code: str | None = None,
+        limit: int | None = None,
+        **_ignored: Any,
+    ) -> list[dict]:
         """The review queue: one row per plan (its latest step), newest first.
 
         One request to the archive's index for the latest step of every plan; the row of a step
@@ -100,10 +115,14 @@ class ArchiveReader:
             fetched = {uid: row for uid, row in zip(missing, rows_read, strict=True) if row is not None}
             self.cache.put_many(self.rest.root, fetched)
             rows.update(fetched)
-        out = [r for r in rows.values() if (status is None or r["status"] == status)
-               and (site is None or r.get("site") == site)
-               and (patient_id is None or r.get("patient_id") == patient_id)
-               and (code is None or code in (r.get("finding_codes") or "").split())]
+        out = [
+            r
+            for r in rows.values()
+            if (status is None or r["status"] == status)
+            and (site is None or r.get("site") == site)
+            and (patient_id is None or r.get("patient_id") == patient_id)
+            and (code is None or code in (r.get("finding_codes") or "").split())
+        ]
         out.sort(key=lambda r: (r.get("updated") or "", r["id"]), reverse=True)
         return out[:limit] if limit else out
 
@@ -152,8 +171,13 @@ class ArchiveReader:
         if orthanc_id is None:
             raise PacsError(f"the image of plan {plan_id} (SOP Instance UID {uid}) is no longer on the archive")
         header = self.rest.instance(orthanc_id, header_only=True)
-        got = pacs.retrieve(self.client, cache if cache is not None else pacs.default_cache(self.client.settings),
-                            str(header.StudyInstanceUID), str(header.SeriesInstanceUID), uid)
+        got = pacs.retrieve(
+            self.client,
+            cache if cache is not None else pacs.default_cache(self.client.settings),
+            str(header.StudyInstanceUID),
+            str(header.SeriesInstanceUID),
+            uid,
+        )
         body["image"] = {**body["image"], "path": str(Path(got.paths[0]).resolve())}
         out = Path(folder) / f"{plan_id}.plan.json"
         out.parent.mkdir(parents=True, exist_ok=True)

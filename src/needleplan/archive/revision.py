@@ -121,8 +121,18 @@ def _dicom_dt(iso: str) -> str:
     return moment.strftime("%Y%m%d%H%M%S+0000")
 
 
-def build_step(sr: pydicom.Dataset, *, plan_id: str, seq: int, status: str, actor: str,
-               author: str, at: str, predecessor: Step | None, organization: str) -> pydicom.Dataset:
+def build_step(
+    sr: pydicom.Dataset,
+    *,
+    plan_id: str,
+    seq: int,
+    status: str,
+    actor: str,
+    author: str,
+    at: str,
+    predecessor: Step | None,
+    organization: str,
+) -> pydicom.Dataset:
     """Turn the SR of a plan (from :func:`needleplan.sr.plan_to_sr`) into step ``seq`` of its chain.
 
     ``sr`` must already carry the plan JSON with its ``library`` block; this sets the series
@@ -184,7 +194,7 @@ def _first(seq: Any, keyword: str) -> str | None:
 
 def _status_of(description: str | None, completion: str, verification: str) -> str:
     if description and description.startswith(STATUS_PREFIX):
-        status = description[len(STATUS_PREFIX):]
+        status = description[len(STATUS_PREFIX) :]
         if status in STATUSES:
             return status
     if verification == "VERIFIED":
@@ -203,13 +213,19 @@ def read_step(ds: pydicom.Dataset) -> Step:
     actor = _first(ds.get("ParticipantSequence"), "PersonName")
     stamp = _first(ds.get("ParticipantSequence"), "ParticipationDateTime")
     return Step(
-        plan_id=str(ds.SeriesInstanceUID), seq=int(ds.get("InstanceNumber") or 0),
-        sop_instance_uid=str(ds.SOPInstanceUID), study_instance_uid=str(ds.StudyInstanceUID),
+        plan_id=str(ds.SeriesInstanceUID),
+        seq=int(ds.get("InstanceNumber") or 0),
+        sop_instance_uid=str(ds.SOPInstanceUID),
+        study_instance_uid=str(ds.StudyInstanceUID),
         status=_status_of(ds.get("CompletionFlagDescription"), completion, verification),
-        completion_flag=completion, verification_flag=verification, actor=actor,
+        completion_flag=completion,
+        verification_flag=verification,
+        actor=actor,
         author=_first(ds.get("AuthorObserverSequence"), "PersonName"),
-        at=_iso(stamp), predecessor_uid=predecessor,
-        verifying_observer=_first(ds.get("VerifyingObserverSequence"), "VerifyingObserverName"))
+        at=_iso(stamp),
+        predecessor_uid=predecessor,
+        verifying_observer=_first(ds.get("VerifyingObserverSequence"), "VerifyingObserverName"),
+    )
 
 
 def _iso(stamp: str | None) -> str | None:
@@ -235,8 +251,12 @@ def plan_fields_of(ds: pydicom.Dataset) -> dict:
             continue
         for child in item.get("ContentSequence", []):
             code = child.ConceptNameCodeSequence[0] if "ConceptNameCodeSequence" in child else None
-            if child.get("ValueType") == "TEXT" and code is not None and code.CodeValue == c.PLAN_FIELDS.value \
-                    and code.CodingSchemeDesignator == c.PLAN_FIELDS.scheme_designator:
+            if (
+                child.get("ValueType") == "TEXT"
+                and code is not None
+                and code.CodeValue == c.PLAN_FIELDS.value
+                and code.CodingSchemeDesignator == c.PLAN_FIELDS.scheme_designator
+            ):
                 try:
                     return json.loads(child.TextValue)
                 except json.JSONDecodeError as exc:
@@ -268,5 +288,3 @@ def chain_problems(steps: Sequence[Step]) -> list[str]:
         if step.sop_instance_uid != revision_uid(step.plan_id, step.seq):
             problems.append(f"step {i} has SOP Instance UID {step.sop_instance_uid}, not the chain's own")
     return problems
-
-

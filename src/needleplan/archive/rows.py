@@ -38,9 +38,16 @@ def set_plan_fields(ds: pydicom.Dataset, fields: Mapping[str, Any]) -> None:
 
 def row_from_block(plan_id: str, block: Mapping[str, Any], ds: pydicom.Dataset) -> dict:
     row = summarize_events(0, block.get("history") or [])
-    row.update({"id": plan_id, "seq": int(block["seq"]), "status": block["status"],
-                "study_instance_uid": str(ds.StudyInstanceUID), "updated": block.get("saved_at"),
-                "origin": block.get("origin")})
+    row.update(
+        {
+            "id": plan_id,
+            "seq": int(block["seq"]),
+            "status": block["status"],
+            "study_instance_uid": str(ds.StudyInstanceUID),
+            "updated": block.get("saved_at"),
+            "origin": block.get("origin"),
+        }
+    )
     return row
 
 
@@ -49,7 +56,7 @@ def parse_queue_row(comment: str) -> dict | None:
     if not comment.startswith(QUEUE_PREFIX):
         return None
     try:
-        row = json.loads(comment[len(QUEUE_PREFIX):])
+        row = json.loads(comment[len(QUEUE_PREFIX) :])
     except json.JSONDecodeError:
         return None
     return row if isinstance(row, dict) and "id" in row and "status" in row else None
@@ -61,5 +68,3 @@ def row_of(ds: pydicom.Dataset) -> dict:
         return row
     block = library_block_of(ds)
     return row_from_block(str(ds.SeriesInstanceUID), block, ds)
-
-

@@ -59,7 +59,8 @@ def push(library: Any, archive: Any, plan_id: int) -> dict:
         raise RevisionConflictError(
             f"plan {plan_id} changed on the archive (plan {row['id']}, now revision {row['revision']}) since "
             f"local revision {pushed} was pushed; nothing was pushed: pull it, compare, and save your change "
-            "over it")
+            "over it"
+        )
     if pushed == revision:
         return {**row, "outcome": "up to date"}
     return {**archive.save(row["id"], plan, expected_seq=row["seq"], origin=origin), "outcome": "revised"}
@@ -99,8 +100,7 @@ def pull(archive: Any, library: Any, archive_plan_id: str, *, by: str | None = N
     body = archive.load(archive_plan_id)
     block = body.get("library") or {}
     link = {"plan_id": archive_plan_id, "revision": block.get("revision")}
-    plan = plan_from_dict({**{k: v for k, v in body.items() if k not in ("library", PULLED_FROM)},
-                           PULLED_FROM: link})
+    plan = plan_from_dict({**{k: v for k, v in body.items() if k not in ("library", PULLED_FROM)}, PULLED_FROM: link})
     linked = _linked_local(library, archive_plan_id)
     if linked is None:
         return {**library.add(plan, saved_by=by), "outcome": "added"}
@@ -112,5 +112,6 @@ def pull(archive: Any, library: Any, archive_plan_id: str, *, by: str | None = N
         raise RevisionConflictError(
             f"local plan {local_id} changed since it was pulled (local revision {current}) and the archive plan "
             f"changed too (archive revision {block.get('revision')}); nothing was pulled: push your change as a "
-            "new plan (library add --as-new --archive) or export it before pulling again")
+            "new plan (library add --as-new --archive) or export it before pulling again"
+        )
     return {**library.new_draft(local_id, plan, expected_revision=current, saved_by=by), "outcome": "revised"}

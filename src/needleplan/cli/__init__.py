@@ -36,8 +36,11 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         command = self.prog.removeprefix("needleplan").strip()
         where = f"{command}: " if command else ""
-        self.exit(EXIT_BAD_INPUT, f"needleplan: error: {where}{_one_line_text(message)} "
-                                  f"(see 'needleplan {command + ' ' if command else ''}--help')\n")
+        self.exit(
+            EXIT_BAD_INPUT,
+            f"needleplan: error: {where}{_one_line_text(message)} "
+            f"(see 'needleplan {command + ' ' if command else ''}--help')\n",
+        )
 
 
 def _subcommand_names() -> list[str]:
@@ -87,8 +90,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"needleplan: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except MemoryError:
-        print("needleplan: error: not enough memory for this request; ask for fewer frames or a smaller "
-              "image, or close other programs", file=sys.stderr)
+        print(
+            "needleplan: error: not enough memory for this request; ask for fewer frames or a smaller "
+            "image, or close other programs",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("needleplan: interrupted", file=sys.stderr)
@@ -120,8 +126,11 @@ def _print_notes(caught: list[warnings.WarningMessage]) -> None:
             continue
         seen.add(text)
         source = "the DICOM reader" if "pydicom" in (w.filename or "") else "a library needleplan uses"
-        print(f"needleplan: note: {source} reported a problem with the input (it was read anyway; check "
-              f"the result): {text[:200]}", file=sys.stderr)
+        print(
+            f"needleplan: note: {source} reported a problem with the input (it was read anyway; check "
+            f"the result): {text[:200]}",
+            file=sys.stderr,
+        )
 
 
 def _silence_stdout() -> None:

@@ -16,10 +16,12 @@ __all__ = ["add_library_option", "open_library", "user_name", "format_table"]
 
 def add_library_option(parser: argparse.ArgumentParser, *, nested: bool = False) -> None:
     """Add ``--library DIR``; ``nested`` for a sub-action whose parent has it too."""
-    parser.add_argument("--library", metavar="DIR",
-                        default=argparse.SUPPRESS if nested else None,
-                        help="the plan library folder (default: $NEEDLEPLAN_LIBRARY or the user's "
-                             "data directory)")
+    parser.add_argument(
+        "--library",
+        metavar="DIR",
+        default=argparse.SUPPRESS if nested else None,
+        help="the plan library folder (default: $NEEDLEPLAN_LIBRARY or the user's data directory)",
+    )
 
 
 def open_library(args: argparse.Namespace, *, create: bool = False) -> Library:
@@ -54,18 +56,25 @@ def format_table(headers: list[str], rows: list[list[str]]) -> str:
     for row in rows:
         for i, cell in enumerate(row):
             widths[i] = max(widths[i], len(cell))
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
-             "  ".join("-" * w for w in widths)]
+    lines = [
+        "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
+        "  ".join("-" * w for w in widths),
+    ]
     lines.extend("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip() for row in rows)
     return "\n".join(lines)
 
 
 def add_archive_option(parser: argparse.ArgumentParser, *, nested: bool = False) -> None:
     """Add ``--archive URL``: act on the department archive instead of the local library."""
-    parser.add_argument("--archive", metavar="URL", nargs="?", const="",
-                        default=argparse.SUPPRESS if nested else None,
-                        help="the department archive's DICOMweb root (bare --archive: the configured "
-                             "NEEDLEPLAN_PACS_URL); who you are comes from the DICOMweb credentials")
+    parser.add_argument(
+        "--archive",
+        metavar="URL",
+        nargs="?",
+        const="",
+        default=argparse.SUPPRESS if nested else None,
+        help="the department archive's DICOMweb root (bare --archive: the configured "
+        "NEEDLEPLAN_PACS_URL); who you are comes from the DICOMweb credentials",
+    )
 
 
 def archive_mode(args: argparse.Namespace) -> bool:
@@ -79,8 +88,10 @@ def refuse_by_in_archive(args: argparse.Namespace, *names: str) -> None:
 
     for name in names:
         if getattr(args, name, None):
-            raise LibraryError("--by is refused with --archive: the archive records the user of the DICOMweb "
-                               "credentials (NEEDLEPLAN_PACS_USER or the settings file)")
+            raise LibraryError(
+                "--by is refused with --archive: the archive records the user of the DICOMweb "
+                "credentials (NEEDLEPLAN_PACS_USER or the settings file)"
+            )
 
 
 def open_archive(args: argparse.Namespace) -> ArchiveLibrary:
@@ -91,8 +102,12 @@ def open_archive(args: argparse.Namespace) -> ArchiveLibrary:
 
     settings = pacs.load_settings()
     client = pacs.connect(settings, url=args.archive or None)
-    return ArchiveLibrary(client, reviewers=settings.reviewers, organization=settings.organization
-                          or "needleplan department", cache=QueueCache(default_queue_cache_path()))
+    return ArchiveLibrary(
+        client,
+        reviewers=settings.reviewers,
+        organization=settings.organization or "needleplan department",
+        cache=QueueCache(default_queue_cache_path()),
+    )
 
 
 def local_plan_id(value: str) -> int:
@@ -102,5 +117,7 @@ def local_plan_id(value: str) -> int:
     try:
         return int(value)
     except ValueError:
-        raise LibraryError(f"{value!r} is not a local library plan id (a number); for a plan on the "
-                           "department archive add --archive URL") from None
+        raise LibraryError(
+            f"{value!r} is not a local library plan id (a number); for a plan on the "
+            "department archive add --archive URL"
+        ) from None

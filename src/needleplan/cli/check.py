@@ -18,9 +18,11 @@ __all__ = ["register", "run", "check_dict"]
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "check", help="safety check of a plan: findings and metrics",
+        "check",
+        help="safety check of a plan: findings and metrics",
         description="Run the safety rules on a plan file: depth, path length, angle, deepest safe insertion, "
-                    "clearances, safe angle window, and every finding with its severity.")
+        "clearances, safe angle window, and every finding with its severity.",
+    )
     parser.add_argument("plan", metavar="PLAN", help="plan file (needleplan.plan JSON)")
     parser.add_argument("--image", metavar="IMAGE", help="verify the plan's image binding and use its regions")
     parser.add_argument("--force", action="store_true", help="check even if the image is not the plan's own")
@@ -58,15 +60,21 @@ def _fmt(value: Any, unit: str = "") -> str:
 
 def _print_text(out: dict[str, Any]) -> None:
     m = out["metrics"]
-    print(f"plan      {out['plan']}  (site {m['site']}, {m['approach'].replace('_', '-')}, "
-          f"calibration {m['calibration_source']})")
+    print(
+        f"plan      {out['plan']}  (site {m['site']}, {m['approach'].replace('_', '-')}, "
+        f"calibration {m['calibration_source']})"
+    )
     for mismatch in out.get("image", {}).get("binding_mismatches", []):
         print(f"IMAGE     forced past a binding mismatch: {mismatch}")
     if m["calibrated"]:
-        print(f"depth {_fmt(m['depth_mm'], ' mm')}   path {_fmt(m['path_length_mm'], ' mm')}   "
-              f"angle {_fmt(m['angle_deg'], ' deg')}   entry offset {_fmt(m['entry_offset_mm'], ' mm')}")
-        print(f"deepest safe insertion {_fmt(m['max_safe_insertion_mm'], ' mm')} "
-              f"(limited by {_fmt(m['max_safe_insertion_limited_by'])})")
+        print(
+            f"depth {_fmt(m['depth_mm'], ' mm')}   path {_fmt(m['path_length_mm'], ' mm')}   "
+            f"angle {_fmt(m['angle_deg'], ' deg')}   entry offset {_fmt(m['entry_offset_mm'], ' mm')}"
+        )
+        print(
+            f"deepest safe insertion {_fmt(m['max_safe_insertion_mm'], ' mm')} "
+            f"(limited by {_fmt(m['max_safe_insertion_limited_by'])})"
+        )
         for kind, d in (m["clearance_mm"] or {}).items():
             print(f"clearance {kind:<8} shaft {_fmt(d, ' mm')}  tip {_fmt(m['tip_clearance_mm'][kind], ' mm')}")
         window = m["safe_angle_window"]

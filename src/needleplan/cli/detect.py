@@ -30,16 +30,26 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("image", help="ultrasound DICOM file (or PNG/JPEG: pixels only)")
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--frame", type=int, default=None, metavar="N",
-                       help="frame to analyse (default: 0, or the plan's frame with --into)")
-    group.add_argument("--cine", action="store_true",
-                       help="analyse every frame: lung sliding and artery/vein pulsation")
+    group.add_argument(
+        "--frame",
+        type=int,
+        default=None,
+        metavar="N",
+        help="frame to analyse (default: 0, or the plan's frame with --into)",
+    )
+    group.add_argument(
+        "--cine", action="store_true", help="analyse every frame: lung sliding and artery/vein pulsation"
+    )
     p.add_argument("--site", default=None, help="site profile id (names a shadow-casting bone rib or bone)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--into", metavar="PLAN", default=None,
-                   help="add the suggestions to this plan file (saved atomically)")
-    p.add_argument("--any-modality", action="store_true",
-                   help="run on a DICOM whose modality is not ultrasound (CT, MR ...): the results mean little")
+    p.add_argument(
+        "--into", metavar="PLAN", default=None, help="add the suggestions to this plan file (saved atomically)"
+    )
+    p.add_argument(
+        "--any-modality",
+        action="store_true",
+        help="run on a DICOM whose modality is not ultrasound (CT, MR ...): the results mean little",
+    )
     p.set_defaults(func=run)
 
 
@@ -75,8 +85,9 @@ def run(args: argparse.Namespace) -> int:
         site = site or plan.site
     # with --into, the plan's calibration (it may be a manual one) sets both the filter sizes and mm
     calibration = plan.calibration if plan is not None else image.info.calibration
-    result = detect_image(image, frame=frame, cine=args.cine, site=site, calibration=calibration,
-                          any_modality=args.any_modality)
+    result = detect_image(
+        image, frame=frame, cine=args.cine, site=site, calibration=calibration, any_modality=args.any_modality
+    )
     structures = None
     reason = None
     try:
@@ -107,8 +118,10 @@ def run(args: argparse.Namespace) -> int:
             out["into"] = {"plan": args.into, "added": len(structures or ()), "replaced_suggestions": replaced}
         print_json(out)
         return 0
-    print(f"{args.image}: frame {result.frame_index}{' (cine)' if args.cine else ''}, "
-          f"{len(result.detections)} suggestion(s)")
+    print(
+        f"{args.image}: frame {result.frame_index}{' (cine)' if args.cine else ''}, "
+        f"{len(result.detections)} suggestion(s)"
+    )
     if reason:
         print(f"  no millimetres: {reason}")
     for i, det in enumerate(result.detections):
@@ -117,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"  note: {note}")
     if plan is not None:
-        print(f"added {len(structures or ())} suggestion(s) to {args.into}"
-              + (f" (replacing {replaced} earlier suggestion(s))" if replaced else ""))
+        print(
+            f"added {len(structures or ())} suggestion(s) to {args.into}"
+            + (f" (replacing {replaced} earlier suggestion(s))" if replaced else "")
+        )
     return 0

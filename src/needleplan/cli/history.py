@@ -37,8 +37,7 @@ def describe_event(event: dict) -> str:
     if kind == "revision":
         parent = event.get("parent_revision")
         text = "new plan" if parent is None else f"saved over revision {parent}"
-        worst = [f for f in event.get("summary", {}).get("findings", [])
-                 if f.get("severity") == "block"]
+        worst = [f for f in event.get("summary", {}).get("findings", []) if f.get("severity") == "block"]
         return text + (f" ({len(worst)} blocking finding(s))" if worst else "")
     if kind == "status":
         text = f"{event.get('from')} -> {event.get('to')}"
@@ -62,7 +61,9 @@ def _history(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"id": plan_id, "events": events})
         return 0
-    rows = [[str(e["seq"]), str(e.get("at") or ""), f"r{e['revision']}", str(e.get("by") or "-"),
-             describe_event(e)] for e in events]
+    rows = [
+        [str(e["seq"]), str(e.get("at") or ""), f"r{e['revision']}", str(e.get("by") or "-"), describe_event(e)]
+        for e in events
+    ]
     print(format_table(["#", "time (UTC)", "rev", "by", "what"], rows))
     return 0

@@ -8,18 +8,42 @@ from typing import Any
 __all__ = ["register", "run", "info_dict"]
 
 SPATIAL_FORMATS = {0: "none", 1: "2D", 2: "M-mode", 3: "spectral", 4: "waveform", 5: "graphics"}
-DATA_TYPES = {0: "none", 1: "tissue", 2: "color flow", 3: "PW Doppler", 4: "CW Doppler", 10: "ECG",
-              11: "pulse", 13: "gray bar", 14: "color bar"}
-UNITS = {0: "none", 1: "percent", 2: "dB", 3: "cm", 4: "s", 5: "Hz", 6: "dB/s", 7: "cm/s",
-         8: "cm2", 9: "cm2/s", 10: "cm3", 11: "cm3/s", 12: "deg"}
+DATA_TYPES = {
+    0: "none",
+    1: "tissue",
+    2: "color flow",
+    3: "PW Doppler",
+    4: "CW Doppler",
+    10: "ECG",
+    11: "pulse",
+    13: "gray bar",
+    14: "color bar",
+}
+UNITS = {
+    0: "none",
+    1: "percent",
+    2: "dB",
+    3: "cm",
+    4: "s",
+    5: "Hz",
+    6: "dB/s",
+    7: "cm/s",
+    8: "cm2",
+    9: "cm2/s",
+    10: "cm3",
+    11: "cm3/s",
+    12: "deg",
+}
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "info", help="show an image's size, frames, ultrasound regions and calibration",
+        "info",
+        help="show an image's size, frames, ultrasound regions and calibration",
         description="Show modality, size, frames, frame time, every ultrasound region and the "
-                    "calibration of an image (DICOM, PNG/JPEG, or a folder's first image). "
-                    "Reads the header only.")
+        "calibration of an image (DICOM, PNG/JPEG, or a folder's first image). "
+        "Reads the header only.",
+    )
     parser.add_argument("image", metavar="IMAGE", help="DICOM file, PNG/JPEG image, or folder")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.set_defaults(func=run)
@@ -70,8 +94,11 @@ def _region_line(r: Any) -> str:
     r0, c0, r1, c1 = r.box_px
     kind = f"{SPATIAL_FORMATS.get(r.spatial_format, r.spatial_format)} {DATA_TYPES.get(r.data_type, r.data_type)}"
     units = f"{UNITS.get(r.units_row, r.units_row)}/{UNITS.get(r.units_col, r.units_col)}"
-    scale = (f"{r.spacing_mm[0]:.4f} x {r.spacing_mm[1]:.4f} mm/px, origin ({r.origin_px[0]:g}, {r.origin_px[1]:g})"
-             if r.spacing_mm else "no lengths")
+    scale = (
+        f"{r.spacing_mm[0]:.4f} x {r.spacing_mm[1]:.4f} mm/px, origin ({r.origin_px[0]:g}, {r.origin_px[1]:g})"
+        if r.spacing_mm
+        else "no lengths"
+    )
     line = f"  {r.index}: rows {r0}-{r1}, cols {c0}-{c1}  {kind}  units (row/col) {units}  {scale}"
     return line + (f"  NOT USED: {r.problem}" if r.problem else "")
 
@@ -97,8 +124,10 @@ def run(args: argparse.Namespace) -> int:
     ]
     if cal.spacing_mm is not None:  # calibrated
         where = f" region {cal.region_index}" if cal.region_index is not None else ""
-        lines.append(f"calibration  {cal.source}{where}: {cal.spacing_mm[0]:.4f} x {cal.spacing_mm[1]:.4f} "
-                     f"mm/px (row x col), origin ({cal.origin_px[0]:g}, {cal.origin_px[1]:g}) px")
+        lines.append(
+            f"calibration  {cal.source}{where}: {cal.spacing_mm[0]:.4f} x {cal.spacing_mm[1]:.4f} "
+            f"mm/px (row x col), origin ({cal.origin_px[0]:g}, {cal.origin_px[1]:g}) px"
+        )
     else:
         lines.append("calibration  NONE: lengths in pixels only")
     lines.append(f"             {cal.reason}")

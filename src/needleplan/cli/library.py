@@ -42,10 +42,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("plan", help="plan file (.plan.json)")
     add.add_argument("--image", help="verify the plan is bound to this image before adding")
     add.add_argument("--by", help="who saves it (default $NEEDLEPLAN_USER or the login name)")
-    add.add_argument("--as-new", action="store_true",
-                     help="add as a new plan even if the file came from the library")
-    add.add_argument("--new-draft", type=int, metavar="ID",
-                     help="save as a new draft revision of plan ID (allowed for approved plans)")
+    add.add_argument("--as-new", action="store_true", help="add as a new plan even if the file came from the library")
+    add.add_argument(
+        "--new-draft",
+        type=int,
+        metavar="ID",
+        help="save as a new draft revision of plan ID (allowed for approved plans)",
+    )
     add.add_argument("--json", action="store_true")
     add_library_option(add)
     add_archive_option(add)
@@ -63,15 +66,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     outcome.add_argument("--pain-before", type=float, help="0-10 before the injection")
     outcome.add_argument("--pain-after", type=float, help="0-10 after the injection")
     outcome.add_argument("--relief-days", type=float, help="how long relief lasted, in days")
-    outcome.add_argument("--complication", action="append", default=[],
-                         help="a complication (repeat for several)")
+    outcome.add_argument("--complication", action="append", default=[], help="a complication (repeat for several)")
     outcome.add_argument("--by")
     outcome.add_argument("--json", action="store_true")
     add_library_option(outcome)
     outcome.set_defaults(func=_outcome)
 
-    for name, helptext in (("push", "store a local plan on the archive (a new revision if pushed before)"),
-                           ("pull", "copy an archive plan into the local library (a new revision if pulled before)")):
+    for name, helptext in (
+        ("push", "store a local plan on the archive (a new revision if pushed before)"),
+        ("pull", "copy an archive plan into the local library (a new revision if pulled before)"),
+    ):
         action = sub.add_parser(name, help=helptext)
         action.add_argument("id", help="local plan id (push) or archive plan id (pull)")
         action.add_argument("--json", action="store_true")
@@ -114,11 +118,9 @@ def _add(args: argparse.Namespace) -> int:
             ours = block.get("plan_id") == args.new_draft and block.get("library_uid") == lib.uid
             base = block.get("revision") if ours else None
             current = lib.record(args.new_draft)["revision"]
-            row = lib.new_draft(args.new_draft, plan, expected_revision=base or current,
-                                saved_by=by)
+            row = lib.new_draft(args.new_draft, plan, expected_revision=base or current, saved_by=by)
         elif block.get("plan_id") and not args.as_new and block.get("library_uid") == lib.uid:
-            row = lib.save(int(block["plan_id"]), plan, expected_revision=int(block["revision"]),
-                           saved_by=by)
+            row = lib.save(int(block["plan_id"]), plan, expected_revision=int(block["revision"]), saved_by=by)
         else:
             row = lib.add(plan, saved_by=by)
     _print_saved(args, row)
@@ -132,8 +134,10 @@ def _add_to_archive(args: argparse.Namespace, plan: Plan, block: dict) -> int:
 
     refuse_by_in_archive(args, "by")
     if args.new_draft is not None:
-        raise LibraryError("--new-draft ID is for the local library; on the archive, add the file exported "
-                           "from the archive plan (it names the plan) or use --as-new")
+        raise LibraryError(
+            "--new-draft ID is for the local library; on the archive, add the file exported "
+            "from the archive plan (it names the plan) or use --as-new"
+        )
     with open_archive(args) as archive:
         if block.get("archive") and block.get("plan_id") and not args.as_new:
             row = archive.save(str(block["plan_id"]), plan, expected_seq=block.get("seq"))
@@ -170,8 +174,7 @@ def _print_saved(args: argparse.Namespace, row: dict) -> None:
         print_json(row)
     else:
         worst = f"{row['worst_severity']} {row['worst_code']}" if row["worst_code"] else "none"
-        print(f"plan {row['id']} revision {row['revision']} saved ({row['status']}); "
-              f"worst finding: {worst}")
+        print(f"plan {row['id']} revision {row['revision']} saved ({row['status']}); worst finding: {worst}")
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -202,18 +205,22 @@ def _outcome(args: argparse.Namespace) -> int:
     from needleplan.errors import LibraryError
     from needleplan.library import Outcome
 
-    if args.pain_before is None and args.pain_after is None and args.relief_days is None \
-            and not args.complication:  # an empty outcome replaced the one recorded before
+    if (
+        args.pain_before is None and args.pain_after is None and args.relief_days is None and not args.complication
+    ):  # an empty outcome replaced the one recorded before
         raise LibraryError("no outcome given: pass --pain-before, --pain-after, --relief-days or --complication")
-    outcome = Outcome(pain_before=args.pain_before, pain_after=args.pain_after,
-                      relief_days=args.relief_days, complications=tuple(args.complication))
+    outcome = Outcome(
+        pain_before=args.pain_before,
+        pain_after=args.pain_after,
+        relief_days=args.relief_days,
+        complications=tuple(args.complication),
+    )
     with open_library(args) as lib:
         row = lib.set_outcome(args.id, outcome, by=user_name(args.by))
     if args.json:
         print_json(row)
     else:
-        poor = " (poor: later plans for this patient and site will say so)" if row[
-            "outcome_poor"] else ""
+        poor = " (poor: later plans for this patient and site will say so)" if row["outcome_poor"] else ""
         print(f"plan {args.id}: outcome recorded: {row['outcome_summary']}{poor}")
     return 0
 
@@ -235,8 +242,14 @@ def _verify(args: argparse.Namespace) -> int:
             rebuild(lib)
             problems = verify(lib)
     if args.json:
-        print_json({"library": str(root), "consistent": not problems, "problems": problems,
-                    "damaged_index_kept_as": None if kept is None else str(kept)})
+        print_json(
+            {
+                "library": str(root),
+                "consistent": not problems,
+                "problems": problems,
+                "damaged_index_kept_as": None if kept is None else str(kept),
+            }
+        )
         return 0 if not problems else 1
     for line in problems:
         print(line)

@@ -19,18 +19,21 @@ __all__ = ["register"]
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "pacs", help="search, retrieve from and store plans to a PACS (DICOMweb)",
+        "pacs",
+        help="search, retrieve from and store plans to a PACS (DICOMweb)",
         description="Search studies (QIDO-RS), retrieve images (WADO-RS) and store a plan's SR "
-                    "(STOW-RS). Credentials come from NEEDLEPLAN_PACS_TOKEN or "
-                    "NEEDLEPLAN_PACS_USER/NEEDLEPLAN_PACS_PASSWORD, or the settings file "
-                    "~/.config/needleplan/pacs.toml; never from the command line.")
+        "(STOW-RS). Credentials come from NEEDLEPLAN_PACS_TOKEN or "
+        "NEEDLEPLAN_PACS_USER/NEEDLEPLAN_PACS_PASSWORD, or the settings file "
+        "~/.config/needleplan/pacs.toml; never from the command line.",
+    )
     sub = parser.add_subparsers(dest="pacs_command", metavar="ACTION", required=True)
 
     search = sub.add_parser("search", help="list studies (newest first)")
     _common(search)
     search.add_argument("--patient", metavar="ID", help="Patient ID")
-    search.add_argument("--date", metavar="RANGE",
-                        help="study date or range: YYYY, YYYYMMDD, YYYYMMDD-YYYYMMDD, YYYY-MM-DD..YYYY-MM-DD")
+    search.add_argument(
+        "--date", metavar="RANGE", help="study date or range: YYYY, YYYYMMDD, YYYYMMDD-YYYYMMDD, YYYY-MM-DD..YYYY-MM-DD"
+    )
     search.add_argument("--modality", default="US", help="modality in study (default US; 'any' for all)")
     search.add_argument("--limit", type=int, metavar="N", help="at most N studies")
     search.set_defaults(func=_search)
@@ -40,10 +43,19 @@ def register(subparsers: Any) -> None:
     get.add_argument("study", metavar="STUDY_UID")
     get.add_argument("series", metavar="SERIES_UID", nargs="?")
     get.add_argument("--instance", metavar="SOP_UID", help="only this instance (needs SERIES_UID)")
-    get.add_argument("-o", "--output", required=True, metavar="DIR",
-                     help="folder (a cache: instances already there and intact are not fetched again)")
-    get.add_argument("--cache-limit-mb", type=float, metavar="MB",
-                     help="keep DIR under this size, evicting the least recently used instances")
+    get.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="DIR",
+        help="folder (a cache: instances already there and intact are not fetched again)",
+    )
+    get.add_argument(
+        "--cache-limit-mb",
+        type=float,
+        metavar="MB",
+        help="keep DIR under this size, evicting the least recently used instances",
+    )
     get.set_defaults(func=_get)
 
     put = sub.add_parser("put", help="store a plan as DICOM SR into its image's study")
@@ -81,8 +93,7 @@ def _search(args: argparse.Namespace) -> int:
         raise ValueError(f"--limit must be 1 or more, got {args.limit}")
     modality = None if args.modality.lower() in ("any", "*", "") else args.modality
     with _client(args) as client:
-        studies = search_studies(client, patient_id=args.patient, date=args.date, modality=modality,
-                                 limit=args.limit)
+        studies = search_studies(client, patient_id=args.patient, date=args.date, modality=modality, limit=args.limit)
     if args.json:
         print_json({"url": client.url, "studies": [s.to_dict() for s in studies]})
         return 0
@@ -90,9 +101,11 @@ def _search(args: argparse.Namespace) -> int:
         print("no studies found")
         return 0
     for s in studies:
-        print(f"{s.study_date or '----------'}  {s.patient_id or '-':<16} {s.patient_name or '-':<24} "
-              f"{'/'.join(s.modalities) or '-':<6} {s.n_instances if s.n_instances is not None else '?':>4} img  "
-              f"{s.study_instance_uid}  {s.description or ''}".rstrip())
+        print(
+            f"{s.study_date or '----------'}  {s.patient_id or '-':<16} {s.patient_name or '-':<24} "
+            f"{'/'.join(s.modalities) or '-':<6} {s.n_instances if s.n_instances is not None else '?':>4} img  "
+            f"{s.study_instance_uid}  {s.description or ''}".rstrip()
+        )
     return 0
 
 
@@ -118,8 +131,11 @@ def _get(args: argparse.Namespace) -> int:
         return 0
     for path in result.paths:
         print(path)
-    print(f"{len(result.fetched)} instance(s) retrieved ({result.bytes_fetched / 1e6:.1f} MB), "
-          f"{len(result.reused)} already there, in {cache.root}", file=sys.stderr)
+    print(
+        f"{len(result.fetched)} instance(s) retrieved ({result.bytes_fetched / 1e6:.1f} MB), "
+        f"{len(result.reused)} already there, in {cache.root}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -136,8 +152,9 @@ def _put(args: argparse.Namespace) -> int:
     try:
         source = pydicom.dcmread(image_path, stop_before_pixels=True)
     except (pydicom.errors.InvalidDicomError, OSError) as exc:
-        raise DicomReadError(f"{image_path}: not a DICOM file ({exc}); a plan can only be stored "
-                             "to a PACS with its DICOM image") from None
+        raise DicomReadError(
+            f"{image_path}: not a DICOM file ({exc}); a plan can only be stored to a PACS with its DICOM image"
+        ) from None
     report = None
     if args.report:
         report = Path(args.report).read_bytes()
@@ -146,6 +163,5 @@ def _put(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"url": client.url, **result.to_dict()})
         return 0
-    print(f"stored {len(result.stored)} object(s) in study {result.study_instance_uid}: "
-          + ", ".join(result.stored))
+    print(f"stored {len(result.stored)} object(s) in study {result.study_instance_uid}: " + ", ".join(result.stored))
     return 0

@@ -31,8 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_report)
 
 
-def _library_facts(args: argparse.Namespace, plan_id: int,
-                   plan: Plan) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+def _library_facts(
+    args: argparse.Namespace, plan_id: int, plan: Plan
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """(sign-off, prior plans for the same patient and site) from the library."""
     from needleplan.cli._library_args import open_library
     from needleplan.library.records import plan_summary
@@ -45,8 +46,9 @@ def _library_facts(args: argparse.Namespace, plan_id: int,
         summary = plan_summary(plan_to_dict(plan))
         priors = []
         if summary["patient_id"]:
-            priors = [row for row in lib.list_plans(patient_id=summary["patient_id"],
-                                                    site=plan.site) if row["id"] != plan_id]
+            priors = [
+                row for row in lib.list_plans(patient_id=summary["patient_id"], site=plan.site) if row["id"] != plan_id
+            ]
     return signoff, sorted(priors, key=lambda row: str(row.get("created")))
 
 
@@ -84,8 +86,7 @@ def _load(args: argparse.Namespace) -> tuple[Plan, dict[str, Any] | None, list[A
     return plan, record, extra, path.parent
 
 
-def _frame(plan: Plan, image_arg: str | None,
-           folder: Path) -> tuple[np.ndarray | None, str | None, ImageIdentity]:
+def _frame(plan: Plan, image_arg: str | None, folder: Path) -> tuple[np.ndarray | None, str | None, ImageIdentity]:
     """(frame or None, note, identity) for the plan's image; ImageBindingError if another image."""
     from needleplan.cli._plan_image import plan_image_path
     from needleplan.io import find_first_image, open_image
@@ -98,8 +99,11 @@ def _frame(plan: Plan, image_arg: str | None,
     if not candidate.exists():
         if image_arg:
             raise FileNotFoundError(f"image {candidate} not found")
-        return None, (f"Image {candidate} not found: the marks are drawn without it "
-                      "(give --image IMAGE)."), ImageIdentity()
+        return (
+            None,
+            (f"Image {candidate} not found: the marks are drawn without it (give --image IMAGE)."),
+            ImageIdentity(),
+        )
     image = open_image(candidate)
     verify_binding(plan, image)  # a plan for another image or frame is refused, as check --image
     header = find_first_image(candidate) if candidate.is_dir() else candidate
@@ -115,7 +119,16 @@ def _report(args: argparse.Namespace) -> int:
     priors: list[dict[str, Any]] = []
     if record is not None:
         signoff, priors = _library_facts(args, int(record["id"]), plan)
-    pages = write_report(plan, args.output, frame=frame, record=record, library_findings=extra,
-                         image_note=note, identity=identity, signoff=signoff, priors=priors)
+    pages = write_report(
+        plan,
+        args.output,
+        frame=frame,
+        record=record,
+        library_findings=extra,
+        image_note=note,
+        identity=identity,
+        signoff=signoff,
+        priors=priors,
+    )
     print(f"report written to {args.output} ({pages} page{'s' if pages != 1 else ''})")
     return 0

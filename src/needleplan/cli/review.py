@@ -51,19 +51,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_archive_option(show, nested=True)
     show.set_defaults(func=_show)
 
-    for name, helptext in (("submit", "submit a draft for review"),
-                           ("approve", "approve a submitted plan (it becomes read-only)"),
-                           ("request-changes", "send a submitted plan back with a comment")):
+    for name, helptext in (
+        ("submit", "submit a draft for review"),
+        ("approve", "approve a submitted plan (it becomes read-only)"),
+        ("request-changes", "send a submitted plan back with a comment"),
+    ):
         action = sub.add_parser(name, help=helptext)
         action.add_argument("id", help="plan id (a number; on the archive, the plan's Series Instance UID)")
         action.add_argument("--comment", required=name == "request-changes")
-        action.add_argument("--reviewer", "--by", dest="reviewer",
-                            help="reviewer name (default $NEEDLEPLAN_USER or the login name); "
-                                 "refused with --archive, where the credentials say who you are")
-        action.add_argument("--revision", type=int,
-                            help="the revision you reviewed; refused if the plan changed since")
-        action.add_argument("--step", type=int, metavar="N",
-                            help="with --archive: the step you read (review show); refused if the plan changed since")
+        action.add_argument(
+            "--reviewer",
+            "--by",
+            dest="reviewer",
+            help="reviewer name (default $NEEDLEPLAN_USER or the login name); "
+            "refused with --archive, where the credentials say who you are",
+        )
+        action.add_argument("--revision", type=int, help="the revision you reviewed; refused if the plan changed since")
+        action.add_argument(
+            "--step",
+            type=int,
+            metavar="N",
+            help="with --archive: the step you read (review show); refused if the plan changed since",
+        )
         action.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
         add_library_option(action, nested=True)
         add_archive_option(action, nested=True)
@@ -71,8 +80,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    filters = {"status": args.status, "site": args.site, "patient_id": args.patient,
-               "code": args.code, "limit": args.limit}
+    filters = {
+        "status": args.status,
+        "site": args.site,
+        "patient_id": args.patient,
+        "code": args.code,
+        "limit": args.limit,
+    }
     if not args.json:  # the table needs seven columns of the index, nothing else
         filters["columns"] = _TABLE_COLUMNS
     with _open(args) as lib:
@@ -80,8 +94,10 @@ def _list(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"plans": rows, "count": len(rows)})
         return 0
-    table = [[str(r["id"]), (r["created"] or "")[:10], str(r["site"] or ""), str(r["author"] or ""),
-              r["status"], _worst(r)] for r in rows]
+    table = [
+        [str(r["id"]), (r["created"] or "")[:10], str(r["site"] or ""), str(r["author"] or ""), r["status"], _worst(r)]
+        for r in rows
+    ]
     print(format_table(["id", "date", "site", "author", "status", "worst finding"], table))
     print(f"{len(rows)} plan(s)")
     return 0
@@ -106,21 +122,38 @@ def _show(args: argparse.Namespace) -> int:
         result, recheck_error = None, str(exc)
     extra = library_block(plan).get("findings") or []
     if args.json:
-        print_json({"plan": row, "findings_saved": plan.get("findings") or [],
-                    "library_findings": extra,
-                    "recheck": None if result is None else {
-                        "changed": result.changed,
-                        "findings": [{"code": c.code, "change": c.change, "saved": c.saved,
-                                      "current": c.current} for c in result.findings],
-                        "metrics": [{"name": m.name, "change": m.change, "saved": m.saved,
-                                     "current": m.current} for m in result.metrics]},
-                    "recheck_error": recheck_error, "history": history})
+        print_json(
+            {
+                "plan": row,
+                "findings_saved": plan.get("findings") or [],
+                "library_findings": extra,
+                "recheck": None
+                if result is None
+                else {
+                    "changed": result.changed,
+                    "findings": [
+                        {"code": c.code, "change": c.change, "saved": c.saved, "current": c.current}
+                        for c in result.findings
+                    ],
+                    "metrics": [
+                        {"name": m.name, "change": m.change, "saved": m.saved, "current": m.current}
+                        for m in result.metrics
+                    ],
+                },
+                "recheck_error": recheck_error,
+                "history": history,
+            }
+        )
         return 0
     step = f" (archive step {row['seq']})" if "seq" in row else ""
-    print(f"plan {row['id']} revision {row['revision']}{step}: {row['site']} "
-          f"({row['side'] or 'side not given'}), patient {row['patient_id'] or '-'}")
-    print(f"author {row['author'] or '-'}, created {row['created'] or '-'}, status {row['status']}"
-          + (f", reviewer {row['reviewer']}" if row["reviewer"] else ""))
+    print(
+        f"plan {row['id']} revision {row['revision']}{step}: {row['site']} "
+        f"({row['side'] or 'side not given'}), patient {row['patient_id'] or '-'}"
+    )
+    print(
+        f"author {row['author'] or '-'}, created {row['created'] or '-'}, status {row['status']}"
+        + (f", reviewer {row['reviewer']}" if row["reviewer"] else "")
+    )
     if row["outcome_summary"]:
         print(f"outcome: {row['outcome_summary']}")
     for f in extra:
@@ -136,8 +169,7 @@ def _show(args: argparse.Namespace) -> int:
     if comments:
         print("\ncomments:")
         for e in comments:
-            print(f"  {e['at']} {e['by']} ({e['action']}, revision {e['revision']}): "
-                  f"{e['comment']}")
+            print(f"  {e['at']} {e['by']} ({e['action']}, revision {e['revision']}): {e['comment']}")
     return 0
 
 
@@ -168,14 +200,11 @@ def _act(args: argparse.Namespace) -> int:
         plan_id = local_plan_id(args.id)
         with open_library(args) as lib:
             if args.action == "submit":
-                row = lib.submit(plan_id, by=name, comment=args.comment,
-                                 expected_revision=args.revision)
+                row = lib.submit(plan_id, by=name, comment=args.comment, expected_revision=args.revision)
             elif args.action == "approve":
-                row = lib.approve(plan_id, reviewer=name, comment=args.comment,
-                                  expected_revision=args.revision)
+                row = lib.approve(plan_id, reviewer=name, comment=args.comment, expected_revision=args.revision)
             else:
-                row = lib.request_changes(plan_id, reviewer=name, comment=args.comment,
-                                          expected_revision=args.revision)
+                row = lib.request_changes(plan_id, reviewer=name, comment=args.comment, expected_revision=args.revision)
     if args.json:
         print_json(row)
     else:

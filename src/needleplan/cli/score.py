@@ -11,20 +11,23 @@ from needleplan.cli._output import print_json
 
 __all__ = ["register"]
 
-_USAGE = ("needleplan score ATTEMPT REFERENCE [--resident NAME] [--json]\n"
-          "       needleplan score history RESIDENT [--json]")
+_USAGE = (
+    "needleplan score ATTEMPT REFERENCE [--resident NAME] [--json]\n       needleplan score history RESIDENT [--json]"
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "score", usage=_USAGE,
+        "score",
+        usage=_USAGE,
         help="score a resident's plan against an expert's reference plan; list a resident's progress",
         description=(
             "Compare a resident's plan (ATTEMPT) with the expert's (REFERENCE: a plan file or a "
             "teaching case id): tip error along and across the needle, angle, depth and entry "
             "differences, hazards missed or mislocated, findings the expert's plan does not have. "
             "A blocking finding is an automatic fail. With --resident the attempt is kept in the "
-            "plan library; `score history RESIDENT` lists them."),
+            "plan library; `score history RESIDENT` lists them."
+        ),
     )
     p.add_argument("words", nargs="+", metavar="ARG", help="ATTEMPT REFERENCE, or: history RESIDENT")
     p.add_argument("--resident", metavar="NAME", help="keep this attempt under the resident's name")
@@ -49,8 +52,9 @@ def _reference(args: argparse.Namespace, reference: str) -> tuple[Path, str | No
     if Path(reference).is_file():
         return Path(reference), args.case
     if reference.endswith(".json") or "/" in reference:  # meant as a file: say the file is missing
-        raise FileNotFoundError(errno.ENOENT, "no such plan file; check the path, or give a teaching case id",
-                                reference)
+        raise FileNotFoundError(
+            errno.ENOENT, "no such plan file; check the path, or give a teaching case id", reference
+        )
     from needleplan.training import load_case
 
     case = load_case(reference, args.cases)
@@ -66,8 +70,9 @@ def _score(args: argparse.Namespace, attempt_path: str, reference: str) -> int:
     score = score_plans(attempt, ref)
     record = None
     if args.resident:
-        record = record_attempt(attempt, score, resident=args.resident, case_id=case_id,
-                                reference=str(ref_path), library_root=args.library)
+        record = record_attempt(
+            attempt, score, resident=args.resident, case_id=case_id, reference=str(ref_path), library_root=args.library
+        )
     if args.json:
         out = score.to_dict()
         out["recorded"] = None if record is None else record.to_dict()
@@ -77,8 +82,10 @@ def _score(args: argparse.Namespace, attempt_path: str, reference: str) -> int:
         n = score.needle
         if n is not None:
             depth = "n/a" if n.depth_mm is None else f"{n.depth_mm:+.1f} mm"
-            print(f"Tip: {n.target_along_mm:+.1f} mm along the needle, {n.target_across_mm:.1f} mm across; "
-                  f"angle {n.angle_deg:.1f} deg; depth {depth}; entry {n.entry_mm:.1f} mm away")
+            print(
+                f"Tip: {n.target_along_mm:+.1f} mm along the needle, {n.target_across_mm:.1f} mm across; "
+                f"angle {n.angle_deg:.1f} deg; depth {depth}; entry {n.entry_mm:.1f} mm away"
+            )
         for h in score.hazards:
             dist = "" if h.distance_mm is None else f" ({h.distance_mm:.1f} mm)"
             print(f"Hazard {h.kind}{' ' + h.label if h.label else ''}: {h.status}{dist}")
@@ -103,8 +110,17 @@ def _history(args: argparse.Namespace, resident: str) -> int:
     for r in records:
         tip = "-" if r.target_error_mm is None else f"{r.target_error_mm:.1f}"
         angle = "-" if r.angle_deg is None else f"{r.angle_deg:.0f}"
-        rows.append([r.scored_at, r.case_id or "-", r.result, tip, angle,
-                     f"{r.hazards_found}/{r.hazards_total}", " ".join(r.blocks) or "-"])
+        rows.append(
+            [
+                r.scored_at,
+                r.case_id or "-",
+                r.result,
+                tip,
+                angle,
+                f"{r.hazards_found}/{r.hazards_total}",
+                " ".join(r.blocks) or "-",
+            ]
+        )
     print(format_table(["when", "case", "result", "tip mm", "angle deg", "hazards", "blocks"], rows))
     passed = sum(1 for r in records if r.result == "pass")
     print(f"{passed} of {len(records)} attempts passed.")

@@ -35,8 +35,9 @@ def _export(args: argparse.Namespace) -> int:
     plan, plan_path, image_path = plan_on_its_image(args.plan, args.image)
     for own, what in ((plan_path, "the plan"), (image_path, "the ultrasound image")):
         if os.path.exists(args.output) and os.path.samefile(args.output, own):  # it would be lost
-            raise FileExistsError(errno.EEXIST, f"is {what} itself; name the SR a new file, e.g. plan_sr.dcm",
-                                  str(args.output))
+            raise FileExistsError(
+                errno.EEXIST, f"is {what} itself; name the SR a new file, e.g. plan_sr.dcm", str(args.output)
+            )
     out = export_sr(plan, image_path, args.output)
     print(f"SR written to {out} (references {image_path.name}, frame {plan.image.frame_index})")
     return 0
@@ -48,9 +49,12 @@ def _import(args: argparse.Namespace) -> int:
 
     plan = import_sr(args.sr, image_path=args.image)
     if os.path.exists(args.output) and os.path.samefile(args.output, args.sr):  # the SR would be lost
-        raise FileExistsError(errno.EEXIST, "is the SR being read; name the plan a new file, e.g. plan.json",
-                              str(args.output))
+        raise FileExistsError(
+            errno.EEXIST, "is the SR being read; name the plan a new file, e.g. plan.json", str(args.output)
+        )
     save_plan(plan, args.output)
-    print(f"plan written to {args.output} ({len(plan.structures)} structures, "
-          f"{'a needle' if plan.needle else 'no needle'}, {len(plan.findings)} findings)")
+    print(
+        f"plan written to {args.output} ({len(plan.structures)} structures, "
+        f"{'a needle' if plan.needle else 'no needle'}, {len(plan.findings)} findings)"
+    )
     return 0

@@ -30,9 +30,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--frames", type=int, default=1, help="number of frames; more than 1 writes a cine (default 1)")
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same bytes (default 0)")
     p.add_argument("--probe", choices=("linear", "curvilinear"), default=None, help="override the site's probe")
-    p.add_argument("--model", choices=MODELS, default="smooth",
-                   help="image model: smooth (default, bit-for-bit reproducible) or physical "
-                        "(scatterers imaged through simulated point spread functions; needs pymust)")
+    p.add_argument(
+        "--model",
+        choices=MODELS,
+        default="smooth",
+        help="image model: smooth (default, bit-for-bit reproducible) or physical "
+        "(scatterers imaged through simulated point spread functions; needs pymust)",
+    )
     p.add_argument("--compression", choices=("none", "jpeg"), default="none", help="pixel encoding (default none)")
     p.add_argument("-o", "--output", required=True, type=Path, help="DICOM file to write (e.g. case.dcm)")
     p.add_argument("--json", action="store_true", help="print what was written as one JSON object")
@@ -51,8 +55,9 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"folder {args.output.parent} does not exist; create it first")
     if args.output.is_dir():
         raise IsADirectoryError(f"{args.output} is a folder; give a file name such as {args.output / 'case.dcm'}")
-    case = generate_case(args.site, args.habitus, frames=args.frames, seed=args.seed, probe=args.probe,
-                         model=args.model)
+    case = generate_case(
+        args.site, args.habitus, frames=args.frames, seed=args.seed, probe=args.probe, model=args.model
+    )
     written = write_case(case, args.output, compression=args.compression)
     summary = {
         "dicom": str(written.dicom_path),
@@ -75,8 +80,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary)
     else:
-        print(f"wrote {written.dicom_path} ({case.n_frames} frame(s), {summary['rows']}x{summary['columns']}, "
-              f"{case.spacing_mm[0]:.3f} mm/px, {args.compression})")
+        print(
+            f"wrote {written.dicom_path} ({case.n_frames} frame(s), {summary['rows']}x{summary['columns']}, "
+            f"{case.spacing_mm[0]:.3f} mm/px, {args.compression})"
+        )
         print(f"wrote {written.truth_path} (ground truth, {len(case.structures)} structures)")
         print(f"wrote {written.plan_path} (reference plan: {case.needle['length_mm']:.0f} mm needle)")
     return 0

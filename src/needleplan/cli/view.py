@@ -48,14 +48,16 @@ def _launcher() -> Callable[..., Any]:
 
     found = entry_points(group="napari.manifest", name=PLUGIN)
     if not found:
-        raise NeedleplanError(f"the napari plugin is not installed: pip install {PLUGIN} "
-                              "and a Qt binding (for example PyQt6)")
+        raise NeedleplanError(
+            f"the napari plugin is not installed: pip install {PLUGIN} and a Qt binding (for example PyQt6)"
+        )
     module = next(iter(found)).module
     try:
         return import_module(f"{module}._launch").launch
     except ImportError as exc:  # napari or Qt missing
-        raise NeedleplanError(f"the {PLUGIN} plugin cannot start ({exc}); install napari with a "
-                              f"Qt binding: pip install {PLUGIN} PyQt6") from exc
+        raise NeedleplanError(
+            f"the {PLUGIN} plugin cannot start ({exc}); install napari with a Qt binding: pip install {PLUGIN} PyQt6"
+        ) from exc
 
 
 def _is_plan(path: Path) -> bool:

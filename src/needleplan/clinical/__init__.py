@@ -32,7 +32,17 @@ from needleplan.clinical.thresholds import (
 )
 
 __all__ = [
-    "BACKSTOP_KINDS", "FAMILY_MARGINS", "FamilyMargins", "HAZARD_FAMILIES", "SITE_PROFILES", "SiteProfile",
-    "hazard_family", "site_profile",
-    "STRICT_FORMULARY", "THRESHOLDS", "Threshold", "resolve_thresholds", "threshold_source",
+    "BACKSTOP_KINDS",
+    "FAMILY_MARGINS",
+    "FamilyMargins",
+    "HAZARD_FAMILIES",
+    "SITE_PROFILES",
+    "SiteProfile",
+    "hazard_family",
+    "site_profile",
+    "STRICT_FORMULARY",
+    "THRESHOLDS",
+    "Threshold",
+    "resolve_thresholds",
+    "threshold_source",
 ]

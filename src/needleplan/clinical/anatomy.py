@@ -36,10 +36,18 @@ __all__ = [
 ]
 
 #: Kinds a needle must keep its margin from, by family (the family picks the margin threshold).
-HAZARD_FAMILIES: Mapping[str, str] = MappingProxyType({
-    K.PLEURA: "pleura", K.ARTERY: "vessel", K.VESSEL: "vessel", K.VEIN: "vessel",
-    K.NERVE: "nerve", K.VISCERA: "viscera", K.NEURAXIS: "neuraxis",
-})
+HAZARD_FAMILIES: Mapping[str, str] = MappingProxyType(
+    {
+        K.PLEURA: "pleura",
+        K.ARTERY: "vessel",
+        K.VESSEL: "vessel",
+        K.VEIN: "vessel",
+        K.NERVE: "nerve",
+        K.VISCERA: "viscera",
+        K.NEURAXIS: "neuraxis",
+    }
+)
+
 
 @dataclass(frozen=True, slots=True)
 class FamilyMargins:
@@ -53,13 +61,15 @@ class FamilyMargins:
 
 
 #: The margin thresholds of each hazard family (R3 pleura, R10 vessels, R11 nerves, R18 viscera, R20 neuraxis).
-FAMILY_MARGINS: Mapping[str, FamilyMargins] = MappingProxyType({
-    "pleura": FamilyMargins("PLEURA_MARGIN_MM", "PLEURA_MARGIN_OTHER_FRAME_MM"),
-    "vessel": FamilyMargins("VESSEL_MARGIN_MM"),
-    "nerve": FamilyMargins("NERVE_MARGIN_MM"),
-    "viscera": FamilyMargins("VISCERA_MARGIN_MM", "VISCERA_MARGIN_OTHER_FRAME_MM"),
-    "neuraxis": FamilyMargins("NEURAXIS_MARGIN_MM", "NEURAXIS_MARGIN_OTHER_FRAME_MM"),
-})
+FAMILY_MARGINS: Mapping[str, FamilyMargins] = MappingProxyType(
+    {
+        "pleura": FamilyMargins("PLEURA_MARGIN_MM", "PLEURA_MARGIN_OTHER_FRAME_MM"),
+        "vessel": FamilyMargins("VESSEL_MARGIN_MM"),
+        "nerve": FamilyMargins("NERVE_MARGIN_MM"),
+        "viscera": FamilyMargins("VISCERA_MARGIN_MM", "VISCERA_MARGIN_OTHER_FRAME_MM"),
+        "neuraxis": FamilyMargins("NEURAXIS_MARGIN_MM", "NEURAXIS_MARGIN_OTHER_FRAME_MM"),
+    }
+)
 
 #: Kinds a needle cannot pass: a bony backstop stops the tip (R4: "directed down onto the rib").
 BACKSTOP_KINDS: frozenset[str] = frozenset({K.RIB, K.BONE})
@@ -129,45 +139,94 @@ class SiteProfile:
 
 def _thoracic(sid: str, name: str, **kw: Any) -> SiteProfile:
     kw.setdefault("expected_hazards", (K.PLEURA, K.RIB))
-    return SiteProfile(id=sid, name=name, region="thoracic", pneumothorax_class=True, requires_pleura_mark=True,
-                       **kw)
+    return SiteProfile(id=sid, name=name, region="thoracic", pneumothorax_class=True, requires_pleura_mark=True, **kw)
 
 
-SITE_PROFILES: Mapping[str, SiteProfile] = MappingProxyType({
-    SiteId.UPPER_TRAPEZIUS: _thoracic(
-        SiteId.UPPER_TRAPEZIUS, "upper trapezius", female_caution=True,
-        threshold_overrides={"THIN_SPD_MM": (15.0, "clinical-rules.md 1A Chen 2018: GB21 skin to apical "
-                                                   "pleura, women 14.6 mm, men 17.4 mm (means)")}),
-    SiteId.LEVATOR_SCAPULAE: _thoracic(
-        SiteId.LEVATOR_SCAPULAE, "levator scapulae (superior scapular angle)",
-        expected_hazards=(K.PLEURA, K.RIB, K.ARTERY)),  # R10: dorsal scapular artery seen in 94% (Cho 2019)
-    SiteId.RHOMBOID: _thoracic(
-        SiteId.RHOMBOID, "rhomboid major", female_caution=True, kim_spd_applies=True,
-        expected_hazards=(K.PLEURA, K.RIB, K.ARTERY),
-        threshold_overrides={"THIN_SPD_MM": (30.0, "clinical-rules.md 1A Kim 2002: interscapular SPD "
-                                                   "37±7 mm, mean - 1 SD = 30 mm [inference]")}),
-    SiteId.THORACIC_PARASPINAL: _thoracic(
-        SiteId.THORACIC_PARASPINAL, "thoracic paraspinals / iliocostalis", kim_spd_applies=True,
-        threshold_overrides={"THIN_SPD_MM": (30.0, "clinical-rules.md 1A Kim 2002: interscapular SPD "
-                                                   "37±7 mm, mean - 1 SD = 30 mm [inference]")}),
-    SiteId.SERRATUS_ANTERIOR: _thoracic(SiteId.SERRATUS_ANTERIOR, "serratus anterior"),
-    SiteId.QUADRATUS_LUMBORUM: SiteProfile(
-        id=SiteId.QUADRATUS_LUMBORUM, name="quadratus lumborum", region="lumbar",
-        expected_hazards=(K.VISCERA, K.BONE), requires_viscera_mark=True, non_compressible=True),
-    SiteId.LUMBAR_PARASPINAL: SiteProfile(
-        id=SiteId.LUMBAR_PARASPINAL, name="lumbar paraspinals (erector spinae / multifidus)", region="lumbar",
-        expected_hazards=(K.BONE, K.NEURAXIS), requires_neuraxis_mark=True),
-    SiteId.GLUTEUS_MAXIMUS: SiteProfile(
-        id=SiteId.GLUTEUS_MAXIMUS, name="gluteus maximus", region="deep", expected_hazards=(K.ARTERY,),
-        doppler_advised=True),
-    SiteId.GLUTEUS_MEDIUS: SiteProfile(
-        id=SiteId.GLUTEUS_MEDIUS, name="gluteus medius", region="deep", expected_hazards=(K.ARTERY,),
-        doppler_advised=True, non_compressible=True),
-    SiteId.PIRIFORMIS: SiteProfile(
-        id=SiteId.PIRIFORMIS, name="piriformis", region="deep", expected_hazards=(K.NERVE, K.ARTERY),
-        requires_nerve_mark=True, doppler_advised=True, non_compressible=True),
-    SiteId.OTHER: SiteProfile(id=SiteId.OTHER, name="other site", region="superficial"),
-})
+SITE_PROFILES: Mapping[str, SiteProfile] = MappingProxyType(
+    {
+        SiteId.UPPER_TRAPEZIUS: _thoracic(
+            SiteId.UPPER_TRAPEZIUS,
+            "upper trapezius",
+            female_caution=True,
+            threshold_overrides={
+                "THIN_SPD_MM": (
+                    15.0,
+                    "clinical-rules.md 1A Chen 2018: GB21 skin to apical pleura, women 14.6 mm, men 17.4 mm (means)",
+                )
+            },
+        ),
+        SiteId.LEVATOR_SCAPULAE: _thoracic(
+            SiteId.LEVATOR_SCAPULAE,
+            "levator scapulae (superior scapular angle)",
+            expected_hazards=(K.PLEURA, K.RIB, K.ARTERY),
+        ),  # R10: dorsal scapular artery seen in 94% (Cho 2019)
+        SiteId.RHOMBOID: _thoracic(
+            SiteId.RHOMBOID,
+            "rhomboid major",
+            female_caution=True,
+            kim_spd_applies=True,
+            expected_hazards=(K.PLEURA, K.RIB, K.ARTERY),
+            threshold_overrides={
+                "THIN_SPD_MM": (
+                    30.0,
+                    "clinical-rules.md 1A Kim 2002: interscapular SPD 37±7 mm, mean - 1 SD = 30 mm [inference]",
+                )
+            },
+        ),
+        SiteId.THORACIC_PARASPINAL: _thoracic(
+            SiteId.THORACIC_PARASPINAL,
+            "thoracic paraspinals / iliocostalis",
+            kim_spd_applies=True,
+            threshold_overrides={
+                "THIN_SPD_MM": (
+                    30.0,
+                    "clinical-rules.md 1A Kim 2002: interscapular SPD 37±7 mm, mean - 1 SD = 30 mm [inference]",
+                )
+            },
+        ),
+        SiteId.SERRATUS_ANTERIOR: _thoracic(SiteId.SERRATUS_ANTERIOR, "serratus anterior"),
+        SiteId.QUADRATUS_LUMBORUM: SiteProfile(
+            id=SiteId.QUADRATUS_LUMBORUM,
+            name="quadratus lumborum",
+            region="lumbar",
+            expected_hazards=(K.VISCERA, K.BONE),
+            requires_viscera_mark=True,
+            non_compressible=True,
+        ),
+        SiteId.LUMBAR_PARASPINAL: SiteProfile(
+            id=SiteId.LUMBAR_PARASPINAL,
+            name="lumbar paraspinals (erector spinae / multifidus)",
+            region="lumbar",
+            expected_hazards=(K.BONE, K.NEURAXIS),
+            requires_neuraxis_mark=True,
+        ),
+        SiteId.GLUTEUS_MAXIMUS: SiteProfile(
+            id=SiteId.GLUTEUS_MAXIMUS,
+            name="gluteus maximus",
+            region="deep",
+            expected_hazards=(K.ARTERY,),
+            doppler_advised=True,
+        ),
+        SiteId.GLUTEUS_MEDIUS: SiteProfile(
+            id=SiteId.GLUTEUS_MEDIUS,
+            name="gluteus medius",
+            region="deep",
+            expected_hazards=(K.ARTERY,),
+            doppler_advised=True,
+            non_compressible=True,
+        ),
+        SiteId.PIRIFORMIS: SiteProfile(
+            id=SiteId.PIRIFORMIS,
+            name="piriformis",
+            region="deep",
+            expected_hazards=(K.NERVE, K.ARTERY),
+            requires_nerve_mark=True,
+            doppler_advised=True,
+            non_compressible=True,
+        ),
+        SiteId.OTHER: SiteProfile(id=SiteId.OTHER, name="other site", region="superficial"),
+    }
+)
 
 
 def site_profile(site: str) -> SiteProfile:

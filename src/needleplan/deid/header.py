@@ -37,8 +37,15 @@ TABLE_VERSION = "dicomfields_2026c"
 _TABLE = dicom_anonymization_database_selector(TABLE_VERSION)
 # Category -> action letter; "U*" sequences hold UIDs of other instances: remove (X).
 _CATEGORY_ACTION = {
-    "D_TAGS": "D", "Z_TAGS": "Z", "X_TAGS": "X", "U_TAGS": "U", "Z_D_TAGS": "Z/D",
-    "X_Z_TAGS": "X/Z", "X_D_TAGS": "X/D", "X_Z_D_TAGS": "X/Z/D", "X_Z_U_STAR_TAGS": "X",
+    "D_TAGS": "D",
+    "Z_TAGS": "Z",
+    "X_TAGS": "X",
+    "U_TAGS": "U",
+    "Z_D_TAGS": "Z/D",
+    "X_Z_TAGS": "X/Z",
+    "X_D_TAGS": "X/D",
+    "X_Z_D_TAGS": "X/Z/D",
+    "X_Z_U_STAR_TAGS": "X",
 }
 _EXACT: dict[int, str] = {}
 _MASKED: list[tuple[int, int, int, int, str]] = []
@@ -51,16 +58,17 @@ for _category, _action in _CATEGORY_ACTION.items():
 
 #: Elements kept whatever a table says: the calibration and the means to read the pixels.
 _PROTECTED = frozenset(
-    pydicom.datadict.tag_for_keyword(k) for k in (
-        "SequenceOfUltrasoundRegions", "SOPClassUID", "TransferSyntaxUID",
+    pydicom.datadict.tag_for_keyword(k)
+    for k in (
+        "SequenceOfUltrasoundRegions",
+        "SOPClassUID",
+        "TransferSyntaxUID",
         "MediaStorageSOPClassUID",
     )
 )
 _DATE_TIME_VRS = frozenset({"DA", "DT", "TM"})
 #: Dates that identify the person rather than the visit: emptied or removed, never shifted.
-_NEVER_SHIFTED = frozenset(
-    pydicom.datadict.tag_for_keyword(k) for k in ("PatientBirthDate", "PatientBirthTime")
-)
+_NEVER_SHIFTED = frozenset(pydicom.datadict.tag_for_keyword(k) for k in ("PatientBirthDate", "PatientBirthTime"))
 
 
 def table_action(tag: int) -> str | None:
@@ -139,8 +147,10 @@ class HeaderProfile:
             if keyword in ds:
                 del ds[keyword]
         if _regions_bytes(ds) != regions_before:  # pragma: no cover - a guard, not a path
-            raise DeidentificationError("de-identification changed the Sequence of Ultrasound Regions; "
-                                   "nothing was written; report this file as a needleplan bug")
+            raise DeidentificationError(
+                "de-identification changed the Sequence of Ultrasound Regions; "
+                "nothing was written; report this file as a needleplan bug"
+            )
 
 
 def _apply_table(ds: Dataset, snapshot: _Snapshot) -> None:

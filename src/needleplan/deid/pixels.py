@@ -85,11 +85,13 @@ def decode_all_frames(ds: Dataset, source: str) -> tuple[np.ndarray, str]:
             f"{ds.file_meta.get('TransferSyntaxUID')} ({_first_line(exc)}); install pylibjpeg or python-gdcm"
         ) from exc
     except Exception as exc:  # noqa: BLE001 - decoder plugins raise many types on damaged data
-        raise DicomReadError(f"{source}: pixel data cannot be read ({_first_line(exc)}); "
-                             "the file is truncated or not an image") from exc
+        raise DicomReadError(
+            f"{source}: pixel data cannot be read ({_first_line(exc)}); the file is truncated or not an image"
+        ) from exc
     if arr.dtype not in (np.uint8, np.uint16, np.int8, np.int16):
-        raise DicomReadError(f"{source}: {arr.dtype} pixels are not supported for cleaning; "
-                             "only 8- and 16-bit integer images")
+        raise DicomReadError(
+            f"{source}: {arr.dtype} pixels are not supported for cleaning; only 8- and 16-bit integer images"
+        )
     if photometric.startswith("YBR"):
         photometric = "RGB"  # pydicom's pixel_array converts YBR_* to RGB
     return np.array(arr, copy=True), photometric

@@ -41,10 +41,15 @@ class DeidResult:
     note: str
 
     def to_dict(self) -> dict:
-        return {"source": self.source, "output": self.output, "clean": self.clean,
-                "pixels_cleaned": self.pixels_cleaned,
-                "kept_boxes_px": [list(b) for b in self.kept_boxes_px],
-                "methods": list(self.methods), "note": self.note}
+        return {
+            "source": self.source,
+            "output": self.output,
+            "clean": self.clean,
+            "pixels_cleaned": self.pixels_cleaned,
+            "kept_boxes_px": [list(b) for b in self.kept_boxes_px],
+            "methods": list(self.methods),
+            "note": self.note,
+        }
 
 
 def read_secret(path: str | os.PathLike[str] | None) -> tuple[str, bool]:
@@ -112,7 +117,8 @@ class Deidentifier:
             raise DeidentificationError(
                 f"{source}: no calibrated ultrasound region to keep and BurnedInAnnotation is {burned}, "
                 "so burned-in patient text cannot be cleaned; mask it by hand, or pass "
-                "--allow-burned-in to write it marked as not de-identified")
+                "--allow-burned-in to write it marked as not de-identified"
+            )
         pixels.store_uncompressed(ds, arr, photometric)
         self._header.apply(ds)
         _set_deid_attributes(ds, clean=clean, pixels_cleaned=bool(done.kept_boxes_px))
@@ -128,13 +134,16 @@ class Deidentifier:
                 for _ in ds.iterall():  # convert every element now: a damaged value fails here
                     pass
         except InvalidDicomError as exc:  # pydicom's text ends "Use force=True": not for users
-            raise DicomReadError(f"{src_path}: not a DICOM file (no DICOM header); give a DICOM image "
-                                 "exported from the scanner or PACS") from exc
+            raise DicomReadError(
+                f"{src_path}: not a DICOM file (no DICOM header); give a DICOM image exported from the scanner or PACS"
+            ) from exc
         except OSError as exc:
             raise DicomReadError(f"{src_path}: not a readable DICOM file ({exc})") from exc
         except Exception as exc:  # noqa: BLE001 - pydicom's parser raises many types on damaged bytes
-            raise DicomReadError(f"{src_path}: the DICOM file is damaged ({' '.join(str(exc).split())[:160]}); "
-                                 "export it again from the scanner or PACS") from None
+            raise DicomReadError(
+                f"{src_path}: the DICOM file is damaged ({' '.join(str(exc).split())[:160]}); "
+                "export it again from the scanner or PACS"
+            ) from None
         clean, done = self.deidentify_dataset(ds, str(src_path))
         dst_path = Path(dst)
         if dst_path.is_dir():
@@ -144,18 +153,24 @@ class Deidentifier:
         _write_atomic(ds, dst_path)
         methods = tuple(item.CodeValue for item in ds.DeidentificationMethodCodeSequence)
         if done.kept_boxes_px:
-            note = (f"kept {len(done.kept_boxes_px)} calibrated region(s), blanked "
-                    f"{done.blanked_px} pixels per frame outside them")
+            note = (
+                f"kept {len(done.kept_boxes_px)} calibrated region(s), blanked "
+                f"{done.blanked_px} pixels per frame outside them"
+            )
         elif clean:
             note = "BurnedInAnnotation NO and no calibrated region: pixels kept as they are"
         else:
             note = "NOT CLEAN: no calibrated region to keep; burned-in text may remain"
-        return DeidResult(str(src_path), str(dst_path), clean, bool(done.kept_boxes_px),
-                          done.kept_boxes_px, methods, note)
+        return DeidResult(
+            str(src_path), str(dst_path), clean, bool(done.kept_boxes_px), done.kept_boxes_px, methods, note
+        )
 
 
-def deidentify_path(src: str | os.PathLike[str], dst: str | os.PathLike[str], deidentifier: Deidentifier,
-                    ) -> tuple[list[DeidResult], list[str], list[tuple[str, str]]]:
+def deidentify_path(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    deidentifier: Deidentifier,
+) -> tuple[list[DeidResult], list[str], list[tuple[str, str]]]:
     """De-identify a file, or every DICOM file under a folder into ``dst`` (named by new UID).
 
     Returns ``(results, skipped, failed)``: ``skipped`` lists files that are not DICOM, ``failed``
@@ -192,8 +207,10 @@ def _looks_like_dicom(path: Path) -> bool:
 
 
 def _set_deid_attributes(ds: Dataset, *, clean: bool, pixels_cleaned: bool) -> None:
-    used = [codes.DCM.BasicApplicationConfidentialityProfile,
-            codes.DCM.RetainLongitudinalTemporalInformationModifiedDatesOption]
+    used = [
+        codes.DCM.BasicApplicationConfidentialityProfile,
+        codes.DCM.RetainLongitudinalTemporalInformationModifiedDatesOption,
+    ]
     if pixels_cleaned:
         used.insert(1, codes.DCM.CleanPixelDataOption)
     items = []

@@ -18,8 +18,15 @@ from scipy import ndimage as ndi
 from needleplan.calibration._plausible import spacing_problem
 from needleplan.errors import CalibrationError, ImageReadError
 
-__all__ = ["FrameView", "prepare_frame", "to_gray", "ASSUMED_FIELD_DEPTH_MM", "WORK_SPACING_MM", "MIN_FRAME_PX",
-           "MIN_WORK_PX"]
+__all__ = [
+    "FrameView",
+    "prepare_frame",
+    "to_gray",
+    "ASSUMED_FIELD_DEPTH_MM",
+    "WORK_SPACING_MM",
+    "MIN_FRAME_PX",
+    "MIN_WORK_PX",
+]
 
 #: Working resolution: finer pixels are block-averaged to about this size.  0.2 mm is below the
 #: ~0.3-0.5 mm axial resolution of a 10-15 MHz linear probe (docs/clinical-rules.md 1I, Nerve row:
@@ -66,8 +73,7 @@ def to_gray(frame: Any) -> np.ndarray:
         return out
     if arr.ndim != 2:
         raise ImageReadError(
-            f"expected one frame of shape (rows, cols) or (rows, cols, 3), got {arr.shape}; "
-            "pick a frame with --frame"
+            f"expected one frame of shape (rows, cols) or (rows, cols, 3), got {arr.shape}; pick a frame with --frame"
         )
     return arr.astype(np.float32)
 
@@ -142,8 +148,10 @@ def spacing_of(calibration: Any, shape: tuple[int, int]) -> tuple[tuple[float, f
         sr, sc = calibration.spacing_mm
         implausible = spacing_problem((sr, sc))
         if implausible:  # a hand-made or plan calibration: the readers already refuse these
-            raise CalibrationError(f"the calibration is not used: {implausible}; calibrate the image again "
-                                   "with two points of known distance")
+            raise CalibrationError(
+                f"the calibration is not used: {implausible}; calibrate the image again "
+                "with two points of known distance"
+            )
         return (float(sr), float(sc)), True
     assumed = ASSUMED_FIELD_DEPTH_MM / max(shape[0], 1)
     return (assumed, assumed), False
@@ -174,8 +182,10 @@ def prepare_frame(frame: Any, calibration: Any = None, *, scale: float | None = 
     spacing, calibrated = spacing_of(calibration, shape)
     crop = to_gray(arr[box[0] : box[2] + 1, box[1] : box[3] + 1])
     if min(crop.shape) < MIN_FRAME_PX:
-        raise ImageReadError(f"the frame (or its calibrated region) is {crop.shape[0]}x{crop.shape[1]} pixels; "
-                             f"detect needs at least {MIN_FRAME_PX}x{MIN_FRAME_PX}: open the full ultrasound image")
+        raise ImageReadError(
+            f"the frame (or its calibrated region) is {crop.shape[0]}x{crop.shape[1]} pixels; "
+            f"detect needs at least {MIN_FRAME_PX}x{MIN_FRAME_PX}: open the full ultrasound image"
+        )
     factor = max(1, int(np.floor(WORK_SPACING_MM / max(min(spacing), 1e-6))))
     factor = min(factor, max(1, min(crop.shape) // MIN_WORK_PX))
     if factor > 1:

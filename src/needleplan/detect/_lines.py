@@ -81,8 +81,9 @@ def _strip_profiles(ridge: np.ndarray, width: int, stride: int) -> tuple[np.ndar
     centres = np.arange(width // 2, cols - width // 2, max(stride, 1))
     if centres.size == 0:
         centres = np.array([cols // 2])
-    csum = np.concatenate([np.zeros((ridge.shape[0], 1), np.float64), np.cumsum(ridge, axis=1, dtype=np.float64)],
-                          axis=1)
+    csum = np.concatenate(
+        [np.zeros((ridge.shape[0], 1), np.float64), np.cumsum(ridge, axis=1, dtype=np.float64)], axis=1
+    )
     lo = np.clip(centres - width // 2, 0, cols)
     hi = np.clip(lo + width, 0, cols)
     prof = (csum[:, hi] - csum[:, lo]) / np.maximum(hi - lo, 1)

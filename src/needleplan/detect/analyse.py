@@ -60,8 +60,8 @@ class FrameAnalysis:
     skin_rows: np.ndarray
     pleura: PleuraCandidate | None
     vessels: tuple[VesselBlob, ...]
-    detections: tuple[Detection, ...]   # everything except pleura, vessels and deep structures
-    deep: tuple[Detection, ...] = ()     # sciatic nerve / kidney on their sites (detect.deep)
+    detections: tuple[Detection, ...]  # everything except pleura, vessels and deep structures
+    deep: tuple[Detection, ...] = ()  # sciatic nerve / kidney on their sites (detect.deep)
 
 
 def analyse_frame(frame: Any, calibration: Any = None, *, site: str | None = None) -> FrameAnalysis:
@@ -98,8 +98,13 @@ def analyse_frame(frame: Any, calibration: Any = None, *, site: str | None = Non
     deepest = np.where(smap.shadowed, np.fmin(deepest, smap.cortex_row), deepest)
     strongest = max((float(np.median(ln.strength)) for ln in lines), default=1.0)
     pleura_pieces = set() if pleura is None else {id(ln) for ln in traced if _part_of(ln, pleura.line)}
-    fascia = detect_fascia(view, [ln for ln in traced if id(ln) not in pleura_pieces],
-                           top_row=skin_rows, bottom_row=deepest, ridge_scale=strongest)
+    fascia = detect_fascia(
+        view,
+        [ln for ln in traced if id(ln) not in pleura_pieces],
+        top_row=skin_rows,
+        bottom_row=deepest,
+        ridge_scale=strongest,
+    )
     allowed = _searchable(view, sm, smap, skin_rows, pleura)
     vessel_sm = smooth(view, max(VESSEL_SMOOTH_MM, view.spacing_mm[0]))  # at least one working pixel
     blobs = tuple(find_vessels(view, vessel_sm, allowed))
@@ -113,8 +118,9 @@ def _part_of(piece: Line, line: Line) -> bool:
     return bool(np.isin(piece.cols, line.cols).all() and np.isin(piece.rows, line.rows).all())
 
 
-def _searchable(view: FrameView, sm: np.ndarray, smap: ShadowMap, skin_rows: np.ndarray,
-                pleura: PleuraCandidate | None) -> np.ndarray:
+def _searchable(
+    view: FrameView, sm: np.ndarray, smap: ShadowMap, skin_rows: np.ndarray, pleura: PleuraCandidate | None
+) -> np.ndarray:
     rows, cols = sm.shape
     r = np.arange(rows)[:, None]
     allowed = r > np.nan_to_num(skin_rows, nan=0.0)[None, :] + view.mm_to_work(0.5, 0)
@@ -125,8 +131,9 @@ def _searchable(view: FrameView, sm: np.ndarray, smap: ShadowMap, skin_rows: np.
     return allowed
 
 
-def detect_frame(frame: Any, calibration: Any = None, *, site: str | None = None,
-                 frame_index: int = 0) -> DetectionResult:
+def detect_frame(
+    frame: Any, calibration: Any = None, *, site: str | None = None, frame_index: int = 0
+) -> DetectionResult:
     """Suggested structures on one frame, in image pixels.
 
     Parameters

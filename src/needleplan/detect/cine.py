@@ -67,8 +67,7 @@ def detect_cine(
         raise ImageReadError(f"frame {frame_index} does not exist: the cine has frames 0 to {n - 1}")
     an = analyse_frame(frames[frame_index], calibration, site=site)
     view = an.view
-    slide = (SlidingTracker(view, an.pleura.line.rows, an.pleura.line.cols)
-             if an.pleura is not None else None)
+    slide = SlidingTracker(view, an.pleura.line.rows, an.pleura.line.cols) if an.pleura is not None else None
     pulses = [PulseTracker(view, b) for b in an.vessels]
     if slide is not None or pulses:
         for i in range(n):
@@ -88,10 +87,15 @@ def detect_cine(
         else:
             bonus = SLIDING_BONUS if sliding.present else 0.0
             dets.append(pleura_detection(view, an.pleura, sliding.evidence(), bonus))
-            notes.append(("lung sliding present" if sliding.present else
-                          "LUNG SLIDING ABSENT below the detected pleura: a pneumothorax sign "
-                          "(clinical-rules.md 1I); check before needling")
-                         + f" ({sliding.excursion_mm:.1f} mm of sideways lung movement)")
+            notes.append(
+                (
+                    "lung sliding present"
+                    if sliding.present
+                    else "LUNG SLIDING ABSENT below the detected pleura: a pneumothorax sign "
+                    "(clinical-rules.md 1I); check before needling"
+                )
+                + f" ({sliding.excursion_mm:.1f} mm of sideways lung movement)"
+            )
     else:
         notes.append("no pleura-like line (no bright line with A-lines or rib shadows above it)")
     results = [p.result(frame_time_ms) for p in pulses]
@@ -99,8 +103,15 @@ def detect_cine(
         if res is None:
             dets.append(vessel_detection(view, blob, cine_evidence="pulsation not measurable"))
         else:
-            dets.append(vessel_detection(view, blob, kind="artery" if res.artery else "vein",
-                                         cine_evidence=res.evidence(), cine_confidence=res.confidence))
+            dets.append(
+                vessel_detection(
+                    view,
+                    blob,
+                    kind="artery" if res.artery else "vein",
+                    cine_evidence=res.evidence(),
+                    cine_confidence=res.confidence,
+                )
+            )
     if not view.calibrated:
         notes.append("uncalibrated image: positions in pixels only; filter sizes assume a 40 mm deep frame")
     if measures is not None:
@@ -109,8 +120,15 @@ def detect_cine(
     return DetectionResult(tuple(dets), frame_index, view.calibrated, tuple(notes))
 
 
-def detect_image(image: Any, *, frame: int | None = None, cine: bool = False,
-                 site: str | None = None, calibration: Any = None, any_modality: bool = False) -> DetectionResult:
+def detect_image(
+    image: Any,
+    *,
+    frame: int | None = None,
+    cine: bool = False,
+    site: str | None = None,
+    calibration: Any = None,
+    any_modality: bool = False,
+) -> DetectionResult:
     """Detect on a :class:`~needleplan.io.LoadedImage`: one frame (default 0) or the whole cine.
 
     ``calibration`` overrides the image's own (a plan's manual calibration of an image that has
@@ -123,12 +141,13 @@ def detect_image(image: Any, *, frame: int | None = None, cine: bool = False,
     modality = (info.modality or "").strip().upper()
     if modality and modality != "US" and not any_modality:
         name = Path(info.path).name if info.path else "this image"
-        raise NotUltrasoundError(f"detect works on ultrasound images; {name} is {modality}: open an ultrasound "
-                                 "image, or pass --any-modality to try anyway")
+        raise NotUltrasoundError(
+            f"detect works on ultrasound images; {name} is {modality}: open an ultrasound "
+            "image, or pass --any-modality to try anyway"
+        )
     cal = calibration if calibration is not None else info.calibration
     if cine:
-        result = detect_cine(image.frames, cal, frame_time_ms=info.frame_time_ms,
-                             site=site, frame_index=frame or 0)
+        result = detect_cine(image.frames, cal, frame_time_ms=info.frame_time_ms, site=site, frame_index=frame or 0)
     else:
         from needleplan.detect.analyse import detect_frame
 

@@ -101,8 +101,9 @@ def find_bright_oval(view: FrameView, allowed: np.ndarray, target: DeepTarget) -
     return None if best is None else best[:2]
 
 
-def _capsule(sm: np.ndarray, centre: tuple[float, float], axes: tuple[float, float],
-             orientation: float) -> np.ndarray | None:
+def _capsule(
+    sm: np.ndarray, centre: tuple[float, float], axes: tuple[float, float], orientation: float
+) -> np.ndarray | None:
     """Points of the brightest ring 1.3-3 times the blob's size around it (the capsule)."""
     pts = []
     for p in ellipse_polygon(centre, axes, orientation, n=32):
@@ -156,5 +157,6 @@ def detect_deep(view: FrameView, allowed: np.ndarray, site: str | None) -> list[
         ev.append(f"{width_mm:.0f} mm across")
     conf = float(np.clip(0.35 + 0.2 * (contrast - target.bright_ratio), 0.3, 0.7))
     pts = view.work_to_image(outline)
-    return [Detection(target.kind, tuple(map(tuple, pts.tolist())), True, round(conf, 3),
-                      ", ".join(ev), label=target.label)]
+    return [
+        Detection(target.kind, tuple(map(tuple, pts.tolist())), True, round(conf, 3), ", ".join(ev), label=target.label)
+    ]

@@ -33,8 +33,9 @@ LINE_CONTRAST = 1.5
 
 def label_laminae(detections: list[Detection]) -> list[Detection]:
     """The detections with every shadow-casting bone named a lamina (rib kinds become bone)."""
-    return [dataclasses.replace(d, kind="bone", label=LAMINA_LABEL) if d.kind in ("rib", "bone") else d
-            for d in detections]
+    return [
+        dataclasses.replace(d, kind="bone", label=LAMINA_LABEL) if d.kind in ("rib", "bone") else d for d in detections
+    ]
 
 
 def _extent(view: FrameView, det: Detection) -> tuple[float, float, float]:
@@ -96,11 +97,22 @@ def detect_interlaminar_window(view: FrameView, sm: np.ndarray, bones: list[Dete
         gap = width * _per_work_px(view, 1)
         unit = "mm" if view.calibrated else "px"
         conf = float(np.clip(0.4 + 0.2 * (contrast - LINE_CONTRAST), 0.0, 0.9))
-        out.append(Detection(
-            kind="neuraxis", points_px=tuple(map(tuple, pts.tolist())), closed=False, confidence=round(conf, 3),
-            evidence=(f"bright line {below:.1f} {unit} below the cortex of two laminae {gap:.1f} {unit} apart "
-                      f"({contrast:.1f}x the level in the window): the ligamentum flavum or dura"),
-            label=WINDOW_LABEL,
-            values={"below_laminae": round(below, 2), "window_width": round(gap, 2), "contrast": round(contrast, 2)},
-        ))
+        out.append(
+            Detection(
+                kind="neuraxis",
+                points_px=tuple(map(tuple, pts.tolist())),
+                closed=False,
+                confidence=round(conf, 3),
+                evidence=(
+                    f"bright line {below:.1f} {unit} below the cortex of two laminae {gap:.1f} {unit} apart "
+                    f"({contrast:.1f}x the level in the window): the ligamentum flavum or dura"
+                ),
+                label=WINDOW_LABEL,
+                values={
+                    "below_laminae": round(below, 2),
+                    "window_width": round(gap, 2),
+                    "contrast": round(contrast, 2),
+                },
+            )
+        )
     return out

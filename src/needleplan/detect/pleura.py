@@ -19,8 +19,14 @@ from needleplan.detect.results import Detection
 from needleplan.detect.ribs import ShadowMap
 from needleplan.detect.surface import line_detection
 
-__all__ = ["PleuraCandidate", "merge_across_shadows", "find_pleura", "pleura_detection",
-           "RIB_TO_PLEURA_MM", "MIN_SCORE"]
+__all__ = [
+    "PleuraCandidate",
+    "merge_across_shadows",
+    "find_pleura",
+    "pleura_detection",
+    "RIB_TO_PLEURA_MM",
+    "MIN_SCORE",
+]
 
 #: Pleura depth below the rib cortex that supports a candidate, mm.  1I Pleura row: "about 0.5 cm
 #: deeper than the rib line"; the window allows for thin and thick intercostal muscles [inference].
@@ -46,9 +52,9 @@ class PleuraCandidate:
 
     line: Line
     score: float
-    a_line: bool | None          # None: twice the depth is below the frame
+    a_line: bool | None  # None: twice the depth is below the frame
     rib_support: bool
-    brightness: float            # ridge strength relative to the strongest line
+    brightness: float  # ridge strength relative to the strongest line
     evidence: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -79,8 +85,11 @@ def merge_across_shadows(lines: list[Line], shadowed: np.ndarray, view: FrameVie
             g0, g1 = int(cur.cols[-1]) + 1, int(other.cols[0])
             shadow_frac = (shadow_sum[g1] - shadow_sum[g0]) / (g1 - g0) if g1 > g0 else 1.0
             if shadow_frac >= 0.6:
-                cur = Line(np.concatenate([cur.rows, other.rows]), np.concatenate([cur.cols, other.cols]),
-                           np.concatenate([cur.strength, other.strength]))
+                cur = Line(
+                    np.concatenate([cur.rows, other.rows]),
+                    np.concatenate([cur.cols, other.cols]),
+                    np.concatenate([cur.strength, other.strength]),
+                )
                 used[j] = True
         merged.append(cur)
     return merged
@@ -182,8 +191,9 @@ def find_pleura(
     return best
 
 
-def pleura_detection(view: FrameView, cand: PleuraCandidate, extra_evidence: str | None = None,
-                     confidence_bonus: float = 0.0) -> Detection:
+def pleura_detection(
+    view: FrameView, cand: PleuraCandidate, extra_evidence: str | None = None, confidence_bonus: float = 0.0
+) -> Detection:
     """The pleura suggestion for a candidate; cine evidence can raise or lower its confidence."""
     ev = list(cand.evidence)
     if extra_evidence:

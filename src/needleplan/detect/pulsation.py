@@ -32,9 +32,9 @@ class PulseResult:
     """Pulsation measured for one vessel."""
 
     artery: bool
-    swing: float              # (p95 - p5) / median of the detrended area
-    rate_hz: float | None     # dominant frequency, when the cine is long enough to tell
-    cardiac_fraction: float | None   # share of the area signal's power at cardiac rates
+    swing: float  # (p95 - p5) / median of the detrended area
+    rate_hz: float | None  # dominant frequency, when the cine is long enough to tell
+    cardiac_fraction: float | None  # share of the area signal's power at cardiac rates
     frames: int
 
     def evidence(self) -> str:

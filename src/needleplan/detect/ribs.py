@@ -54,9 +54,9 @@ SHADOW_DEPTH_MM = 4.0
 class ShadowMap:
     """Per working column: the cortex row above a shadow (NaN when the column is not shadowed)."""
 
-    cortex_row: np.ndarray   # (cols,) float, NaN where no shadow
-    ratio: np.ndarray        # (cols,) shadow darkness ratio at the cortex (lower = darker)
-    contrast: np.ndarray     # (cols,) cortex brightness over the soft tissue above it
+    cortex_row: np.ndarray  # (cols,) float, NaN where no shadow
+    ratio: np.ndarray  # (cols,) shadow darkness ratio at the cortex (lower = darker)
+    contrast: np.ndarray  # (cols,) cortex brightness over the soft tissue above it
 
     @property
     def shadowed(self) -> np.ndarray:
@@ -87,7 +87,7 @@ def shadow_map(view: FrameView, sm: np.ndarray | None = None) -> ShadowMap:
     rev = np.cumsum(sm[::-1].astype(np.float64), axis=0)[::-1]
     n_below = np.arange(rows, 0, -1, dtype=np.float64)[:, None]
     suffix = rev / n_below
-    suffix_typ = (np.cumsum(typical[::-1])[::-1] / n_below[:, 0])
+    suffix_typ = np.cumsum(typical[::-1])[::-1] / n_below[:, 0]
     gap = max(int(round(view.mm_to_work(1.2, 0))), 1)
     need = int(round(view.mm_to_work(SHADOW_DEPTH_MM, 0)))
     cortex = np.full(cols, np.nan)
@@ -153,8 +153,9 @@ def _runs(mask: np.ndarray, bridge: int) -> list[tuple[int, int]]:
     return [(int(s[0].start), int(s[0].stop - 1)) for s in ndi.find_objects(lab)] if n else []
 
 
-def _smooth_pieces(view: FrameView, smap: ShadowMap, sm: np.ndarray,
-                   runs: list[tuple[int, int]]) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def _smooth_pieces(
+    view: FrameView, smap: ShadowMap, sm: np.ndarray, runs: list[tuple[int, int]]
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Split each run of shadowed columns where the cortex jumps (two bones, or a false cortex);
     runs with black screen beside them are dropped whole."""
     step = view.mm_to_work(CORTEX_STEP_MM, 0)
@@ -197,8 +198,7 @@ def _sides_echo(view: FrameView, sm: np.ndarray, c0: int, c1: int, cortex_row: f
     return True
 
 
-def detect_ribs(view: FrameView, smap: ShadowMap, sm: np.ndarray, *,
-                thoracic: bool | None = None) -> list[Detection]:
+def detect_ribs(view: FrameView, smap: ShadowMap, sm: np.ndarray, *, thoracic: bool | None = None) -> list[Detection]:
     """Ribs (or bone) as open polylines along the shadow-casting cortex, in image pixels.
 
     Parameters
@@ -222,8 +222,9 @@ def detect_ribs(view: FrameView, smap: ShadowMap, sm: np.ndarray, *,
         c0, c1 = int(cols[0]), int(cols[-1])
         if c1 - c0 + 1 < min_w:
             continue
-        width = (f"{(c1 - c0 + 1) * view.spacing_mm[1]:.1f} mm" if view.calibrated
-                 else f"{(c1 - c0 + 1) * view.factor} px")
+        width = (
+            f"{(c1 - c0 + 1) * view.spacing_mm[1]:.1f} mm" if view.calibrated else f"{(c1 - c0 + 1) * view.factor} px"
+        )
         is_rib = thoracic if thoracic is not None else (c1 - c0 + 1) <= max_w
         dark = float(np.median(smap.ratio[cols[good]]))
         bright = float(np.median(smap.contrast[cols[good]]))

@@ -11,9 +11,22 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["case_calibration", "match_lines", "LineMatch", "LINE_TOL_MM", "points", "kind_of", "upper_edge",
-           "pleura_errors_mm", "match_shadow_bones", "match_vessels", "BoneMatch", "VesselMatch", "RIB_DEPTH_TOL_MM",
-           "VESSEL_MATCH_MM"]
+__all__ = [
+    "case_calibration",
+    "match_lines",
+    "LineMatch",
+    "LINE_TOL_MM",
+    "points",
+    "kind_of",
+    "upper_edge",
+    "pleura_errors_mm",
+    "match_shadow_bones",
+    "match_vessels",
+    "BoneMatch",
+    "VesselMatch",
+    "RIB_DEPTH_TOL_MM",
+    "VESSEL_MATCH_MM",
+]
 
 #: A rib suggestion matches a true rib when its cortex lies within this depth of the rib's top.
 RIB_DEPTH_TOL_MM = 2.5
@@ -33,9 +46,14 @@ def case_calibration(case: Any) -> Any:
     """
     from needleplan.calibration import Calibration
 
-    return Calibration(source="US_REGION", spacing_mm=tuple(case.spacing_mm), origin_px=tuple(case.origin_px),
-                       region_index=0,
-                       region_box_px=tuple(case.region_box_px), reason="phantom ultrasound region")
+    return Calibration(
+        source="US_REGION",
+        spacing_mm=tuple(case.spacing_mm),
+        origin_px=tuple(case.origin_px),
+        region_index=0,
+        region_box_px=tuple(case.region_box_px),
+        reason="phantom ultrasound region",
+    )
 
 
 def kind_of(s: Any) -> str:
@@ -95,12 +113,13 @@ class BoneMatch:
     true_ribs: int
     found_ribs: int
     rib_suggestions: int
-    correct_rib_suggestions: int      # matched a true rib or bone
+    correct_rib_suggestions: int  # matched a true rib or bone
     depth_errors_mm: tuple[float, ...]
 
 
-def match_shadow_bones(detected: list[Any], truth: list[Any], col_range_mm: tuple[float, float],
-                       *, min_visible_mm: float = 3.0) -> BoneMatch:
+def match_shadow_bones(
+    detected: list[Any], truth: list[Any], col_range_mm: tuple[float, float], *, min_visible_mm: float = 3.0
+) -> BoneMatch:
     """Match ``rib`` suggestions to true ``rib``/``bone`` polygons by column and cortex depth.
 
     A true rib counts when at least ``min_visible_mm`` of its width lies inside ``col_range_mm``.
@@ -149,7 +168,7 @@ class VesselMatch:
 
     true_vessels: int
     suggestions: int
-    pairs: tuple[tuple[int, int, float], ...]   # (truth index, suggestion index, centre error mm)
+    pairs: tuple[tuple[int, int, float], ...]  # (truth index, suggestion index, centre error mm)
 
 
 def _centre(s: Any) -> np.ndarray:
@@ -187,10 +206,10 @@ def match_vessels(detected: list[Any], truth: list[Any]) -> tuple[VesselMatch, l
 class LineMatch:
     """Line suggestions matched to true open boundaries."""
 
-    true_lines: int              # true lines of the scored kind
-    found: int                   # of them, matched by a suggestion
+    true_lines: int  # true lines of the scored kind
+    found: int  # of them, matched by a suggestion
     suggestions: int
-    correct: int                 # suggestions matching any true open boundary
+    correct: int  # suggestions matching any true open boundary
     errors_mm: tuple[float, ...]  # median depth error of each match to a scored true line
 
 
@@ -206,6 +225,7 @@ def match_lines(detected: list[Any], truth: list[Any], kind: str, *, also: tuple
     >>> m.found, m.correct, round(m.errors_mm[0], 2)   # errors 0.1 and 0.3: median 0.2
     (1, 1, 0.2)
     """
+
     def is_open(s: Any) -> bool:
         return not (s["closed"] if isinstance(s, dict) else s.closed)
 

@@ -38,15 +38,17 @@ class SlidingResult:
     """Lung sliding measured on a cine."""
 
     present: bool
-    excursion_mm: float     # sideways travel of the lung texture relative to the wall
-    wall_mm: float          # sideways travel of the wall band (probe movement)
-    frames: int             # frames measured
+    excursion_mm: float  # sideways travel of the lung texture relative to the wall
+    wall_mm: float  # sideways travel of the wall band (probe movement)
+    frames: int  # frames measured
 
     def evidence(self) -> str:
         """One line for the pleura's evidence."""
         word = "sliding present" if self.present else "sliding absent"
-        return (f"{word} (texture below the line moves {self.excursion_mm:.1f} mm sideways "
-                f"against the wall above, over {self.frames} frames)")
+        return (
+            f"{word} (texture below the line moves {self.excursion_mm:.1f} mm sideways "
+            f"against the wall above, over {self.frames} frames)"
+        )
 
 
 class SlidingTracker:

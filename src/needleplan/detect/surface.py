@@ -32,8 +32,9 @@ FASCIA_MIN_STRENGTH = 0.14
 FASCIA_MIN_SPAN = 0.35
 
 
-def line_detection(view: FrameView, rows: np.ndarray, cols: np.ndarray, kind: str, conf: float,
-                   evidence: str) -> Detection:
+def line_detection(
+    view: FrameView, rows: np.ndarray, cols: np.ndarray, kind: str, conf: float, evidence: str
+) -> Detection:
     """A polyline detection from working-grid rows and columns, sampled about every mm."""
     step = max(int(round(view.mm_to_work(1.0, 1))), 1)
     order = np.argsort(cols)
@@ -117,7 +118,11 @@ def detect_fascia(
         conf = min(1.0, 0.4 + 0.4 * strength / ridge_scale) * min(1.0, ln.span / (0.7 * width))
         out.append(
             line_detection(
-                view, ln.rows, ln.cols, "fascia", conf,
+                view,
+                ln.rows,
+                ln.cols,
+                "fascia",
+                conf,
                 f"thin bright line across {100 * ln.span / width:.0f}% of the frame, above the deepest structure",
             )
         )

@@ -18,8 +18,7 @@ from needleplan.detect._frame import FrameView
 from needleplan.detect.results import Detection
 from needleplan.detect.ribs import TISSUE_LEVEL
 
-__all__ = ["VesselBlob", "find_vessels", "vessel_detection", "ellipse_polygon",
-           "LUMEN_RATIO", "DIAMETER_MM"]
+__all__ = ["VesselBlob", "find_vessels", "vessel_detection", "ellipse_polygon", "LUMEN_RATIO", "DIAMETER_MM"]
 
 #: A lumen is anechoic: its mean grey level is under this fraction of the tissue ring around it
 #: (1I Artery/Vein rows: "anechoic"; the fraction is an [inference] tuned on the phantom, where
@@ -70,19 +69,20 @@ ENHANCEMENT_RATIO = 1.1
 class VesselBlob:
     """A vessel candidate on the working grid (ellipse fitted to the lumen)."""
 
-    centre: tuple[float, float]     # working (row, col)
-    axes: tuple[float, float]       # semi-axes (major, minor), working pixels
-    orientation: float              # radians, skimage convention
-    area: float                     # working pixels
-    lumen_ratio: float              # lumen mean / ring median
-    enhancement: float | None       # band below / bands beside (None if not measurable)
-    half_level: float               # grey level of the lumen edge (for tracking on a cine)
-    lumen_level: float = 0.0        # mean grey level inside the lumen
-    wall_level: float = 1.0         # median grey level of the ring around it
+    centre: tuple[float, float]  # working (row, col)
+    axes: tuple[float, float]  # semi-axes (major, minor), working pixels
+    orientation: float  # radians, skimage convention
+    area: float  # working pixels
+    lumen_ratio: float  # lumen mean / ring median
+    enhancement: float | None  # band below / bands beside (None if not measurable)
+    half_level: float  # grey level of the lumen edge (for tracking on a cine)
+    lumen_level: float = 0.0  # mean grey level inside the lumen
+    wall_level: float = 1.0  # median grey level of the ring around it
 
 
-def ellipse_polygon(centre: tuple[float, float], axes: tuple[float, float], orientation: float,
-                    n: int = 32) -> np.ndarray:
+def ellipse_polygon(
+    centre: tuple[float, float], axes: tuple[float, float], orientation: float, n: int = 32
+) -> np.ndarray:
     """Points (n, 2) ``(row, col)`` of an ellipse in skimage's regionprops convention.
 
     Examples
@@ -106,8 +106,9 @@ def _enhancement(sm: np.ndarray, view: FrameView, r_bottom: int, c0: int, c1: in
     if b1 >= rows:
         return None
     below = sm[b0:b1, c0 : c1 + 1].mean()
-    side = [sm[b0:b1, a:b].mean() for a, b in ((c0 - 2 * w, c0 - w), (c1 + w + 1, c1 + 2 * w + 1))
-            if a >= 0 and b <= cols]
+    side = [
+        sm[b0:b1, a:b].mean() for a, b in ((c0 - 2 * w, c0 - w), (c1 + w + 1, c1 + 2 * w + 1)) if a >= 0 and b <= cols
+    ]
     if not side:
         return None
     return float(below / max(float(np.mean(side)), 0.1))  # floor: black margins beside
@@ -132,10 +133,24 @@ def find_vessels(view: FrameView, sm: np.ndarray, allowed: np.ndarray) -> list[V
     """
     tissue = float(np.median(sm[allowed & (sm > 0.05)])) if np.any(allowed & (sm > 0.05)) else 0.5
     px_area = view.spacing_mm[0] * view.spacing_mm[1]
-    found = _lumens(view, sm, allowed, tissue, (sm < SEED_RATIO * tissue) & allowed,
-                    np.pi * (DIAMETER_MM[0] / 2) ** 2 / px_area, speckle=False)
-    found += _lumens(view, sm, allowed, tissue, (sm < CORE_SEED_RATIO * tissue) & allowed,
-                     np.pi * (CORE_DIAMETER_MM / 2) ** 2 / px_area, speckle=True)
+    found = _lumens(
+        view,
+        sm,
+        allowed,
+        tissue,
+        (sm < SEED_RATIO * tissue) & allowed,
+        np.pi * (DIAMETER_MM[0] / 2) ** 2 / px_area,
+        speckle=False,
+    )
+    found += _lumens(
+        view,
+        sm,
+        allowed,
+        tissue,
+        (sm < CORE_SEED_RATIO * tissue) & allowed,
+        np.pi * (CORE_DIAMETER_MM / 2) ** 2 / px_area,
+        speckle=True,
+    )
     return _distinct(found)
 
 
@@ -155,8 +170,9 @@ def _label_means(values: np.ndarray, labels: np.ndarray, index: np.ndarray) -> n
     return total[index] / np.maximum(count[index], 1)
 
 
-def _lumens(view: FrameView, sm: np.ndarray, allowed: np.ndarray, tissue: float, dark: np.ndarray,
-            amin: float, *, speckle: bool) -> list[VesselBlob]:
+def _lumens(
+    view: FrameView, sm: np.ndarray, allowed: np.ndarray, tissue: float, dark: np.ndarray, amin: float, *, speckle: bool
+) -> list[VesselBlob]:
     """Lumens grown from the ``dark`` seeds of at least ``amin`` working pixels (one lumen test)."""
     px_area = view.spacing_mm[0] * view.spacing_mm[1]
     amax = np.pi * (DIAMETER_MM[1] / 2) ** 2 / px_area
@@ -177,8 +193,9 @@ def _lumens(view: FrameView, sm: np.ndarray, allowed: np.ndarray, tissue: float,
         ring_lab = np.where(lab == 0, ndi.grey_dilation(lab, size=(2 * ring_w + 1, 2 * ring_w + 1)), 0)
         wall = _label_means(sm, ring_lab, keep)
         core = _label_means(sm, lab, keep)
-        keep = keep[(wall >= WALL_PREFILTER * WALL_TO_TISSUE * tissue)
-                    & (core * WALL_PREFILTER <= CORE_LUMEN_RATIO * wall)]
+        keep = keep[
+            (wall >= WALL_PREFILTER * WALL_TO_TISSUE * tissue) & (core * WALL_PREFILTER <= CORE_LUMEN_RATIO * wall)
+        ]
         if keep.size == 0:
             return out
     lab = np.where(np.isin(lab, keep), lab, 0)
@@ -201,13 +218,20 @@ def _lumens(view: FrameView, sm: np.ndarray, allowed: np.ndarray, tissue: float,
         inside = float(patch[local].mean())
         around = float(np.median(patch[ring]))
         ratio = inside / max(around, 1e-6)
-        if (around < TISSUE_LEVEL or around * view.scale < MIN_WALL_GREY
-                or np.mean(patch[ring] > 0.5 * TISSUE_LEVEL) < 0.9):
+        if (
+            around < TISSUE_LEVEL
+            or around * view.scale < MIN_WALL_GREY
+            or np.mean(patch[ring] > 0.5 * TISSUE_LEVEL) < 0.9
+        ):
             continue  # not surrounded by tissue: black screen, or the outside of a sector
         if ratio > (CORE_LUMEN_RATIO if speckle else LUMEN_RATIO):
             continue
-        if speckle and (around < WALL_TO_TISSUE * tissue or not _wall_all_round(
-                patch, ring, (reg.centroid[0] - R0, reg.centroid[1] - C0), WALL_SIDE_TO_TISSUE * tissue)):
+        if speckle and (
+            around < WALL_TO_TISSUE * tissue
+            or not _wall_all_round(
+                patch, ring, (reg.centroid[0] - R0, reg.centroid[1] - C0), WALL_SIDE_TO_TISSUE * tissue
+            )
+        ):
             continue
         if reg.solidity < MIN_SOLIDITY:
             continue  # (solidity last: its convex hull is the slowest test)
@@ -227,17 +251,19 @@ def _lumens(view: FrameView, sm: np.ndarray, allowed: np.ndarray, tissue: float,
         if np.sqrt(props.axis_major_length * props.axis_minor_length) * view.spacing_mm[0] < MIN_DIAMETER_MM:
             continue
         enh = _enhancement(sm, view, r1, c0, c1 - 1)
-        out.append(VesselBlob(
-            centre=(cy + R0, cx + C0),
-            axes=(props.axis_major_length / 2, props.axis_minor_length / 2),
-            orientation=float(props.orientation),
-            area=float(props.area),
-            lumen_ratio=ratio,
-            enhancement=enh,
-            half_level=half,
-            lumen_level=inside,
-            wall_level=around,
-        ))
+        out.append(
+            VesselBlob(
+                centre=(cy + R0, cx + C0),
+                axes=(props.axis_major_length / 2, props.axis_minor_length / 2),
+                orientation=float(props.orientation),
+                area=float(props.area),
+                lumen_ratio=ratio,
+                enhancement=enh,
+                half_level=half,
+                lumen_level=inside,
+                wall_level=around,
+            )
+        )
     return out
 
 
@@ -245,19 +271,28 @@ def _distinct(blobs: list[VesselBlob]) -> list[VesselBlob]:
     """One blob per lumen: of two blobs whose centres lie within the larger one, keep the darker."""
     keep: list[VesselBlob] = []
     for b in sorted(blobs, key=lambda b: b.lumen_ratio):
-        if all(np.hypot(b.centre[0] - k.centre[0], b.centre[1] - k.centre[1]) > max(k.axes[0], b.axes[0])
-               for k in keep):
+        if all(
+            np.hypot(b.centre[0] - k.centre[0], b.centre[1] - k.centre[1]) > max(k.axes[0], b.axes[0]) for k in keep
+        ):
             keep.append(b)
     return sorted(keep, key=lambda b: (b.centre[0], b.centre[1]))
 
 
-def vessel_detection(view: FrameView, blob: VesselBlob, *, kind: str = "vessel",
-                     cine_evidence: str | None = None, cine_confidence: float | None = None) -> Detection:
+def vessel_detection(
+    view: FrameView,
+    blob: VesselBlob,
+    *,
+    kind: str = "vessel",
+    cine_evidence: str | None = None,
+    cine_confidence: float | None = None,
+) -> Detection:
     """The suggestion for one vessel blob (``kind`` becomes artery/vein on a cine)."""
     a, b = blob.axes
     diam = 2 * np.sqrt(a * b) * view.spacing_mm[0]
-    ev = [f"anechoic (lumen {blob.lumen_ratio:.2f} of the wall around it)",
-          f"{'round' if b / max(a, 1e-6) > 0.7 else 'oval'}"]
+    ev = [
+        f"anechoic (lumen {blob.lumen_ratio:.2f} of the wall around it)",
+        f"{'round' if b / max(a, 1e-6) > 0.7 else 'oval'}",
+    ]
     conf = 0.55 + 0.25 * (1 - blob.lumen_ratio / LUMEN_RATIO)
     if blob.enhancement is not None and blob.enhancement >= ENHANCEMENT_RATIO:
         ev.append(f"posterior enhancement ({blob.enhancement:.2f}x)")
@@ -271,5 +306,4 @@ def vessel_detection(view: FrameView, blob: VesselBlob, *, kind: str = "vessel",
     if cine_confidence is not None:
         conf = 0.5 * conf + 0.5 * cine_confidence
     pts = view.work_to_image(ellipse_polygon(blob.centre, blob.axes, blob.orientation))
-    return Detection(kind, tuple(map(tuple, pts.tolist())), True, round(float(np.clip(conf, 0, 1)), 3),
-                     ", ".join(ev))
+    return Detection(kind, tuple(map(tuple, pts.tolist())), True, round(float(np.clip(conf, 0, 1)), 3), ", ".join(ev))

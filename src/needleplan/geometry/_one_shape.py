@@ -9,8 +9,15 @@ import numpy as np
 from needleplan.geometry._primitives import _ray_segment_t, as_points, segments_of
 from needleplan.geometry._shapeset import ShapeSet
 
-__all__ = ["point_in_polygon", "point_shape_distance", "segment_shape_distance",
-           "segment_shape_distance_many", "ray_capsule_entry", "ray_first_hit_many", "ray_shape_hits"]
+__all__ = [
+    "point_in_polygon",
+    "point_shape_distance",
+    "segment_shape_distance",
+    "segment_shape_distance_many",
+    "ray_capsule_entry",
+    "ray_first_hit_many",
+    "ray_shape_hits",
+]
 
 
 def point_in_polygon(points: Any, polygon: Any) -> np.ndarray:
@@ -65,8 +72,7 @@ def ray_capsule_entry(origin: Any, direction: Any, shape: Any, closed: bool, rad
     return float(ShapeSet([(shape, closed)]).capsule_entry(origin, direction, [radius_mm])[0])
 
 
-def ray_first_hit_many(origins: Any, directions: Any, shape: Any, closed: bool, *,
-                       return_index: bool = False) -> Any:
+def ray_first_hit_many(origins: Any, directions: Any, shape: Any, closed: bool, *, return_index: bool = False) -> Any:
     """Distance ``(K,)`` along each ray (unit ``directions``) to its first meeting with a shape.
 
     ``inf`` where the ray misses.  A ray starting inside a closed shape hits at 0.  With

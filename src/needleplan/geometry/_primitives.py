@@ -90,8 +90,9 @@ def _ray_segment_t(o: np.ndarray, u: np.ndarray, a: np.ndarray, e: np.ndarray) -
     return t_hit
 
 
-def _linear_interval(a0: np.ndarray, k: np.ndarray, lo: float | np.ndarray,
-                     hi: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _linear_interval(
+    a0: np.ndarray, k: np.ndarray, lo: float | np.ndarray, hi: float | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Interval of s where ``lo <= a0 + s k <= hi`` (arrays); empty as (inf, -inf)."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         s1 = (lo - a0) / k
@@ -170,4 +171,3 @@ def shape_centroid(points: Any, closed: bool) -> np.ndarray:
         if abs(area) > _EPS:
             return ((pts + nxt) * cr[:, None]).sum(axis=0) / (6.0 * area)
     return pts.mean(axis=0)
-

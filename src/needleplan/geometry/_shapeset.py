@@ -18,6 +18,7 @@ from needleplan.geometry._primitives import (
 
 __all__ = ["ShapeSet"]
 
+
 class ShapeSet:
     """Many shapes at once: their segments are concatenated so one numpy call answers for all.
 

@@ -27,7 +27,7 @@ def _keep_mask(pts: np.ndarray, tolerance_mm: float) -> np.ndarray:
         if j - i < 2:
             continue
         a, b = pts[i], pts[j]
-        inner = pts[i + 1:j]
+        inner = pts[i + 1 : j]
         ab = b - a
         length2 = float(ab @ ab)
         if length2 == 0.0:
@@ -64,8 +64,9 @@ def _simplify_once(pts: np.ndarray, tolerance_mm: float, closed: bool) -> np.nda
     return out
 
 
-def simplify_polyline(points_mm: Any, tolerance_mm: float, *, closed: bool = False,
-                      max_points: int | None = None) -> np.ndarray:
+def simplify_polyline(
+    points_mm: Any, tolerance_mm: float, *, closed: bool = False, max_points: int | None = None
+) -> np.ndarray:
     """Drop vertices that lie within ``tolerance_mm`` of the simplified shape.
 
     Parameters

@@ -63,8 +63,9 @@ def find_first_image(folder: str | os.PathLike[str]) -> Path:
             continue
         return candidate
     detail = f" (first problem: {first_error})" if first_error else ""
-    raise ImageReadError(f"{folder}: no readable DICOM, PNG or JPEG image in this folder "
-                         f"({len(candidates)} file(s) tried){detail}")
+    raise ImageReadError(
+        f"{folder}: no readable DICOM, PNG or JPEG image in this folder ({len(candidates)} file(s) tried){detail}"
+    )
 
 
 def read_info(path: str | os.PathLike[str]) -> ImageInfo:

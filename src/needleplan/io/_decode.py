@@ -18,8 +18,13 @@ from needleplan.errors import DicomReadError, UnsupportedCodecError
 __all__ = ["check_decoder", "decode_frame", "display_ready", "PREFERRED_PLUGINS"]
 
 _JPEG_BASELINE, _JPEG_EXTENDED = "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51"
-_J2K = ("1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.201",
-        "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203")
+_J2K = (
+    "1.2.840.10008.1.2.4.90",
+    "1.2.840.10008.1.2.4.91",
+    "1.2.840.10008.1.2.4.201",
+    "1.2.840.10008.1.2.4.202",
+    "1.2.840.10008.1.2.4.203",
+)
 PREFERRED_PLUGINS: dict[str, tuple[str, ...]] = {
     _JPEG_BASELINE: ("pillow", "gdcm"),
     _JPEG_EXTENDED: ("pillow", "gdcm"),
@@ -59,8 +64,10 @@ def check_decoder(tsyntax: str) -> Any:
     except NotImplementedError:
         name = _uid_name(tsyntax)
         if tsyntax.startswith("1.2.840.10008.1.2.4.11"):
-            hint = ("no pydicom decoder exists yet for JPEG XL (pydicom 3.0); export the images as "
-                    "JPEG or uncompressed from the scanner or PACS")
+            hint = (
+                "no pydicom decoder exists yet for JPEG XL (pydicom 3.0); export the images as "
+                "JPEG or uncompressed from the scanner or PACS"
+            )
         elif tsyntax.startswith("1.2.840.10008.1.2.4.10"):
             hint = "pydicom cannot decode video transfer syntaxes; export single images or a JPEG cine"
         else:

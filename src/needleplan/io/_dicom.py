@@ -68,10 +68,10 @@ def read_dicom_header(path: Path) -> tuple[Any, PixelLayout, list[str]]:
                 if ds is None or not _is_image(ds):
                     raise ImageReadError(
                         f"{path.name} is not a DICOM file (no DICOM header, and its content does not parse as "
-                        "a DICOM image); re-export it as a DICOM file, or open a PNG/JPEG") from None
+                        "a DICOM image); re-export it as a DICOM file, or open a PNG/JPEG"
+                    ) from None
                 _recover_transfer_syntax(ds)
-                notes.append("the file has no DICOM File Meta header; read as "
-                             f"{ds.file_meta.TransferSyntaxUID.name}")
+                notes.append(f"the file has no DICOM File Meta header; read as {ds.file_meta.TransferSyntaxUID.name}")
             notes.extend(caught)
             tsyntax = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
             if not tsyntax:
@@ -82,8 +82,7 @@ def read_dicom_header(path: Path) -> tuple[Any, PixelLayout, list[str]]:
                     raise DicomReadError(f"no {keyword} attribute: the file holds no image")
             implicit, little = _encoding(ds, tsyntax)
             check_pixel_module(ds, str(tsyntax))
-            layout = scan_pixel_data(f, ds, implicit=implicit, little=little,
-                                     frame_bytes=_native_frame_bytes(ds))
+            layout = scan_pixel_data(f, ds, implicit=implicit, little=little, frame_bytes=_native_frame_bytes(ds))
     except DicomReadError as exc:
         raise type(exc)(f"{path.name}: {exc}") from None
     except ImageReadError:
@@ -91,11 +90,15 @@ def read_dicom_header(path: Path) -> tuple[Any, PixelLayout, list[str]]:
     except FileNotFoundError:
         raise ImageReadError(f"{path}: no such file") from None
     except MemoryError:  # a damaged length: pydicom sets aside memory for a value bigger than the file
-        raise DicomReadError(f"{path.name} could not be read as DICOM (an element claims more bytes than memory "
-                             "holds): the file is damaged; export it again from the scanner or PACS") from None
+        raise DicomReadError(
+            f"{path.name} could not be read as DICOM (an element claims more bytes than memory "
+            "holds): the file is damaged; export it again from the scanner or PACS"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - pydicom's parser raises many types on damaged bytes
-        raise DicomReadError(f"{path.name} could not be read as DICOM ({_library_text(exc)}): the file is "
-                             "damaged; export it again from the scanner or PACS") from None
+        raise DicomReadError(
+            f"{path.name} could not be read as DICOM ({_library_text(exc)}): the file is "
+            "damaged; export it again from the scanner or PACS"
+        ) from None
     return ds, layout, notes
 
 
@@ -166,20 +169,30 @@ class DicomSource:
         except ImageReadError:
             raise
         except Exception as exc:  # noqa: BLE001 - a header value pydicom read but that is unusable
-            raise DicomReadError(f"{path.name}: the header could not be understood ({_library_text(exc)}); "
-                                 "export the image again from the scanner or PACS") from None
+            raise DicomReadError(
+                f"{path.name}: the header could not be understood ({_library_text(exc)}); "
+                "export the image again from the scanner or PACS"
+            ) from None
 
     def _info(self, ds: Any, tsyntax: Any, notes: list[str]) -> ImageInfo:
         path = self.path
         frames = len(self.layout.frames)
         frame_time_ms, frame_times_ms, timing_notes = cine_timing(ds, frames)
         return ImageInfo(
-            path=str(path), modality=_str(ds.get("Modality")), rows=int(ds.Rows), columns=int(ds.Columns),
-            frames=frames, samples_per_pixel=int(ds.get("SamplesPerPixel") or 1),
-            photometric=_str(ds.get("PhotometricInterpretation")), transfer_syntax_uid=str(tsyntax),
-            sop_instance_uid=_str(ds.get("SOPInstanceUID")), sop_class_uid=_str(ds.get("SOPClassUID")),
-            frame_time_ms=frame_time_ms, frame_times_ms=frame_times_ms,
-            regions=regions_from_dataset(ds), calibration=calibration_from_dataset(ds),
+            path=str(path),
+            modality=_str(ds.get("Modality")),
+            rows=int(ds.Rows),
+            columns=int(ds.Columns),
+            frames=frames,
+            samples_per_pixel=int(ds.get("SamplesPerPixel") or 1),
+            photometric=_str(ds.get("PhotometricInterpretation")),
+            transfer_syntax_uid=str(tsyntax),
+            sop_instance_uid=_str(ds.get("SOPInstanceUID")),
+            sop_class_uid=_str(ds.get("SOPClassUID")),
+            frame_time_ms=frame_time_ms,
+            frame_times_ms=frame_times_ms,
+            regions=regions_from_dataset(ds),
+            calibration=calibration_from_dataset(ds),
             notes=tuple(notes) + timing_notes,
         )
 
@@ -200,11 +213,15 @@ class DicomSource:
         except ImageReadError:
             raise
         except MemoryError:
-            raise DicomReadError(f"{self.path.name}: frame {index} is too large to decode in the memory "
-                                 "available; close other programs or use a smaller export") from None
+            raise DicomReadError(
+                f"{self.path.name}: frame {index} is too large to decode in the memory "
+                "available; close other programs or use a smaller export"
+            ) from None
         except Exception as exc:  # noqa: BLE001 - decoder plugins raise many types on damaged data
-            raise DicomReadError(f"{self.path.name}: frame {index} could not be decoded ({_library_text(exc)}): "
-                                 "the pixel data does not match its header; export the image again") from None
+            raise DicomReadError(
+                f"{self.path.name}: frame {index} could not be decoded ({_library_text(exc)}): "
+                "the pixel data does not match its header; export the image again"
+            ) from None
 
     def _decode_bit_packed(self, index: int) -> np.ndarray:
         from pydicom.pixels import pixel_array

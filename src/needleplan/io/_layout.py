@@ -83,8 +83,9 @@ def scan_pixel_data(f: BinaryIO, ds: Any, *, implicit: bool, little: bool, frame
     if tag in FLOAT_PIXEL_DATA:
         raise DicomReadError("the file holds Float Pixel Data, which is not an ultrasound or CT image")
     if tag != PIXEL_DATA:
-        raise DicomReadError(f"expected Pixel Data (7FE0,0010) but found ({tag[0]:04X},{tag[1]:04X}); "
-                             "the file holds no image")
+        raise DicomReadError(
+            f"expected Pixel Data (7FE0,0010) but found ({tag[0]:04X},{tag[1]:04X}); the file holds no image"
+        )
     start = f.tell()
     if length != UNDEFINED:
         available = size - start
@@ -98,7 +99,8 @@ def scan_pixel_data(f: BinaryIO, ds: Any, *, implicit: bool, little: bool, frame
             if length < (bits + 7) // 8:
                 raise DicomReadError(
                     f"the Pixel Data holds {length} bytes but {frames} frame(s) of 1-bit "
-                    f"{ds.get('Rows')}x{ds.get('Columns')} need {(bits + 7) // 8}: the pixel data is truncated")
+                    f"{ds.get('Rows')}x{ds.get('Columns')} need {(bits + 7) // 8}: the pixel data is truncated"
+                )
             return PixelLayout(False, vr, tuple(((start, length),) for _ in range(frames)))
         needed = frame_bytes * frames
         if length < needed:
@@ -123,8 +125,10 @@ def _encapsulated_frames(f: BinaryIO, ds: Any, size: int, frames: int) -> tuple[
         if (group, elem) == SEQUENCE_DELIMITER:
             break
         if (group, elem) != ITEM or length == UNDEFINED:
-            raise DicomReadError(f"the compressed Pixel Data is malformed at byte {f.tell() - 8}: "
-                                 f"expected an item, found ({group:04X},{elem:04X})")
+            raise DicomReadError(
+                f"the compressed Pixel Data is malformed at byte {f.tell() - 8}: "
+                f"expected an item, found ({group:04X},{elem:04X})"
+            )
         offset = f.tell()
         if offset + length > size:
             raise DicomReadError(

@@ -33,8 +33,13 @@ _THREE_SAMPLES = ("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_PARTIAL_420", "YBR_PAR
 _NATIVE_BITS = (1, 8, 16, 32)
 _JPEG_BASELINE = "1.2.840.10008.1.2.4.50"
 # JPEG (Extended, Lossless, JPEG-LS): 8 or 16 bits allocated; GDCM aborts on 32 and on 8 with fewer stored
-_JPEG_FAMILY = ("1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70",
-                "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81")
+_JPEG_FAMILY = (
+    "1.2.840.10008.1.2.4.51",
+    "1.2.840.10008.1.2.4.57",
+    "1.2.840.10008.1.2.4.70",
+    "1.2.840.10008.1.2.4.80",
+    "1.2.840.10008.1.2.4.81",
+)
 _RLE = "1.2.840.10008.1.2.5"
 _ACTION = "the image header is damaged; export the image again from the scanner or PACS"
 
@@ -146,20 +151,22 @@ def _check_palette(ds: Any) -> None:
             raise _bad(f"the {colour.lower()} palette has no lookup table data")
         needed = (entries or 65536) * bits // 8  # 0 entries means 65536 (PS3.3 C.7.6.3.1.5)
         if data is not None and len(data) < needed:
-            raise _bad(f"the {colour.lower()} palette holds {len(data)} bytes for {entries or 65536} "
-                       f"{bits}-bit entries ({needed} bytes)")
+            raise _bad(
+                f"the {colour.lower()} palette holds {len(data)} bytes for {entries or 65536} "
+                f"{bits}-bit entries ({needed} bytes)"
+            )
 
 
 def _check_codec(tsyntax: str, allocated: int, stored: int) -> None:
     if tsyntax == _JPEG_BASELINE and (allocated, stored) != (8, 8):
-        raise _bad(f"JPEG Baseline holds 8-bit images, the header says Bits Allocated {allocated}, "
-                   f"Bits Stored {stored}")
+        raise _bad(
+            f"JPEG Baseline holds 8-bit images, the header says Bits Allocated {allocated}, Bits Stored {stored}"
+        )
     if tsyntax in _JPEG_FAMILY:
         if allocated not in (8, 16):
             raise _bad(f"Bits Allocated {allocated} cannot hold a JPEG image (8 or 16 expected)")
         if allocated == 8 and stored != 8:
-            raise _bad(f"Bits Stored {stored} with Bits Allocated 8 cannot hold a JPEG image "
-                       "(8 stored bits expected)")
+            raise _bad(f"Bits Stored {stored} with Bits Allocated 8 cannot hold a JPEG image (8 stored bits expected)")
     if tsyntax == _RLE and allocated not in (8, 16, 32):
         raise _bad(f"Bits Allocated {allocated} cannot hold an RLE image (8, 16 or 32 expected)")
     if allocated == 1:

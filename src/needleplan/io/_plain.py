@@ -14,8 +14,10 @@ from needleplan.io._model import ImageInfo
 __all__ = ["PlainSource", "looks_like_plain_image", "file_head"]
 
 _MAGIC = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG"}
-PLAIN_REASON = ("a plain {fmt} image carries no calibration; calibrate with two points of known "
-                "distance (e.g. two 1 cm ticks of the depth ruler)")
+PLAIN_REASON = (
+    "a plain {fmt} image carries no calibration; calibrate with two points of known "
+    "distance (e.g. two 1 cm ticks of the depth ruler)"
+)
 
 
 def file_head(path: Path, size: int) -> bytes:
@@ -48,13 +50,29 @@ class PlainSource:
         except (UnidentifiedImageError, OSError, ValueError) as exc:
             raise ImageReadError(f"{path.name}: not a readable {fmt} image ({' '.join(str(exc).split())})") from None
         self._grey = mode in ("L", "I;16", "I;16B", "I;16L", "I", "1")
-        cal = Calibration(source="NONE", spacing_mm=None, origin_px=(0.0, 0.0), region_index=None, region_box_px=None,
-                          reason=PLAIN_REASON.format(fmt=fmt))
+        cal = Calibration(
+            source="NONE",
+            spacing_mm=None,
+            origin_px=(0.0, 0.0),
+            region_index=None,
+            region_box_px=None,
+            reason=PLAIN_REASON.format(fmt=fmt),
+        )
         self.info = ImageInfo(
-            path=str(path), modality=None, rows=rows, columns=columns, frames=frames,
-            samples_per_pixel=1 if self._grey else 3, photometric="MONOCHROME2" if self._grey else "RGB",
-            transfer_syntax_uid=None, sop_instance_uid=None, sop_class_uid=None,
-            frame_time_ms=None, frame_times_ms=None, regions=(), calibration=cal,
+            path=str(path),
+            modality=None,
+            rows=rows,
+            columns=columns,
+            frames=frames,
+            samples_per_pixel=1 if self._grey else 3,
+            photometric="MONOCHROME2" if self._grey else "RGB",
+            transfer_syntax_uid=None,
+            sop_instance_uid=None,
+            sop_class_uid=None,
+            frame_time_ms=None,
+            frame_times_ms=None,
+            regions=(),
+            calibration=cal,
         )
 
     def decode(self, index: int) -> np.ndarray:

@@ -29,8 +29,16 @@ from needleplan.io._plain import file_head
 from needleplan.io._timing import cine_timing
 from needleplan.io._video_stream import VideoIndex, VideoStream
 
-__all__ = ["VIDEO_TRANSFER_SYNTAXES", "VideoIndex", "VideoStream", "PlainVideoSource", "DicomVideoSource",
-           "looks_like_video", "is_video_dicom", "PLAIN_VIDEO_REASON"]
+__all__ = [
+    "VIDEO_TRANSFER_SYNTAXES",
+    "VideoIndex",
+    "VideoStream",
+    "PlainVideoSource",
+    "DicomVideoSource",
+    "looks_like_video",
+    "is_video_dicom",
+    "PLAIN_VIDEO_REASON",
+]
 
 VIDEO_TRANSFER_SYNTAXES: dict[str, str] = {
     "1.2.840.10008.1.2.4.100": "mpeg2video",  # MPEG2 Main Profile / Main Level
@@ -43,8 +51,10 @@ VIDEO_TRANSFER_SYNTAXES: dict[str, str] = {
     "1.2.840.10008.1.2.4.107": "hevc",  # HEVC/H.265 Main Profile / Level 5.1
     "1.2.840.10008.1.2.4.108": "hevc",  # HEVC/H.265 Main 10 Profile / Level 5.1
 }
-PLAIN_VIDEO_REASON = ("a plain {fmt} video carries no calibration; calibrate with two points of known "
-                      "distance (e.g. two 1 cm ticks of the depth ruler)")
+PLAIN_VIDEO_REASON = (
+    "a plain {fmt} video carries no calibration; calibrate with two points of known "
+    "distance (e.g. two 1 cm ticks of the depth ruler)"
+)
 _ISO_BOXES = (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip")
 
 
@@ -78,12 +88,29 @@ class PlainVideoSource:
         ix = self.video.index
         times = ix.frame_times_ms()
         step = round(times[-1] / (len(times) - 1), 6) if times else None
-        cal = Calibration(source="NONE", spacing_mm=None, origin_px=(0.0, 0.0), region_index=None, region_box_px=None,
-                          reason=PLAIN_VIDEO_REASON.format(fmt=fmt))
+        cal = Calibration(
+            source="NONE",
+            spacing_mm=None,
+            origin_px=(0.0, 0.0),
+            region_index=None,
+            region_box_px=None,
+            reason=PLAIN_VIDEO_REASON.format(fmt=fmt),
+        )
         self.info = ImageInfo(
-            path=str(path), modality=None, rows=ix.rows, columns=ix.columns, frames=ix.frames,
-            samples_per_pixel=3, photometric="RGB", transfer_syntax_uid=None, sop_instance_uid=None,
-            sop_class_uid=None, frame_time_ms=step, frame_times_ms=times, regions=(), calibration=cal,
+            path=str(path),
+            modality=None,
+            rows=ix.rows,
+            columns=ix.columns,
+            frames=ix.frames,
+            samples_per_pixel=3,
+            photometric="RGB",
+            transfer_syntax_uid=None,
+            sop_instance_uid=None,
+            sop_class_uid=None,
+            frame_time_ms=step,
+            frame_times_ms=times,
+            regions=(),
+            calibration=cal,
             notes=(f"{fmt} video, {ix.codec} codec, decoded with FFmpeg (PyAV)",),
         )
 
@@ -108,22 +135,35 @@ class DicomVideoSource:
         ix = self.video.index
         expected = VIDEO_TRANSFER_SYNTAXES[tsyntax]
         if ix.codec != expected:
-            raise UnsupportedCodecError(f"{path.name}: transfer syntax {tsyntax} promises {expected} but the "
-                                        f"stream is {ix.codec}; the file is inconsistent, export it again")
+            raise UnsupportedCodecError(
+                f"{path.name}: transfer syntax {tsyntax} promises {expected} but the "
+                f"stream is {ix.codec}; the file is inconsistent, export it again"
+            )
         if (ix.rows, ix.columns) != (int(ds.Rows), int(ds.Columns)):
-            raise ImageReadError(f"{path.name}: the video's frames are {ix.rows}x{ix.columns} but the header says "
-                                 f"{ds.Rows}x{ds.Columns}; the ultrasound regions would not fit, export it again")
+            raise ImageReadError(
+                f"{path.name}: the video's frames are {ix.rows}x{ix.columns} but the header says "
+                f"{ds.Rows}x{ds.Columns}; the ultrasound regions would not fit, export it again"
+            )
         declared = int(ds.get("NumberOfFrames") or 1)
         if declared != ix.frames:
-            notes.append(f"the header says {declared} frames, the video stream holds {ix.frames}; "
-                         "the stream's count is used")
+            notes.append(
+                f"the header says {declared} frames, the video stream holds {ix.frames}; the stream's count is used"
+            )
         frame_time_ms, frame_times_ms, timing_notes = cine_timing(ds, ix.frames)
         self.info = ImageInfo(
-            path=str(path), modality=_str(ds.get("Modality")), rows=ix.rows, columns=ix.columns,
-            frames=ix.frames, samples_per_pixel=3, photometric=_str(ds.get("PhotometricInterpretation")),
-            transfer_syntax_uid=tsyntax, sop_instance_uid=_str(ds.get("SOPInstanceUID")),
-            sop_class_uid=_str(ds.get("SOPClassUID")), frame_time_ms=frame_time_ms,
-            frame_times_ms=frame_times_ms, regions=regions_from_dataset(ds),
+            path=str(path),
+            modality=_str(ds.get("Modality")),
+            rows=ix.rows,
+            columns=ix.columns,
+            frames=ix.frames,
+            samples_per_pixel=3,
+            photometric=_str(ds.get("PhotometricInterpretation")),
+            transfer_syntax_uid=tsyntax,
+            sop_instance_uid=_str(ds.get("SOPInstanceUID")),
+            sop_class_uid=_str(ds.get("SOPClassUID")),
+            frame_time_ms=frame_time_ms,
+            frame_times_ms=frame_times_ms,
+            regions=regions_from_dataset(ds),
             calibration=calibration_from_dataset(ds),
             notes=(*notes, f"{ix.codec} video stream, decoded with FFmpeg (PyAV)", *timing_notes),
         )

@@ -34,7 +34,8 @@ def _pyav() -> Any:
     except ImportError:
         raise UnsupportedCodecError(
             "video cines (MP4/MOV/AVI, DICOM MPEG-2/H.264/HEVC) need PyAV: pip install 'needleplan[video]' "
-            "(or pip install av); see docs/decoders.md for its licence") from None
+            "(or pip install av); see docs/decoders.md for its licence"
+        ) from None
     return av
 
 
@@ -43,6 +44,7 @@ __all__ = ["VideoIndex", "VideoStream"]
 _NO_PTS_FORMATS = ("avi", "h264", "hevc")  # the mpegvideo parser derives real ones from the stream
 _BARE_FORMATS = ("h264", "hevc", "mpegvideo")  # elementary streams: no index to seek with
 _IDR_NAL_TYPES = {"h264": (5,), "hevc": (19, 20)}  # IDR pictures: a clean cut in decode and display order
+
 
 @dataclass(frozen=True, slots=True)
 class VideoIndex:
@@ -88,8 +90,11 @@ class VideoIndex:
         else:
             target = self.display_pts[index]
             # display_pts exist only when every packet has a timestamp, so ``p is None`` never drops one
-            candidates = [k for k, (key, p) in enumerate(zip(self.keyframe, self.pts, strict=True))
-                          if key and p is not None and p <= target]
+            candidates = [
+                k
+                for k, (key, p) in enumerate(zip(self.keyframe, self.pts, strict=True))
+                if key and p is not None and p <= target
+            ]
         return candidates[-1] if candidates else 0
 
     def frame_times_ms(self) -> tuple[float, ...] | None:
@@ -157,8 +162,10 @@ class VideoStream:
         try:
             return av.open(self._opener(), mode="r")
         except (av.FFmpegError, OSError, ValueError) as exc:
-            raise ImageReadError(f"{self.label} is not a readable video (FFmpeg: {_av_error(exc)}); "
-                                 "it may be damaged or cut off, copy or export it again") from None
+            raise ImageReadError(
+                f"{self.label} is not a readable video (FFmpeg: {_av_error(exc)}); "
+                "it may be damaged or cut off, copy or export it again"
+            ) from None
 
     def _build_index(self) -> VideoIndex:
         av = _pyav()
@@ -169,8 +176,10 @@ class VideoStream:
             stream = container.streams.video[0]
             codec = stream.codec_context
             if codec is None or not codec.name:
-                raise UnsupportedCodecError(f"{self.label}: no installed FFmpeg decoder for its video codec "
-                                            f"({stream.codec_tag or 'unknown'}); export it as H.264 MP4")
+                raise UnsupportedCodecError(
+                    f"{self.label}: no installed FFmpeg decoder for its video codec "
+                    f"({stream.codec_tag or 'unknown'}); export it as H.264 MP4"
+                )
             sha = hashlib.sha256()
             flagged: list[bool] = []  # the container's key frame flag
             idr: list[bool] = []  # an IDR picture (H.264/HEVC), else the flag
@@ -185,13 +194,16 @@ class VideoStream:
                     idr.append(flagged[-1] and _is_idr(data, codec.name))
                     pts.append(packet.pts)
             except av.FFmpegError as exc:
-                raise ImageReadError(f"{self.label}: the video stream is damaged after {len(pts)} frame(s) "
-                                     f"(FFmpeg: {_av_error(exc)}); copy or export it again") from None
+                raise ImageReadError(
+                    f"{self.label}: the video stream is damaged after {len(pts)} frame(s) "
+                    f"(FFmpeg: {_av_error(exc)}); copy or export it again"
+                ) from None
             if not pts:
                 raise ImageReadError(f"{self.label}: the video stream holds no frames")
             if not codec.width or not codec.height:
-                raise ImageReadError(f"{self.label}: the video stream does not say its frame size; "
-                                     "it is damaged or not a video")
+                raise ImageReadError(
+                    f"{self.label}: the video stream does not say its frame size; it is damaged or not a video"
+                )
             # AVI and bare elementary streams carry no presentation timestamps (AVI's are the decode
             # order): display order is then counted from a key frame, timing is the frame rate
             has_pts = all(p is not None for p in pts) and container.format.name not in _NO_PTS_FORMATS
@@ -200,10 +212,15 @@ class VideoStream:
             keyframe = [True, *(flagged if has_pts else idr)[1:]]
             timestamps = [p for p in pts if p is not None]  # all of them when has_pts
             return VideoIndex(
-                codec=codec.name, rows=int(codec.height), columns=int(codec.width), keyframe=tuple(keyframe),
-                pts=tuple(pts), display_pts=tuple(sorted(timestamps)) if has_pts else None,
+                codec=codec.name,
+                rows=int(codec.height),
+                columns=int(codec.width),
+                keyframe=tuple(keyframe),
+                pts=tuple(pts),
+                display_pts=tuple(sorted(timestamps)) if has_pts else None,
                 time_base=float(stream.time_base) if has_pts and stream.time_base else None,
-                frame_rate=float(rate) if rate else None, stream_sha256=sha.hexdigest(),
+                frame_rate=float(rate) if rate else None,
+                stream_sha256=sha.hexdigest(),
                 seekable=has_pts and container.format.name not in _BARE_FORMATS,
             )
 
@@ -262,20 +279,26 @@ class VideoStream:
                         arr = picture.to_ndarray(format="rgb24")
                         break
                     if shown > index:  # a stream whose order is not what its index said
-                        raise ImageReadError(f"{self.label}: frame {index} could not be decoded: the decoder "
-                                             "skipped it (a damaged or open group of pictures); export the video again")
+                        raise ImageReadError(
+                            f"{self.label}: frame {index} could not be decoded: the decoder "
+                            "skipped it (a damaged or open group of pictures); export the video again"
+                        )
             except av.FFmpegError as exc:
                 self._cursor = None
                 cursor.close()
-                raise ImageReadError(f"{self.label}: frame {index} could not be decoded (FFmpeg: {_av_error(exc)}); "
-                                     "the video is damaged, copy or export it again") from None
+                raise ImageReadError(
+                    f"{self.label}: frame {index} could not be decoded (FFmpeg: {_av_error(exc)}); "
+                    "the video is damaged, copy or export it again"
+                ) from None
             except ImageReadError:
                 self._cursor = None
                 cursor.close()
                 raise
         if arr.shape[:2] != (ix.rows, ix.columns):
-            raise ImageReadError(f"{self.label}: frame {index} is {arr.shape[0]}x{arr.shape[1]}, the video's first is "
-                                 f"{ix.rows}x{ix.columns}; frames that change size are not supported")
+            raise ImageReadError(
+                f"{self.label}: frame {index} is {arr.shape[0]}x{arr.shape[1]}, the video's first is "
+                f"{ix.rows}x{ix.columns}; frames that change size are not supported"
+            )
         return arr
 
     def _start_for(self, index: int) -> int:
@@ -318,8 +341,10 @@ class _Cursor:
         """(display index, picture) of the next picture in display order; ImageReadError at the end."""
         while not self.pending:
             if self.finished:
-                raise ImageReadError(f"{video.label}: the video ends before the frame asked for; "
-                                     "it is damaged or cut off, export it again")
+                raise ImageReadError(
+                    f"{video.label}: the video ends before the frame asked for; "
+                    "it is damaged or cut off, export it again"
+                )
             packet = next(self.packets, None)
             if packet is None:
                 self.finished = True

@@ -12,5 +12,16 @@ from needleplan.library.recovery import rebuild, verify
 from needleplan.library.store import Library
 from needleplan.library.workflow import STATUSES
 
-__all__ = ["Library", "Outcome", "PRIOR_POOR_OUTCOME", "STATUSES", "Recheck", "default_library_dir",
-           "diff_findings", "format_side_by_side", "recheck_plan", "rebuild", "verify"]
+__all__ = [
+    "Library",
+    "Outcome",
+    "PRIOR_POOR_OUTCOME",
+    "STATUSES",
+    "Recheck",
+    "default_library_dir",
+    "diff_findings",
+    "format_side_by_side",
+    "recheck_plan",
+    "rebuild",
+    "verify",
+]

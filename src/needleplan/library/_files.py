@@ -85,8 +85,9 @@ def read_json(path: Path) -> dict:
     try:
         obj = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise LibraryError(f"library file {path} is damaged (not valid JSON: {exc}); "
-                           "restore it from a backup or remove it") from exc
+        raise LibraryError(
+            f"library file {path} is damaged (not valid JSON: {exc}); restore it from a backup or remove it"
+        ) from exc
     if not isinstance(obj, dict):
         raise LibraryError(f"library file {path} is damaged (expected a JSON object)")
     return obj

@@ -16,8 +16,7 @@ from typing import Any
 from needleplan.errors import LibraryError
 from needleplan.vocabulary import Severity
 
-__all__ = ["connect", "SCHEMA_VERSION", "SEVERITY_RANK", "plan_row_values", "query_plans",
-           "PLAN_COLUMNS"]
+__all__ = ["connect", "SCHEMA_VERSION", "SEVERITY_RANK", "plan_row_values", "query_plans", "PLAN_COLUMNS"]
 
 SCHEMA_VERSION = 1
 
@@ -26,10 +25,26 @@ SCHEMA_VERSION = 1
 SEVERITY_RANK: dict[str, int] = {s.value: len(Severity) - i for i, s in enumerate(Severity)}
 
 PLAN_COLUMNS = (
-    "id", "patient_id", "site", "side", "created", "author", "status", "revision",
-    "worst_severity", "worst_rank", "worst_code", "finding_codes", "sop_instance_uid",
-    "frame_index", "pixel_sha256", "image_path", "reviewer", "updated",
-    "outcome_poor", "outcome_summary",
+    "id",
+    "patient_id",
+    "site",
+    "side",
+    "created",
+    "author",
+    "status",
+    "revision",
+    "worst_severity",
+    "worst_rank",
+    "worst_code",
+    "finding_codes",
+    "sop_instance_uid",
+    "frame_index",
+    "pixel_sha256",
+    "image_path",
+    "reviewer",
+    "updated",
+    "outcome_poor",
+    "outcome_summary",
 )
 
 _SCHEMA = f"""
@@ -76,21 +91,22 @@ def connect(db_path: Path, *, create: bool) -> sqlite3.Connection:
             conn = sqlite3.connect(db_path, timeout=30.0, isolation_level=None)
         else:
             # mode=rw: never creates the file; SQLite falls back to read-only on a read-only disk
-            conn = sqlite3.connect(f"file:{db_path}?mode=rw", uri=True, timeout=30.0,
-                                   isolation_level=None)
+            conn = sqlite3.connect(f"file:{db_path}?mode=rw", uri=True, timeout=30.0, isolation_level=None)
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=OFF")
         if create:
             conn.executescript(_SCHEMA)
         row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
     except sqlite3.DatabaseError as exc:
-        raise LibraryError(f"cannot open the library index {db_path}: {exc}; "
-                           "check the folder is writable or choose another with --library DIR") \
-            from exc
+        raise LibraryError(
+            f"cannot open the library index {db_path}: {exc}; "
+            "check the folder is writable or choose another with --library DIR"
+        ) from exc
     if row is None or int(row[0]) > SCHEMA_VERSION:
         conn.close()
-        raise LibraryError(f"{db_path} is not a needleplan library index of version "
-                           f"{SCHEMA_VERSION} or older; upgrade needleplan")
+        raise LibraryError(
+            f"{db_path} is not a needleplan library index of version {SCHEMA_VERSION} or older; upgrade needleplan"
+        )
     return conn
 
 
@@ -102,22 +118,31 @@ def plan_row_values(row: Mapping[str, Any]) -> tuple:
 def upsert_plan(conn: sqlite3.Connection, row: Mapping[str, Any]) -> None:
     """Insert or replace the summary row of one plan."""
     placeholders = ",".join("?" for _ in PLAN_COLUMNS)
-    conn.execute(f"INSERT OR REPLACE INTO plans({','.join(PLAN_COLUMNS)}) VALUES ({placeholders})",
-                 plan_row_values(row))
+    conn.execute(
+        f"INSERT OR REPLACE INTO plans({','.join(PLAN_COLUMNS)}) VALUES ({placeholders})", plan_row_values(row)
+    )
 
 
 def insert_event(conn: sqlite3.Connection, plan_id: int, event: Mapping[str, Any], file: str) -> None:
     """Record one event (revision, status change, outcome) in the index."""
     conn.execute(
-        "INSERT OR REPLACE INTO events(plan_id, seq, kind, revision, at, by, file, payload) "
-        "VALUES (?,?,?,?,?,?,?,?)",
-        (plan_id, event["seq"], event["kind"], event["revision"], event.get("at"),
-         event.get("by"), file, json.dumps(event, sort_keys=True)),
+        "INSERT OR REPLACE INTO events(plan_id, seq, kind, revision, at, by, file, payload) VALUES (?,?,?,?,?,?,?,?)",
+        (
+            plan_id,
+            event["seq"],
+            event["kind"],
+            event["revision"],
+            event.get("at"),
+            event.get("by"),
+            file,
+            json.dumps(event, sort_keys=True),
+        ),
     )
 
 
-def replace_findings(conn: sqlite3.Connection, plan_id: int, revision: int,
-                     findings: Iterable[Mapping[str, Any]]) -> None:
+def replace_findings(
+    conn: sqlite3.Connection, plan_id: int, revision: int, findings: Iterable[Mapping[str, Any]]
+) -> None:
     """Store the finding codes of one revision (for queries by code)."""
     conn.execute("DELETE FROM findings WHERE plan_id=? AND revision=?", (plan_id, revision))
     conn.executemany(
@@ -126,9 +151,16 @@ def replace_findings(conn: sqlite3.Connection, plan_id: int, revision: int,
     )
 
 
-def query_plans(conn: sqlite3.Connection, *, status: str | None = None, site: str | None = None,
-                patient_id: str | None = None, code: str | None = None,
-                limit: int | None = None, columns: tuple[str, ...] = PLAN_COLUMNS) -> list[dict]:
+def query_plans(
+    conn: sqlite3.Connection,
+    *,
+    status: str | None = None,
+    site: str | None = None,
+    patient_id: str | None = None,
+    code: str | None = None,
+    limit: int | None = None,
+    columns: tuple[str, ...] = PLAN_COLUMNS,
+) -> list[dict]:
     """Plans matching the filters, newest first, as dicts of ``columns`` (all by default)."""
     unknown = set(columns) - set(PLAN_COLUMNS)
     if unknown:

@@ -26,8 +26,17 @@ from pathlib import Path
 
 from needleplan.errors import LibraryError
 
-__all__ = ["default_library_dir", "revision_name", "event_name", "parse_name", "plan_dir_name",
-           "INDEX_NAME", "PLANS_DIR", "JOURNAL_DIR", "LIBRARY_ENV"]
+__all__ = [
+    "default_library_dir",
+    "revision_name",
+    "event_name",
+    "parse_name",
+    "plan_dir_name",
+    "INDEX_NAME",
+    "PLANS_DIR",
+    "JOURNAL_DIR",
+    "LIBRARY_ENV",
+]
 
 INDEX_NAME = "index.sqlite"
 PLANS_DIR = "plans"
@@ -85,10 +94,13 @@ def ensure_dirs(root: Path) -> None:
         try:
             path.mkdir(parents=True, exist_ok=True)
         except (NotADirectoryError, FileExistsError) as exc:
-            raise LibraryError(f"cannot create the library folder {path}: a file is in the way "
-                               f"({exc.filename}); choose another folder with --library DIR") \
-                from exc
+            raise LibraryError(
+                f"cannot create the library folder {path}: a file is in the way "
+                f"({exc.filename}); choose another folder with --library DIR"
+            ) from exc
         except OSError as exc:
-            raise LibraryError(f"cannot create the library folder {path}: "
-                               f"{exc.strerror or exc}; choose a writable folder with "
-                               "--library DIR") from exc
+            raise LibraryError(
+                f"cannot create the library folder {path}: "
+                f"{exc.strerror or exc}; choose a writable folder with "
+                "--library DIR"
+            ) from exc

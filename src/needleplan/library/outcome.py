@@ -46,8 +46,10 @@ class Outcome:
         for name in ("pain_before", "pain_after"):
             value = getattr(self, name)
             if value is not None and not 0 <= value <= 10:
-                raise LibraryError(f"{name.replace('_', ' ')} {value} is outside the 0-10 pain "
-                                   "scale; give a score from 0 (no pain) to 10")
+                raise LibraryError(
+                    f"{name.replace('_', ' ')} {value} is outside the 0-10 pain "
+                    "scale; give a score from 0 (no pain) to 10"
+                )
         if self.relief_days is not None and self.relief_days < 0:
             raise LibraryError(f"relief duration {self.relief_days} days is negative")
 
@@ -62,8 +64,7 @@ class Outcome:
     def is_poor(self) -> bool:
         """Less than 30 % relief, or any complication."""
         fraction = self.relief_fraction
-        return bool(self.complications) or (fraction is not None
-                                             and fraction < POOR_RELIEF_FRACTION)
+        return bool(self.complications) or (fraction is not None and fraction < POOR_RELIEF_FRACTION)
 
     def summary(self) -> str:
         """One line, e.g. ``pain 8 -> 7 (12% relief), relief 3 days, complications: bruising``."""
@@ -80,16 +81,22 @@ class Outcome:
         return ", ".join(parts) or "no outcome recorded"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"pain_before": self.pain_before, "pain_after": self.pain_after,
-                "relief_days": self.relief_days, "complications": list(self.complications)}
+        return {
+            "pain_before": self.pain_before,
+            "pain_after": self.pain_after,
+            "relief_days": self.relief_days,
+            "complications": list(self.complications),
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Outcome:
         try:
-            return cls(pain_before=_opt_float(d.get("pain_before")),
-                       pain_after=_opt_float(d.get("pain_after")),
-                       relief_days=_opt_float(d.get("relief_days")),
-                       complications=tuple(str(c) for c in d.get("complications") or ()))
+            return cls(
+                pain_before=_opt_float(d.get("pain_before")),
+                pain_after=_opt_float(d.get("pain_after")),
+                relief_days=_opt_float(d.get("relief_days")),
+                complications=tuple(str(c) for c in d.get("complications") or ()),
+            )
         except (TypeError, ValueError) as exc:
             raise LibraryError(f"outcome is malformed: {exc}") from exc
 
@@ -109,13 +116,13 @@ def prior_outcome_finding(earlier: list[Mapping[str, Any]], site: str) -> dict |
     """
     if not earlier:
         return None
-    cases = "; ".join(f"plan {r['id']} ({(r.get('created') or '')[:10]}): {r['outcome_summary']}"
-                      for r in earlier)
+    cases = "; ".join(f"plan {r['id']} ({(r.get('created') or '')[:10]}): {r['outcome_summary']}" for r in earlier)
     return {
         "code": PRIOR_POOR_OUTCOME.value,
         "severity": "info",
-        "message": (f"this patient had a poor result at {site} before ({cases}); repeating the "
-                    "same approach rarely helps and the diagnosis may need review"),
-        "values": {"plan_ids": [r["id"] for r in earlier],
-                   "relief_threshold_fraction": POOR_RELIEF_FRACTION},
+        "message": (
+            f"this patient had a poor result at {site} before ({cases}); repeating the "
+            "same approach rarely helps and the diagnosis may need review"
+        ),
+        "values": {"plan_ids": [r["id"] for r in earlier], "relief_threshold_fraction": POOR_RELIEF_FRACTION},
     }

@@ -17,8 +17,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["FindingChange", "MetricChange", "Recheck", "diff_findings", "diff_metrics",
-           "recheck_plan", "format_side_by_side"]
+__all__ = [
+    "FindingChange",
+    "MetricChange",
+    "Recheck",
+    "diff_findings",
+    "diff_metrics",
+    "recheck_plan",
+    "format_side_by_side",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +64,9 @@ def _key(finding: Mapping[str, Any]) -> str:
     return str(finding.get("code"))
 
 
-def diff_findings(saved: Sequence[Mapping[str, Any]],
-                  current: Sequence[Mapping[str, Any]]) -> tuple[FindingChange, ...]:
+def diff_findings(
+    saved: Sequence[Mapping[str, Any]], current: Sequence[Mapping[str, Any]]
+) -> tuple[FindingChange, ...]:
     """Pair saved and current findings by code (several of one code are paired in order)."""
     rows: list[FindingChange] = []
     pending: dict[Any, list[Mapping[str, Any]]] = {}
@@ -68,8 +76,7 @@ def diff_findings(saved: Sequence[Mapping[str, Any]],
         match = pending.get(_key(f))
         if match:
             cur = match.pop(0)
-            same = (cur.get("severity") == f.get("severity")
-                    and cur.get("message") == f.get("message"))
+            same = cur.get("severity") == f.get("severity") and cur.get("message") == f.get("message")
             rows.append(FindingChange(_key(f), f, cur, "same" if same else "changed"))
         else:
             rows.append(FindingChange(_key(f), f, None, "removed"))

@@ -49,8 +49,13 @@ def _patient_id(plan: Mapping[str, Any]) -> str | None:
     patient = plan.get("patient")
     if not isinstance(patient, Mapping):
         patient = {}
-    for source, key in ((patient, "id"), (patient, "patient_id"), (patient, "case_id"),
-                        (plan, "patient_id"), (plan, "case_id")):
+    for source, key in (
+        (patient, "id"),
+        (patient, "patient_id"),
+        (patient, "case_id"),
+        (plan, "patient_id"),
+        (plan, "case_id"),
+    ):
         value = source.get(key)
         if value not in (None, ""):
             return str(value)
@@ -84,8 +89,14 @@ def plan_summary(plan: Mapping[str, Any]) -> dict:
 
 def summarize_events(plan_id: int, events: Iterable[Mapping[str, Any]]) -> dict:
     """Replay a plan's events in order into its index row (status, reviewer, outcome, summary)."""
-    row: dict[str, Any] = {"id": plan_id, "status": DRAFT, "revision": 0, "reviewer": None,
-                           "outcome_poor": None, "outcome_summary": None}
+    row: dict[str, Any] = {
+        "id": plan_id,
+        "status": DRAFT,
+        "revision": 0,
+        "reviewer": None,
+        "outcome_poor": None,
+        "outcome_summary": None,
+    }
     for event in sorted(events, key=lambda e: e["seq"]):
         row["updated"] = event.get("at")
         if event["kind"] == "revision":

@@ -27,8 +27,17 @@ from needleplan.library.records import LIBRARY_KEY, library_block, plan_summary,
 if TYPE_CHECKING:
     from needleplan.library.store import Library
 
-__all__ = ["open_index", "recover_journal", "journal_markers", "reindex_plans", "rebuild", "verify",
-           "plan_dict", "revision_event", "index_event"]
+__all__ = [
+    "open_index",
+    "recover_journal",
+    "journal_markers",
+    "reindex_plans",
+    "rebuild",
+    "verify",
+    "plan_dict",
+    "revision_event",
+    "index_event",
+]
 
 
 def plan_dict(plan: Any) -> dict:
@@ -56,9 +65,15 @@ def plan_dict(plan: Any) -> dict:
 def revision_event(body: Mapping[str, Any]) -> dict:
     """The index event of a revision file."""
     block = library_block(body)
-    return {"kind": "revision", "seq": int(block["seq"]), "revision": int(block["revision"]),
-            "parent_revision": block.get("parent_revision"), "by": block.get("saved_by"),
-            "at": block.get("saved_at"), "summary": plan_summary(body)}
+    return {
+        "kind": "revision",
+        "seq": int(block["seq"]),
+        "revision": int(block["revision"]),
+        "parent_revision": block.get("parent_revision"),
+        "by": block.get("saved_by"),
+        "at": block.get("saved_at"),
+        "summary": plan_summary(body),
+    }
 
 
 def index_event(lib: Library, plan_id: int, event: Mapping[str, Any], file: str) -> None:
@@ -115,8 +130,10 @@ def open_index(root: Path, *, create: bool) -> tuple[sqlite3.Connection, Path | 
         if not _is_damaged_db(exc.__cause__ or exc):
             raise
         if not create:  # listing does not rewrite the library; say how to rebuild it
-            raise LibraryError(f"the library index {db_path} is damaged; rebuild it from the plan files with "
-                               "`needleplan library verify --repair`") from exc
+            raise LibraryError(
+                f"the library index {db_path} is damaged; rebuild it from the plan files with "
+                "`needleplan library verify --repair`"
+            ) from exc
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         kept = db_path.with_name(f"{INDEX_NAME}.damaged-{stamp}")
         os.replace(db_path, kept)
@@ -253,8 +270,7 @@ def _reindex_one(lib: Any, plan_id: int) -> list[str]:
     for event, name in events:
         idx.insert_event(lib.conn, plan_id, event, name)
         if event["kind"] == "revision":
-            idx.replace_findings(lib.conn, plan_id, event["revision"],
-                                 event["summary"]["findings"])
+            idx.replace_findings(lib.conn, plan_id, event["revision"], event["summary"]["findings"])
     _refresh_row(lib, plan_id)
     if not events:
         try:
@@ -301,9 +317,12 @@ def verify(lib: Library) -> list[str]:
         except sqlite3.Error:  # a read-only index: check without the lock
             pass
     try:
-        problems = [f"interrupted save waiting for recovery ({m.name}); any save, or "
-                    "`needleplan library verify --repair`, re-indexes its plan"
-                    for m in sorted(journal_markers(lib.root)) if _writer_gone(m)]
+        problems = [
+            f"interrupted save waiting for recovery ({m.name}); any save, or "
+            "`needleplan library verify --repair`, re-indexes its plan"
+            for m in sorted(journal_markers(lib.root))
+            if _writer_gone(m)
+        ]
         return problems + _verify_files(lib)
     finally:
         if locked:
@@ -327,8 +346,7 @@ def _verify_files(lib: Library) -> list[str]:
         for seq, name in files.items():
             if indexed.get(pid, {}).get(seq) != name:
                 problems.append(f"plan {pid}: {name} is on disk but not in the index")
-        leftovers = [n for n in os.listdir(folder) if n.endswith(".tmp")] if folder.is_dir() \
-            else []
+        leftovers = [n for n in os.listdir(folder) if n.endswith(".tmp")] if folder.is_dir() else []
         if leftovers:
             problems.append(f"plan {pid}: leftover temporary files {leftovers}")
     return problems

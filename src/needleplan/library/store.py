@@ -64,8 +64,10 @@ class Library:
         if create:
             ensure_dirs(self.root)
         elif not db_path.is_file():
-            raise LibraryError(f"no plan library at {self.root}; add a plan first with "
-                               "`needleplan library add PLAN` or give --library DIR")
+            raise LibraryError(
+                f"no plan library at {self.root}; add a plan first with "
+                "`needleplan library add PLAN` or give --library DIR"
+            )
         self._conn, self.rebuilt_from = recovery.open_index(self.root, create=create)
         self.uid = recovery.library_uid(self.root, create=create)
         #: plans re-indexed from a dead writer's journal markers on this open (writable opens only)
@@ -80,8 +82,9 @@ class Library:
             self.recovered = recovery.recover_journal(self)
         except Exception as exc:
             self._conn.close()
-            raise LibraryError(f"cannot recover interrupted saves in {self.root}: {exc}; "
-                               "open the library where it is writable") from exc
+            raise LibraryError(
+                f"cannot recover interrupted saves in {self.root}: {exc}; open the library where it is writable"
+            ) from exc
 
     # -- plumbing ------------------------------------------------------------------------------
     @property
@@ -106,8 +109,9 @@ class Library:
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except Exception as exc:  # sqlite3.OperationalError: read-only, locked
-            raise LibraryError(f"cannot write to the library index in {self.root}: {exc}; "
-                               "check the folder is writable (--library DIR)") from exc
+            raise LibraryError(
+                f"cannot write to the library index in {self.root}: {exc}; check the folder is writable (--library DIR)"
+            ) from exc
         marker = self.root / JOURNAL_DIR / f"{uuid.uuid4().hex}.json"
         state: dict[str, Any] = {"plan_id": plan_id, "marker": marker, "published": False}
         self._state = state
@@ -132,21 +136,21 @@ class Library:
                 raise LibraryError(
                     f"the library index in {self.root} could not be updated ({exc}); files "
                     "already written are kept and indexed when the library is next opened "
-                    "where it is writable") from exc
+                    "where it is writable"
+                ) from exc
             raise
         marker.unlink(missing_ok=True)
 
     def _current(self, plan_id: int) -> dict:
-        rows = self._conn.execute(f"SELECT {','.join(idx.PLAN_COLUMNS)} FROM plans WHERE id=?",
-                                  (plan_id,)).fetchall()
+        rows = self._conn.execute(f"SELECT {','.join(idx.PLAN_COLUMNS)} FROM plans WHERE id=?", (plan_id,)).fetchall()
         if not rows:
-            raise LibraryError(f"no plan with id {plan_id} in the library {self.root}; "
-                               "list them with `needleplan review`")
+            raise LibraryError(
+                f"no plan with id {plan_id} in the library {self.root}; list them with `needleplan review`"
+            )
         return dict(zip(idx.PLAN_COLUMNS, rows[0], strict=True))
 
     def _next_seq(self, plan_id: int) -> int:
-        row = self._conn.execute("SELECT MAX(seq) FROM events WHERE plan_id=?",
-                                 (plan_id,)).fetchone()
+        row = self._conn.execute("SELECT MAX(seq) FROM events WHERE plan_id=?", (plan_id,)).fetchone()
         return (row[0] or 0) + 1
 
     def _publish_event(self, plan_id: int, event: dict, name: str, body: dict) -> None:
@@ -157,7 +161,8 @@ class Library:
         except FileExistsError as exc:
             raise RevisionConflictError(
                 f"plan {plan_id} was changed by someone else at the same moment ({name} exists); "
-                "nothing was overwritten; open the plan again and redo your change") from exc
+                "nothing was overwritten; open the plan again and redo your change"
+            ) from exc
         recovery.index_event(self, plan_id, event, name)
 
     # -- saving plans --------------------------------------------------------------------------
@@ -171,14 +176,14 @@ class Library:
             try:
                 self.plan_dir(plan_id).mkdir()
             except OSError as exc:
-                raise LibraryError(f"cannot create a plan folder in {self.root / PLANS_DIR}: "
-                                   f"{exc.strerror or exc}; check the library is writable") \
-                    from exc
+                raise LibraryError(
+                    f"cannot create a plan folder in {self.root / PLANS_DIR}: "
+                    f"{exc.strerror or exc}; check the library is writable"
+                ) from exc
             self._write_revision(plan_id, plan_dict, 1, None, saved_by)
         return self.record(plan_id)
 
-    def save(self, plan_id: int, plan: Any, *, expected_revision: int,
-             saved_by: str | None = None) -> dict:
+    def save(self, plan_id: int, plan: Any, *, expected_revision: int, saved_by: str | None = None) -> dict:
         """Save a new revision over ``expected_revision``; the earlier revision is kept.
 
         Raises
@@ -190,13 +195,11 @@ class Library:
         """
         return self._save(plan_id, plan, expected_revision, saved_by, allow_approved=False)
 
-    def new_draft(self, plan_id: int, plan: Any, *, expected_revision: int,
-                  saved_by: str | None = None) -> dict:
+    def new_draft(self, plan_id: int, plan: Any, *, expected_revision: int, saved_by: str | None = None) -> dict:
         """Save a change to any plan, approved ones included, as a new draft revision."""
         return self._save(plan_id, plan, expected_revision, saved_by, allow_approved=True)
 
-    def _save(self, plan_id: int, plan: Any, expected: int, saved_by: str | None,
-              *, allow_approved: bool) -> dict:
+    def _save(self, plan_id: int, plan: Any, expected: int, saved_by: str | None, *, allow_approved: bool) -> dict:
         plan_dict = recovery.plan_dict(plan)
         with self._writing(plan_id):
             current = self._current(plan_id)
@@ -204,12 +207,14 @@ class Library:
                 raise RevisionConflictError(
                     f"plan {plan_id} is at revision {current['revision']}, saved by someone else "
                     f"after revision {expected} you started from; your change was not saved "
-                    "over it: open the plan again, redo the change and save")
+                    "over it: open the plan again, redo the change and save"
+                )
             if current["status"] == APPROVED and not allow_approved:
                 raise ReadOnlyPlanError(
                     f"plan {plan_id} revision {expected} is approved and read-only; "
                     "save the change as a new draft revision (needleplan library add "
-                    f"--new-draft {plan_id} PLAN)")
+                    f"--new-draft {plan_id} PLAN)"
+                )
             _check_same_image(plan_id, current, plan_dict)
             self._write_revision(plan_id, plan_dict, expected + 1, expected, saved_by)
         return self.record(plan_id)
@@ -221,15 +226,22 @@ class Library:
             plan_id += 1
         return plan_id
 
-    def _write_revision(self, plan_id: int, plan_dict: dict, revision: int,
-                        parent: int | None, saved_by: str | None) -> None:
+    def _write_revision(
+        self, plan_id: int, plan_dict: dict, revision: int, parent: int | None, saved_by: str | None
+    ) -> None:
         summary = plan_summary(plan_dict)
         earlier = self._poor_outcomes(summary["patient_id"], summary["site"], plan_id)
         extra = prior_outcome_finding(earlier, summary["site"] or "this site")
-        block = {"library_uid": self.uid, "plan_id": plan_id, "revision": revision,
-                 "seq": self._next_seq(plan_id),
-                 "parent_revision": parent, "saved_at": utc_now(), "saved_by": saved_by,
-                 "findings": [extra] if extra else []}
+        block = {
+            "library_uid": self.uid,
+            "plan_id": plan_id,
+            "revision": revision,
+            "seq": self._next_seq(plan_id),
+            "parent_revision": parent,
+            "saved_at": utc_now(),
+            "saved_by": saved_by,
+            "findings": [extra] if extra else [],
+        }
         body = {**plan_dict, LIBRARY_KEY: block}
         event = recovery.revision_event(body)
         self._publish_event(plan_id, event, revision_name(revision), body)
@@ -239,29 +251,33 @@ class Library:
             return []
         rows = self._conn.execute(
             "SELECT id, created, outcome_summary FROM plans WHERE patient_id=? AND site=? "
-            "AND outcome_poor=1 AND id<>? ORDER BY created", (patient_id, site, plan_id))
+            "AND outcome_poor=1 AND id<>? ORDER BY created",
+            (patient_id, site, plan_id),
+        )
         return [{"id": r[0], "created": r[1], "outcome_summary": r[2]} for r in rows]
 
     # -- review workflow and outcome -------------------------------------------------------------
-    def submit(self, plan_id: int, *, by: str | None = None, comment: str | None = None,
-               expected_revision: int | None = None) -> dict:
+    def submit(
+        self, plan_id: int, *, by: str | None = None, comment: str | None = None, expected_revision: int | None = None
+    ) -> dict:
         """Submit a draft for review."""
         return self._status(plan_id, "submit", by, comment, expected_revision)
 
-    def approve(self, plan_id: int, *, reviewer: str, comment: str | None = None,
-                expected_revision: int | None = None) -> dict:
+    def approve(
+        self, plan_id: int, *, reviewer: str, comment: str | None = None, expected_revision: int | None = None
+    ) -> dict:
         """Approve a submitted plan; it becomes read-only."""
         return self._status(plan_id, "approve", reviewer, comment, expected_revision)
 
-    def request_changes(self, plan_id: int, *, reviewer: str, comment: str,
-                        expected_revision: int | None = None) -> dict:
+    def request_changes(
+        self, plan_id: int, *, reviewer: str, comment: str, expected_revision: int | None = None
+    ) -> dict:
         """Send a submitted plan back to its author with a comment."""
         if not comment or not comment.strip():
             raise LibraryError("say what should change: --comment is required to request changes")
         return self._status(plan_id, "request_changes", reviewer, comment, expected_revision)
 
-    def _status(self, plan_id: int, action: str, by: str | None, comment: str | None,
-                expected: int | None) -> dict:
+    def _status(self, plan_id: int, action: str, by: str | None, comment: str | None, expected: int | None) -> dict:
         if action != "submit" and not (by and by.strip()):
             raise LibraryError("a review needs the reviewer's name: give --reviewer NAME")
         with self._writing(plan_id):
@@ -269,12 +285,21 @@ class Library:
             if expected is not None and current["revision"] != expected:
                 raise RevisionConflictError(
                     f"plan {plan_id} is now at revision {current['revision']}, not revision "
-                    f"{expected} you reviewed; open it again before you {action.replace('_', ' ')}")
+                    f"{expected} you reviewed; open it again before you {action.replace('_', ' ')}"
+                )
             new = next_status(current["status"], action)
             seq = self._next_seq(plan_id)
-            event = {"kind": "status", "seq": seq, "revision": current["revision"],
-                     "action": action, "from": current["status"], "to": new, "by": by,
-                     "at": utc_now(), "comment": comment}
+            event = {
+                "kind": "status",
+                "seq": seq,
+                "revision": current["revision"],
+                "action": action,
+                "from": current["status"],
+                "to": new,
+                "by": by,
+                "at": utc_now(),
+                "comment": comment,
+            }
             self._publish_event(plan_id, event, event_name(seq), event)
         return self.record(plan_id)
 
@@ -283,8 +308,14 @@ class Library:
         with self._writing(plan_id):
             current = self._current(plan_id)
             seq = self._next_seq(plan_id)
-            event = {"kind": "outcome", "seq": seq, "revision": current["revision"], "by": by,
-                     "at": utc_now(), "outcome": outcome.to_dict()}
+            event = {
+                "kind": "outcome",
+                "seq": seq,
+                "revision": current["revision"],
+                "by": by,
+                "at": utc_now(),
+                "outcome": outcome.to_dict(),
+            }
             self._publish_event(plan_id, event, event_name(seq), event)
         return self.record(plan_id)
 
@@ -305,15 +336,15 @@ class Library:
         """The plan dict of one revision (latest by default), with its ``library`` block."""
         path = self.revision_path(plan_id, revision)
         if not path.is_file():
-            raise LibraryError(f"plan {plan_id} has no revision file {path.name}; "
-                               "see `needleplan history ID` for its revisions")
+            raise LibraryError(
+                f"plan {plan_id} has no revision file {path.name}; see `needleplan history ID` for its revisions"
+            )
         return read_json(path)
 
     def history(self, plan_id: int) -> list[dict]:
         """Every event of a plan in order: revisions, status changes with comments, outcomes."""
         self._current(int(plan_id))
-        rows = self._conn.execute("SELECT payload FROM events WHERE plan_id=? ORDER BY seq",
-                                  (int(plan_id),)).fetchall()
+        rows = self._conn.execute("SELECT payload FROM events WHERE plan_id=? ORDER BY seq", (int(plan_id),)).fetchall()
         import json
 
         return [json.loads(r[0]) for r in rows]
@@ -326,4 +357,5 @@ def _check_same_image(plan_id: int, current: Mapping[str, Any], plan_dict: Mappi
         if before is not None and after is not None and before != after:
             raise ImageBindingError(
                 f"this plan is for another image than plan {plan_id} ({key} {after!r}, the plan "
-                f"was made on {before!r}); add it as a new plan with `needleplan library add`")
+                f"was made on {before!r}); add it as a new plan with `needleplan library add`"
+            )

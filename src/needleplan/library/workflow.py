@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from needleplan.errors import LibraryError
 
-__all__ = ["STATUSES", "ACTIONS", "next_status", "DRAFT", "SUBMITTED", "APPROVED",
-           "CHANGES_REQUESTED"]
+__all__ = ["STATUSES", "ACTIONS", "next_status", "DRAFT", "SUBMITTED", "APPROVED", "CHANGES_REQUESTED"]
 
 DRAFT = "draft"
 SUBMITTED = "submitted"

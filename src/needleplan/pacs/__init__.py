@@ -29,11 +29,25 @@ from needleplan.pacs.settings import PacsSettings, load_settings, settings_path
 from needleplan.pacs.store import StoreResult, encapsulated_pdf, store_instances, store_plan
 
 __all__ = [
-    "PacsSettings", "load_settings", "settings_path",
-    "PacsClient", "RetryPolicy", "connect",
-    "StudySummary", "InstanceRef", "search_studies", "list_instances", "parse_date_range",
-    "InstanceCache", "default_cache", "RetrieveResult", "retrieve",
-    "StoreResult", "store_instances", "store_plan", "encapsulated_pdf",
+    "PacsSettings",
+    "load_settings",
+    "settings_path",
+    "PacsClient",
+    "RetryPolicy",
+    "connect",
+    "StudySummary",
+    "InstanceRef",
+    "search_studies",
+    "list_instances",
+    "parse_date_range",
+    "InstanceCache",
+    "default_cache",
+    "RetrieveResult",
+    "retrieve",
+    "StoreResult",
+    "store_instances",
+    "store_plan",
+    "encapsulated_pdf",
     "DEFAULT_CACHE_LIMIT_MB",
 ]
 

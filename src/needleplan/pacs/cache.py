@@ -175,8 +175,15 @@ class InstanceCache:
         return path
 
     # -- writes ----------------------------------------------------------------------------
-    def add(self, study_uid: str, series_uid: str, sop_uid: str, write: Callable[[Path], None],
-            *, protect: Iterable[str] = ()) -> Path:
+    def add(
+        self,
+        study_uid: str,
+        series_uid: str,
+        sop_uid: str,
+        write: Callable[[Path], None],
+        *,
+        protect: Iterable[str] = (),
+    ) -> Path:
         """Write an instance through ``write(temp_path)``, then publish it atomically.
 
         ``protect`` names SOP Instance UIDs that eviction must keep (the retrieval in progress).
@@ -196,8 +203,12 @@ class InstanceCache:
             raise
         with self._locked():
             self._entries[sop_uid] = {
-                "path": final.relative_to(self.root).as_posix(), "size": size, "sha256": digest,
-                "last_used": time.time(), "study": study_uid, "series": series_uid,
+                "path": final.relative_to(self.root).as_posix(),
+                "size": size,
+                "sha256": digest,
+                "last_used": time.time(),
+                "study": study_uid,
+                "series": series_uid,
             }
             self._save_index()
             self._evict(set(protect) | {sop_uid})

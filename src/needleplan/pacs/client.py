@@ -115,8 +115,14 @@ class PacsClient:
             except (requests.RequestException, ValueError, KeyError) as exc:
                 if attempt + 1 < attempts and _retriable(exc):
                     delay = self.retry.delay_s(attempt)
-                    log.info("%s failed (%s); retry %d of %d in %.1f s", what, type(exc).__name__,
-                             attempt + 1, attempts - 1, delay)
+                    log.info(
+                        "%s failed (%s); retry %d of %d in %.1f s",
+                        what,
+                        type(exc).__name__,
+                        attempt + 1,
+                        attempts - 1,
+                        delay,
+                    )
                     time.sleep(delay)
                     continue
                 raise self.error(what, exc, attempts=attempt + 1) from None
@@ -128,16 +134,22 @@ class PacsClient:
         tries = f" after {attempts} attempts" if attempts > 1 else ""
         status = _status(exc)
         if isinstance(exc, requests.exceptions.SSLError):
-            why = (f"TLS with {host} failed (certificate not trusted, or the server does not speak https); "
-                   f"check the URL, or set ca_bundle / {ENV['ca_bundle']} to your hospital's CA file")
+            why = (
+                f"TLS with {host} failed (certificate not trusted, or the server does not speak https); "
+                f"check the URL, or set ca_bundle / {ENV['ca_bundle']} to your hospital's CA file"
+            )
         elif isinstance(exc, requests.Timeout):
             why = f"{host} did not answer within {self.settings.timeout_s:g} s{tries}; try again or raise timeout_s"
         elif isinstance(exc, (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):
-            why = (f"cannot reach {host} (server down or connection lost{tries}); "
-                   "check that the PACS is running and the URL")
+            why = (
+                f"cannot reach {host} (server down or connection lost{tries}); "
+                "check that the PACS is running and the URL"
+            )
         elif status in (401, 403):
-            why = (f"{host} refused the credentials (HTTP {status}); check {ENV['user']}/{ENV['password']} or "
-                   f"{ENV['token']} (or the settings file)")
+            why = (
+                f"{host} refused the credentials (HTTP {status}); check {ENV['user']}/{ENV['password']} or "
+                f"{ENV['token']} (or the settings file)"
+            )
         elif status == 404:
             why = f"{host} has no such object (HTTP 404); check the UIDs and the DICOMweb URL"
         elif status is not None:
@@ -148,8 +160,9 @@ class PacsClient:
         return PacsError(f"PACS {what} failed: {why}")
 
 
-def connect(settings: PacsSettings | None = None, *, url: str | None = None,
-            retry: RetryPolicy | None = None) -> PacsClient:
+def connect(
+    settings: PacsSettings | None = None, *, url: str | None = None, retry: RetryPolicy | None = None
+) -> PacsClient:
     """A :class:`PacsClient` from settings (default: :func:`~needleplan.pacs.settings.load_settings`).
 
     ``url`` overrides the settings' URL.

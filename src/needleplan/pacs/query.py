@@ -14,8 +14,16 @@ from needleplan.pacs.client import PacsClient
 __all__ = ["StudySummary", "InstanceRef", "parse_date_range", "search_studies", "list_instances"]
 
 _STUDY_FIELDS = (
-    "StudyInstanceUID", "PatientID", "PatientName", "StudyDate", "StudyTime", "StudyDescription",
-    "AccessionNumber", "ModalitiesInStudy", "NumberOfStudyRelatedSeries", "NumberOfStudyRelatedInstances",
+    "StudyInstanceUID",
+    "PatientID",
+    "PatientName",
+    "StudyDate",
+    "StudyTime",
+    "StudyDescription",
+    "AccessionNumber",
+    "ModalitiesInStudy",
+    "NumberOfStudyRelatedSeries",
+    "NumberOfStudyRelatedInstances",
 )
 
 
@@ -26,8 +34,8 @@ class StudySummary:
     study_instance_uid: str
     patient_id: str | None
     patient_name: str | None
-    study_date: str | None          # ISO "YYYY-MM-DD"
-    study_time: str | None          # as stored, "HHMMSS[.ffffff]"
+    study_date: str | None  # ISO "YYYY-MM-DD"
+    study_time: str | None  # as stored, "HHMMSS[.ffffff]"
     description: str | None
     accession_number: str | None
     modalities: tuple[str, ...]
@@ -87,8 +95,9 @@ def _one_date(text: str, whole: str) -> str:
             return _dt.datetime.strptime(text, fmt).strftime("%Y%m%d")
         except ValueError:
             continue
-    raise PacsError(f"date range {whole!r}: {text!r} is not a date; "
-                    "use YYYY, YYYYMMDD-YYYYMMDD or YYYY-MM-DD..YYYY-MM-DD")
+    raise PacsError(
+        f"date range {whole!r}: {text!r} is not a date; use YYYY, YYYYMMDD-YYYYMMDD or YYYY-MM-DD..YYYY-MM-DD"
+    )
 
 
 def parse_date_range(text: str) -> str:
@@ -149,8 +158,14 @@ PAGE_SIZE = 500
 MAX_RESULTS = 100_000
 
 
-def _paged(client: PacsClient, what: str, key_tag: str, fetch: Callable[[int, int], list[dict]], *,
-           max_items: int | None = None) -> list[dict]:
+def _paged(
+    client: PacsClient,
+    what: str,
+    key_tag: str,
+    fetch: Callable[[int, int], list[dict]],
+    *,
+    max_items: int | None = None,
+) -> list[dict]:
     """All results of a QIDO query, asked page by page with ``limit``/``offset``.
 
     Stops on a short page, at ``max_items``, or when a page brings nothing new (a server that
@@ -172,8 +187,14 @@ def _paged(client: PacsClient, what: str, key_tag: str, fetch: Callable[[int, in
     return results[:cap]
 
 
-def search_studies(client: PacsClient, *, patient_id: str | None = None, date: str | None = None,
-                   modality: str | None = "US", limit: int | None = None) -> list[StudySummary]:
+def search_studies(
+    client: PacsClient,
+    *,
+    patient_id: str | None = None,
+    date: str | None = None,
+    modality: str | None = "US",
+    limit: int | None = None,
+) -> list[StudySummary]:
     """QIDO-RS search for studies, newest first.
 
     Parameters
@@ -196,7 +217,9 @@ def search_studies(client: PacsClient, *, patient_id: str | None = None, date: s
     if modality:
         filters["ModalitiesInStudy"] = modality
     results = _paged(
-        client, "search studies", "0020000D",
+        client,
+        "search studies",
+        "0020000D",
         lambda page, offset: client.dicomweb.search_for_studies(
             search_filters=filters, fields=list(_STUDY_FIELDS), limit=page, offset=offset
         ),
@@ -207,16 +230,23 @@ def search_studies(client: PacsClient, *, patient_id: str | None = None, date: s
     return studies[:limit] if limit else studies
 
 
-def list_instances(client: PacsClient, study_uid: str, series_uid: str | None = None,
-                   sop_uid: str | None = None) -> list[InstanceRef]:
+def list_instances(
+    client: PacsClient, study_uid: str, series_uid: str | None = None, sop_uid: str | None = None
+) -> list[InstanceRef]:
     """The instances of a study, a series or one instance, ordered by series and instance number."""
     filters = {"SOPInstanceUID": sop_uid} if sop_uid else None
     what = f"list instances of study {study_uid}" + (f" series {series_uid}" if series_uid else "")
     items = _paged(
-        client, what, "00080018",
+        client,
+        what,
+        "00080018",
         lambda page, offset: client.dicomweb.search_for_instances(
-            study_instance_uid=study_uid, series_instance_uid=series_uid, search_filters=filters,
-            fields=["SeriesNumber", "InstanceNumber"], limit=page, offset=offset,
+            study_instance_uid=study_uid,
+            series_instance_uid=series_uid,
+            search_filters=filters,
+            fields=["SeriesNumber", "InstanceNumber"],
+            limit=page,
+            offset=offset,
         ),
     )
     refs = []
@@ -225,14 +255,23 @@ def list_instances(client: PacsClient, study_uid: str, series_uid: str | None = 
         series = _first(item, "0020000E") or series_uid
         if not sop or not series:
             continue
-        refs.append(InstanceRef(study_uid, str(series), str(sop),
-                                _int(_first(item, "00200011")), _int(_first(item, "00200013"))))
+        refs.append(
+            InstanceRef(
+                study_uid, str(series), str(sop), _int(_first(item, "00200011")), _int(_first(item, "00200013"))
+            )
+        )
     if sop_uid:
         refs = [r for r in refs if r.sop_instance_uid == sop_uid]
     if not refs:
         target = sop_uid or series_uid or study_uid
         raise PacsError(f"PACS has no instances for {target}; check the UIDs (needleplan pacs search lists studies)")
     big = 1 << 62
-    refs.sort(key=lambda r: (r.series_number if r.series_number is not None else big, r.series_instance_uid,
-                             r.instance_number if r.instance_number is not None else big, r.sop_instance_uid))
+    refs.sort(
+        key=lambda r: (
+            r.series_number if r.series_number is not None else big,
+            r.series_instance_uid,
+            r.instance_number if r.instance_number is not None else big,
+            r.sop_instance_uid,
+        )
+    )
     return refs

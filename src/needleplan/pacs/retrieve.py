@@ -45,13 +45,19 @@ class RetrieveResult:
 
     def to_dict(self) -> dict:
         """Plain JSON-ready dict."""
-        return {"paths": list(self.paths), "fetched": len(self.fetched), "reused": len(self.reused),
-                "bytes_fetched": self.bytes_fetched}
+        return {
+            "paths": list(self.paths),
+            "fetched": len(self.fetched),
+            "reused": len(self.reused),
+            "bytes_fetched": self.bytes_fetched,
+        }
 
 
 def _instance_url(client: PacsClient, ref: InstanceRef) -> str:
-    return (f"{client.url}/studies/{ref.study_instance_uid}/series/{ref.series_instance_uid}"
-            f"/instances/{ref.sop_instance_uid}")
+    return (
+        f"{client.url}/studies/{ref.study_instance_uid}/series/{ref.series_instance_uid}"
+        f"/instances/{ref.sop_instance_uid}"
+    )
 
 
 def _get_raw_instance(client: PacsClient, ref: InstanceRef) -> bytes:
@@ -64,8 +70,12 @@ def _get_raw_instance(client: PacsClient, ref: InstanceRef) -> bytes:
     """
     dw = client.dicomweb
     if not (hasattr(dw, "_http_get") and hasattr(dw, "_decode_multipart_message")):  # pragma: no cover
-        ds = dw.retrieve_instance(ref.study_instance_uid, ref.series_instance_uid, ref.sop_instance_uid,
-                                  media_types=(("application/dicom", "*"),))
+        ds = dw.retrieve_instance(
+            ref.study_instance_uid,
+            ref.series_instance_uid,
+            ref.sop_instance_uid,
+            media_types=(("application/dicom", "*"),),
+        )
         buffer = io.BytesIO()
         pydicom.dcmwrite(buffer, ds)
         return buffer.getvalue()
@@ -87,8 +97,9 @@ def _check_complete(raw: bytes, sop_uid: str) -> None:
         try:
             ds = pydicom.dcmread(io.BytesIO(raw))
         except Exception as exc:  # pydicom raises many types on damaged input
-            raise PacsError(f"instance {sop_uid} arrived damaged ({type(exc).__name__}); "
-                            "run the retrieval again") from None
+            raise PacsError(
+                f"instance {sop_uid} arrived damaged ({type(exc).__name__}); run the retrieval again"
+            ) from None
     if any("End of file" in str(w.message) for w in caught):
         raise PacsError(f"instance {sop_uid} arrived incomplete (cut inside its pixel data); run the retrieval again")
     if str(ds.get("SOPInstanceUID", "")) != sop_uid:
@@ -98,8 +109,10 @@ def _check_complete(raw: bytes, sop_uid: str) -> None:
         return
     expected = get_expected_length(ds, "bytes")
     if len(ds.PixelData) < expected:
-        raise PacsError(f"instance {sop_uid} arrived incomplete ({len(ds.PixelData)} of {expected} pixel bytes); "
-                        "run the retrieval again")
+        raise PacsError(
+            f"instance {sop_uid} arrived incomplete ({len(ds.PixelData)} of {expected} pixel bytes); "
+            "run the retrieval again"
+        )
 
 
 def _fetch_one(client: PacsClient, cache: InstanceCache, ref: InstanceRef, protect: set[str]) -> Path:
@@ -111,15 +124,22 @@ def _fetch_one(client: PacsClient, cache: InstanceCache, ref: InstanceRef, prote
             fh.write(raw)
 
     try:
-        return cache.add(ref.study_instance_uid, ref.series_instance_uid, ref.sop_instance_uid, write,
-                         protect=protect)
+        return cache.add(ref.study_instance_uid, ref.series_instance_uid, ref.sop_instance_uid, write, protect=protect)
     except OSError as exc:
-        raise PacsError(f"cannot write {ref.sop_instance_uid} into the cache {cache.root}: "
-                        f"{exc.strerror or exc}") from None
+        raise PacsError(
+            f"cannot write {ref.sop_instance_uid} into the cache {cache.root}: {exc.strerror or exc}"
+        ) from None
 
 
-def retrieve(client: PacsClient, cache: InstanceCache, study_uid: str, series_uid: str | None = None,
-             sop_uid: str | None = None, *, progress: Progress | None = None) -> RetrieveResult:
+def retrieve(
+    client: PacsClient,
+    cache: InstanceCache,
+    study_uid: str,
+    series_uid: str | None = None,
+    sop_uid: str | None = None,
+    *,
+    progress: Progress | None = None,
+) -> RetrieveResult:
     """Retrieve a study, a series, or one instance into ``cache``; return the local paths.
 
     Parameters
@@ -162,8 +182,10 @@ def retrieve(client: PacsClient, cache: InstanceCache, study_uid: str, series_ui
             except PacsError as exc:
                 if done == 1:
                     raise
-                raise PacsError(f"{exc} ({done - 1} of {len(refs)} instances are safely in {cache.root}; "
-                                "run the same retrieval again to continue from there)") from None
+                raise PacsError(
+                    f"{exc} ({done - 1} of {len(refs)} instances are safely in {cache.root}; "
+                    "run the same retrieval again to continue from there)"
+                ) from None
             fetched.append(ref.sop_instance_uid)
             bytes_fetched += path.stat().st_size
             status = "fetched"

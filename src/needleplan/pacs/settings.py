@@ -51,8 +51,19 @@ ENV = {
     "ca_bundle": "NEEDLEPLAN_PACS_CA_BUNDLE",
     "config": "NEEDLEPLAN_PACS_CONFIG",
 }
-_KEYS = {"url", "token", "user", "password", "ca_bundle", "verify_tls", "timeout_s", "cache_dir", "cache_limit_mb",
-         "reviewers", "organization"}
+_KEYS = {
+    "url",
+    "token",
+    "user",
+    "password",
+    "ca_bundle",
+    "verify_tls",
+    "timeout_s",
+    "cache_dir",
+    "cache_limit_mb",
+    "reviewers",
+    "organization",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,13 +101,12 @@ class PacsSettings:
     def checked_url(self) -> str:
         """The URL, refused when missing, not http(s), or carrying credentials."""
         if not self.url:
-            raise PacsError(
-                f"no PACS URL: pass --url, or set {ENV['url']} or 'url' in {settings_path()}"
-            )
+            raise PacsError(f"no PACS URL: pass --url, or set {ENV['url']} or 'url' in {settings_path()}")
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise PacsError("PACS URL must start with http:// or https:// and name a host, "
-                            f"got {_safe_url(self.url)!r}")
+            raise PacsError(
+                f"PACS URL must start with http:// or https:// and name a host, got {_safe_url(self.url)!r}"
+            )
         if parts.username or parts.password:
             raise PacsError(
                 f"do not put credentials in the PACS URL; set {ENV['user']}/{ENV['password']} or {ENV['token']} instead"
@@ -138,8 +148,11 @@ def _read_file(path: Path) -> dict:
     except (ValueError, UnicodeDecodeError) as exc:
         # The parser's message may quote the line, which may hold a secret: say only where.
         where = getattr(exc, "lineno", None)
-        raise PacsError(f"PACS settings {path} is not valid {path.suffix[1:].upper()}"
-                        + (f" (line {where})" if where else "") + "; fix the file") from None
+        raise PacsError(
+            f"PACS settings {path} is not valid {path.suffix[1:].upper()}"
+            + (f" (line {where})" if where else "")
+            + "; fix the file"
+        ) from None
     if not isinstance(data, dict):
         raise PacsError(f"PACS settings {path} must hold a table of keys")
     section = data.get("pacs", data)
@@ -153,8 +166,9 @@ def _read_file(path: Path) -> dict:
     return dict(section)
 
 
-def load_settings(path: str | os.PathLike[str] | None = None, *,
-                  environ: Mapping[str, str] | None = None) -> PacsSettings:
+def load_settings(
+    path: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] | None = None
+) -> PacsSettings:
     """Settings from the file, then the environment on top.
 
     Parameters
@@ -236,5 +250,6 @@ def make_session(settings: PacsSettings) -> requests.Session:
         if not settings.verify_tls:
             logging.getLogger("needleplan.pacs").warning(
                 "TLS certificate verification is OFF (verify_tls = false in %s): use only on a test server",
-                settings_path())
+                settings_path(),
+            )
     return session

@@ -25,9 +25,18 @@ ENCAPSULATED_PDF_STORAGE = "1.2.840.10008.5.1.4.1.1.104.1"
 
 # Patient and study attributes copied from the source image so the new object joins its study.
 _STUDY_KEYWORDS = (
-    "PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate", "PatientSex",
-    "StudyInstanceUID", "StudyDate", "StudyTime", "StudyID", "AccessionNumber",
-    "ReferringPhysicianName", "StudyDescription",
+    "PatientName",
+    "PatientID",
+    "IssuerOfPatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "StudyInstanceUID",
+    "StudyDate",
+    "StudyTime",
+    "StudyID",
+    "AccessionNumber",
+    "ReferringPhysicianName",
+    "StudyDescription",
 )
 
 
@@ -47,13 +56,17 @@ def _failures(response: pydicom.Dataset) -> list[str]:
     out = []
     for item in response.get("FailedSOPSequence", []):
         reason = item.get("FailureReason")
-        out.append(f"{item.get('ReferencedSOPInstanceUID', '?')} (reason 0x{int(reason):04X})" if reason is not None
-                   else str(item.get("ReferencedSOPInstanceUID", "?")))
+        out.append(
+            f"{item.get('ReferencedSOPInstanceUID', '?')} (reason 0x{int(reason):04X})"
+            if reason is not None
+            else str(item.get("ReferencedSOPInstanceUID", "?"))
+        )
     return out
 
 
-def store_instances(client: PacsClient, datasets: Sequence[pydicom.Dataset], *, study_uid: str,
-                    verify: bool = True) -> StoreResult:
+def store_instances(
+    client: PacsClient, datasets: Sequence[pydicom.Dataset], *, study_uid: str, verify: bool = True
+) -> StoreResult:
     """STOW-RS ``datasets`` to ``/studies/{study_uid}``; each must belong to that study.
 
     With ``verify`` (the default), the server is then asked (QIDO-RS) to list each instance, so a
@@ -73,8 +86,10 @@ def store_instances(client: PacsClient, datasets: Sequence[pydicom.Dataset], *, 
     uids = []
     for ds in datasets:
         if str(ds.get("StudyInstanceUID", "")) != study_uid:
-            raise PacsError(f"refusing to store {ds.get('SOPInstanceUID', '?')}: it belongs to study "
-                            f"{ds.get('StudyInstanceUID', 'none')}, not the source study {study_uid}")
+            raise PacsError(
+                f"refusing to store {ds.get('SOPInstanceUID', '?')}: it belongs to study "
+                f"{ds.get('StudyInstanceUID', 'none')}, not the source study {study_uid}"
+            )
         if not ds.get("SOPInstanceUID"):
             raise PacsError("refusing to store an object without a SOP Instance UID")
         uids.append(str(ds.SOPInstanceUID))
@@ -103,16 +118,23 @@ def _verify_listed(client: PacsClient, study_uid: str, uids: Sequence[str]) -> N
     for uid in uids:
         found = client.call(
             f"check that {uid} was stored",
-            functools.partial(client.dicomweb.search_for_instances, study_instance_uid=study_uid,
-                              search_filters={"SOPInstanceUID": uid}, fields=["SOPInstanceUID"]),
+            functools.partial(
+                client.dicomweb.search_for_instances,
+                study_instance_uid=study_uid,
+                search_filters={"SOPInstanceUID": uid},
+                fields=["SOPInstanceUID"],
+            ),
         )
         if not any(str((item.get("00080018", {}).get("Value") or [""])[0]) == uid for item in found):
-            raise PacsError(f"PACS answered that it stored {uid} but does not list it in study {study_uid}; "
-                            "the server dropped it (ask its administrator); nothing local was changed")
+            raise PacsError(
+                f"PACS answered that it stored {uid} but does not list it in study {study_uid}; "
+                "the server dropped it (ask its administrator); nothing local was changed"
+            )
 
 
-def encapsulated_pdf(pdf: bytes, source: pydicom.Dataset, *, title: str = "needleplan report",
-                     series_number: int = 9901) -> pydicom.Dataset:
+def encapsulated_pdf(
+    pdf: bytes, source: pydicom.Dataset, *, title: str = "needleplan report", series_number: int = 9901
+) -> pydicom.Dataset:
     """An Encapsulated PDF instance in the source image's study (new series, new UIDs).
 
     Parameters
@@ -132,8 +154,17 @@ def encapsulated_pdf(pdf: bytes, source: pydicom.Dataset, *, title: str = "needl
     for keyword in _STUDY_KEYWORDS:
         if keyword in source:
             setattr(ds, keyword, getattr(source, keyword))
-    for keyword in ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
-                    "StudyID", "AccessionNumber", "ReferringPhysicianName"):
+    for keyword in (
+        "PatientName",
+        "PatientID",
+        "PatientBirthDate",
+        "PatientSex",
+        "StudyDate",
+        "StudyTime",
+        "StudyID",
+        "AccessionNumber",
+        "ReferringPhysicianName",
+    ):
         if keyword not in ds:
             setattr(ds, keyword, "")  # type 2: present, may be empty
     ds.SOPClassUID = ENCAPSULATED_PDF_STORAGE
@@ -162,8 +193,9 @@ def encapsulated_pdf(pdf: bytes, source: pydicom.Dataset, *, title: str = "needl
     return FileDataset("", ds, file_meta=meta, preamble=b"\0" * 128)
 
 
-def store_plan(client: PacsClient, plan: Plan, source: pydicom.Dataset, *,
-               report_pdf: bytes | None = None) -> StoreResult:
+def store_plan(
+    client: PacsClient, plan: Plan, source: pydicom.Dataset, *, report_pdf: bytes | None = None
+) -> StoreResult:
     """Store ``plan`` as a Comprehensive SR (and ``report_pdf`` as Encapsulated PDF) in ``source``'s study.
 
     ``source`` is the image dataset the plan was made on (pixel data not needed); the SR is built

@@ -25,8 +25,15 @@ import requests
 
 from needleplan.errors import PacsError
 
-__all__ = ["find_orthanc", "find_dicomweb_plugin", "find_postgresql_index_plugin", "find_postgres_bin",
-           "free_port", "LocalOrthanc", "LocalPostgres"]
+__all__ = [
+    "find_orthanc",
+    "find_dicomweb_plugin",
+    "find_postgresql_index_plugin",
+    "find_postgres_bin",
+    "free_port",
+    "LocalOrthanc",
+    "LocalPostgres",
+]
 
 _PLUGIN_GLOBS = (
     "/usr/share/orthanc/plugins/libOrthancDicomWeb.so*",
@@ -58,8 +65,10 @@ def find_dicomweb_plugin() -> str | None:
 
 def find_postgresql_index_plugin() -> str | None:
     """Path of Orthanc's PostgreSQL index plugin (Debian package ``orthanc-postgresql``), or ``None``."""
-    for pattern in ("/usr/share/orthanc/plugins/libOrthancPostgreSQLIndex.so*",
-                    "/usr/lib/orthanc/libOrthancPostgreSQLIndex.so*"):
+    for pattern in (
+        "/usr/share/orthanc/plugins/libOrthancPostgreSQLIndex.so*",
+        "/usr/lib/orthanc/libOrthancPostgreSQLIndex.so*",
+    ):
         hits = sorted(glob.glob(pattern))
         if hits:
             return hits[0]
@@ -102,9 +111,16 @@ class LocalOrthanc:
         More configuration sections (e.g. ``{"PostgreSQL": {...}}``).
     """
 
-    def __init__(self, storage_dir: str | os.PathLike[str], *, users: dict[str, str] | None = None,
-                 port: int | None = None, lua: str | None = None, extra_plugins: Sequence[str] = (),
-                 extra_config: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        storage_dir: str | os.PathLike[str],
+        *,
+        users: dict[str, str] | None = None,
+        port: int | None = None,
+        lua: str | None = None,
+        extra_plugins: Sequence[str] = (),
+        extra_config: Mapping[str, Any] | None = None,
+    ) -> None:
         binary = find_orthanc()
         plugin = find_dicomweb_plugin()
         if binary is None:
@@ -270,18 +286,45 @@ class LocalPostgres:
 
     def start(self) -> LocalPostgres:
         """initdb, then start on loopback and wait until it accepts connections."""
-        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", self.user, "--auth=trust",
-                  "--no-sync", "-E", "UTF8")
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            self.user,
+            "--auth=trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        )
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options, "-l",
-                  str(self.folder / "postgres.log"), "-w", "start")
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.folder / "postgres.log"),
+            "-w",
+            "start",
+        )
         return self
 
     def orthanc_config(self) -> dict:
         """The ``PostgreSQL`` section for Orthanc's index plugin."""
-        return {"PostgreSQL": {"EnableIndex": True, "EnableStorage": False, "Host": "127.0.0.1",
-                               "Port": self.port, "Database": self.database, "Username": self.user,
-                               "Password": "", "Lock": False}}
+        return {
+            "PostgreSQL": {
+                "EnableIndex": True,
+                "EnableStorage": False,
+                "Host": "127.0.0.1",
+                "Port": self.port,
+                "Database": self.database,
+                "Username": self.user,
+                "Password": "",
+                "Lock": False,
+            }
+        }
 
     def stop(self) -> None:
         """Stop the cluster (fast shutdown) and remove its folder."""

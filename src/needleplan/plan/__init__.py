@@ -47,7 +47,19 @@ from needleplan.plan._validate import plan_from_dict
 
 __all__ = [
     "jsonable",
-    "PLAN_FORMAT", "PLAN_VERSION", "APPROACHES",
-    "Structure", "Needle", "Patient", "Injectate", "ImageBinding", "Plan",
-    "plan_from_dict", "plan_to_dict", "load_plan", "save_plan", "verify_binding", "with_report",
+    "PLAN_FORMAT",
+    "PLAN_VERSION",
+    "APPROACHES",
+    "Structure",
+    "Needle",
+    "Patient",
+    "Injectate",
+    "ImageBinding",
+    "Plan",
+    "plan_from_dict",
+    "plan_to_dict",
+    "load_plan",
+    "save_plan",
+    "verify_binding",
+    "with_report",
 ]

@@ -24,9 +24,13 @@ def verify_binding(plan: Plan, image: Any, *, force: bool = False) -> tuple[str,
     elif b.pixel_sha256:
         actual = image.frame_sha256(b.frame_index)
         if actual != b.pixel_sha256:
-            problems.append(f"frame {b.frame_index} pixel SHA-256 {actual[:12]}... differs from the plan's "
-                            f"{b.pixel_sha256[:12]}...")
+            problems.append(
+                f"frame {b.frame_index} pixel SHA-256 {actual[:12]}... differs from the plan's {b.pixel_sha256[:12]}..."
+            )
     if problems and not force:
-        raise ImageBindingError("this image is not the one the plan was made on: " + "; ".join(problems)
-                                + " (open the plan's own image, or force to override)")
+        raise ImageBindingError(
+            "this image is not the one the plan was made on: "
+            + "; ".join(problems)
+            + " (open the plan's own image, or force to override)"
+        )
     return tuple(problems)

@@ -22,8 +22,10 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
     path = Path(path)
     size = path.stat().st_size if path.is_file() else 0
     if size > MAX_PLAN_FILE_BYTES:
-        raise PlanFormatError(f"{path}: {size / 1e6:.1f} MB, larger than any plan (at most "
-                              f"{MAX_PLAN_FILE_BYTES / 1e6:.1f} MB); is it a plan file?")
+        raise PlanFormatError(
+            f"{path}: {size / 1e6:.1f} MB, larger than any plan (at most "
+            f"{MAX_PLAN_FILE_BYTES / 1e6:.1f} MB); is it a plan file?"
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -33,8 +35,9 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
     except json.JSONDecodeError as exc:
         raise PlanFormatError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     except RecursionError:
-        raise PlanFormatError(f"{path}: arrays and objects nested thousands deep; a needleplan plan nests "
-                              "5 deep at most") from None
+        raise PlanFormatError(
+            f"{path}: arrays and objects nested thousands deep; a needleplan plan nests 5 deep at most"
+        ) from None
     except ValueError as exc:  # e.g. an integer of more than 4,300 digits
         raise PlanFormatError(f"{path}: not a plan's JSON ({str(exc).splitlines()[0][:80]})") from None
     try:

@@ -44,7 +44,7 @@ def short_repr(value: Any, limit: int = 60) -> str:
     if isinstance(value, (list, tuple, dict)) and len(value) > limit:
         return f"{type(value).__name__} of {len(value):,} items"
     text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def nesting_depth(obj: Any, limit: int) -> int:
@@ -74,15 +74,18 @@ def nesting_depth(obj: Any, limit: int) -> int:
 def check_nesting(obj: Any, *, limit: int = MAX_NESTING) -> None:
     """Refuse arrays and objects nested deeper than ``limit`` (the format itself nests 5 deep)."""
     if nesting_depth(obj, limit) > limit:
-        raise PlanFormatError(f"plan: arrays and objects nested more than {limit} deep; "
-                              "a needleplan plan nests 5 deep at most")
+        raise PlanFormatError(
+            f"plan: arrays and objects nested more than {limit} deep; a needleplan plan nests 5 deep at most"
+        )
 
 
 def check_counts(structures: list) -> None:
     """Refuse more structures, or more points, than a person draws (numbers in the message)."""
     if len(structures) > MAX_STRUCTURES:
-        raise PlanFormatError(f"structures: {len(structures):,} structures, more than a plan marks "
-                              f"(at most {MAX_STRUCTURES:,}); remove the ones the plan does not need")
+        raise PlanFormatError(
+            f"structures: {len(structures):,} structures, more than a plan marks "
+            f"(at most {MAX_STRUCTURES:,}); remove the ones the plan does not need"
+        )
     total = 0
     for i, s in enumerate(structures):
         points = s.get("points_mm") if isinstance(s, dict) else None
@@ -92,11 +95,14 @@ def check_counts(structures: list) -> None:
             raise PlanFormatError(
                 f"structures[{i}].points_mm: {len(points):,} points, more than a person draws (at most "
                 f"{MAX_POINTS_PER_STRUCTURE:,} per structure); simplify the outline "
-                "(needleplan.geometry.simplify_polyline) or mark it again")
+                "(needleplan.geometry.simplify_polyline) or mark it again"
+            )
         total += len(points)
     if total > MAX_TOTAL_POINTS:
-        raise PlanFormatError(f"structures: {total:,} points in all, more than a plan needs (at most "
-                              f"{MAX_TOTAL_POINTS:,}); simplify the traced outlines")
+        raise PlanFormatError(
+            f"structures: {total:,} points in all, more than a plan needs (at most "
+            f"{MAX_TOTAL_POINTS:,}); simplify the traced outlines"
+        )
 
 
 def finite_in_range(value: Any, where: str, range_key: str, *, integer: bool = False) -> float:
@@ -106,8 +112,7 @@ def finite_in_range(value: Any, where: str, range_key: str, *, integer: bool = F
     With ``integer`` only a whole number (a JSON integer) is accepted.
     """
     rng = PLAN_RANGES[range_key]
-    expected = f"an integer from {rng.describe(integer=True)}" if integer else \
-        f"a finite number from {rng.describe()}"
+    expected = f"an integer from {rng.describe(integer=True)}" if integer else f"a finite number from {rng.describe()}"
     if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
         raise PlanFormatError(f"{where}: expected {expected}, got {short_repr(value)}")
     if isinstance(value, int) and not rng.low <= value <= rng.high:

@@ -13,9 +13,16 @@ def _drop_none(d: dict[str, Any], keep: tuple[str, ...] = ()) -> dict[str, Any]:
 
 
 def _structure_dict(s: Structure) -> dict[str, Any]:
-    out = {"kind": s.kind, "points_mm": [list(p) for p in s.points_mm], "closed": s.closed,
-           "frame_index": s.frame_index, "label": s.label, "suggested": s.suggested or None,
-           "confidence": s.confidence, "evidence": s.evidence}
+    out = {
+        "kind": s.kind,
+        "points_mm": [list(p) for p in s.points_mm],
+        "closed": s.closed,
+        "frame_index": s.frame_index,
+        "label": s.label,
+        "suggested": s.suggested or None,
+        "confidence": s.confidence,
+        "evidence": s.evidence,
+    }
     return {**_drop_none(out), **s.extra}
 
 
@@ -23,20 +30,54 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     """The JSON object of a plan (docs/contracts.md §4), unknown fields included."""
     p, n = plan.patient, plan.needle
     out: dict[str, Any] = {
-        "format": PLAN_FORMAT, "version": PLAN_VERSION,
-        "image": {**_drop_none({"path": plan.image.path, "sop_instance_uid": plan.image.sop_instance_uid,
-                                "frame_index": plan.image.frame_index, "pixel_sha256": plan.image.pixel_sha256}),
-                  **plan.image.extra},
+        "format": PLAN_FORMAT,
+        "version": PLAN_VERSION,
+        "image": {
+            **_drop_none(
+                {
+                    "path": plan.image.path,
+                    "sop_instance_uid": plan.image.sop_instance_uid,
+                    "frame_index": plan.image.frame_index,
+                    "pixel_sha256": plan.image.pixel_sha256,
+                }
+            ),
+            **plan.image.extra,
+        },
         "calibration": {**plan.calibration.to_dict(), **plan.calibration_extra},
         "site": plan.site,
         "approach": plan.approach,
-        "patient": {**_drop_none({"bmi": p.bmi, "weight_kg": p.weight_kg, "sex": p.sex,
-                                  "lung_disease": p.lung_disease, "anticoagulated": p.anticoagulated}), **p.extra},
+        "patient": {
+            **_drop_none(
+                {
+                    "bmi": p.bmi,
+                    "weight_kg": p.weight_kg,
+                    "sex": p.sex,
+                    "lung_disease": p.lung_disease,
+                    "anticoagulated": p.anticoagulated,
+                }
+            ),
+            **p.extra,
+        },
         "structures": [_structure_dict(s) for s in plan.structures],
-        "needle": None if n is None else {"entry_mm": list(n.entry_mm), "target_mm": list(n.target_mm),
-                                          "length_mm": n.length_mm, "gauge": n.gauge, **n.extra},
-        "injectate": [{"drug": i.drug, "concentration_pct": i.concentration_pct, "volume_ml": i.volume_ml,
-                       "epinephrine": i.epinephrine, **i.extra} for i in plan.injectate],
+        "needle": None
+        if n is None
+        else {
+            "entry_mm": list(n.entry_mm),
+            "target_mm": list(n.target_mm),
+            "length_mm": n.length_mm,
+            "gauge": n.gauge,
+            **n.extra,
+        },
+        "injectate": [
+            {
+                "drug": i.drug,
+                "concentration_pct": i.concentration_pct,
+                "volume_ml": i.volume_ml,
+                "epinephrine": i.epinephrine,
+                **i.extra,
+            }
+            for i in plan.injectate
+        ],
     }
     out.update(_drop_none({"author": plan.author, "created": plan.created, "notes": plan.notes}))
     if plan.findings:

@@ -27,6 +27,7 @@ _KINDS: tuple[str, ...] = tuple(k.value for k in StructureKind)
 
 # ----------------------------------------------------------------------------- validation helpers
 
+
 def _fail(where: str, expected: str, got: Any) -> PlanFormatError:
     return PlanFormatError(f"{where}: expected {expected}, got {short_repr(got)}")
 
@@ -87,8 +88,11 @@ def _bool(v: Any, where: str, *, optional: bool = True) -> bool | None:
 
 
 def _point(v: Any, where: str) -> Point:
-    if (not isinstance(v, (list, tuple)) or len(v) != 2
-            or any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in v)):
+    if (
+        not isinstance(v, (list, tuple))
+        or len(v) != 2
+        or any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in v)
+    ):
         raise _fail(where, "[row_mm, col_mm] (two finite numbers)", v)
     return (finite_in_range(v[0], where, "coordinate_mm"), finite_in_range(v[1], where, "coordinate_mm"))
 
@@ -104,8 +108,23 @@ _NEEDLE_KEYS = ("entry_mm", "target_mm", "length_mm", "gauge")
 _PATIENT_KEYS = ("bmi", "weight_kg", "sex", "lung_disease", "anticoagulated")
 _INJECTATE_KEYS = ("drug", "concentration_pct", "volume_ml", "epinephrine")
 _IMAGE_KEYS = ("path", "sop_instance_uid", "frame_index", "pixel_sha256")
-_TOP_KEYS = ("format", "version", "image", "calibration", "site", "approach", "patient", "structures",
-             "needle", "injectate", "author", "created", "notes", "findings", "metrics")
+_TOP_KEYS = (
+    "format",
+    "version",
+    "image",
+    "calibration",
+    "site",
+    "approach",
+    "patient",
+    "structures",
+    "needle",
+    "injectate",
+    "author",
+    "created",
+    "notes",
+    "findings",
+    "metrics",
+)
 
 
 def _structure(d: Any, where: str) -> Structure:
@@ -122,9 +141,16 @@ def _structure(d: Any, where: str) -> Structure:
         raise _fail(f"{where}.points_mm", "at least 3 points for a closed structure", pts)
     confidence = _num(d.get("confidence"), f"{where}.confidence", "structures.confidence", optional=True)
     return Structure(
-        kind, points, bool(closed), _int(d.get("frame_index"), f"{where}.frame_index", "frame_index", optional=True),
-        _str(d.get("label"), f"{where}.label"), bool(_bool(d.get("suggested", False), f"{where}.suggested")),
-        confidence, _str(d.get("evidence"), f"{where}.evidence"), _extra(d, _STRUCTURE_KEYS))
+        kind,
+        points,
+        bool(closed),
+        _int(d.get("frame_index"), f"{where}.frame_index", "frame_index", optional=True),
+        _str(d.get("label"), f"{where}.label"),
+        bool(_bool(d.get("suggested", False), f"{where}.suggested")),
+        confidence,
+        _str(d.get("evidence"), f"{where}.evidence"),
+        _extra(d, _STRUCTURE_KEYS),
+    )
 
 
 def _needle(d: Any) -> Needle:
@@ -132,9 +158,13 @@ def _needle(d: Any) -> Needle:
     entry, target = _point(d.get("entry_mm"), "needle.entry_mm"), _point(d.get("target_mm"), "needle.target_mm")
     if entry == target:
         raise _fail("needle.target_mm", "a tip point different from needle.entry_mm", d.get("target_mm"))
-    return Needle(entry, target,
-                  _num(d.get("length_mm"), "needle.length_mm", "needle.length_mm"),
-                  _int(d.get("gauge"), "needle.gauge", "needle.gauge", optional=True), _extra(d, _NEEDLE_KEYS))
+    return Needle(
+        entry,
+        target,
+        _num(d.get("length_mm"), "needle.length_mm", "needle.length_mm"),
+        _int(d.get("gauge"), "needle.gauge", "needle.gauge", optional=True),
+        _extra(d, _NEEDLE_KEYS),
+    )
 
 
 def _patient(d: Any) -> Patient:
@@ -142,28 +172,39 @@ def _patient(d: Any) -> Patient:
     sex = _str(d.get("sex"), "patient.sex")
     if sex is not None and sex not in ("F", "M", "O"):
         raise _fail("patient.sex", "'F', 'M' or 'O'", sex)
-    return Patient(_num(d.get("bmi"), "patient.bmi", "patient.bmi", optional=True),
-                   _num(d.get("weight_kg"), "patient.weight_kg", "patient.weight_kg", optional=True), sex,
-                   _bool(d.get("lung_disease"), "patient.lung_disease"),
-                   _bool(d.get("anticoagulated"), "patient.anticoagulated"), _extra(d, _PATIENT_KEYS))
+    return Patient(
+        _num(d.get("bmi"), "patient.bmi", "patient.bmi", optional=True),
+        _num(d.get("weight_kg"), "patient.weight_kg", "patient.weight_kg", optional=True),
+        sex,
+        _bool(d.get("lung_disease"), "patient.lung_disease"),
+        _bool(d.get("anticoagulated"), "patient.anticoagulated"),
+        _extra(d, _PATIENT_KEYS),
+    )
 
 
 def _injectate(d: Any, where: str) -> Injectate:
     d = _obj(d, where)
     drug = _str(d.get("drug"), f"{where}.drug", optional=False)
-    return Injectate(drug.strip().lower(),
-                     _num(d.get("concentration_pct"), f"{where}.concentration_pct", "injectate.concentration_pct"),
-                     _num(d.get("volume_ml"), f"{where}.volume_ml", "injectate.volume_ml"),
-                     bool(_bool(d.get("epinephrine", False), f"{where}.epinephrine")), _extra(d, _INJECTATE_KEYS))
+    return Injectate(
+        drug.strip().lower(),
+        _num(d.get("concentration_pct"), f"{where}.concentration_pct", "injectate.concentration_pct"),
+        _num(d.get("volume_ml"), f"{where}.volume_ml", "injectate.volume_ml"),
+        bool(_bool(d.get("epinephrine", False), f"{where}.epinephrine")),
+        _extra(d, _INJECTATE_KEYS),
+    )
 
 
 def _image(d: Any) -> ImageBinding:
     d = _obj(d, "image")
     if "frame_index" not in d:
         raise PlanFormatError("image.frame_index: expected an integer >= 0 (required), got nothing")
-    return ImageBinding(_str(d.get("path"), "image.path"), _str(d.get("sop_instance_uid"), "image.sop_instance_uid"),
-                        _int(d.get("frame_index"), "image.frame_index", "frame_index"),
-                        _str(d.get("pixel_sha256"), "image.pixel_sha256"), _extra(d, _IMAGE_KEYS))
+    return ImageBinding(
+        _str(d.get("path"), "image.path"),
+        _str(d.get("sop_instance_uid"), "image.sop_instance_uid"),
+        _int(d.get("frame_index"), "image.frame_index", "frame_index"),
+        _str(d.get("pixel_sha256"), "image.pixel_sha256"),
+        _extra(d, _IMAGE_KEYS),
+    )
 
 
 def _calibration(d: Any) -> tuple[Calibration, Mapping[str, Any]]:
@@ -240,8 +281,10 @@ def plan_from_dict(d: Any) -> Plan:
         patient=_patient(d["patient"]) if d.get("patient") is not None else Patient(),
         structures=tuple(_structure(s, f"structures[{i}]") for i, s in enumerate(structures)),
         needle=None if d["needle"] is None else _needle(d["needle"]),
-        injectate=tuple(_injectate(x, f"injectate[{i}]") for i, x in enumerate(_list(d, "injectate", required=False,
-                                                                                     cap=MAX_INJECTATES))),
+        injectate=tuple(
+            _injectate(x, f"injectate[{i}]")
+            for i, x in enumerate(_list(d, "injectate", required=False, cap=MAX_INJECTATES))
+        ),
         author=_str(d.get("author"), "author"),
         created=_str(d.get("created"), "created"),
         notes=_str(d.get("notes"), "notes"),

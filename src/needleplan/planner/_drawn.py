@@ -45,8 +45,9 @@ def needle_vectors(plan: Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return entry, tip, d / max(float(np.hypot(*d)), 1e-12)
 
 
-def drawn_clearance(plan: Plan, metrics: NeedleMetrics | None, index: int,
-                    structure: Structure | None) -> tuple[float, float]:
+def drawn_clearance(
+    plan: Plan, metrics: NeedleMetrics | None, index: int, structure: Structure | None
+) -> tuple[float, float]:
     """(shaft, tip) distance from the drawn needle to a structure; 0 when it touches or crosses it.
 
     Taken from the planner's ``metrics`` when the plan is calibrated, else computed on the raw
@@ -57,8 +58,10 @@ def drawn_clearance(plan: Plan, metrics: NeedleMetrics | None, index: int,
     if structure is None:
         raise ValueError(f"structure {index} has no measured clearance and no points were given")
     entry, tip, _ = needle_vectors(plan)
-    return (g.segment_shape_distance(entry, tip, structure.points_mm, structure.closed),
-            float(g.point_shape_distance(tip, structure.points_mm, structure.closed)[0]))
+    return (
+        g.segment_shape_distance(entry, tip, structure.points_mm, structure.closed),
+        float(g.point_shape_distance(tip, structure.points_mm, structure.closed)[0]),
+    )
 
 
 def first_hits(structures: Sequence[Structure], origin: ArrayLike, directions: np.ndarray) -> np.ndarray:

@@ -64,8 +64,12 @@ def max_safe_insertion(plan: Plan | Scene) -> SafeInsertion:
     limits["needle_length"] = max(0.0, sc.needle.length_mm - sc.thresholds["HUB_MARGIN_MM"])
     kind = min(limits, key=lambda k: limits[k])
     best = limits[kind]
-    return SafeInsertion(max_safe_insertion_mm=best, limited_by=kind, remaining_mm=best - path,
-                         limits_mm={k: v for k, v in limits.items() if math.isfinite(v)})
+    return SafeInsertion(
+        max_safe_insertion_mm=best,
+        limited_by=kind,
+        remaining_mm=best - path,
+        limits_mm={k: v for k, v in limits.items() if math.isfinite(v)},
+    )
 
 
 def overshoot(plan: Plan | Scene) -> Overshoot:
@@ -85,7 +89,11 @@ def overshoot(plan: Plan | Scene) -> Overshoot:
     bone = _first_hit(sc, row, None)
     within = [(t, k) for t, k in hits if t <= reach + TIE_MM]
     first_t, first_k = min(within) if within else (None, None)
-    return Overshoot(reach_mm=reach, first_hit=first_k, first_hit_mm=first_t,
-                     pleura_mm=None if math.isinf(pleura) else pleura,
-                     backstop_mm=None if math.isinf(bone) else bone,
-                     neuraxis_mm=None if math.isinf(neuraxis) else neuraxis)
+    return Overshoot(
+        reach_mm=reach,
+        first_hit=first_k,
+        first_hit_mm=first_t,
+        pleura_mm=None if math.isinf(pleura) else pleura,
+        backstop_mm=None if math.isinf(bone) else bone,
+        neuraxis_mm=None if math.isinf(neuraxis) else neuraxis,
+    )

@@ -40,9 +40,9 @@ class Scene:
     thresholds: Mapping[str, float]
     hazards: tuple[Hazard, ...]
     backstops: tuple[Hazard, ...]
-    shapes: g.ShapeSet           # hazards then backstops, one column each
-    hazard_shapes: g.ShapeSet    # hazards only (the safe angle window's margin test)
-    stop_shapes: g.ShapeSet      # pleura then backstops (what an overshoot meets)
+    shapes: g.ShapeSet  # hazards then backstops, one column each
+    hazard_shapes: g.ShapeSet  # hazards only (the safe angle window's margin test)
+    stop_shapes: g.ShapeSet  # pleura then backstops (what an overshoot meets)
     skin: np.ndarray | None
     target_point: np.ndarray | None
     targets: tuple[tuple[np.ndarray, bool], ...]
@@ -79,8 +79,7 @@ def continued_pleura(points: np.ndarray, other_spans: tuple[tuple[float, float],
 
 def _traced_shapes(items: list[Hazard]) -> list[tuple[np.ndarray, bool]]:
     """The shapes the geometry traces: an open pleura continues beyond its marked ends (see above)."""
-    spans = {h.index: (float(h.points[:, 1].min()), float(h.points[:, 1].max()))
-             for h in items if h.family == "pleura"}
+    spans = {h.index: (float(h.points[:, 1].min()), float(h.points[:, 1].max())) for h in items if h.family == "pleura"}
     out = []
     for h in items:
         if h.family == "pleura" and not h.closed and len(h.points) >= 2:
@@ -100,8 +99,10 @@ def position_changed(plan: Plan) -> bool:
 def prepare(plan: Plan, thresholds: Mapping[str, float] | None = None) -> Scene:
     """Prepare a calibrated plan's geometry; ``thresholds`` are resolved values (default: the site's)."""
     if not plan.calibration.is_calibrated:
-        raise CalibrationError("the plan has no length calibration, so nothing can be measured in mm; "
-                               "calibrate the image (for example two points on the depth ruler) first")
+        raise CalibrationError(
+            "the plan has no length calibration, so nothing can be measured in mm; "
+            "calibrate the image (for example two points on the depth ruler) first"
+        )
     th = thresholds if thresholds is not None else resolve_thresholds(plan.site)
     moved = position_changed(plan)
     hazards, backstops, targets, skin = [], [], [], None
@@ -114,11 +115,32 @@ def prepare(plan: Plan, thresholds: Mapping[str, float] | None = None) -> Scene:
         if family is not None:
             keys = FAMILY_MARGINS[family]
             key = keys.other_frame if other and keys.other_frame is not None else keys.same_frame
-            hazards.append(Hazard(index=i, kind=s.kind, family=family, label=s.label, points=pts, closed=s.closed,
-                                  margin_mm=th[key], other_frame=other, margin_key=key))
+            hazards.append(
+                Hazard(
+                    index=i,
+                    kind=s.kind,
+                    family=family,
+                    label=s.label,
+                    points=pts,
+                    closed=s.closed,
+                    margin_mm=th[key],
+                    other_frame=other,
+                    margin_key=key,
+                )
+            )
         elif s.kind in BACKSTOP_KINDS:
-            backstops.append(Hazard(index=i, kind=s.kind, family="backstop", label=s.label, points=pts,
-                                    closed=s.closed, margin_mm=0.0, other_frame=other))
+            backstops.append(
+                Hazard(
+                    index=i,
+                    kind=s.kind,
+                    family="backstop",
+                    label=s.label,
+                    points=pts,
+                    closed=s.closed,
+                    margin_mm=0.0,
+                    other_frame=other,
+                )
+            )
         elif s.kind == "target":
             targets.append((pts, s.closed))
         elif s.kind == "skin" and skin is None and len(pts) >= 2:
@@ -133,9 +155,18 @@ def prepare(plan: Plan, thresholds: Mapping[str, float] | None = None) -> Scene:
     hazard_shapes = g.ShapeSet(_traced_shapes(hazards))
     stops = [h for h in hazards if h.family == "pleura"] + backstops
     stop_shapes = g.ShapeSet(_traced_shapes(stops))
-    return Scene(thresholds=th, hazards=tuple(hazards), backstops=tuple(backstops), shapes=shapes,
-                 hazard_shapes=hazard_shapes, stop_shapes=stop_shapes, skin=skin, target_point=target_point,
-                 targets=tuple(targets), needle=plan.needle)
+    return Scene(
+        thresholds=th,
+        hazards=tuple(hazards),
+        backstops=tuple(backstops),
+        shapes=shapes,
+        hazard_shapes=hazard_shapes,
+        stop_shapes=stop_shapes,
+        skin=skin,
+        target_point=target_point,
+        targets=tuple(targets),
+        needle=plan.needle,
+    )
 
 
 def _scene(plan: Plan | Scene) -> Scene:

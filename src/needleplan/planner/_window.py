@@ -47,8 +47,9 @@ class AngleWindow:
     reason: str
 
 
-def _candidate_entries(scene: Scene, target: np.ndarray, phis: np.ndarray,
-                       side: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _candidate_entries(
+    scene: Scene, target: np.ndarray, phis: np.ndarray, side: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Entry points, path lengths, unit directions (skin to target), angles to the skin and validity of rays
     from the target up to the skin."""
     d = np.stack([-np.sin(phis), side * np.cos(phis)], axis=1)  # from target towards the skin
@@ -70,8 +71,9 @@ def _candidate_entries(scene: Scene, target: np.ndarray, phis: np.ndarray,
     return entries, t, -d, angles, ok
 
 
-def _clear_paths(sc: Scene, entries: np.ndarray, path: np.ndarray, u: np.ndarray, target: np.ndarray,
-                 length: float) -> tuple[np.ndarray, np.ndarray]:
+def _clear_paths(
+    sc: Scene, entries: np.ndarray, path: np.ndarray, u: np.ndarray, target: np.ndarray, length: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Which candidate paths (entry -> target) keep every margin, miss bone, and overshoot safely.
 
     Returns the safe mask and, for each path, whether its straight extension past the target meets
@@ -87,7 +89,7 @@ def _clear_paths(sc: Scene, entries: np.ndarray, path: np.ndarray, u: np.ndarray
     n_pleura = sum(h.family == "pleura" for h in sc.hazards)
     if sc.stop_shapes.n == 0:
         return safe, over_bone
-    from_tip = sc.stop_shapes.ray_hits(tips, u)          # columns: pleura..., backstops...
+    from_tip = sc.stop_shapes.ray_hits(tips, u)  # columns: pleura..., backstops...
     bone = np.full(len(path), np.inf)
     if sc.backstops:  # the path may not pass through bone before the target
         from_entry = sc.stop_shapes.ray_hits(entries, u)[:, n_pleura:]
@@ -139,33 +141,56 @@ def safe_angle_window(plan: Plan | Scene, *, step_deg: float | None = None) -> A
         safe = ok & (path + th["HUB_MARGIN_MM"] <= length + g.TIE_MM)
         over_bone = np.zeros(len(safe), dtype=bool)
         if (sc.hazards or sc.backstops) and safe.any():
-            keep = np.flatnonzero(safe)      # only candidates the needle length allows are traced
+            keep = np.flatnonzero(safe)  # only candidates the needle length allows are traced
             safe[keep], over_bone[keep] = _clear_paths(sc, entries[keep], path[keep], u[keep], target, length)
         for a, b in _runs(safe):
             lo, hi = (a, b) if angles[a] <= angles[b] else (b, a)
-            intervals.append(AngleInterval(side=name, from_deg=round(float(angles[lo]), 2),
-                                           to_deg=round(float(angles[hi]), 2),
-                                           entry_from_mm=tuple(entries[lo].tolist()),
-                                           entry_to_mm=tuple(entries[hi].tolist())))
+            intervals.append(
+                AngleInterval(
+                    side=name,
+                    from_deg=round(float(angles[lo]), 2),
+                    to_deg=round(float(angles[hi]), 2),
+                    entry_from_mm=tuple(entries[lo].tolist()),
+                    entry_to_mm=tuple(entries[hi].tolist()),
+                )
+            )
         if safe.any():
             # With a neuraxis marked, a path ending over bone (a lamina under the target) comes first (R20).
             pick = safe & over_bone if neuraxis_marked and (safe & over_bone).any() else safe
             i = int(np.flatnonzero(pick)[np.argmin(angles[pick])])
-            cand = (not bool(over_bone[i]) if neuraxis_marked else False, float(angles[i]), float(path[i]), name,
-                    entries[i])
+            cand = (
+                not bool(over_bone[i]) if neuraxis_marked else False,
+                float(angles[i]),
+                float(path[i]),
+                name,
+                entries[i],
+            )
             if best is None or cand[:3] < best[:3]:
                 best = cand
     suggested = None
     if best is not None:
         _not_over_bone, angle, path_len, name, entry = best
-        suggested = Trajectory(entry_mm=tuple(entry.tolist()), target_mm=tuple(target.tolist()), angle_deg=angle,
-                               path_length_mm=path_len, side=name, visible=angle <= th["ANGLE_WARN_DEG"])
+        suggested = Trajectory(
+            entry_mm=tuple(entry.tolist()),
+            target_mm=tuple(target.tolist()),
+            angle_deg=angle,
+            path_length_mm=path_len,
+            side=name,
+            visible=angle <= th["ANGLE_WARN_DEG"],
+        )
         reason = f"flattest safe path: {angle:.0f} deg from the {name}, {path_len:.1f} mm long"
     else:
-        reason = ("no in-plane angle reaches the target clear of every hazard margin with this needle "
-                  "and an overshoot that meets bone or nothing before the pleura or neuraxis")
-    return AngleWindow(target_mm=tuple(target.tolist()), intervals=tuple(intervals), suggested=suggested,
-                       candidates=2 * len(phis), reason=reason)
+        reason = (
+            "no in-plane angle reaches the target clear of every hazard margin with this needle "
+            "and an overshoot that meets bone or nothing before the pleura or neuraxis"
+        )
+    return AngleWindow(
+        target_mm=tuple(target.tolist()),
+        intervals=tuple(intervals),
+        suggested=suggested,
+        candidates=2 * len(phis),
+        reason=reason,
+    )
 
 
 def suggest(plan: Plan) -> Plan | None:

@@ -34,12 +34,18 @@ def _safe_insertion(plan: Plan) -> Any:
     return safe if math.isfinite(safe.max_safe_insertion_mm) else None
 
 
-def write_report(plan: Plan, output: str | Path, *, frame: Any = None,
-                 record: Mapping[str, Any] | None = None,
-                 library_findings: Sequence[Mapping[str, Any]] = (),
-                 image_note: str | None = None, identity: Any = None,
-                 signoff: Mapping[str, Any] | None = None,
-                 priors: Sequence[Mapping[str, Any]] = ()) -> int:
+def write_report(
+    plan: Plan,
+    output: str | Path,
+    *,
+    frame: Any = None,
+    record: Mapping[str, Any] | None = None,
+    library_findings: Sequence[Mapping[str, Any]] = (),
+    image_note: str | None = None,
+    identity: Any = None,
+    signoff: Mapping[str, Any] | None = None,
+    priors: Sequence[Mapping[str, Any]] = (),
+) -> int:
     """Write the report of ``plan`` to ``output`` (format from the suffix); return pages written.
 
     ``frame`` is the display-ready frame the plan was made on (None: the marks are drawn on a blank
@@ -56,11 +62,19 @@ def write_report(plan: Plan, output: str | Path, *, frame: Any = None,
     output = Path(output)
     suffix = output.suffix.lower()
     if suffix not in FORMATS:
-        raise NeedleplanError(f"cannot write a report as {suffix or 'a file without suffix'}: "
-                              "name the output .pdf, .png or .html")
-    content = build_content(plan, check_plan(plan), record=record,
-                            library_findings=library_findings, image_note=image_note,
-                            identity=identity, signoff=signoff, priors=priors)
+        raise NeedleplanError(
+            f"cannot write a report as {suffix or 'a file without suffix'}: name the output .pdf, .png or .html"
+        )
+    content = build_content(
+        plan,
+        check_plan(plan),
+        record=record,
+        library_findings=library_findings,
+        image_note=image_note,
+        identity=identity,
+        signoff=signoff,
+        priors=priors,
+    )
     safe = _safe_insertion(plan)
 
     def draw(ax: Any) -> None:

@@ -15,14 +15,24 @@ from typing import Any
 from needleplan.plan import Plan
 from needleplan.report.identity import NOT_RECORDED, ImageIdentity
 
-__all__ = ["INFERENCE_STATEMENT", "header_rows", "dose_summary", "limits_rows", "rules_version",
-           "signoff_rows", "signoff_from_history", "insurer_rows", "SIGNATURE_LINE"]
+__all__ = [
+    "INFERENCE_STATEMENT",
+    "header_rows",
+    "dose_summary",
+    "limits_rows",
+    "rules_version",
+    "signoff_rows",
+    "signoff_from_history",
+    "insurer_rows",
+    "SIGNATURE_LINE",
+]
 
 #: printed in the limits box of every report (README: every report marks the margins as inference)
 INFERENCE_STATEMENT = (
     "Inference, not a published number: no study gives a millimetre margin for trigger point "
     "injection; the margins to the pleura, vessels, nerves and organs are defaults worked out "
-    "from tip creep, breathing movement and measurement error.")
+    "from tip creep, breathing movement and measurement error."
+)
 
 SIGNATURE_LINE = "_" * 34
 
@@ -99,23 +109,31 @@ def header_rows(plan: Plan, identity: ImageIdentity) -> tuple[tuple[str, str], .
     if plan.needle is not None:
         gauge = f" {plan.needle.gauge} G" if plan.needle.gauge else ""
         needle = f"{plan.needle.length_mm:g} mm{gauge}"
-    injectate = "; ".join(f"{i.drug} {i.concentration_pct:g} % {i.volume_ml:g} mL"
-                          + (" with epinephrine" if i.epinephrine else "") for i in plan.injectate)
+    injectate = "; ".join(
+        f"{i.drug} {i.concentration_pct:g} % {i.volume_ml:g} mL" + (" with epinephrine" if i.epinephrine else "")
+        for i in plan.injectate
+    )
     return (
-        ("Patient", _value(name)), ("Patient ID", _value(patient_id)),
-        ("Date of birth", _value(identity.birth_date)), ("Accession", _value(identity.accession)),
+        ("Patient", _value(name)),
+        ("Patient ID", _value(patient_id)),
+        ("Date of birth", _value(identity.birth_date)),
+        ("Accession", _value(identity.accession)),
         ("Study date", _value(identity.study_date)),
         ("Study", _value(identity.study_description)),
         ("Image (SOP Instance UID)", _value(b.sop_instance_uid or identity.sop_instance_uid)),
         ("Frame", str(b.frame_index + 1) + " (first frame is 1)"),
-        ("Pixel check", (b.pixel_sha256[:12] + " (start of the frame's SHA-256)")
-         if b.pixel_sha256 else NOT_RECORDED),
-        ("Site and side", f"{site}, {_words(_extra(plan, 'side'))} side"
-         if _extra(plan, "side") else f"{site}, side {NOT_RECORDED}"),
+        ("Pixel check", (b.pixel_sha256[:12] + " (start of the frame's SHA-256)") if b.pixel_sha256 else NOT_RECORDED),
+        (
+            "Site and side",
+            f"{site}, {_words(_extra(plan, 'side'))} side" if _extra(plan, "side") else f"{site}, side {NOT_RECORDED}",
+        ),
         ("Approach", _words(plan.approach)),
-        ("Planned procedure", _value(_extra(plan, "procedure")) if _extra(plan, "procedure")
-         else f"ultrasound-guided injection, {site}"),
-        ("Needle", needle), ("Injectate", injectate or "none recorded"),
+        (
+            "Planned procedure",
+            _value(_extra(plan, "procedure")) if _extra(plan, "procedure") else f"ultrasound-guided injection, {site}",
+        ),
+        ("Needle", needle),
+        ("Injectate", injectate or "none recorded"),
         ("Dose", dose_summary(plan)),
     )
 
@@ -144,32 +162,41 @@ def limits_rows(site: str) -> tuple[tuple[str, str], ...]:
     return tuple(rows)
 
 
-def signoff_from_history(record: Mapping[str, Any] | None,
-                         events: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any] | None:
+def signoff_from_history(
+    record: Mapping[str, Any] | None, events: Sequence[Mapping[str, Any]] = ()
+) -> dict[str, Any] | None:
     """The approval fields of a library plan: its last review event, or None outside a library."""
     if not record:
         return None
-    review = [e for e in events if e.get("kind") == "status"
-              and e.get("action") in ("approve", "request_changes")]
+    review = [e for e in events if e.get("kind") == "status" and e.get("action") in ("approve", "request_changes")]
     last = review[-1] if review else {}
-    return {"status": record.get("status"), "reviewer": record.get("reviewer") or last.get("by"),
-            "time": last.get("at"), "comment": last.get("comment"), "plan_id": record.get("id"),
-            "revision": record.get("revision")}
+    return {
+        "status": record.get("status"),
+        "reviewer": record.get("reviewer") or last.get("by"),
+        "time": last.get("at"),
+        "comment": last.get("comment"),
+        "plan_id": record.get("id"),
+        "revision": record.get("revision"),
+    }
 
 
 def signoff_rows(plan: Plan, signoff: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
     """The sign-off block: the library's approval, else lines for a handwritten signature."""
     if not signoff:
-        return (("Planned by", f"{_value(plan.author)}   signature {SIGNATURE_LINE}"),
-                ("Date", SIGNATURE_LINE),
-                ("Reviewed by", f"{SIGNATURE_LINE}   signature {SIGNATURE_LINE}"),
-                ("Status", "not in a plan library: sign by hand"))
-    return (("Author", _value(plan.author)),
-            ("Status", _words(signoff.get("status"))),
-            ("Reviewer", _value(signoff.get("reviewer"))),
-            ("Time", _value(signoff.get("time"))),
-            ("Comment", _value(signoff.get("comment"))),
-            ("Library plan", f"{signoff.get('plan_id')} revision {signoff.get('revision')}"))
+        return (
+            ("Planned by", f"{_value(plan.author)}   signature {SIGNATURE_LINE}"),
+            ("Date", SIGNATURE_LINE),
+            ("Reviewed by", f"{SIGNATURE_LINE}   signature {SIGNATURE_LINE}"),
+            ("Status", "not in a plan library: sign by hand"),
+        )
+    return (
+        ("Author", _value(plan.author)),
+        ("Status", _words(signoff.get("status"))),
+        ("Reviewer", _value(signoff.get("reviewer"))),
+        ("Time", _value(signoff.get("time"))),
+        ("Comment", _value(signoff.get("comment"))),
+        ("Library plan", f"{signoff.get('plan_id')} revision {signoff.get('revision')}"),
+    )
 
 
 def _why_ultrasound(plan: Plan, metrics: Mapping[str, Any]) -> str:
@@ -193,8 +220,9 @@ def _why_ultrasound(plan: Plan, metrics: Mapping[str, Any]) -> str:
     return "; ".join(reasons) if reasons else NOT_RECORDED
 
 
-def insurer_rows(plan: Plan, metrics: Mapping[str, Any],
-                 priors: Sequence[Mapping[str, Any]] = ()) -> tuple[tuple[str, str], ...]:
+def insurer_rows(
+    plan: Plan, metrics: Mapping[str, Any], priors: Sequence[Mapping[str, Any]] = ()
+) -> tuple[tuple[str, str], ...]:
     """Indication, why ultrasound guidance, prior injections here and a reassessment note."""
     from needleplan.clinical import SITE_PROFILES
 
@@ -205,17 +233,21 @@ def insurer_rows(plan: Plan, metrics: Mapping[str, Any],
     indication = _extra(plan, "indication")
     if indication is None and has_target:
         indication = f"taut band (trigger point) marked in the {site}" + (
-            f", {_words(side)} side" if side else f", side {NOT_RECORDED}")
-    rows = [("Indication", _value(indication)),
-            ("Why ultrasound guidance", _why_ultrasound(plan, metrics))]
+            f", {_words(side)} side" if side else f", side {NOT_RECORDED}"
+        )
+    rows = [("Indication", _value(indication)), ("Why ultrasound guidance", _why_ultrasound(plan, metrics))]
     if not priors:
         rows.append(("Prior injections at this site", f"{NOT_RECORDED} in the plan library"))
     for p in priors:
         outcome = p.get("outcome_summary") or "outcome not recorded"
-        rows.append(("Prior injection", f"{_value(p.get('created'))} (library plan {p.get('id')}): "
-                                         f"{outcome}"))
+        rows.append(("Prior injection", f"{_value(p.get('created'))} (library plan {p.get('id')}): {outcome}"))
     if any(p.get("outcome_poor") for p in priors):
-        rows.append(("Reassessment", "An earlier injection at this site gave poor relief or a "
-                     "complication: the diagnosis and the indication were to be reassessed before "
-                     "repeating. Reassessment: " + _value(_extra(plan, "reassessment"))))
+        rows.append(
+            (
+                "Reassessment",
+                "An earlier injection at this site gave poor relief or a "
+                "complication: the diagnosis and the indication were to be reassessed before "
+                "repeating. Reassessment: " + _value(_extra(plan, "reassessment")),
+            )
+        )
     return tuple(rows)

@@ -83,38 +83,46 @@ def _clearances(metrics: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def _patient_rows(plan: Plan) -> list[tuple[str, str]]:
     p = plan.patient
-    rows = [("Patient / case id", str(p.extra.get("id") or p.extra.get("case_id") or "not recorded")),
-            ("BMI", "-" if p.bmi is None else f"{p.bmi:.1f} kg/m2"),
-            ("Weight", "-" if p.weight_kg is None else f"{p.weight_kg:g} kg"),
-            ("Sex", p.sex or "-")]
+    rows = [
+        ("Patient / case id", str(p.extra.get("id") or p.extra.get("case_id") or "not recorded")),
+        ("BMI", "-" if p.bmi is None else f"{p.bmi:.1f} kg/m2"),
+        ("Weight", "-" if p.weight_kg is None else f"{p.weight_kg:g} kg"),
+        ("Sex", p.sex or "-"),
+    ]
     for label, flag in (("Lung disease", p.lung_disease), ("Anticoagulated", p.anticoagulated)):
         rows.append((label, "not recorded" if flag is None else ("yes" if flag else "no")))
     return rows
 
 
 def _injectate_rows(plan: Plan) -> list[str]:
-    rows = [f"{i.drug} {i.concentration_pct:g} % {i.volume_ml:g} mL"
-            + (" with epinephrine" if i.epinephrine else "") for i in plan.injectate]
+    rows = [
+        f"{i.drug} {i.concentration_pct:g} % {i.volume_ml:g} mL" + (" with epinephrine" if i.epinephrine else "")
+        for i in plan.injectate
+    ]
     return rows or ["none recorded"]
 
 
 def _calibration_rows(plan: Plan) -> list[tuple[str, str]]:
     c = plan.calibration
-    rows = [("Source", c.source + (f" (region {c.region_index})" if c.region_index is not None
-                                   else ""))]
+    rows = [("Source", c.source + (f" (region {c.region_index})" if c.region_index is not None else ""))]
     if c.spacing_mm is not None:
-        rows.append(("Pixel size (row, col)",
-                     f"{c.spacing_mm[0]:.4f} x {c.spacing_mm[1]:.4f} mm"))
+        rows.append(("Pixel size (row, col)", f"{c.spacing_mm[0]:.4f} x {c.spacing_mm[1]:.4f} mm"))
     rows.append(("Why", c.reason or "-"))
     rows.extend(("Note", n) for n in c.notes)
     return rows
 
 
-def build_content(plan: Plan, report: Any, *, record: Mapping[str, Any] | None = None,
-                  library_findings: Sequence[Mapping[str, Any]] = (),
-                  image_note: str | None = None, identity: ImageIdentity | None = None,
-                  signoff: Mapping[str, Any] | None = None,
-                  priors: Sequence[Mapping[str, Any]] = ()) -> ReportContent:
+def build_content(
+    plan: Plan,
+    report: Any,
+    *,
+    record: Mapping[str, Any] | None = None,
+    library_findings: Sequence[Mapping[str, Any]] = (),
+    image_note: str | None = None,
+    identity: ImageIdentity | None = None,
+    signoff: Mapping[str, Any] | None = None,
+    priors: Sequence[Mapping[str, Any]] = (),
+) -> ReportContent:
     """Assemble the report text of ``plan`` with its current safety ``report`` (a SafetyReport).
 
     ``identity`` holds the image's patient and study fields, ``signoff`` the library's approval
@@ -129,8 +137,7 @@ def build_content(plan: Plan, report: Any, *, record: Mapping[str, Any] | None =
     site_name = profile.name if profile is not None else plan.site.replace("_", " ")
     metrics = dict(report.metrics)
     people = [("Plan created", plan.created or "not recorded")]
-    rows = [(label, format_mm(metrics[key], unit)) for key, label, unit in _METRICS
-            if metrics.get(key) is not None]
+    rows = [(label, format_mm(metrics[key], unit)) for key, label, unit in _METRICS if metrics.get(key) is not None]
     if plan.needle is not None:
         gauge = f" {plan.needle.gauge} G" if plan.needle.gauge else ""
         rows.append(("Needle", f"{plan.needle.length_mm:g} mm{gauge}"))
@@ -140,20 +147,27 @@ def build_content(plan: Plan, report: Any, *, record: Mapping[str, Any] | None =
     diff = compare_with_saved(plan.findings, report) if plan.findings else None
     changes = None
     if diff and (diff["added"] or diff["removed"]):
-        changes = ("The current rules differ from the findings saved with the plan: "
-                   f"new {', '.join(diff['added']) or 'none'}; "
-                   f"no longer given {', '.join(diff['removed']) or 'none'}.")
+        changes = (
+            "The current rules differ from the findings saved with the plan: "
+            f"new {', '.join(diff['added']) or 'none'}; "
+            f"no longer given {', '.join(diff['removed']) or 'none'}."
+        )
     findings = tuple(f.to_dict() for f in report.findings) + tuple(library_findings)
     return ReportContent(
         title=f"Needle plan: {site_name}",
-        people=tuple(people), metrics=tuple(rows), findings=findings,
-        changes_since_saved=changes, patient=tuple(_patient_rows(plan)),
-        injectate=tuple(_injectate_rows(plan)), calibration=tuple(_calibration_rows(plan)),
-        thoracic_warning=R19_WARNING if profile is not None and profile.region == "thoracic"
-        else None,
-        notes=plan.notes, image_note=image_note,
+        people=tuple(people),
+        metrics=tuple(rows),
+        findings=findings,
+        changes_since_saved=changes,
+        patient=tuple(_patient_rows(plan)),
+        injectate=tuple(_injectate_rows(plan)),
+        calibration=tuple(_calibration_rows(plan)),
+        thoracic_warning=R19_WARNING if profile is not None and profile.region == "thoracic" else None,
+        notes=plan.notes,
+        image_note=image_note,
         header=clinical.header_rows(plan, identity or ImageIdentity()),
-        limits=clinical.limits_rows(plan.site), inference=clinical.INFERENCE_STATEMENT,
-        signoff=clinical.signoff_rows(plan, signoff if signoff is not None
-                                      else clinical.signoff_from_history(record)),
-        insurer=clinical.insurer_rows(plan, metrics, priors))
+        limits=clinical.limits_rows(plan.site),
+        inference=clinical.INFERENCE_STATEMENT,
+        signoff=clinical.signoff_rows(plan, signoff if signoff is not None else clinical.signoff_from_history(record)),
+        insurer=clinical.insurer_rows(plan, metrics, priors),
+    )

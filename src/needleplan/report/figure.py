@@ -26,8 +26,9 @@ _HALO = [patheffects.Stroke(linewidth=3.0, foreground=OUTLINE), patheffects.Norm
 _LABEL_BOX = {"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 0.5}
 
 
-def image_extent_mm(shape_px: tuple[int, int], spacing_mm: tuple[float, float],
-                    origin_px: tuple[float, float]) -> tuple[float, float, float, float]:
+def image_extent_mm(
+    shape_px: tuple[int, int], spacing_mm: tuple[float, float], origin_px: tuple[float, float]
+) -> tuple[float, float, float, float]:
     """``(left, right, bottom, top)`` in mm for ``imshow(origin="upper")``: pixel edges, not centres.
 
     A 100 x 200 image, 0.2 mm pixels, origin (10, 50): the left edge of column 0 is
@@ -38,8 +39,7 @@ def image_extent_mm(shape_px: tuple[int, int], spacing_mm: tuple[float, float],
     """
     rows, cols = shape_px
     (sr, sc), (orow, ocol) = spacing_mm, origin_px
-    return ((-0.5 - ocol) * sc, (cols - 0.5 - ocol) * sc,
-            (rows - 0.5 - orow) * sr, (-0.5 - orow) * sr)
+    return ((-0.5 - ocol) * sc, (cols - 0.5 - ocol) * sc, (rows - 0.5 - orow) * sr, (-0.5 - orow) * sr)
 
 
 def scale_bar_length_mm(width_mm: float) -> float:
@@ -66,8 +66,7 @@ def _view_box(plan: Plan, extent: tuple[float, float, float, float] | None) -> l
         pts += [(extent[3], extent[0]), (extent[2], extent[1])]
     arr = np.asarray(pts, dtype=float) if pts else np.zeros((1, 2))
     pad = 2.0
-    return [arr[:, 1].min() - pad, arr[:, 1].max() + pad, arr[:, 0].min() - pad,
-            arr[:, 0].max() + pad]
+    return [arr[:, 1].min() - pad, arr[:, 1].max() + pad, arr[:, 0].min() - pad, arr[:, 0].max() + pad]
 
 
 def _draw_margins(ax: Any, plan: Plan, box: list[float], clip: Any = None) -> None:
@@ -93,16 +92,14 @@ def _draw_margins(ax: Any, plan: Plan, box: list[float], clip: Any = None) -> No
             continue
         dist = g.point_shape_distance(grid, h.points, h.closed).reshape(rr.shape)
         colour = kind_style(h.kind).colour
-        filled = ax.contourf(cc, rr, dist, levels=[-1.0, h.margin_mm], colors=[colour],
-                             alpha=0.18)
-        cs = ax.contour(cc, rr, dist, levels=[h.margin_mm], colors=[colour], linewidths=0.8,
-                        linestyles="--")
+        filled = ax.contourf(cc, rr, dist, levels=[-1.0, h.margin_mm], colors=[colour], alpha=0.18)
+        cs = ax.contour(cc, rr, dist, levels=[h.margin_mm], colors=[colour], linewidths=0.8, linestyles="--")
         if clip is not None:
             for artist in (filled, cs):
                 artist.set_clip_path(clip)
-        labels = ax.clabel(cs, fmt={h.margin_mm: f"{kind_style(h.kind).words} margin "
-                                                 f"{h.margin_mm:g} mm"}, fontsize=6,
-                           colors="black")
+        labels = ax.clabel(
+            cs, fmt={h.margin_mm: f"{kind_style(h.kind).words} margin {h.margin_mm:g} mm"}, fontsize=6, colors="black"
+        )
         for label in labels:
             label.set_bbox(_LABEL_BOX)
 
@@ -111,8 +108,15 @@ def _draw_needle(ax: Any, plan: Plan, safe: Any) -> None:
     n = plan.needle
     assert n is not None  # drawn only for a plan with a needle
     entry, tip = np.asarray(n.entry_mm, float), np.asarray(n.target_mm, float)
-    ax.plot([entry[1], tip[1]], [entry[0], tip[0]], color=kind_style("needle").colour, lw=1.2,
-            zorder=6, path_effects=_HALO, label=f"needle ({n.length_mm:g} mm)")
+    ax.plot(
+        [entry[1], tip[1]],
+        [entry[0], tip[0]],
+        color=kind_style("needle").colour,
+        lw=1.2,
+        zorder=6,
+        path_effects=_HALO,
+        label=f"needle ({n.length_mm:g} mm)",
+    )
     ax.plot(entry[1], entry[0], "o", color="white", mec="black", ms=4, zorder=7)
     ax.plot(tip[1], tip[0], "x", color="black", ms=6, zorder=7)
     if safe is None or not math.isfinite(safe.max_safe_insertion_mm):
@@ -122,15 +126,28 @@ def _draw_needle(ax: Any, plan: Plan, safe: Any) -> None:
         return
     u = (tip - entry) / path
     deepest = tip + u * safe.remaining_mm  # measured from the skin crossing, which may differ from the drawn entry
-    ax.plot([tip[1], deepest[1]], [tip[0], deepest[0]], color="white", lw=1.0, ls=":",
-            zorder=6, path_effects=_HALO, label="straight extension past the tip")
+    ax.plot(
+        [tip[1], deepest[1]],
+        [tip[0], deepest[0]],
+        color="white",
+        lw=1.0,
+        ls=":",
+        zorder=6,
+        path_effects=_HALO,
+        label="straight extension past the tip",
+    )
     normal = np.array([-u[1], u[0]]) * 2.0
     a, b = deepest - normal, deepest + normal
-    ax.plot([a[1], b[1]], [a[0], b[0]], color=SEVERITY_COLOURS["block"], lw=2.0, zorder=7,
-            path_effects=[patheffects.Stroke(linewidth=3.5, foreground="white"),
-                          patheffects.Normal()],
-            label=f"deepest safe insertion {safe.max_safe_insertion_mm:.1f} mm "
-                  f"(limited by {str(safe.limited_by).replace('_', ' ')})")
+    ax.plot(
+        [a[1], b[1]],
+        [a[0], b[0]],
+        color=SEVERITY_COLOURS["block"],
+        lw=2.0,
+        zorder=7,
+        path_effects=[patheffects.Stroke(linewidth=3.5, foreground="white"), patheffects.Normal()],
+        label=f"deepest safe insertion {safe.max_safe_insertion_mm:.1f} mm "
+        f"(limited by {str(safe.limited_by).replace('_', ' ')})",
+    )
 
 
 def _draw_scale_bar(ax: Any, box: list[float]) -> None:
@@ -139,9 +156,16 @@ def _draw_scale_bar(ax: Any, box: list[float]) -> None:
     y0 = box[3] - 0.05 * (box[3] - box[2])
     ax.plot([x0, x0 + length], [y0, y0], color="white", lw=5, solid_capstyle="butt", zorder=8)
     ax.plot([x0, x0 + length], [y0, y0], color="black", lw=2.5, solid_capstyle="butt", zorder=9)
-    ax.text(x0 + length / 2, y0 - 0.015 * (box[3] - box[2]), f"{length:g} mm", ha="center",
-            va="bottom", fontsize=8, zorder=9,
-            bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0})
+    ax.text(
+        x0 + length / 2,
+        y0 - 0.015 * (box[3] - box[2]),
+        f"{length:g} mm",
+        ha="center",
+        va="bottom",
+        fontsize=8,
+        zorder=9,
+        bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0},
+    )
 
 
 def draw_plan(ax: Any, plan: Plan, frame: np.ndarray | None, safe: Any) -> None:
@@ -164,9 +188,16 @@ def draw_plan(ax: Any, plan: Plan, frame: np.ndarray | None, safe: Any) -> None:
             pts = np.vstack([pts, pts[:1]])
         look = kind_style(s.kind)
         style = "--" if s.suggested else "-"
-        ax.plot(pts[:, 1], pts[:, 0], style, color=look.colour, lw=1.4, zorder=4,
-                path_effects=_HALO,
-                label=s.label or look.words + (" (suggested)" if s.suggested else ""))
+        ax.plot(
+            pts[:, 1],
+            pts[:, 0],
+            style,
+            color=look.colour,
+            lw=1.4,
+            zorder=4,
+            path_effects=_HALO,
+            label=s.label or look.words + (" (suggested)" if s.suggested else ""),
+        )
     if plan.needle is not None:
         _draw_needle(ax, plan, safe)
     ax.set_xlim(box[0], box[1])
@@ -177,10 +208,16 @@ def draw_plan(ax: Any, plan: Plan, frame: np.ndarray | None, safe: Any) -> None:
         ax.set_xlabel("lateral position (mm)")
         ax.set_ylabel("depth (mm)")
     else:
-        ax.set_title("NOT TO SCALE: the image has no length calibration",
-                     color=SEVERITY_COLOURS["block"])
+        ax.set_title("NOT TO SCALE: the image has no length calibration", color=SEVERITY_COLOURS["block"])
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=True))
     # two columns of labels wrapped to 36 characters stay within the drawing's width on the page
-    ax.legend(unique.values(), [textwrap.fill(label, 36) for label in unique], loc="upper center",
-              bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=7, frameon=False)
+    ax.legend(
+        unique.values(),
+        [textwrap.fill(label, 36) for label in unique],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.13),
+        ncol=2,
+        fontsize=7,
+        frameon=False,
+    )

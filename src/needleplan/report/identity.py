@@ -64,8 +64,12 @@ def image_identity(path: str | Path) -> ImageIdentity:
         return ImageIdentity()
     removed = str(ds.get("PatientIdentityRemoved", "")).upper() == "YES"
     return ImageIdentity(
-        patient_name=_text(ds, "PatientName"), patient_id=_text(ds, "PatientID"),
+        patient_name=_text(ds, "PatientName"),
+        patient_id=_text(ds, "PatientID"),
         birth_date=dicom_date(_text(ds, "PatientBirthDate")),
-        accession=_text(ds, "AccessionNumber"), study_date=dicom_date(_text(ds, "StudyDate")),
+        accession=_text(ds, "AccessionNumber"),
+        study_date=dicom_date(_text(ds, "StudyDate")),
         study_description=_text(ds, "StudyDescription"),
-        sop_instance_uid=_text(ds, "SOPInstanceUID"), deidentified=removed)
+        sop_instance_uid=_text(ds, "SOPInstanceUID"),
+        deidentified=removed,
+    )

@@ -33,8 +33,7 @@ def _finding_lines(findings: Any, width: int) -> list[tuple[str, str]]:
     for f in findings:
         head = f"{str(f.get('severity', '?')).upper()} {f.get('code')}: "
         wrapped = textwrap.wrap(head + str(f.get("message", "")), width)
-        lines += [(w if i == 0 else "    " + w, str(f.get("severity"))) for i, w in
-                  enumerate(wrapped)]
+        lines += [(w if i == 0 else "    " + w, str(f.get("severity"))) for i, w in enumerate(wrapped)]
     return lines
 
 
@@ -82,8 +81,9 @@ def urgent_lines(c: ReportContent, width: int = _SIDE_WRAP) -> list[tuple[str, s
     return head + (_finding_lines(urgent, width) or [("none: no block or warn finding", "t")])
 
 
-def _put_lines(fig: Any, lines: list[tuple[str, str]], y: float, bottom: float = 0.05, *,
-               x: float = 0.06, size: float = 8.0) -> int:
+def _put_lines(
+    fig: Any, lines: list[tuple[str, str]], y: float, bottom: float = 0.05, *, x: float = 0.06, size: float = 8.0
+) -> int:
     """Write lines from height ``y`` down; return how many fitted."""
     step = 0.0135 * size / 8.0
     for n, (text, style) in enumerate(lines):
@@ -171,19 +171,24 @@ def _pages(c: ReportContent, draw: Any) -> list[Any]:
         if 0 < len(rest) - used < keep and used > len(rest) - keep:
             # the sign-off would be split across pages: move all of it to the next page
             page = Figure(figsize=A4_IN, facecolor="white")
-            page.text(0.06, 0.975, f"{c.title} (continued)", fontsize=9, color="#555555",
-                      va="top")
-            used = _put_lines(page, rest[:len(rest) - keep], 0.95)
+            page.text(0.06, 0.975, f"{c.title} (continued)", fontsize=9, color="#555555", va="top")
+            used = _put_lines(page, rest[: len(rest) - keep], 0.95)
         rest = rest[used:]
         pages.append(page)
     ident = dict(c.header)
-    who = (f"Patient ID {ident.get('Patient ID', 'not recorded')}, image "
-           f"{ident.get('Image (SOP Instance UID)', 'not recorded')}")
+    who = (
+        f"Patient ID {ident.get('Patient ID', 'not recorded')}, image "
+        f"{ident.get('Image (SOP Instance UID)', 'not recorded')}"
+    )
     for i, page in enumerate(pages, 1):
         page.text(0.94, 0.015, f"page {i} of {len(pages)}", fontsize=7, ha="right")
         page.text(0.06, 0.028, who, fontsize=6.5, color="#333333")
-        page.text(0.06, 0.015, "needleplan planning report: check every finding against the "
-                  "live image before inserting the needle", fontsize=7)
+        page.text(
+            0.06,
+            0.015,
+            "needleplan planning report: check every finding against the live image before inserting the needle",
+            fontsize=7,
+        )
     return pages
 
 
@@ -214,8 +219,7 @@ def write_png(c: ReportContent, draw: Any, path: Path, dpi: int = 300) -> int:
 
 
 def _table(rows: Any) -> str:
-    body = "".join(f"<tr><th>{html.escape(str(a))}</th><td>{html.escape(str(b))}</td></tr>"
-                   for a, b in rows)
+    body = "".join(f"<tr><th>{html.escape(str(a))}</th><td>{html.escape(str(b))}</td></tr>" for a, b in rows)
     return f"<table>{body}</table>"
 
 
@@ -228,49 +232,67 @@ def write_html(c: ReportContent, draw: Any, path: Path) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=130)
     png = base64.b64encode(buf.getvalue()).decode("ascii")
+
     def items(findings: Any) -> str:
-        return "".join(
-            f'<li class="{html.escape(str(f.get("severity")))}"><b>'
-            f'{html.escape(str(f.get("severity", "")).upper())} {html.escape(str(f.get("code")))}'
-            f"</b>: {html.escape(str(f.get('message', '')))}</li>" for f in findings) \
+        return (
+            "".join(
+                f'<li class="{html.escape(str(f.get("severity")))}"><b>'
+                f"{html.escape(str(f.get('severity', '')).upper())} {html.escape(str(f.get('code')))}"
+                f"</b>: {html.escape(str(f.get('message', '')))}</li>"
+                for f in findings
+            )
             or "<li>none</li>"
+        )
 
     urgent = c.urgent_findings
     parts = [
-        f"<h1>{html.escape(c.title)}</h1>", _table(c.header),
+        f"<h1>{html.escape(c.title)}</h1>",
+        _table(c.header),
         "<div class='page1'><figure>"
         f'<img alt="plan drawn to scale" src="data:image/png;base64,{png}"></figure>'
         f"<section class='urgent'><h2>Warnings ({len(urgent)} block/warn)</h2>"
         f"<ul>{items(urgent)}</ul></section></div>",
         f"<p class='note'>{html.escape(c.image_note)}</p>" if c.image_note else "",
-        "<h2>Measurements (current rules)</h2>", _table(c.metrics),
-        f"<h2>All findings ({len(c.findings)}), each with its reason</h2><ul>"
-        f"{items(c.findings)}</ul>",
-        f"<p class='warn'>{html.escape(c.changes_since_saved)}</p>" if c.changes_since_saved
+        "<h2>Measurements (current rules)</h2>",
+        _table(c.metrics),
+        f"<h2>All findings ({len(c.findings)}), each with its reason</h2><ul>{items(c.findings)}</ul>",
+        f"<p class='warn'>{html.escape(c.changes_since_saved)}</p>" if c.changes_since_saved else "",
+        (
+            f"<h2>Warning signs after the procedure (thoracic site)</h2>"
+            f"<p class='alert'>{html.escape(c.thoracic_warning)}</p>"
+        )
+        if c.thoracic_warning
         else "",
-        (f"<h2>Warning signs after the procedure (thoracic site)</h2>"
-         f"<p class='alert'>{html.escape(c.thoracic_warning)}</p>") if c.thoracic_warning else "",
-        "<h2>Documentation of the indication</h2>", _table(c.insurer),
-        "<h2>Patient</h2>", _table(c.patient),
-        "<h2>Injectate</h2><ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in c.injectate)
-        + "</ul>",
-        "<h2>Calibration</h2>", _table(c.calibration),
+        "<h2>Documentation of the indication</h2>",
+        _table(c.insurer),
+        "<h2>Patient</h2>",
+        _table(c.patient),
+        "<h2>Injectate</h2><ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in c.injectate) + "</ul>",
+        "<h2>Calibration</h2>",
+        _table(c.calibration),
         f"<h2>Notes</h2><p>{html.escape(c.notes)}</p>" if c.notes else "",
         "<section class='limits'><h2>Limits used by the safety check</h2>"
         f"<p>{html.escape(c.inference)}</p>{_table(c.limits)}</section>",
-        "<section class='signoff'><h2>Sign-off</h2>", _table(c.people), _table(c.signoff),
+        "<section class='signoff'><h2>Sign-off</h2>",
+        _table(c.people),
+        _table(c.signoff),
         "</section>",
     ]
-    style = ("body{font-family:sans-serif;max-width:48em;margin:1em auto;color:#111}"
-             "table{border-collapse:collapse}th{text-align:left;padding-right:1em;"
-             "font-weight:normal;color:#555}img{max-width:100%}.block{color:#b00000}"
-             ".warn{color:#8a4b00}.info{color:#1f4e99}.alert{color:#b00000;font-weight:bold;"
-             "border:2px solid #b00000;padding:.5em}.page1{display:flex;gap:1em;align-items:flex-start}"
-             ".page1 figure{flex:3;margin:0}.urgent{flex:2;font-size:90%}"
-             ".limits,.signoff{border:1px solid #555;padding:.5em;margin-top:1em}"
-             "@media print{body{margin:0}.page1,.limits,.signoff{page-break-inside:avoid}"
-             "h2{page-break-after:avoid}}")
-    doc = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-           f"<title>{html.escape(c.title)}</title><style>{style}</style></head><body>"
-           + "".join(parts) + "</body></html>\n")
+    style = (
+        "body{font-family:sans-serif;max-width:48em;margin:1em auto;color:#111}"
+        "table{border-collapse:collapse}th{text-align:left;padding-right:1em;"
+        "font-weight:normal;color:#555}img{max-width:100%}.block{color:#b00000}"
+        ".warn{color:#8a4b00}.info{color:#1f4e99}.alert{color:#b00000;font-weight:bold;"
+        "border:2px solid #b00000;padding:.5em}.page1{display:flex;gap:1em;align-items:flex-start}"
+        ".page1 figure{flex:3;margin:0}.urgent{flex:2;font-size:90%}"
+        ".limits,.signoff{border:1px solid #555;padding:.5em;margin-top:1em}"
+        "@media print{body{margin:0}.page1,.limits,.signoff{page-break-inside:avoid}"
+        "h2{page-break-after:avoid}}"
+    )
+    doc = (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(c.title)}</title><style>{style}</style></head><body>"
+        + "".join(parts)
+        + "</body></html>\n"
+    )
     path.write_text(doc, encoding="utf-8")

@@ -50,5 +50,13 @@ from needleplan.safety.codes import FindingCode
 from needleplan.safety.engine import check_plan
 from needleplan.safety.report import AppliedMargin, Finding, SafetyReport, compare_with_saved
 
-__all__ = ["FindingCode", "Finding", "AppliedMargin", "SafetyReport", "compare_with_saved", "THRESHOLDS",
-           "resolve_thresholds", "check_plan"]
+__all__ = [
+    "FindingCode",
+    "Finding",
+    "AppliedMargin",
+    "SafetyReport",
+    "compare_with_saved",
+    "THRESHOLDS",
+    "resolve_thresholds",
+    "check_plan",
+]

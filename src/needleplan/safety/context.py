@@ -64,8 +64,11 @@ class Context:
     def confirmed(self, *families_or_kinds: str) -> list[tuple[int, Structure]]:
         """Confirmed (not merely suggested) structures of the given hazard families or kinds."""
         wanted = set(families_or_kinds)
-        return [(i, s) for i, s in enumerate(self.plan.structures)
-                if not s.suggested and (s.kind in wanted or hazard_family(s.kind) in wanted)]
+        return [
+            (i, s)
+            for i, s in enumerate(self.plan.structures)
+            if not s.suggested and (s.kind in wanted or hazard_family(s.kind) in wanted)
+        ]
 
     def skip(self, code: FindingCode) -> None:
         """Record that a millimetre rule could not run (reported by UNCALIBRATED)."""

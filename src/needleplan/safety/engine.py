@@ -40,11 +40,24 @@ def _clean(value: Any) -> Any:
 
 def _metrics(ctx: Context) -> dict[str, Any]:
     plan = ctx.plan
-    out: dict[str, Any] = {"calibrated": ctx.calibrated, "calibration_source": plan.calibration.source,
-                           "site": plan.site, "approach": plan.approach}
+    out: dict[str, Any] = {
+        "calibrated": ctx.calibrated,
+        "calibration_source": plan.calibration.source,
+        "site": plan.site,
+        "approach": plan.approach,
+    }
     m, s, o, w = ctx.metrics, ctx.insertion, ctx.over, ctx.window
-    names = ("depth_mm", "path_length_mm", "angle_deg", "entry_offset_mm", "clearance_mm", "tip_clearance_mm",
-             "skin_to_pleura_mm", "pleura_along_path_mm", "needle_length_required_mm")
+    names = (
+        "depth_mm",
+        "path_length_mm",
+        "angle_deg",
+        "entry_offset_mm",
+        "clearance_mm",
+        "tip_clearance_mm",
+        "skin_to_pleura_mm",
+        "pleura_along_path_mm",
+        "needle_length_required_mm",
+    )
     for name in names:
         out[name] = getattr(m, name) if m is not None else None
     out["max_safe_insertion_mm"] = s.max_safe_insertion_mm if s else None
@@ -68,9 +81,12 @@ def _escalate(ctx: Context, findings: Iterable[Finding]) -> list[Finding]:
     out = []
     for f in findings:
         if history and f.code in PNEUMOTHORAX_CODES and f.severity == "warn":
-            f = Finding(code=f.code, severity="block",
-                        message=f"{f.message} Raised to block: history of {', '.join(history)}.",
-                        values={**f.values, "raised_by": history})
+            f = Finding(
+                code=f.code,
+                severity="block",
+                message=f"{f.message} Raised to block: history of {', '.join(history)}.",
+                values={**f.values, "raised_by": history},
+            )
         out.append(f)
     return out
 
@@ -79,13 +95,26 @@ def _applied_margins(scene: planner.Scene | None) -> tuple[AppliedMargin, ...]:
     """The margin each confirmed hazard structure was checked against (the planner's, as the rules used it)."""
     if scene is None:
         return ()
-    return tuple(AppliedMargin(structure_index=h.index, kind=h.kind, family=h.family, margin_mm=h.margin_mm,
-                               threshold=h.margin_key or "", other_frame=h.other_frame) for h in scene.hazards)
+    return tuple(
+        AppliedMargin(
+            structure_index=h.index,
+            kind=h.kind,
+            family=h.family,
+            margin_mm=h.margin_mm,
+            threshold=h.margin_key or "",
+            other_frame=h.other_frame,
+        )
+        for h in scene.hazards
+    )
 
 
-def check_plan(plan: Plan, *, regions: Sequence[UltrasoundRegion] | None = None,
-               thresholds: Mapping[str, float] | None = None,
-               window: bool = True) -> SafetyReport:
+def check_plan(
+    plan: Plan,
+    *,
+    regions: Sequence[UltrasoundRegion] | None = None,
+    thresholds: Mapping[str, float] | None = None,
+    window: bool = True,
+) -> SafetyReport:
     """Run every safety rule on a plan.  Pure: the same plan always gives the same report.
 
     Parameters
@@ -111,8 +140,18 @@ def check_plan(plan: Plan, *, regions: Sequence[UltrasoundRegion] | None = None,
             over = planner.overshoot(scene)
         if window and scene.target_point is not None:
             angle_window = planner.safe_angle_window(scene)
-    ctx = Context(plan=plan, profile=profile, th=th, calibrated=calibrated, scene=scene, metrics=metrics,
-                  insertion=insertion, over=over, window=angle_window, regions=regions)
+    ctx = Context(
+        plan=plan,
+        profile=profile,
+        th=th,
+        calibrated=calibrated,
+        scene=scene,
+        metrics=metrics,
+        insertion=insertion,
+        over=over,
+        window=angle_window,
+        regions=regions,
+    )
     findings: list[Finding] = []
     for r in rules_in_order():
         if r.needs_needle and not ctx.has_needle:
@@ -124,14 +163,25 @@ def check_plan(plan: Plan, *, regions: Sequence[UltrasoundRegion] | None = None,
         findings.extend(r.func(ctx))
     if not ctx.calibrated:
         severity = "warn" if profile.region == "superficial" else "block"
-        findings.insert(0, Finding(
-            code=FindingCode.UNCALIBRATED, severity=severity,
-            message=f"No length calibration ({plan.calibration.reason}): nothing is reported in mm, so depth, "
-                    f"margins and "
-            f"needle length are not checked ({', '.join(ctx.skipped)}). Calibrate by two points of known distance, "
-            "for example the depth ruler's 1 cm ticks.", values={"skipped": [str(c) for c in ctx.skipped]}))
+        findings.insert(
+            0,
+            Finding(
+                code=FindingCode.UNCALIBRATED,
+                severity=severity,
+                message=f"No length calibration ({plan.calibration.reason}): nothing is reported in mm, so depth, "
+                f"margins and "
+                f"needle length are not checked ({', '.join(ctx.skipped)}). Calibrate by two points of known distance, "
+                "for example the depth ruler's 1 cm ticks.",
+                values={"skipped": [str(c) for c in ctx.skipped]},
+            ),
+        )
     findings = _escalate(ctx, findings)
     findings.sort(key=lambda f: severity_rank(f.severity))
-    return SafetyReport(tuple(Finding(code=f.code, severity=f.severity, message=f.message,
-                                      values=_clean(dict(f.values))) for f in findings),
-                        _metrics(ctx), applied_margins=_applied_margins(scene))
+    return SafetyReport(
+        tuple(
+            Finding(code=f.code, severity=f.severity, message=f.message, values=_clean(dict(f.values)))
+            for f in findings
+        ),
+        _metrics(ctx),
+        applied_margins=_applied_margins(scene),
+    )

@@ -40,8 +40,17 @@ if TYPE_CHECKING:
     from needleplan.safety.context import Context
     from needleplan.safety.report import Finding
 
-__all__ = ["RuleFamily", "Rule", "FAMILIES", "RULES", "rule_family", "rule", "rules_in_order",
-           "load_rule_families", "FAMILY_MODULE_PREFIX"]
+__all__ = [
+    "RuleFamily",
+    "Rule",
+    "FAMILIES",
+    "RULES",
+    "rule_family",
+    "rule",
+    "rules_in_order",
+    "load_rule_families",
+    "FAMILY_MODULE_PREFIX",
+]
 
 #: Modules of :mod:`needleplan.safety` whose names start with this are rule families.
 FAMILY_MODULE_PREFIX = "rules_"
@@ -86,17 +95,33 @@ def rule_family(module: str, *, order: int, title: str) -> RuleFamily:
     return family
 
 
-def rule(name: str, *, codes: tuple[FindingCode, ...], rows: tuple[str, ...], needs_mm: bool = False,
-         needs_needle: bool = False) -> Callable[[RuleFunc], RuleFunc]:
+def rule(
+    name: str,
+    *,
+    codes: tuple[FindingCode, ...],
+    rows: tuple[str, ...],
+    needs_mm: bool = False,
+    needs_needle: bool = False,
+) -> Callable[[RuleFunc], RuleFunc]:
     """Register a rule function of the module it is defined in (its family)."""
     unknown = [c for c in codes if not isinstance(c, FindingCode)]
     if unknown:
         raise TypeError(f"rule {name!r}: codes must be FindingCode members, got {unknown!r}")
 
     def deco(func: RuleFunc) -> RuleFunc:
-        RULES.append(Rule(name=name, family=func.__module__, codes=tuple(codes), rows=rows, needs_mm=needs_mm,
-                          needs_needle=needs_needle, func=func))
+        RULES.append(
+            Rule(
+                name=name,
+                family=func.__module__,
+                codes=tuple(codes),
+                rows=rows,
+                needs_mm=needs_mm,
+                needs_needle=needs_needle,
+                func=func,
+            )
+        )
         return func
+
     return deco
 
 
@@ -113,8 +138,9 @@ def rules_in_order() -> list[Rule]:
 def load_rule_families(package: str = "needleplan.safety") -> tuple[str, ...]:
     """Import every ``rules_*`` module of ``package`` (each registers its rules); their names, sorted."""
     pkg = importlib.import_module(package)
-    names = sorted(f"{package}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__)
-                   if m.name.startswith(FAMILY_MODULE_PREFIX))
+    names = sorted(
+        f"{package}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__) if m.name.startswith(FAMILY_MODULE_PREFIX)
+    )
     for name in names:
         importlib.import_module(name)
     return tuple(names)

@@ -11,7 +11,6 @@ from needleplan.vocabulary import Severity, severity_rank
 __all__ = ["Finding", "AppliedMargin", "SafetyReport", "compare_with_saved"]
 
 
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
     """One result of a rule: stable ``code``, ``severity``, a physician's ``message``, the ``values``.
@@ -90,8 +89,11 @@ class SafetyReport:
 
     def to_dict(self) -> dict[str, Any]:
         """``{"worst_severity", "findings": [...], "metrics": {...}}`` (the ``check --json`` object)."""
-        return {"worst_severity": self.worst_severity, "findings": [f.to_dict() for f in self.findings],
-                "metrics": dict(self.metrics)}
+        return {
+            "worst_severity": self.worst_severity,
+            "findings": [f.to_dict() for f in self.findings],
+            "metrics": dict(self.metrics),
+        }
 
 
 def compare_with_saved(saved_findings: Any, report: SafetyReport) -> dict[str, list[str]]:

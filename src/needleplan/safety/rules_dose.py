@@ -31,8 +31,11 @@ def drug_limit_mg(drug: str, epinephrine: bool, weight_kg: float | None, th: Map
     return cap if weight_kg is None else min(cap, th[f"{key}_MG_PER_KG"] * weight_kg)
 
 
-@rule("dose", codes=(FindingCode.DOSE_LIMIT, FindingCode.DOSE_UNKNOWN_DRUG, FindingCode.DOSE_WEIGHT_UNKNOWN),
-      rows=("R16",))
+@rule(
+    "dose",
+    codes=(FindingCode.DOSE_LIMIT, FindingCode.DOSE_UNKNOWN_DRUG, FindingCode.DOSE_WEIGHT_UNKNOWN),
+    rows=("R16",),
+)
 def dose(ctx: Context) -> Iterator[Finding]:
     if not ctx.plan.injectate:
         return
@@ -42,9 +45,12 @@ def dose(ctx: Context) -> Iterator[Finding]:
         known = drug_of(inj.drug)
         drug = known.name if known is not None else None
         if drug is None:
-            yield Finding(code=FindingCode.DOSE_UNKNOWN_DRUG, severity="warn",
-                          message=f"No maximum dose is known for '{inj.drug}'; its dose is not checked.",
-                          values={"drug": inj.drug})
+            yield Finding(
+                code=FindingCode.DOSE_UNKNOWN_DRUG,
+                severity="warn",
+                message=f"No maximum dose is known for '{inj.drug}'; its dose is not checked.",
+                values={"drug": inj.drug},
+            )
             continue
         mg[(drug, inj.epinephrine)] += inj.volume_ml * inj.concentration_pct * th["MG_PER_ML_PER_PCT"]
     if not mg:
@@ -56,8 +62,15 @@ def dose(ctx: Context) -> Iterator[Finding]:
         total += fraction
         name = drug.lower() + (" with epinephrine" if epi else "")
         parts.append(f"{name} {amount:.0f} mg of {limit:.0f} mg ({pct(fraction)})")
-        detail.append({"drug": drug.lower(), "epinephrine": epi, "mg": round(amount, 2), "limit_mg": round(limit, 2),
-                       "fraction": round(fraction, 4)})
+        detail.append(
+            {
+                "drug": drug.lower(),
+                "epinephrine": epi,
+                "mg": round(amount, 2),
+                "limit_mg": round(limit, 2),
+                "fraction": round(fraction, 4),
+            }
+        )
     basis = f"for {weight:g} kg" if weight is not None else "weight unknown, absolute maxima used"
     mixed = "; mixtures counted as additive" if len(detail) > 1 else ""
     values = {"fraction_of_max": round(total, 4), "weight_kg": weight, "drugs": detail}
@@ -67,9 +80,17 @@ def dose(ctx: Context) -> Iterator[Finding]:
         severity, head = "warn", "Local anaesthetic dose near the maximum"
     else:
         if weight is None:
-            yield Finding(code=FindingCode.DOSE_WEIGHT_UNKNOWN, severity="info",
-                          message=f"Dose checked against absolute maxima only (no weight "
-                          f"recorded): {'; '.join(parts)}; total {pct(total)}.", values=values)
+            yield Finding(
+                code=FindingCode.DOSE_WEIGHT_UNKNOWN,
+                severity="info",
+                message=f"Dose checked against absolute maxima only (no weight "
+                f"recorded): {'; '.join(parts)}; total {pct(total)}.",
+                values=values,
+            )
         return
-    yield Finding(code=FindingCode.DOSE_LIMIT, severity=severity,
-                  message=f"{head}: {'; '.join(parts)} ({basis}{mixed}); total {pct(total)}.", values=values)
+    yield Finding(
+        code=FindingCode.DOSE_LIMIT,
+        severity=severity,
+        message=f"{head}: {'; '.join(parts)} ({basis}{mixed}); total {pct(total)}.",
+        values=values,
+    )

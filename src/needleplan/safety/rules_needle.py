@@ -23,14 +23,22 @@ from needleplan.vocabulary import STANDARD_NEEDLE_LENGTHS_MM
 rule_family(__name__, order=40, title="needle, angle and image")
 
 
-@rule("target_hit", codes=(FindingCode.TARGET_MISSED, FindingCode.TARGET_NOT_MARKED),
-      rows=("docs/contracts.md §5",), needs_needle=True)
+@rule(
+    "target_hit",
+    codes=(FindingCode.TARGET_MISSED, FindingCode.TARGET_NOT_MARKED),
+    rows=("docs/contracts.md §5",),
+    needs_needle=True,
+)
 def target_hit(ctx: Context) -> Iterator[Finding]:
     assert ctx.plan.needle is not None  # the engine runs this rule only when they exist
     targets = ctx.confirmed("target")
     if not targets:
-        yield Finding(code=FindingCode.TARGET_NOT_MARKED, severity="info",
-                      message="No target is marked; the tip cannot be checked against it.", values={})
+        yield Finding(
+            code=FindingCode.TARGET_NOT_MARKED,
+            severity="info",
+            message="No target is marked; the tip cannot be checked against it.",
+            values={},
+        )
         return
     tip = ctx.plan.needle.target_mm
     tol = ctx.th["TARGET_TOLERANCE_MM"]
@@ -46,13 +54,21 @@ def target_hit(ctx: Context) -> Iterator[Finding]:
             return
     if best > 0:
         dist = f" ({mm(best)} from it)" if ctx.calibrated else ""
-        yield Finding(code=FindingCode.TARGET_MISSED, severity="warn",
-                      message=f"The planned tip is not inside the marked target{dist}.",
-                      values={"distance_mm": round(best, 2) if ctx.calibrated else None})
+        yield Finding(
+            code=FindingCode.TARGET_MISSED,
+            severity="warn",
+            message=f"The planned tip is not inside the marked target{dist}.",
+            values={"distance_mm": round(best, 2) if ctx.calibrated else None},
+        )
 
 
-@rule("needle_direction", codes=(FindingCode.NEEDLE_REVERSED,), rows=("docs/contracts.md §3",), needs_mm=True,
-      needs_needle=True)
+@rule(
+    "needle_direction",
+    codes=(FindingCode.NEEDLE_REVERSED,),
+    rows=("docs/contracts.md §3",),
+    needs_mm=True,
+    needs_needle=True,
+)
 def needle_direction(ctx: Context) -> Iterator[Finding]:
     """The needle runs from the skin into the patient: its tip must lie deeper below the skin than its entry.
 
@@ -63,12 +79,15 @@ def needle_direction(ctx: Context) -> Iterator[Finding]:
     entry_depth = depth_below_skin(ctx.scene, ctx.plan.needle.entry_mm)
     tip_depth = depth_below_skin(ctx.scene, ctx.plan.needle.target_mm)
     if entry_depth > tip_depth + g.TIE_MM:
-        yield Finding(code=FindingCode.NEEDLE_REVERSED, severity="block",
-                      message=f"The needle's tip is {mm(tip_depth)} below the skin but its entry {mm(entry_depth)}: "
-                              f"it is "
-                      "drawn from the target towards the skin (or points out of it), so depth, overshoot and the "
-                      "pleura checks are measured from the wrong end. Redraw it from the skin entry to the target.",
-                      values={"entry_depth_mm": round(entry_depth, 2), "tip_depth_mm": round(tip_depth, 2)})
+        yield Finding(
+            code=FindingCode.NEEDLE_REVERSED,
+            severity="block",
+            message=f"The needle's tip is {mm(tip_depth)} below the skin but its entry {mm(entry_depth)}: "
+            f"it is "
+            "drawn from the target towards the skin (or points out of it), so depth, overshoot and the "
+            "pleura checks are measured from the wrong end. Redraw it from the skin entry to the target.",
+            values={"entry_depth_mm": round(entry_depth, 2), "tip_depth_mm": round(tip_depth, 2)},
+        )
 
 
 @rule("needle_length", codes=(FindingCode.NEEDLE_TOO_SHORT,), rows=("R5", "R12"), needs_mm=True, needs_needle=True)
@@ -80,19 +99,32 @@ def needle_length(ctx: Context) -> Iterator[Finding]:
         return
     best = shortest_needle(required, STANDARD_NEEDLE_LENGTHS_MM)
     advice = f"a {best:g} mm needle leaves the margin" if best else "no standard needle is long enough"
-    values = {"needle_length_mm": n.length_mm, "path_length_mm": round(m.path_length_mm, 2),
-              "required_mm": round(required, 2), "hub_margin_mm": ctx.th["HUB_MARGIN_MM"], "suggested_needle_mm": best}
+    values = {
+        "needle_length_mm": n.length_mm,
+        "path_length_mm": round(m.path_length_mm, 2),
+        "required_mm": round(required, 2),
+        "hub_margin_mm": ctx.th["HUB_MARGIN_MM"],
+        "suggested_needle_mm": best,
+    }
     if n.length_mm < m.path_length_mm:
-        yield Finding(code=FindingCode.NEEDLE_TOO_SHORT, severity="block",
-                      message=f"The {n.length_mm:g} mm needle cannot reach the target: the path is "
-                              f"{mm(m.path_length_mm)} "
-                      f"({mm(m.depth_mm)} deep at {m.angle_deg:.0f} deg); {advice}.", values=values)
+        yield Finding(
+            code=FindingCode.NEEDLE_TOO_SHORT,
+            severity="block",
+            message=f"The {n.length_mm:g} mm needle cannot reach the target: the path is "
+            f"{mm(m.path_length_mm)} "
+            f"({mm(m.depth_mm)} deep at {m.angle_deg:.0f} deg); {advice}.",
+            values=values,
+        )
     else:
         left = n.length_mm - m.path_length_mm
-        yield Finding(code=FindingCode.NEEDLE_TOO_SHORT, severity="warn",
-                      message=f"Only {mm(left)} of the {n.length_mm:g} mm needle stays outside the skin at the "
-                              f"target; keep "
-                      f"{ctx.th['HUB_MARGIN_MM']:g} mm so the hub is not buried; {advice}.", values=values)
+        yield Finding(
+            code=FindingCode.NEEDLE_TOO_SHORT,
+            severity="warn",
+            message=f"Only {mm(left)} of the {n.length_mm:g} mm needle stays outside the skin at the "
+            f"target; keep "
+            f"{ctx.th['HUB_MARGIN_MM']:g} mm so the hub is not buried; {advice}.",
+            values=values,
+        )
 
 
 @rule("bone_in_path", codes=(FindingCode.RIB_IN_PATH,), rows=("R4",), needs_mm=True, needs_needle=True)
@@ -101,29 +133,46 @@ def bone_in_path(ctx: Context) -> Iterator[Finding]:
     m = ctx.metrics
     b = m.backstop_along_path_mm
     if b is not None and b < m.path_length_mm - ctx.th["BONE_CONTACT_TOLERANCE_MM"]:
-        yield Finding(code=FindingCode.RIB_IN_PATH, severity="warn",
-                      message=f"The needle meets bone {mm(b)} from the skin, before the planned tip at "
-                              f"{mm(m.path_length_mm)}: "
-                      "it will stop on the bone short of the target.",
-                      values={"bone_along_path_mm": round(b, 2), "path_length_mm": round(m.path_length_mm, 2)})
+        yield Finding(
+            code=FindingCode.RIB_IN_PATH,
+            severity="warn",
+            message=f"The needle meets bone {mm(b)} from the skin, before the planned tip at "
+            f"{mm(m.path_length_mm)}: "
+            "it will stop on the bone short of the target.",
+            values={"bone_along_path_mm": round(b, 2), "path_length_mm": round(m.path_length_mm, 2)},
+        )
 
 
-_LIMIT_WORDS: Mapping[str, str] = {"needle_length": "the needle length less the hub margin",
-                                   "rib": "bone contact (rib)", "bone": "bone contact"}
+_LIMIT_WORDS: Mapping[str, str] = {
+    "needle_length": "the needle length less the hub margin",
+    "rib": "bone contact (rib)",
+    "bone": "bone contact",
+}
 
 
-@rule("safe_insertion", codes=(FindingCode.SAFE_INSERTION,), rows=("R3", "R5", "R10", "R11"), needs_mm=True,
-      needs_needle=True)
+@rule(
+    "safe_insertion",
+    codes=(FindingCode.SAFE_INSERTION,),
+    rows=("R3", "R5", "R10", "R11"),
+    needs_mm=True,
+    needs_needle=True,
+)
 def safe_insertion(ctx: Context) -> Iterator[Finding]:
     assert ctx.metrics is not None and ctx.insertion is not None  # the engine runs this rule only when they exist
     s = ctx.insertion
     what = _LIMIT_WORDS.get(s.limited_by, f"the {s.limited_by} margin")
-    yield Finding(code=FindingCode.SAFE_INSERTION, severity="info",
-                  message=f"Deepest safe insertion on this path: {mm(s.max_safe_insertion_mm)} from the skin, "
-                          f"limited by "
-                  f"{what}; the planned tip is at {mm(ctx.metrics.path_length_mm)}.",
-                  values={"max_safe_insertion_mm": round(s.max_safe_insertion_mm, 2), "limited_by": s.limited_by,
-                   "remaining_mm": round(s.remaining_mm, 2)})
+    yield Finding(
+        code=FindingCode.SAFE_INSERTION,
+        severity="info",
+        message=f"Deepest safe insertion on this path: {mm(s.max_safe_insertion_mm)} from the skin, "
+        f"limited by "
+        f"{what}; the planned tip is at {mm(ctx.metrics.path_length_mm)}.",
+        values={
+            "max_safe_insertion_mm": round(s.max_safe_insertion_mm, 2),
+            "limited_by": s.limited_by,
+            "remaining_mm": round(s.remaining_mm, 2),
+        },
+    )
 
 
 @rule("visibility", codes=(FindingCode.STEEP_ANGLE,), rows=("R13",), needs_mm=True, needs_needle=True)
@@ -136,17 +185,26 @@ def visibility(ctx: Context) -> Iterator[Finding]:
     if a <= th["ANGLE_INFO_DEG"]:
         return
     flat = math.radians(th["ANGLE_INFO_DEG"])
-    values: dict[str, Any] = {"angle_deg": round(a, 2),
-                              "entry_offset_for_flat_mm": round(m.depth_mm / math.tan(flat), 2),
-                              "path_for_flat_mm": round(m.depth_mm / math.sin(flat), 2),
-                              "flat_angle_deg": th["ANGLE_INFO_DEG"]}
-    trade = (f" At {th['ANGLE_INFO_DEG']:g} deg this {mm(m.depth_mm)} deep target needs an entry "
-             f"{mm(values['entry_offset_for_flat_mm'])} away and a {mm(values['path_for_flat_mm'])} path.")
+    values: dict[str, Any] = {
+        "angle_deg": round(a, 2),
+        "entry_offset_for_flat_mm": round(m.depth_mm / math.tan(flat), 2),
+        "path_for_flat_mm": round(m.depth_mm / math.sin(flat), 2),
+        "flat_angle_deg": th["ANGLE_INFO_DEG"],
+    }
+    trade = (
+        f" At {th['ANGLE_INFO_DEG']:g} deg this {mm(m.depth_mm)} deep target needs an entry "
+        f"{mm(values['entry_offset_for_flat_mm'])} away and a {mm(values['path_for_flat_mm'])} path."
+    )
     echogenic = bool(ctx.plan.needle.extra.get("echogenic"))
     if a > th["ANGLE_STRONG_DEG"]:
-        sev, text = "warn", (f"Needle at {a:.0f} deg to the skin: most needles are invisible in-plane above "
-                             f"{th['ANGLE_STRONG_DEG']:g} deg" + (" (echogenic needle noted)." if echogenic
-                                                                   else " unless echogenic."))
+        sev, text = (
+            "warn",
+            (
+                f"Needle at {a:.0f} deg to the skin: most needles are invisible in-plane above "
+                f"{th['ANGLE_STRONG_DEG']:g} deg"
+                + (" (echogenic needle noted)." if echogenic else " unless echogenic.")
+            ),
+        )
         values["level"] = "strong"
     elif a > th["ANGLE_WARN_DEG"]:
         sev, text = "warn", f"Needle at {a:.0f} deg to the skin: visibility falls beyond {th['ANGLE_WARN_DEG']:g} deg."
@@ -164,13 +222,18 @@ def out_of_plane(ctx: Context) -> Iterator[Finding]:
     sev = "warn" if ctx.profile.pneumothorax_class else "info"
     values: dict = {}
     if ctx.metrics is not None and ctx.metrics.entry_offset_mm > 0:
-        values["incidence_angle_deg"] = round(math.degrees(math.atan2(ctx.metrics.depth_mm,
-                                                                      ctx.metrics.entry_offset_mm)), 2)
-    yield Finding(code=FindingCode.OUT_OF_PLANE, severity=sev,
-                  message="Out-of-plane approach: the bright dot is where the shaft crosses the beam, not "
-                          "necessarily the tip. "
-                  "Walk the needle down or use hydrolocation" + ("; prefer in-plane at this thoracic site." if sev ==
-                                                                 "warn" else "."), values=values)
+        values["incidence_angle_deg"] = round(
+            math.degrees(math.atan2(ctx.metrics.depth_mm, ctx.metrics.entry_offset_mm)), 2
+        )
+    yield Finding(
+        code=FindingCode.OUT_OF_PLANE,
+        severity=sev,
+        message="Out-of-plane approach: the bright dot is where the shaft crosses the beam, not "
+        "necessarily the tip. "
+        "Walk the needle down or use hydrolocation"
+        + ("; prefer in-plane at this thoracic site." if sev == "warn" else "."),
+        values=values,
+    )
 
 
 def _probe(plan: Plan) -> tuple[str, float | None] | None:
@@ -194,16 +257,24 @@ def probe_depth(ctx: Context) -> Iterator[Finding]:
     limit = th["PROBE_HF_MAX_DEPTH_MM"] if high else th["PROBE_LINEAR_MAX_DEPTH_MM"]
     if depth > limit:
         what = f"{freq:g} MHz linear probe" if freq else "linear probe"
-        yield Finding(code=FindingCode.PROBE_DEPTH, severity="warn",
-                      message=f"Target {mm(depth)} deep with a {what}: penetration is often limited to about "
-                      f"{limit / 10:g} cm; a curvilinear 2-5 MHz probe shows deep targets better.",
-                      values={"depth_mm": round(depth, 2), "limit_mm": limit, "frequency_mhz": freq})
+        yield Finding(
+            code=FindingCode.PROBE_DEPTH,
+            severity="warn",
+            message=f"Target {mm(depth)} deep with a {what}: penetration is often limited to about "
+            f"{limit / 10:g} cm; a curvilinear 2-5 MHz probe shows deep targets better.",
+            values={"depth_mm": round(depth, 2), "limit_mm": limit, "frequency_mhz": freq},
+        )
 
 
 #: R15 (second part): what lies under the target and would stop, or be hurt by, an overshoot.
-_FLOOR_WORDS: Mapping[str, str] = {"pleura": "the pleura", "rib": "a rib", "bone": "bone",
-                                   "viscera": "the kidney or peritoneum", "nerve": "the nerve",
-                                   "neuraxis": "the laminae or the interlaminar window"}
+_FLOOR_WORDS: Mapping[str, str] = {
+    "pleura": "the pleura",
+    "rib": "a rib",
+    "bone": "bone",
+    "viscera": "the kidney or peritoneum",
+    "nerve": "the nerve",
+    "neuraxis": "the laminae or the interlaminar window",
+}
 
 
 def _floor_kinds(profile: SiteProfile) -> tuple[str, ...]:
@@ -236,30 +307,44 @@ def image_depth(ctx: Context) -> Iterator[Finding]:
     down = float((tip - entry)[0]) / float(np.hypot(*(tip - entry)))
     reach_row_mm = float(tip[0]) + reach * max(down, 0.0)
     what = " or ".join(dict.fromkeys(_FLOOR_WORDS[k] for k in kinds))
-    values = {"tip_row_mm": round(float(tip[0]), 2), "reach_row_mm": round(reach_row_mm, 2),
-              "overshoot_reach_mm": round(reach, 2), "looked_for": list(kinds)}
+    values = {
+        "tip_row_mm": round(float(tip[0]), 2),
+        "reach_row_mm": round(reach_row_mm, 2),
+        "overshoot_reach_mm": round(reach, 2),
+        "looked_for": list(kinds),
+    }
     box = plan.calibration.region_box_px
     if box is None:
-        yield Finding(code=FindingCode.IMAGE_TOO_SHALLOW, severity="info",
-                      message=f"Image depth not checked: the plan has no calibrated region box. Nothing is marked "
-                              f"beneath "
-                      f"the target and the needle could reach {mm(reach_row_mm)} along this path; make sure the "
-                      f"image shows {what} under it.", values={**values, "image_depth_mm": None,
-                                                        "skipped": "no calibrated region box"})
+        yield Finding(
+            code=FindingCode.IMAGE_TOO_SHALLOW,
+            severity="info",
+            message=f"Image depth not checked: the plan has no calibrated region box. Nothing is marked "
+            f"beneath "
+            f"the target and the needle could reach {mm(reach_row_mm)} along this path; make sure the "
+            f"image shows {what} under it.",
+            values={**values, "image_depth_mm": None, "skipped": "no calibrated region box"},
+        )
         return
     image_row_mm = float(plan.calibration.px_to_mm([float(box[2]), float(box[1])])[0])
     if image_row_mm < reach_row_mm:
-        yield Finding(code=FindingCode.IMAGE_TOO_SHALLOW, severity="warn",
-                      message=f"The image shows {mm(image_row_mm)}; the needle could reach {mm(reach_row_mm)} along "
-                              f"this "
-                      f"path ({mm(reach)} of unused needle past the tip at {mm(float(tip[0]))}); nothing is marked "
-                      f"beneath the target: deepen the image to see {what} under it.",
-                      values={**values, "image_depth_mm": round(image_row_mm, 2)})
+        yield Finding(
+            code=FindingCode.IMAGE_TOO_SHALLOW,
+            severity="warn",
+            message=f"The image shows {mm(image_row_mm)}; the needle could reach {mm(reach_row_mm)} along "
+            f"this "
+            f"path ({mm(reach)} of unused needle past the tip at {mm(float(tip[0]))}); nothing is marked "
+            f"beneath the target: deepen the image to see {what} under it.",
+            values={**values, "image_depth_mm": round(image_row_mm, 2)},
+        )
 
 
 @rule("angle_window", codes=(FindingCode.NO_SAFE_ANGLE,), rows=("R3", "R4", "R5", "R13"), needs_mm=True)
 def angle_window(ctx: Context) -> Iterator[Finding]:
     w = ctx.window
     if w is not None and not w.intervals:
-        yield Finding(code=FindingCode.NO_SAFE_ANGLE, severity="warn", message=f"No safe in-plane angle: {w.reason}.",
-                      values={"target_mm": list(w.target_mm)})
+        yield Finding(
+            code=FindingCode.NO_SAFE_ANGLE,
+            severity="warn",
+            message=f"No safe in-plane angle: {w.reason}.",
+            values={"target_mm": list(w.target_mm)},
+        )

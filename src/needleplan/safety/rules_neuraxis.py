@@ -24,7 +24,7 @@ rule_family(__name__, order=25, title="neuraxis (lumbar interlaminar window)")
 
 #: The neuraxis in a physician's words, for every message of this family.
 NEURAXIS_WORDS = "the neuraxis (ligamentum flavum, epidural space and dura in the interlaminar window)"
-_WHY = ("local anaesthetic there becomes an epidural or, through the dura, a spinal injection")
+_WHY = "local anaesthetic there becomes an epidural or, through the dura, a spinal injection"
 
 
 def _margin_words(shaft: float, tip: float | None, margin_mm: float, other_frame: bool) -> tuple[str, str] | None:
@@ -49,8 +49,11 @@ def neuraxis_margin(ctx: Context) -> Iterator[Finding]:
     measured: list[tuple[int, float, float | None, float, bool]]
     if ctx.calibrated:
         assert ctx.scene is not None  # the engine prepares the scene of every calibrated plan
-        measured = [(h.index, *ctx.clearance(h.index, None), h.margin_mm, h.other_frame)
-                    for h in ctx.scene.hazards if h.family == "neuraxis"]
+        measured = [
+            (h.index, *ctx.clearance(h.index, None), h.margin_mm, h.other_frame)
+            for h in ctx.scene.hazards
+            if h.family == "neuraxis"
+        ]
     else:
         ctx.skip(FindingCode.NEURAXIS_MARGIN)
         measured = [(i, 0.0, None, 0.0, False) for i, s in ctx.confirmed("neuraxis") if ctx.crosses(i, s)]
@@ -72,14 +75,20 @@ def neuraxis_overshoot(ctx: Context) -> Iterator[Finding]:
     o = ctx.over
     # a lamina met first stops the needle; a neuraxis already reached is NEURAXIS_MARGIN's block
     neuraxis_mm = o.neuraxis_mm
-    if (neuraxis_mm is None or not o.unstopped(neuraxis_mm)
-            or any(ctx.crosses(i, s) for i, s in ctx.confirmed("neuraxis"))):
+    if (
+        neuraxis_mm is None
+        or not o.unstopped(neuraxis_mm)
+        or any(ctx.crosses(i, s) for i, s in ctx.confirmed("neuraxis"))
+    ):
         return
-    yield Finding(code=FindingCode.NEURAXIS_OVERSHOOT, severity="warn",
-                  message=f"If the needle is pushed further, its straight path passes between the laminae and "
-                  f"reaches {NEURAXIS_WORDS} {mm(neuraxis_mm)} past the planned tip with no bone in between; "
-                  f"{mm(o.reach_mm)} of needle is still unused. Aim onto a lamina, or stop at the planned depth.",
-                  values={"neuraxis_beyond_tip_mm": round(neuraxis_mm, 2), "unused_length_mm": round(o.reach_mm, 2)})
+    yield Finding(
+        code=FindingCode.NEURAXIS_OVERSHOOT,
+        severity="warn",
+        message=f"If the needle is pushed further, its straight path passes between the laminae and "
+        f"reaches {NEURAXIS_WORDS} {mm(neuraxis_mm)} past the planned tip with no bone in between; "
+        f"{mm(o.reach_mm)} of needle is still unused. Aim onto a lamina, or stop at the planned depth.",
+        values={"neuraxis_beyond_tip_mm": round(neuraxis_mm, 2), "unused_length_mm": round(o.reach_mm, 2)},
+    )
 
 
 def _reach_depth_mm(ctx: Context) -> float:
@@ -109,12 +118,17 @@ def neuraxis_marked(ctx: Context) -> Iterator[Finding]:
             return
         values["needle_reach_depth_mm"] = round(reach, 2)
         assert ctx.plan.needle is not None  # ctx.has_needle
-        how = (f"the {ctx.plan.needle.length_mm:g} mm needle reaches {mm(reach)} below the skin on this path, "
-               f"deeper than the laminae can lie in a thin patient (about {limit:g} mm)")
+        how = (
+            f"the {ctx.plan.needle.length_mm:g} mm needle reaches {mm(reach)} below the skin on this path, "
+            f"deeper than the laminae can lie in a thin patient (about {limit:g} mm)"
+        )
     else:
         how = "how deep the needle can go is not known (no calibration or no needle drawn)"
-    yield Finding(code=FindingCode.NEURAXIS_NOT_MARKED, severity="warn",
-                  message=f"Neither a lamina (bone) nor {NEURAXIS_WORDS} is marked at this {ctx.profile.name} site, "
-                          f"and "
-                  f"{how}. Scan for the laminae and the interlaminar window and mark them, or aim onto a lamina.",
-                  values=values)
+    yield Finding(
+        code=FindingCode.NEURAXIS_NOT_MARKED,
+        severity="warn",
+        message=f"Neither a lamina (bone) nor {NEURAXIS_WORDS} is marked at this {ctx.profile.name} site, "
+        f"and "
+        f"{how}. Scan for the laminae and the interlaminar window and mark them, or aim onto a lamina.",
+        values=values,
+    )

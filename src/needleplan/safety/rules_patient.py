@@ -12,8 +12,15 @@ from needleplan.safety.registry import rule, rule_family
 from needleplan.safety.report import Finding
 
 #: Patient fields (besides ``lung_disease``) that count as lung disease for R7 (Lin 2019 odds ratios).
-LUNG_HISTORY_FIELDS = ("thoracic_surgery", "emphysema", "copd", "lung_cancer", "tuberculosis",
-                       "chronic_bronchitis", "pneumonia")
+LUNG_HISTORY_FIELDS = (
+    "thoracic_surgery",
+    "emphysema",
+    "copd",
+    "lung_cancer",
+    "tuberculosis",
+    "chronic_bronchitis",
+    "pneumonia",
+)
 
 rule_family(__name__, order=50, title="patient")
 
@@ -57,8 +64,10 @@ def thin_patient(ctx: Context) -> Iterator[Finding]:
     if p.bmi is not None and prof.kim_spd_applies:
         est = kim_spd_mm(p.bmi, th)
         values["population_spd_estimate_mm"] = round(est, 1)
-        text += (f" Population estimate from BMI (Kim 2002): about {est:.0f} mm, SD about 7 mm; context only, "
-                 "the marked pleura is what counts.")
+        text += (
+            f" Population estimate from BMI (Kim 2002): about {est:.0f} mm, SD about 7 mm; context only, "
+            "the marked pleura is what counts."
+        )
     yield Finding(code=FindingCode.THIN_PATIENT, severity=severity, message=text, values=values)
 
 
@@ -75,34 +84,48 @@ def lung_modifiers(ctx: Context) -> Iterator[Finding]:
         return
     history = lung_history(ctx)
     if history:
-        yield Finding(code=FindingCode.LUNG_DISEASE, severity="warn",
-                      message=f"History of {', '.join(history)}: a pneumothorax is more likely and less well "
-                              f"tolerated; "
-                      "pleural warnings are raised to block.", values={"history": history})
+        yield Finding(
+            code=FindingCode.LUNG_DISEASE,
+            severity="warn",
+            message=f"History of {', '.join(history)}: a pneumothorax is more likely and less well "
+            f"tolerated; "
+            "pleural warnings are raised to block.",
+            values={"history": history},
+        )
     p, extra = ctx.plan.patient, ctx.plan.extra
     if p.extra.get("bilateral_session") is True or "bilateral" in (p.extra.get("side"), extra.get("side")):
-        yield Finding(code=FindingCode.BILATERAL_THORACIC, severity="warn",
-                      message="Both sides in one session at a thoracic site: a bilateral pneumothorax has followed "
-                              "trigger "
-                      "point injection; avoid treating both sides the same day.", values={"bilateral": True})
+        yield Finding(
+            code=FindingCode.BILATERAL_THORACIC,
+            severity="warn",
+            message="Both sides in one session at a thoracic site: a bilateral pneumothorax has followed "
+            "trigger "
+            "point injection; avoid treating both sides the same day.",
+            values={"bilateral": True},
+        )
 
 
 @rule("position", codes=(FindingCode.POSITION_CHANGED,), rows=("R8",))
 def position(ctx: Context) -> Iterator[Finding]:
     if position_changed(ctx.plan):
         a, b = ctx.plan.extra["planning_position"], ctx.plan.extra["procedure_position"]
-        yield Finding(code=FindingCode.POSITION_CHANGED, severity="warn",
-                      message=f"Planned {a} but to be done {b}: pleural depth changes with position (about 7 mm with a "
-                      "shoulder bolster); the pleura margin is raised to "
-                      f"{ctx.th['PLEURA_MARGIN_OTHER_FRAME_MM']:g} mm. Re-scan in the procedure position.",
-                      values={"planning_position": a, "procedure_position": b})
+        yield Finding(
+            code=FindingCode.POSITION_CHANGED,
+            severity="warn",
+            message=f"Planned {a} but to be done {b}: pleural depth changes with position (about 7 mm with a "
+            "shoulder bolster); the pleura margin is raised to "
+            f"{ctx.th['PLEURA_MARGIN_OTHER_FRAME_MM']:g} mm. Re-scan in the procedure position.",
+            values={"planning_position": a, "procedure_position": b},
+        )
 
 
 @rule("anticoagulation", codes=(FindingCode.ANTICOAGULATED_DEEP_SITE,), rows=("R17",))
 def anticoagulation(ctx: Context) -> Iterator[Finding]:
     if ctx.plan.patient.anticoagulated and ctx.profile.non_compressible:
-        yield Finding(code=FindingCode.ANTICOAGULATED_DEEP_SITE, severity="warn",
-                      message=f"Anticoagulated patient at a deep, non-compressible site ({ctx.profile.name}): "
-                              f"bleeding here "
-                      "cannot be stopped by pressure; review anticoagulation as for a higher-risk procedure.",
-                      values={"site": ctx.plan.site})
+        yield Finding(
+            code=FindingCode.ANTICOAGULATED_DEEP_SITE,
+            severity="warn",
+            message=f"Anticoagulated patient at a deep, non-compressible site ({ctx.profile.name}): "
+            f"bleeding here "
+            "cannot be stopped by pressure; review anticoagulation as for a higher-risk procedure.",
+            values={"site": ctx.plan.site},
+        )

@@ -36,8 +36,12 @@ from needleplan.safety.report import Finding
 __all__ = ["IMPLAUSIBLE_CODES"]
 
 #: The codes of this family (all ``block``).
-IMPLAUSIBLE_CODES = (FindingCode.IMPLAUSIBLE_NEEDLE_LENGTH, FindingCode.IMPLAUSIBLE_TARGET_DEPTH,
-                     FindingCode.IMPLAUSIBLE_PATH, FindingCode.IMPLAUSIBLE_STRUCTURE)
+IMPLAUSIBLE_CODES = (
+    FindingCode.IMPLAUSIBLE_NEEDLE_LENGTH,
+    FindingCode.IMPLAUSIBLE_TARGET_DEPTH,
+    FindingCode.IMPLAUSIBLE_PATH,
+    FindingCode.IMPLAUSIBLE_STRUCTURE,
+)
 
 rule_family(__name__, order=5, title="plans that describe no real procedure")
 
@@ -48,8 +52,7 @@ def _limit(key: str) -> float:
     return IMPLAUSIBLE[key].value
 
 
-@rule("needle_length_plausible", codes=(FindingCode.IMPLAUSIBLE_NEEDLE_LENGTH,), rows=("1E",),
-      needs_needle=True)
+@rule("needle_length_plausible", codes=(FindingCode.IMPLAUSIBLE_NEEDLE_LENGTH,), rows=("1E",), needs_needle=True)
 def needle_length_plausible(ctx: Context) -> Iterator[Finding]:
     """A needle longer than any made (> 200 mm) or shorter than 1 mm is no needle."""
     assert ctx.plan.needle is not None  # needs_needle: the engine runs this rule only when it exists
@@ -57,19 +60,32 @@ def needle_length_plausible(ctx: Context) -> Iterator[Finding]:
     longest, shortest = _limit("LONGEST_NEEDLE_MADE_MM"), _limit("SHORTEST_NEEDLE_MM")
     values = {"needle_length_mm": length, "longest_made_mm": longest, "shortest_mm": shortest}
     if length > longest:
-        yield Finding(code=FindingCode.IMPLAUSIBLE_NEEDLE_LENGTH, severity="block",
-                      message=f"A {length:g} mm needle is longer than any needle made (the longest spinal and biopsy "
-                      f"needles are about {longest:g} mm): no depth or margin can be judged for it. Enter the "
-                      "length of the needle you will use.", values=values)
+        yield Finding(
+            code=FindingCode.IMPLAUSIBLE_NEEDLE_LENGTH,
+            severity="block",
+            message=f"A {length:g} mm needle is longer than any needle made (the longest spinal and biopsy "
+            f"needles are about {longest:g} mm): no depth or margin can be judged for it. Enter the "
+            "length of the needle you will use.",
+            values=values,
+        )
     elif length < shortest:
-        yield Finding(code=FindingCode.IMPLAUSIBLE_NEEDLE_LENGTH, severity="block",
-                      message=f"A {length:g} mm needle is shorter than {shortest:g} mm and reaches nothing under "
-                              f"the skin. "
-                      "Enter the length of the needle you will use.", values=values)
+        yield Finding(
+            code=FindingCode.IMPLAUSIBLE_NEEDLE_LENGTH,
+            severity="block",
+            message=f"A {length:g} mm needle is shorter than {shortest:g} mm and reaches nothing under "
+            f"the skin. "
+            "Enter the length of the needle you will use.",
+            values=values,
+        )
 
 
-@rule("target_depth_plausible", codes=(FindingCode.IMPLAUSIBLE_TARGET_DEPTH, FindingCode.IMPLAUSIBLE_PATH),
-      rows=("contracts.md §3",), needs_mm=True, needs_needle=True)
+@rule(
+    "target_depth_plausible",
+    codes=(FindingCode.IMPLAUSIBLE_TARGET_DEPTH, FindingCode.IMPLAUSIBLE_PATH),
+    rows=("contracts.md §3",),
+    needs_mm=True,
+    needs_needle=True,
+)
 def target_depth_plausible(ctx: Context) -> Iterator[Finding]:
     """The tip lies under the skin (at least 1 mm) and the needle is drawn at least 1 mm long."""
     # needs_mm, needs_needle: the engine runs this rule only on a calibrated plan (its scene prepared) with a needle
@@ -79,18 +95,25 @@ def target_depth_plausible(ctx: Context) -> Iterator[Finding]:
     least = _limit("MIN_TARGET_DEPTH_MM")
     if depth < least - g.TIE_MM:
         where = f"{mm(-depth)} above the skin" if depth < -g.TIE_MM else f"only {mm(max(depth, 0.0))} below the skin"
-        yield Finding(code=FindingCode.IMPLAUSIBLE_TARGET_DEPTH, severity="block",
-                      message=f"The planned tip is {where}: no injection target lies there (a depth under {least:g} "
-                              f"mm is "
-                      f"the skin itself). {_REDRAW}.", values={"depth_mm": round(depth, 4), "min_depth_mm": least})
+        yield Finding(
+            code=FindingCode.IMPLAUSIBLE_TARGET_DEPTH,
+            severity="block",
+            message=f"The planned tip is {where}: no injection target lies there (a depth under {least:g} "
+            f"mm is "
+            f"the skin itself). {_REDRAW}.",
+            values={"depth_mm": round(depth, 4), "min_depth_mm": least},
+        )
     path = math.dist(needle.entry_mm, needle.target_mm)
     shortest = _limit("MIN_PATH_MM")
     if path < shortest - g.TIE_MM:  # a path of 1 mm may compute as 0.9999999999999999
-        yield Finding(code=FindingCode.IMPLAUSIBLE_PATH, severity="block",
-                      message=f"The needle is drawn {path:.3g} mm from entry to tip, shorter than {shortest:g} mm: "
-                              f"at this "
-                      f"scale the plan describes no path through tissue. {_REDRAW}.",
-                      values={"path_length_mm": round(path, 6), "min_path_mm": shortest})
+        yield Finding(
+            code=FindingCode.IMPLAUSIBLE_PATH,
+            severity="block",
+            message=f"The needle is drawn {path:.3g} mm from entry to tip, shorter than {shortest:g} mm: "
+            f"at this "
+            f"scale the plan describes no path through tissue. {_REDRAW}.",
+            values={"path_length_mm": round(path, 6), "min_path_mm": shortest},
+        )
 
 
 @rule("structures_plausible", codes=(FindingCode.IMPLAUSIBLE_STRUCTURE,), rows=("contracts.md §3",), needs_mm=True)
@@ -106,8 +129,11 @@ def structures_plausible(ctx: Context) -> Iterator[Finding]:
     if not above:
         return
     names = ", ".join(f"{s.label or s.kind} (structures[{i}])" for i, s in above)
-    yield Finding(code=FindingCode.IMPLAUSIBLE_STRUCTURE, severity="block",
-                  message=f"Marked entirely above the skin, outside the patient: {names}. A hazard placed there is "
-                          f"never "
-                  f"measured against the needle. {_REDRAW}.",
-                  values={"structures": [i for i, _s in above], "kinds": [s.kind for _i, s in above]})
+    yield Finding(
+        code=FindingCode.IMPLAUSIBLE_STRUCTURE,
+        severity="block",
+        message=f"Marked entirely above the skin, outside the patient: {names}. A hazard placed there is "
+        f"never "
+        f"measured against the needle. {_REDRAW}.",
+        values={"structures": [i for i, _s in above], "kinds": [s.kind for _i, s in above]},
+    )

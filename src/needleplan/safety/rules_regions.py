@@ -64,18 +64,27 @@ def regions(ctx: Context) -> Iterator[Finding]:
     if ctx.has_needle:
         items.append(("the needle", "needle", _needle_mm(ctx), True))
     for i, st in ctx.confirmed(*{st.kind for st in ctx.plan.structures}):
-        items.append((f"the {st.kind} mark" + (f" '{st.label}'" if st.label else ""), i,
-                      np.asarray(st.points_mm, dtype=float), False))
+        items.append(
+            (
+                f"the {st.kind} mark" + (f" '{st.label}'" if st.label else ""),
+                i,
+                np.asarray(st.points_mm, dtype=float),
+                False,
+            )
+        )
     if not items:
         return
     # One conversion and one lookup for every point of every measurement, then split per item.
     per_point = _regions_of(ctx, cal.mm_to_px(np.concatenate([pts for _n, _w, pts, _f in items])))
     start = 0
     for name, which, pts, needle in items:
-        problem = _problem(per_point[start:start + len(pts)], expected, needle=needle)
+        problem = _problem(per_point[start : start + len(pts)], expected, needle=needle)
         start += len(pts)
         if problem:
-            yield Finding(code=FindingCode.CROSS_REGION, severity="block",
-                          message=f"{name.capitalize()} {problem}: lengths across two views, or outside the calibrated "
-                          "B-mode region, are meaningless. Redraw it inside one region.",
-                          values={"item": which, "problem": problem})
+            yield Finding(
+                code=FindingCode.CROSS_REGION,
+                severity="block",
+                message=f"{name.capitalize()} {problem}: lengths across two views, or outside the calibrated "
+                "B-mode region, are meaningless. Redraw it inside one region.",
+                values={"item": which, "problem": problem},
+            )

@@ -32,8 +32,10 @@ def export_sr(plan: Plan, image_path: str | os.PathLike, output: str | os.PathLi
         for _ in source.iterall():  # convert every element now: a damaged value fails here
             pass
     except Exception as exc:  # noqa: BLE001 - pydicom's parser raises many types on damaged bytes
-        raise DicomReadError(f"{image_path}: cannot read the plan's image as DICOM "
-                             f"({' '.join(str(exc).split())[:160]}); an SR can only reference a DICOM image") from None
+        raise DicomReadError(
+            f"{image_path}: cannot read the plan's image as DICOM "
+            f"({' '.join(str(exc).split())[:160]}); an SR can only reference a DICOM image"
+        ) from None
     sr = plan_to_sr(plan, source)
     output = Path(output)
     sr.save_as(output, enforce_file_format=True)
@@ -49,16 +51,21 @@ def import_sr(path: str | os.PathLike, *, image_path: str | os.PathLike | None =
         for _ in ds.iterall():  # convert every element now: a damaged value fails here, in one line
             pass
     except pydicom.errors.InvalidDicomError as exc:  # pydicom's text ends "Use force=True": not for users
-        raise PlanFormatError(f"{path}: not a DICOM SR file (it has no DICOM header); give a structured report "
-                              "written by `needleplan sr export`") from exc
+        raise PlanFormatError(
+            f"{path}: not a DICOM SR file (it has no DICOM header); give a structured report "
+            "written by `needleplan sr export`"
+        ) from exc
     except OSError:
         raise
     except Exception as exc:  # noqa: BLE001 - pydicom's parser raises many types on damaged bytes
-        raise PlanFormatError(f"{path}: the SR file is damaged ({' '.join(str(exc).split())[:160]}); "
-                              "export the plan to SR again") from None
+        raise PlanFormatError(
+            f"{path}: the SR file is damaged ({' '.join(str(exc).split())[:160]}); export the plan to SR again"
+        ) from None
     if getattr(ds, "Modality", None) != "SR":
-        raise PlanFormatError(f"{path}: modality {getattr(ds, 'Modality', None)!r} is not SR; "
-                              "give a structured report written by `needleplan sr export`")
+        raise PlanFormatError(
+            f"{path}: modality {getattr(ds, 'Modality', None)!r} is not SR; "
+            "give a structured report written by `needleplan sr export`"
+        )
     calibration = None
     if image_path is not None:
         from needleplan.io import read_info

@@ -22,10 +22,24 @@ from highdicom.sr import CodedConcept
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 
-__all__ = ["SCHEME", "scheme_identification", "KIND_CODES", "kind_from_code", "private", "px_to_scoord", "scoord_to_px",
-           "MAX_SAFE_INSERTION", "NEEDLE_GAUGE", "PLAN_FIELDS", "PROCEDURE", "TITLE",
-           "QUALITATIVE_EVALUATIONS", "NEEDLE_FINDING", "NEEDLE_TRACKING_PREFIX",
-           "STRUCTURE_TRACKING_PREFIX"]
+__all__ = [
+    "SCHEME",
+    "scheme_identification",
+    "KIND_CODES",
+    "kind_from_code",
+    "private",
+    "px_to_scoord",
+    "scoord_to_px",
+    "MAX_SAFE_INSERTION",
+    "NEEDLE_GAUGE",
+    "PLAN_FIELDS",
+    "PROCEDURE",
+    "TITLE",
+    "QUALITATIVE_EVALUATIONS",
+    "NEEDLE_FINDING",
+    "NEEDLE_TRACKING_PREFIX",
+    "STRUCTURE_TRACKING_PREFIX",
+]
 
 SCHEME = "99NEEDLEPLAN"
 SCHEME_NAME = "needleplan private codes"
@@ -61,8 +75,7 @@ MAX_SAFE_INSERTION = private("MAXSAFEINS", "Deepest safe insertion along the pat
 NEEDLE_GAUGE = private("GAUGE", "Needle gauge")
 PLAN_FIELDS = private("PLANFIELDS", "needleplan plan fields (JSON)")
 NEEDLE_FINDING = codes.SCT.Needle
-QUALITATIVE_EVALUATIONS = CodedConcept(value="C0034375", scheme_designator="UMLS",
-                                       meaning="Qualitative Evaluations")
+QUALITATIVE_EVALUATIONS = CodedConcept(value="C0034375", scheme_designator="UMLS", meaning="Qualitative Evaluations")
 NEEDLE_TRACKING_PREFIX = "needleplan needle"
 STRUCTURE_TRACKING_PREFIX = "needleplan structure"
 

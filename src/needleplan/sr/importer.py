@@ -31,8 +31,7 @@ _NUM_METRICS = {  # (scheme, value) -> plan metrics key, for an SR without plan 
 
 
 def _is(code: Any, known: Any) -> bool:
-    return (code is not None and code.value == known.value
-            and code.scheme_designator == known.scheme_designator)
+    return code is not None and code.value == known.value and code.scheme_designator == known.scheme_designator
 
 
 def _text_items(ds: Dataset) -> tuple[list[str], dict | None]:
@@ -50,8 +49,7 @@ def _text_items(ds: Dataset) -> tuple[list[str], dict | None]:
                 try:
                     fields = json.loads(child.TextValue)
                 except json.JSONDecodeError as exc:
-                    raise PlanFormatError(f"the SR's needleplan plan fields are damaged: {exc}") \
-                        from exc
+                    raise PlanFormatError(f"the SR's needleplan plan fields are damaged: {exc}") from exc
             elif _is(code, codes.DCM.Finding):
                 findings.append(str(child.TextValue))
     return findings, fields
@@ -72,8 +70,7 @@ def _region_px(group: Any) -> tuple[np.ndarray, bool, int | None]:
     """(row, col) image indices, closed?, 0-based frame (None when not given) of a group's ROI."""
     roi = group.roi
     if roi is None:
-        raise PlanFormatError("an SR measurement group has no image region; needleplan reads "
-                              "2D SCOORD regions only")
+        raise PlanFormatError("an SR measurement group has no image region; needleplan reads 2D SCOORD regions only")
     data = np.asarray(roi.value, dtype=float).reshape(-1, 2)
     closed = len(data) > 3 and bool(np.all(data[0] == data[-1]))  # closed POLYLINE = polygon
     if closed:
@@ -112,11 +109,21 @@ def _source_ref(sr: Any) -> tuple[str | None, int]:
 
 def _default_fields(calibration: Any, site: str) -> dict:
     if calibration is None:
-        raise PlanFormatError("this SR was not written by needleplan (no plan fields), so it "
-                              "carries no calibration: give the image it refers to (--image)")
-    return {"format": "needleplan.plan", "version": 1, "image": {"frame_index": 0},
-            "calibration": calibration.to_dict(), "site": site, "structures": [],
-            "needle": None, "findings": [], "metrics": {}}
+        raise PlanFormatError(
+            "this SR was not written by needleplan (no plan fields), so it "
+            "carries no calibration: give the image it refers to (--image)"
+        )
+    return {
+        "format": "needleplan.plan",
+        "version": 1,
+        "image": {"frame_index": 0},
+        "calibration": calibration.to_dict(),
+        "site": site,
+        "structures": [],
+        "needle": None,
+        "findings": [],
+        "metrics": {},
+    }
 
 
 def sr_to_plan(ds: Dataset, *, calibration: Any = None, site: str = "other") -> Plan:
@@ -128,8 +135,10 @@ def sr_to_plan(ds: Dataset, *, calibration: Any = None, site: str = "other") -> 
             raise AttributeError("its content is not a TID 1500 measurement report")
         groups = content.get_planar_roi_measurement_groups()
     except (ValueError, AttributeError, KeyError, TypeError) as exc:
-        raise PlanFormatError(f"not a TID 1500 measurement report highdicom can read ({exc}); the file may be "
-                              "cut off: copy it again or export it again with `needleplan sr export`") from exc
+        raise PlanFormatError(
+            f"not a TID 1500 measurement report highdicom can read ({exc}); the file may be "
+            "cut off: copy it again or export it again with `needleplan sr export`"
+        ) from exc
     texts, fields = _text_items(ds)  # the SR dataset is the root container
     plan = dict(fields) if fields is not None else _default_fields(calibration, site)
     cal = calibration
@@ -150,19 +159,28 @@ def sr_to_plan(ds: Dataset, *, calibration: Any = None, site: str = "other") -> 
             nums = _numbers(group)
             length = nums.get(("DCM", codes.DCM.NeedleLength.value))
             gauge = nums.get((c.SCHEME, c.NEEDLE_GAUGE.value))
-            needle = {**(needle or {}), "entry_mm": points[0], "target_mm": points[-1],
-                      "length_mm": length, "gauge": None if gauge is None else int(gauge)}
+            needle = {
+                **(needle or {}),
+                "entry_mm": points[0],
+                "target_mm": points[-1],
+                "length_mm": length,
+                "gauge": None if gauge is None else int(gauge),
+            }
             metrics = {key: nums[k] for k, key in _NUM_METRICS.items() if k in nums}
             continue
         kind = c.kind_from_code(group.finding_type) or ident.split(": ")[-1].split(" (")[0]
-        extra = saved_structures[len(structures)] if len(structures) < len(saved_structures) \
-            else {"frame_index": g_frame} if g_frame not in (None, frame) else {}
+        extra = (
+            saved_structures[len(structures)]
+            if len(structures) < len(saved_structures)
+            else {"frame_index": g_frame}
+            if g_frame not in (None, frame)
+            else {}
+        )
         structures.append({**extra, "kind": kind, "points_mm": points, "closed": closed})
     plan["structures"] = structures
     plan["needle"] = needle
     values = [f.get("values", {}) for f in plan.get("findings") or []]
-    plan["findings"] = [_parse_finding(t, values[i] if i < len(values) else {})
-                        for i, t in enumerate(texts)]
+    plan["findings"] = [_parse_finding(t, values[i] if i < len(values) else {}) for i, t in enumerate(texts)]
     if fields is None:
         plan["metrics"] = metrics
     return plan_from_dict(plan)

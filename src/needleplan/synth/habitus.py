@@ -125,6 +125,4 @@ def habitus_preset(name: str) -> Habitus:
     try:
         return HABITUS[name]
     except KeyError:
-        raise UnknownPresetError(
-            f"unknown habitus {name!r}; choose one of: {', '.join(HABITUS)}"
-        ) from None
+        raise UnknownPresetError(f"unknown habitus {name!r}; choose one of: {', '.join(HABITUS)}") from None

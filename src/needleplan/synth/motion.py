@@ -70,4 +70,3 @@ class Motion:
 
 
 DEFAULT_MOTION = Motion()
-

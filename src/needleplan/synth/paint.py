@@ -99,8 +99,7 @@ def _ridge(row_px: np.ndarray, centre_px: np.ndarray, sigma_px: float) -> np.nda
     return np.exp(-(((row_px - centre_px) / sigma_px) ** 2)).astype(np.float32)
 
 
-def _layer_texture(tissue: str, fibre_deg: float, fields: dict[str, np.ndarray],
-                   shape: tuple[int, int]) -> np.ndarray:
+def _layer_texture(tissue: str, fibre_deg: float, fields: dict[str, np.ndarray], shape: tuple[int, int]) -> np.ndarray:
     if tissue == "dermis":
         return ECHO["dermis"] * (1.0 + 0.2 * fields["fine"][: shape[0], : shape[1]])
     if tissue == "fat":
@@ -116,9 +115,7 @@ def paint_vessel(echo: np.ndarray, alpha: np.ndarray, patch: VesselPatch, scale:
     lumen = np.clip((scale - patch.rho) * patch.a_px + 0.5, 0.0, 1.0)
     outer = np.clip((scale + patch.wall_rel - patch.rho) * patch.a_px + 0.5, 0.0, 1.0)
     wall = outer - lumen
-    echo[patch.rows, patch.cols] = (
-        patch.echo_bg * (1.0 - outer) + ECHO["vessel_wall"] * wall + ECHO["lumen"] * lumen
-    )
+    echo[patch.rows, patch.cols] = patch.echo_bg * (1.0 - outer) + ECHO["vessel_wall"] * wall + ECHO["lumen"] * lumen
     alpha[patch.rows, patch.cols] = patch.alpha_bg * (1.0 - lumen) + ATTENUATION["lumen"] * lumen
 
 
@@ -135,9 +132,7 @@ def _vessel_patch(blob: Blob, grid: ImageGrid, echo: np.ndarray, alpha: np.ndarr
     rr = (np.arange(r0, r1)[:, None] - grid.origin_px[0]) * s
     ccol = (np.arange(c0, c1)[None, :] - grid.origin_px[1]) * s
     rho = np.hypot((rr - cr) / a, (ccol - cc) / b).astype(np.float32)
-    return VesselPatch(
-        rows, cols, rho, a / s, wall / a, echo[rows, cols].copy(), alpha[rows, cols].copy()
-    )
+    return VesselPatch(rows, cols, rho, a / s, wall / a, echo[rows, cols].copy(), alpha[rows, cols].copy())
 
 
 def _paint_bone(echo: np.ndarray, alpha: np.ndarray, mask: np.ndarray, row_px: np.ndarray, sigma_px: float) -> None:
@@ -150,8 +145,9 @@ def _paint_bone(echo: np.ndarray, alpha: np.ndarray, mask: np.ndarray, row_px: n
     echo += ECHO["bone_cortex"] * ridge
 
 
-def _paint_kidney(echo: np.ndarray, alpha: np.ndarray, mask: np.ndarray, blob: Blob, grid: ImageGrid,
-                  fields: dict[str, np.ndarray]) -> None:
+def _paint_kidney(
+    echo: np.ndarray, alpha: np.ndarray, mask: np.ndarray, blob: Blob, grid: ImageGrid, fields: dict[str, np.ndarray]
+) -> None:
     """Kidney: hypoechoic cortex, bright capsule, echogenic central sinus (half its size)."""
     (cr, cc), (a, b) = blob.centre_mm, blob.semi_axes_mm
     row_mm, col_mm = grid.row_mm(), grid.col_mm()
@@ -166,7 +162,10 @@ def _paint_kidney(echo: np.ndarray, alpha: np.ndarray, mask: np.ndarray, blob: B
 
 
 def paint_static(
-    scene: Scene, grid: ImageGrid, rng: np.random.Generator, psf_px: tuple[float, float],
+    scene: Scene,
+    grid: ImageGrid,
+    rng: np.random.Generator,
+    psf_px: tuple[float, float],
     max_vessel_scale: float,
 ) -> StaticMaps:
     """Paint layers, fascia, skin line and blobs; return the static maps and the moving parts."""

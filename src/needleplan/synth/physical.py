@@ -71,8 +71,9 @@ class PsfBank:
     weights: np.ndarray  # (bands, rows, 1) float32
 
     @classmethod
-    def build(cls, probe: Probe, shape: tuple[int, int], depth_mm: np.ndarray,
-              lateral_mm: Callable[[float], float]) -> PsfBank:
+    def build(
+        cls, probe: Probe, shape: tuple[int, int], depth_mm: np.ndarray, lateral_mm: Callable[[float], float]
+    ) -> PsfBank:
         """PSFs of ``probe`` for maps of ``shape`` whose rows lie at ``depth_mm`` (spacing
         ``probe.spacing_mm`` along the beam); ``lateral_mm(depth)`` is the sample spacing across
         the beams at a depth (constant for a linear probe, growing with depth for a fan)."""

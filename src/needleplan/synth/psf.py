@@ -58,9 +58,20 @@ def psf_cache_dir() -> Path:
 def _key(probe: Probe, depth_mm: float, axial_mm: float, lateral_mm: float) -> str:
     import pymust
 
-    text = repr((getattr(pymust, "__version__", "0.1.9"), MUST_ARRAY[probe.kind], probe.frequency_mhz,
-                 round(depth_mm, 3), round(axial_mm, 5), round(lateral_mm, 5), HALF_EXTENT_WAVELENGTHS, _FINE,
-                 RECEIVE_F_NUMBER, TRANSMIT_F_NUMBER))
+    text = repr(
+        (
+            getattr(pymust, "__version__", "0.1.9"),
+            MUST_ARRAY[probe.kind],
+            probe.frequency_mhz,
+            round(depth_mm, 3),
+            round(axial_mm, 5),
+            round(lateral_mm, 5),
+            HALF_EXTENT_WAVELENGTHS,
+            _FINE,
+            RECEIVE_F_NUMBER,
+            TRANSMIT_F_NUMBER,
+        )
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
@@ -102,9 +113,7 @@ def _simulate(probe: Probe, depth_mm: float, axial_mm: float, lateral_mm: float)
     try:
         import pymust
     except ImportError as exc:  # pragma: no cover - depends on the installation
-        raise UnknownPresetError(
-            "the physical phantom needs PyMUST: pip install 'needleplan[physical]'"
-        ) from exc
+        raise UnknownPresetError("the physical phantom needs PyMUST: pip install 'needleplan[physical]'") from exc
     param = pymust.getparam(MUST_ARRAY[probe.kind])
     param.fc = probe.frequency_mhz * 1e6
     param.fs = 4.0 * param.fc

@@ -79,8 +79,13 @@ class Renderer:
 
     @classmethod
     def build(
-        cls, scene: Scene, grid: ImageGrid, motion: Motion, rng: np.random.Generator,
-        *, map_psf_px: tuple[float, float] | None = None,
+        cls,
+        scene: Scene,
+        grid: ImageGrid,
+        motion: Motion,
+        rng: np.random.Generator,
+        *,
+        map_psf_px: tuple[float, float] | None = None,
     ) -> Renderer:
         """``map_psf_px`` overrides the Gaussian PSF the echogenicity map is softened with (half
         its sigma); the physical model passes a pixel-sized one, as its own PSF does the blurring."""
@@ -108,8 +113,20 @@ class Renderer:
         else:
             transmission = _transmission(maps.alpha, row_mm, grid, probe.frequency_mhz)
         return cls(
-            scene, grid, motion, maps, wall, lung, noise, pad, fan_mask(probe, grid), _ruler(grid),
-            row_mm, transmission, lung_row0, probe.frequency_mhz,
+            scene,
+            grid,
+            motion,
+            maps,
+            wall,
+            lung,
+            noise,
+            pad,
+            fan_mask(probe, grid),
+            _ruler(grid),
+            row_mm,
+            transmission,
+            lung_row0,
+            probe.frequency_mhz,
         )
 
     def frame_maps(self, index: int) -> FrameMaps:

@@ -141,9 +141,7 @@ def blob(
     pulsatile: bool = False,
 ) -> Blob:
     """Build a :class:`Blob` from an ellipse (or a rounded box when ``box``)."""
-    points = (
-        rounded_box_points(centre_mm, semi_axes_mm) if box else ellipse_points(centre_mm, semi_axes_mm)
-    )
+    points = rounded_box_points(centre_mm, semi_axes_mm) if box else ellipse_points(centre_mm, semi_axes_mm)
     return Blob(
         label=label,
         kind=kind,

@@ -100,8 +100,14 @@ def upper_trapezius(h: Habitus, rng: np.random.Generator) -> Scene:
     # line 5 mm above a 14.6 mm pleura would sit inside the trapezius.
     probe = LINEAR.with_depth(_lung_depth(pleura))
     return Scene(
-        "upper_trapezius", "upper_trapezius", probe, tuple(layers), (target,),
-        _b(pleura, rng), target, max_needle_mm=50.0,
+        "upper_trapezius",
+        "upper_trapezius",
+        probe,
+        tuple(layers),
+        (target,),
+        _b(pleura, rng),
+        target,
+        max_needle_mm=50.0,
     )
 
 
@@ -136,8 +142,14 @@ def _rhomboid(h: Habitus, rng: np.random.Generator, over_rib: bool) -> Scene:
         preset = "rhomboid_intercostal"
     probe = LINEAR.with_depth(_lung_depth(pleura))
     return Scene(
-        preset, "rhomboid", probe, tuple(layers), (*ribs, artery, nerve, target),
-        _b(pleura, rng), target, max_needle_mm=50.0,
+        preset,
+        "rhomboid",
+        probe,
+        tuple(layers),
+        (*ribs, artery, nerve, target),
+        _b(pleura, rng),
+        target,
+        max_needle_mm=50.0,
     )
 
 
@@ -174,8 +186,14 @@ def thoracic_paraspinal(h: Habitus, rng: np.random.Generator) -> Scene:
     )
     probe = LINEAR.with_depth(pleura + 12.0)
     return Scene(
-        "thoracic_paraspinal", "thoracic_paraspinal", probe, tuple(layers), (*tps, target),
-        _b(pleura, rng), target, max_needle_mm=50.0,
+        "thoracic_paraspinal",
+        "thoracic_paraspinal",
+        probe,
+        tuple(layers),
+        (*tps, target),
+        _b(pleura, rng),
+        target,
+        max_needle_mm=50.0,
     )
 
 
@@ -192,13 +210,25 @@ def gluteus_medius(h: Habitus, rng: np.random.Generator) -> Scene:
     ilium_top = top + med + minim
     ilium = blob("ilium", "bone", "bone", (ilium_top + 20.0, 0.0), (20.0, 90.0))
     # Superior gluteal artery, deep branch between medius and minimus (1D): 3 mm [inference].
-    artery = blob("superior gluteal artery (deep branch)", "artery", "artery", (top + med + 0.5, -14.0), (1.5, 1.5),
-                  pulsatile=True)
+    artery = blob(
+        "superior gluteal artery (deep branch)",
+        "artery",
+        "artery",
+        (top + med + 0.5, -14.0),
+        (1.5, 1.5),
+        pulsatile=True,
+    )
     target = _target(top + med / 2.0, 0.0)
     probe = CURVILINEAR.with_depth(math.ceil((ilium_top + 22.0) / 10.0) * 10.0)
     return Scene(
-        "gluteus_medius", "gluteus_medius", probe, tuple(layers), (ilium, artery, target),
-        None, target, max_needle_mm=89.0,
+        "gluteus_medius",
+        "gluteus_medius",
+        probe,
+        tuple(layers),
+        (ilium, artery, target),
+        None,
+        target,
+        max_needle_mm=89.0,
     )
 
 
@@ -218,13 +248,20 @@ def piriformis(h: Habitus, rng: np.random.Generator) -> Scene:
     nerve = blob("sciatic nerve", "nerve", "nerve", (centre + half + 4.5, -14.0), (2.8, 6.0))
     # Ascending inferior gluteal artery branch under gluteus maximus (1D Chang 2017 via sonoskills;
     # R10): 3 mm [inference], medial to the target, away from the needle's path.
-    artery = blob("inferior gluteal artery branch", "artery", "artery", (centre - half - 1.6, -20.0), (1.5, 1.5),
-                  pulsatile=True)
+    artery = blob(
+        "inferior gluteal artery branch", "artery", "artery", (centre - half - 1.6, -20.0), (1.5, 1.5), pulsatile=True
+    )
     target = _target(centre, 0.0, scale=1.5)
     probe = CURVILINEAR.with_depth(math.ceil((centre + half + 30.0) / 10.0) * 10.0)
     return Scene(
-        "piriformis", "piriformis", probe, tuple(layers), (bone, nerve, artery, target),
-        None, target, max_needle_mm=89.0,
+        "piriformis",
+        "piriformis",
+        probe,
+        tuple(layers),
+        (bone, nerve, artery, target),
+        None,
+        target,
+        max_needle_mm=89.0,
     )
 
 
@@ -246,8 +283,14 @@ def quadratus_lumborum(h: Habitus, rng: np.random.Generator) -> Scene:
     target = _target(top + lat + es + ql / 2.0, -4.0, scale=1.5)
     probe = CURVILINEAR.with_depth(math.ceil((top + lat + es + ql + 40.0) / 10.0) * 10.0)
     return Scene(
-        "quadratus_lumborum", "quadratus_lumborum", probe, tuple(layers), (tp, kidney, target),
-        None, target, max_needle_mm=89.0,
+        "quadratus_lumborum",
+        "quadratus_lumborum",
+        probe,
+        tuple(layers),
+        (tp, kidney, target),
+        None,
+        target,
+        max_needle_mm=89.0,
     )
 
 
@@ -289,18 +332,42 @@ def lumbar_paraspinal(h: Habitus, rng: np.random.Generator) -> Scene:
     window_left, window_right = right, right + INTERLAMINAR_WINDOW_MM
     mid = 0.5 * (window_left + window_right)
     laminae = (
-        blob("lamina (caudal)", "bone", "bone", (centre, 0.5 * (left + right)),
-             (LAMINA_HALF_MM[0], 0.5 * (right - left)), box=True),
+        blob(
+            "lamina (caudal)",
+            "bone",
+            "bone",
+            (centre, 0.5 * (left + right)),
+            (LAMINA_HALF_MM[0], 0.5 * (right - left)),
+            box=True,
+        ),
         blob("lamina (cranial)", "bone", "bone", (centre, window_right + LAMINA_HALF_MM[1]), LAMINA_HALF_MM, box=True),
     )
-    flavum = blob("ligamentum flavum (interlaminar window)", "neuraxis", "ligament",
-                  (epidural - FLAVUM_HALF_MM, mid), (FLAVUM_HALF_MM, 0.5 * INTERLAMINAR_WINDOW_MM), box=True)
-    dura = blob("dura (posterior complex)", "neuraxis", "ligament",
-                (epidural + DURA_BELOW_EPIDURAL_MM, mid), (0.6, 0.5 * INTERLAMINAR_WINDOW_MM + 2.0), box=True)
+    flavum = blob(
+        "ligamentum flavum (interlaminar window)",
+        "neuraxis",
+        "ligament",
+        (epidural - FLAVUM_HALF_MM, mid),
+        (FLAVUM_HALF_MM, 0.5 * INTERLAMINAR_WINDOW_MM),
+        box=True,
+    )
+    dura = blob(
+        "dura (posterior complex)",
+        "neuraxis",
+        "ligament",
+        (epidural + DURA_BELOW_EPIDURAL_MM, mid),
+        (0.6, 0.5 * INTERLAMINAR_WINDOW_MM + 2.0),
+        box=True,
+    )
     probe = LINEAR.with_depth(math.ceil(epidural + DURA_BELOW_EPIDURAL_MM + 10.0))
     return Scene(
-        "lumbar_paraspinal", "lumbar_paraspinal", probe, tuple(layers), (*laminae, flavum, dura, target),
-        None, target, max_needle_mm=89.0,
+        "lumbar_paraspinal",
+        "lumbar_paraspinal",
+        probe,
+        tuple(layers),
+        (*laminae, flavum, dura, target),
+        None,
+        target,
+        max_needle_mm=89.0,
     )
 
 
@@ -327,7 +394,5 @@ def build_scene(preset: str, habitus: Habitus, rng: np.random.Generator) -> Scen
     try:
         builder = SITE_PRESETS[preset]
     except KeyError:
-        raise UnknownPresetError(
-            f"unknown site preset {preset!r}; choose one of: {', '.join(SITE_PRESETS)}"
-        ) from None
+        raise UnknownPresetError(f"unknown site preset {preset!r}; choose one of: {', '.join(SITE_PRESETS)}") from None
     return builder(habitus, rng)

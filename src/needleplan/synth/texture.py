@@ -30,9 +30,7 @@ def psf_sigma_px(frequency_mhz: float, spacing_mm: float) -> tuple[float, float]
     return (round(axial, 2), round(lateral, 2))
 
 
-def speckle_magnitude(
-    shape: tuple[int, int], sigma_px: tuple[float, float], rng: np.random.Generator
-) -> np.ndarray:
+def speckle_magnitude(shape: tuple[int, int], sigma_px: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
     """Envelope of PSF-filtered complex white noise, normalised to ``E[|n|^2] = 1`` (float32).
 
     In a homogeneous region the values are Rayleigh distributed: mean ``sqrt(pi)/2 = 0.886``,
@@ -47,9 +45,7 @@ def speckle_magnitude(
     return (mag / math.sqrt(power)).astype(np.float32)
 
 
-def streaks(
-    shape: tuple[int, int], sigma_px: tuple[float, float], rng: np.random.Generator
-) -> np.ndarray:
+def streaks(shape: tuple[int, int], sigma_px: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
     """White noise smoothed much more along the columns than the rows: horizontal streaks,
     zero mean and unit standard deviation (float32)."""
     field = ndimage.gaussian_filter(rng.standard_normal(shape, dtype=np.float32), sigma_px, mode="wrap")

@@ -53,8 +53,12 @@ def clip_polygon(points: np.ndarray, box_mm: tuple[float, float, float, float]) 
     [[1.0, 1.0], [1.0, 4.0], [4.0, 4.0], [4.0, 1.0]]
     """
     out = np.asarray(points, dtype=np.float64)
-    for axis, bound, keep_above in ((0, box_mm[0], True), (1, box_mm[1], True),
-                                    (0, box_mm[2], False), (1, box_mm[3], False)):
+    for axis, bound, keep_above in (
+        (0, box_mm[0], True),
+        (1, box_mm[1], True),
+        (0, box_mm[2], False),
+        (1, box_mm[3], False),
+    ):
         if len(out) == 0:
             break
         src, out_pts = out, []
@@ -126,12 +130,14 @@ def truth_structures(scene: Scene, grid: ImageGrid, *, cine: bool) -> list[dict]
         out.append({"kind": "other", "label": f"{layer.tissue}: {layer.label}", "points_mm": ring, "closed": True})
         if i >= 1:
             above = scene.layers[i - 1].label
-            out.append({
-                "kind": "fascia" if layer.tissue == "muscle" else "other",
-                "label": f"{above} / {layer.label}",
-                "points_mm": _polyline(tops[i], cols),
-                "closed": False,
-            })
+            out.append(
+                {
+                    "kind": "fascia" if layer.tissue == "muscle" else "other",
+                    "label": f"{above} / {layer.label}",
+                    "points_mm": _polyline(tops[i], cols),
+                    "closed": False,
+                }
+            )
     moving = 0 if cine else None
     if scene.pleura is not None:
         pleura = {"kind": "pleura", "label": "pleural line", "points_mm": _polyline(floor, cols), "closed": False}
@@ -149,12 +155,14 @@ def reference_structures(scene: Scene, grid: ImageGrid) -> list[dict]:
     out = [_skin(scene, grid, 5.0)]
     if scene.pleura is not None:
         cols = _box_cols_mm(grid, 5.0)
-        out.append({
-            "kind": "pleura",
-            "label": "pleural line",
-            "points_mm": _polyline(scene.pleura.row_mm(cols, scene.probe), cols),
-            "closed": False,
-        })
+        out.append(
+            {
+                "kind": "pleura",
+                "label": "pleural line",
+                "points_mm": _polyline(scene.pleura.row_mm(cols, scene.probe), cols),
+                "closed": False,
+            }
+        )
     for blob in scene.blobs:
         out.append(_blob_dict(blob, grid, step=3))
     return out

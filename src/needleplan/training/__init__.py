@@ -16,8 +16,22 @@ from needleplan.training.scoring import FAIL, NEEDS_WORK, PASS, HazardMatch, Nee
 from needleplan.training.session import CaseAttempt
 
 __all__ = [
-    "Criteria", "CRITERIA_SOURCES", "DEFAULT_CRITERIA",
-    "Score", "NeedleDelta", "HazardMatch", "score_plans", "PASS", "NEEDS_WORK", "FAIL",
-    "AttemptRecord", "record_attempt", "attempt_history",
-    "TeachingCase", "create_case", "list_cases", "load_case", "CaseAttempt",
+    "Criteria",
+    "CRITERIA_SOURCES",
+    "DEFAULT_CRITERIA",
+    "Score",
+    "NeedleDelta",
+    "HazardMatch",
+    "score_plans",
+    "PASS",
+    "NEEDS_WORK",
+    "FAIL",
+    "AttemptRecord",
+    "record_attempt",
+    "attempt_history",
+    "TeachingCase",
+    "create_case",
+    "list_cases",
+    "load_case",
+    "CaseAttempt",
 ]

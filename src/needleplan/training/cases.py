@@ -29,8 +29,19 @@ from needleplan.library import default_library_dir
 from needleplan.library.store import utc_now
 from needleplan.plan import ImageBinding, Plan, load_plan, save_plan, verify_binding
 
-__all__ = ["CASES_ENV", "DIFFICULTIES", "TeachingCase", "default_cases_dir", "create_case",
-           "list_cases", "load_case", "reference_blocks", "CASE_FILE", "IMAGE_NAME", "REFERENCE_NAME"]
+__all__ = [
+    "CASES_ENV",
+    "DIFFICULTIES",
+    "TeachingCase",
+    "default_cases_dir",
+    "create_case",
+    "list_cases",
+    "load_case",
+    "reference_blocks",
+    "CASE_FILE",
+    "IMAGE_NAME",
+    "REFERENCE_NAME",
+]
 
 CASES_ENV = "NEEDLEPLAN_CASES"
 CASE_FILE, IMAGE_NAME, REFERENCE_NAME = "case.json", "image.dcm", "reference.plan.json"
@@ -60,11 +71,20 @@ class TeachingCase:
         return Path(self.folder) / REFERENCE_NAME
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": CASE_FORMAT, "version": 1, "case_id": self.case_id, "title": self.title,
-                "site": self.site, "difficulty": self.difficulty,
-                "teaching_points": list(self.teaching_points), "created": self.created,
-                "source": self.source, "folder": self.folder,
-                "image": str(self.image_path), "reference": str(self.reference_path)}
+        return {
+            "format": CASE_FORMAT,
+            "version": 1,
+            "case_id": self.case_id,
+            "title": self.title,
+            "site": self.site,
+            "difficulty": self.difficulty,
+            "teaching_points": list(self.teaching_points),
+            "created": self.created,
+            "source": self.source,
+            "folder": self.folder,
+            "image": str(self.image_path),
+            "reference": str(self.reference_path),
+        }
 
 
 def default_cases_dir() -> Path:
@@ -82,10 +102,17 @@ def _slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40] or "case"
 
 
-def create_case(image: str | os.PathLike[str], reference: Plan | str | os.PathLike[str], *,
-                title: str, difficulty: str, points: tuple[str, ...] | list[str] = (),
-                cases_dir: str | os.PathLike[str] | None = None, secret: str | None = None,
-                source: str = "image") -> TeachingCase:
+def create_case(
+    image: str | os.PathLike[str],
+    reference: Plan | str | os.PathLike[str],
+    *,
+    title: str,
+    difficulty: str,
+    points: tuple[str, ...] | list[str] = (),
+    cases_dir: str | os.PathLike[str] | None = None,
+    secret: str | None = None,
+    source: str = "image",
+) -> TeachingCase:
     """De-identify ``image``, re-bind the reference plan to the result, store both as a case.
 
     The reference plan must have been drawn on this very image (its binding is checked first).
@@ -101,8 +128,11 @@ def create_case(image: str | os.PathLike[str], reference: Plan | str | os.PathLi
         raise LibraryError("the reference plan has no needle: draw the expert's needle first")
     blocks = reference_blocks(plan)
     if blocks:
-        raise LibraryError("the reference plan must not be carried out as drawn, so it cannot teach: "
-                           + "; ".join(blocks) + " (fix the expert's plan first)")
+        raise LibraryError(
+            "the reference plan must not be carried out as drawn, so it cannot teach: "
+            + "; ".join(blocks)
+            + " (fix the expert's plan first)"
+        )
     verify_binding(plan, open_image(image))
     root = Path(cases_dir) if cases_dir is not None else default_cases_dir()
     root.mkdir(parents=True, exist_ok=True)
@@ -110,14 +140,20 @@ def create_case(image: str | os.PathLike[str], reference: Plan | str | os.PathLi
     tmp = root / f".tmp-{case_id}"
     tmp.mkdir()
     try:
-        Deidentifier(secret if secret is not None else read_secret(None)[0]).deidentify_file(
-            image, tmp / IMAGE_NAME)
+        Deidentifier(secret if secret is not None else read_secret(None)[0]).deidentify_file(image, tmp / IMAGE_NAME)
         final = root / case_id
         rebound = _rebind(plan, tmp / IMAGE_NAME)
         save_plan(rebound, tmp / REFERENCE_NAME)
-        case = TeachingCase(case_id, title.strip(), plan.site, difficulty,
-                            tuple(p.strip() for p in points if p.strip()), str(final.resolve()),
-                            utc_now(), source)
+        case = TeachingCase(
+            case_id,
+            title.strip(),
+            plan.site,
+            difficulty,
+            tuple(p.strip() for p in points if p.strip()),
+            str(final.resolve()),
+            utc_now(),
+            source,
+        )
         (tmp / CASE_FILE).write_text(json.dumps(case.to_dict(), indent=2) + "\n", encoding="utf-8")
         os.replace(tmp, final)
     except BaseException:
@@ -141,14 +177,19 @@ def _rebind(plan: Plan, written: Path) -> Plan:
     loaded = open_image(written)
     info = loaded.info
     cal, new_cal = plan.calibration, info.calibration
-    if cal.source == "US_REGION" and (new_cal.spacing_mm != cal.spacing_mm
-                                      or tuple(new_cal.origin_px) != tuple(cal.origin_px)):
+    if cal.source == "US_REGION" and (
+        new_cal.spacing_mm != cal.spacing_mm or tuple(new_cal.origin_px) != tuple(cal.origin_px)
+    ):
         raise CalibrationError(  # pragma: no cover - de-identification keeps the regions
             f"the de-identified image calibrates as {new_cal.spacing_mm} mm/px at {new_cal.origin_px}, "
-            f"the reference plan as {cal.spacing_mm} at {cal.origin_px}; the case is not made")
-    binding = ImageBinding(path=IMAGE_NAME, sop_instance_uid=info.sop_instance_uid,
-                           frame_index=plan.image.frame_index,
-                           pixel_sha256=loaded.frame_sha256(plan.image.frame_index))
+            f"the reference plan as {cal.spacing_mm} at {cal.origin_px}; the case is not made"
+        )
+    binding = ImageBinding(
+        path=IMAGE_NAME,
+        sop_instance_uid=info.sop_instance_uid,
+        frame_index=plan.image.frame_index,
+        pixel_sha256=loaded.frame_sha256(plan.image.frame_index),
+    )
     return replace(plan, image=binding, notes=None)
 
 
@@ -161,13 +202,21 @@ def load_case(case: str | os.PathLike[str], cases_dir: str | os.PathLike[str] | 
     try:
         d = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise LibraryError(f"no teaching case {case!r} (looked for {path}); list them with "
-                           "`needleplan case list`") from None
+        raise LibraryError(
+            f"no teaching case {case!r} (looked for {path}); list them with `needleplan case list`"
+        ) from None
     except json.JSONDecodeError as exc:
         raise LibraryError(f"{path}: not valid JSON ({exc.msg}); the case folder is damaged") from None
-    return TeachingCase(str(d["case_id"]), str(d["title"]), str(d["site"]), str(d["difficulty"]),
-                        tuple(d.get("teaching_points") or ()), str(folder.resolve()),
-                        str(d.get("created") or ""), str(d.get("source") or "image"))
+    return TeachingCase(
+        str(d["case_id"]),
+        str(d["title"]),
+        str(d["site"]),
+        str(d["difficulty"]),
+        tuple(d.get("teaching_points") or ()),
+        str(folder.resolve()),
+        str(d.get("created") or ""),
+        str(d.get("source") or "image"),
+    )
 
 
 def list_cases(cases_dir: str | os.PathLike[str] | None = None) -> list[TeachingCase]:
@@ -175,6 +224,9 @@ def list_cases(cases_dir: str | os.PathLike[str] | None = None) -> list[Teaching
     root = Path(cases_dir) if cases_dir is not None else default_cases_dir()
     if not root.is_dir():
         return []
-    cases = [load_case(p) for p in sorted(root.iterdir())
-             if p.is_dir() and not p.name.startswith(".") and (p / CASE_FILE).is_file()]
+    cases = [
+        load_case(p)
+        for p in sorted(root.iterdir())
+        if p.is_dir() and not p.name.startswith(".") and (p / CASE_FILE).is_file()
+    ]
     return sorted(cases, key=lambda c: (c.created, c.case_id))

@@ -31,19 +31,19 @@ class Criteria:
 #: Where each tolerance comes from (docs/clinical-rules.md rows, or "teaching choice" where none exists).
 CRITERIA_SOURCES: dict[str, str] = {
     "target_along_mm": "docs/clinical-rules.md 1G 'Tip movement during aspiration and injection' (mean "
-                       "2.9 mm retrograde): a plan need not be finer than the tip moves; and 1F "
-                       "'Trigger points on ultrasound' (0.16 cm^2, about 4.5 mm across)",
+    "2.9 mm retrograde): a plan need not be finer than the tip moves; and 1F "
+    "'Trigger points on ultrasound' (0.16 cm^2, about 4.5 mm across)",
     "target_across_mm": "same rows as target_along_mm",
     "depth_mm": "same rows as target_along_mm",
     "angle_deg": "teaching choice: no published tolerance; 10 deg keeps an in-plane needle inside "
-                 "the 30-40 deg visibility band of docs/clinical-rules.md 1F 'In-plane angle vs needle "
-                 "visibility' when the expert's is inside it",
+    "the 30-40 deg visibility band of docs/clinical-rules.md 1F 'In-plane angle vs needle "
+    "visibility' when the expert's is inside it",
     "entry_mm": "docs/clinical-rules.md 1E 'Entry and angle' (enter 1-2 cm from the trigger point): "
-                "an entry more than 1 cm away is a different approach",
+    "an entry more than 1 cm away is a different approach",
     "hazard_mm": "docs/clinical-rules.md 1G 'Ultrasound thickness measurement error' (inter-rater SEM "
-                 "0.94 mm): two readers' marks of one structure differ by up to about 2 SEM",
+    "0.94 mm): two readers' marks of one structure differ by up to about 2 SEM",
     "hazard_search_mm": "teaching choice: a mark more than 1 cm from the expert's is taken to be "
-                        "a different structure, so the expert's one counts as not marked",
+    "a different structure, so the expert's one counts as not marked",
 }
 
 DEFAULT_CRITERIA = Criteria()

@@ -46,27 +46,43 @@ class AttemptRecord:
     first_reason: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (list(v) if isinstance(v, tuple) else v)
-                for k, v in ((k, getattr(self, k)) for k in AttemptRecord.__slots__)}
+        return {
+            k: (list(v) if isinstance(v, tuple) else v)
+            for k, v in ((k, getattr(self, k)) for k in AttemptRecord.__slots__)
+        }
 
 
-def record_attempt(attempt: Plan, score: Score, *, resident: str, case_id: str | None = None,
-                   reference: str | None = None,
-                   library_root: str | os.PathLike[str] | None = None) -> AttemptRecord:
+def record_attempt(
+    attempt: Plan,
+    score: Score,
+    *,
+    resident: str,
+    case_id: str | None = None,
+    reference: str | None = None,
+    library_root: str | os.PathLike[str] | None = None,
+) -> AttemptRecord:
     """Add a scored attempt to the training library; return its history record."""
     body = plan_to_dict(attempt)
     body["author"] = resident
     if case_id is not None:
         body["case_id"] = case_id
-    body["training"] = {"resident": resident, "case_id": case_id, "reference": reference,
-                        "scored_at": utc_now(), "score": score.to_dict()}
+    body["training"] = {
+        "resident": resident,
+        "case_id": case_id,
+        "reference": reference,
+        "scored_at": utc_now(),
+        "score": score.to_dict(),
+    }
     with Library(training_library_dir(library_root)) as lib:
         row = lib.add(body, saved_by=resident)
     return _record(int(row["id"]), body)
 
 
-def attempt_history(resident: str, *, library_root: str | os.PathLike[str] | None = None,
-                    ) -> list[AttemptRecord]:
+def attempt_history(
+    resident: str,
+    *,
+    library_root: str | os.PathLike[str] | None = None,
+) -> list[AttemptRecord]:
     """Every scored attempt of ``resident``, oldest first (empty if none was recorded)."""
     folder = training_library_dir(library_root)
     if not folder.is_dir():

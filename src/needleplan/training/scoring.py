@@ -96,12 +96,18 @@ def _match_key(kind: str) -> str | None:
 
 
 def _hazards(plan: Plan) -> list[tuple[int, Structure]]:
-    return [(i, s) for i, s in enumerate(plan.structures)
-            if not s.suggested and _match_key(s.kind) is not None and s.points_mm]
+    return [
+        (i, s)
+        for i, s in enumerate(plan.structures)
+        if not s.suggested and _match_key(s.kind) is not None and s.points_mm
+    ]
 
 
-def match_hazards(attempt: Plan, reference: Plan, criteria: Criteria = DEFAULT_CRITERIA,
-                  ) -> tuple[tuple[HazardMatch, ...], tuple[str, ...]]:
+def match_hazards(
+    attempt: Plan,
+    reference: Plan,
+    criteria: Criteria = DEFAULT_CRITERIA,
+) -> tuple[tuple[HazardMatch, ...], tuple[str, ...]]:
     """Pair the expert's hazards with the resident's marks of the same kind, closest pairs first.
 
     Returns the match of each reference hazard (in the reference's order) and the kinds of the
@@ -129,14 +135,16 @@ def match_hazards(attempt: Plan, reference: Plan, criteria: Criteria = DEFAULT_C
             continue
         ai, d = taken_ref[ri]
         status = "found" if d.mean_mm <= criteria.hazard_mm else "mislocated"
-        matches.append(HazardMatch(rs.kind, rs.label, status, round(d.mean_mm, 3),
-                                   round(d.hausdorff_mm, 3), att[ai][0]))
+        matches.append(
+            HazardMatch(rs.kind, rs.label, status, round(d.mean_mm, 3), round(d.hausdorff_mm, 3), att[ai][0])
+        )
     extra = tuple(att[ai][1].kind for ai in range(len(att)) if ai not in taken_att)
     return tuple(matches), extra
 
 
-def needle_delta(attempt: Plan, reference: Plan, attempt_depth_mm: float | None = None,
-                 reference_depth_mm: float | None = None) -> NeedleDelta | None:
+def needle_delta(
+    attempt: Plan, reference: Plan, attempt_depth_mm: float | None = None, reference_depth_mm: float | None = None
+) -> NeedleDelta | None:
     """The needle comparison, or None when the resident drew no needle.
 
     Examples
@@ -157,8 +165,10 @@ def needle_delta(attempt: Plan, reference: Plan, attempt_depth_mm: float | None 
     (3.0, 0.0, 0.0, 0.0)
     """
     if reference.needle is None:
-        raise PlanFormatError("reference plan: needle: expected the expert's needle, got none; "
-                              "a reference plan must have its needle drawn")
+        raise PlanFormatError(
+            "reference plan: needle: expected the expert's needle, got none; "
+            "a reference plan must have its needle drawn"
+        )
     if attempt.needle is None:
         return None
     r, a = reference.needle, attempt.needle
@@ -182,14 +192,14 @@ def _same_image(attempt: Plan, reference: Plan) -> None:
         if a is not None and r is not None and a != r:
             raise ImageBindingError(
                 f"the attempt was drawn on another image than the reference ({key} {a} vs {r}); "
-                "score a plan made on the case's own image")
+                "score a plan made on the case's own image"
+            )
 
 
 def _finding_dicts(report: Any) -> list[dict]:
     out = []
     for f in report.findings:
-        out.append({"code": f.code, "severity": f.severity, "message": f.message,
-                    "values": dict(f.values)})
+        out.append({"code": f.code, "severity": f.severity, "message": f.message, "values": dict(f.values)})
     return out
 
 
@@ -203,15 +213,19 @@ def score_plans(attempt: Plan, reference: Plan, *, criteria: Criteria = DEFAULT_
 
     _same_image(attempt, reference)
     att_report, ref_report = check_plan(attempt), check_plan(reference)
-    needle = needle_delta(attempt, reference, att_report.metrics.get("depth_mm"),
-                          ref_report.metrics.get("depth_mm"))
+    needle = needle_delta(attempt, reference, att_report.metrics.get("depth_mm"), ref_report.metrics.get("depth_mm"))
     hazards, extra = match_hazards(attempt, reference, criteria)
     att_findings = _finding_dicts(att_report)
     ref_codes = {f.code for f in ref_report.findings}
     new = tuple(f for f in att_findings if f["code"] not in ref_codes)
     blocks = tuple(f for f in att_findings if f["severity"] == "block")
-    reasons, out_of_tolerance = reasons_for(needle, hazards, new, blocks, criteria,
-                                            reference_blocks=[f.code for f in ref_report.findings
-                                                              if f.severity == "block"])
+    reasons, out_of_tolerance = reasons_for(
+        needle,
+        hazards,
+        new,
+        blocks,
+        criteria,
+        reference_blocks=[f.code for f in ref_report.findings if f.severity == "block"],
+    )
     result = FAIL if blocks else (NEEDS_WORK if out_of_tolerance else PASS)
     return Score(result, tuple(reasons), needle, hazards, extra, new, blocks, criteria)

@@ -32,10 +32,15 @@ class CaseAttempt:
         When given, the submitted attempt is kept in the training library (``library_root``).
     """
 
-    def __init__(self, case: TeachingCase | str | os.PathLike[str], *, resident: str | None = None,
-                 cases_dir: str | os.PathLike[str] | None = None,
-                 library_root: str | os.PathLike[str] | None = None,
-                 criteria: Criteria = DEFAULT_CRITERIA) -> None:
+    def __init__(
+        self,
+        case: TeachingCase | str | os.PathLike[str],
+        *,
+        resident: str | None = None,
+        cases_dir: str | os.PathLike[str] | None = None,
+        library_root: str | os.PathLike[str] | None = None,
+        criteria: Criteria = DEFAULT_CRITERIA,
+    ) -> None:
         self.case = case if isinstance(case, TeachingCase) else load_case(case, cases_dir)
         self.resident = resident
         self._library_root = library_root
@@ -65,9 +70,13 @@ class CaseAttempt:
             raise LibraryError("this attempt was already submitted; start a new attempt to try again")
         score = score_plans(attempt, load_plan(self.case.reference_path), criteria=self._criteria)
         if self.resident:
-            self.record = record_attempt(attempt, score, resident=self.resident,
-                                         case_id=self.case.case_id,
-                                         reference=str(self.case.reference_path),
-                                         library_root=self._library_root)
+            self.record = record_attempt(
+                attempt,
+                score,
+                resident=self.resident,
+                case_id=self.case.case_id,
+                reference=str(self.case.reference_path),
+                library_root=self._library_root,
+            )
         self.score = score
         return score

@@ -34,13 +34,19 @@ STARTER_SET: tuple[tuple[str, str, str], ...] = (
 )
 
 _POINTS = {
-    "thoracic": ("Find and mark the pleura before you draw the needle.",
-                 "Keep the tip over a rib, never over an intercostal space.",
-                 "Choose a needle that cannot reach the pleura on this path."),
-    "deep": ("Mark the nerve and the vessels near the path before you draw the needle.",
-             "Check the needle is long enough to reach the target with some left outside the skin."),
-    "lumbar": ("Mark what lies under the target (kidney, peritoneum) and keep clear of it.",
-               "Check the needle is long enough to reach the target with some left outside the skin."),
+    "thoracic": (
+        "Find and mark the pleura before you draw the needle.",
+        "Keep the tip over a rib, never over an intercostal space.",
+        "Choose a needle that cannot reach the pleura on this path.",
+    ),
+    "deep": (
+        "Mark the nerve and the vessels near the path before you draw the needle.",
+        "Check the needle is long enough to reach the target with some left outside the skin.",
+    ),
+    "lumbar": (
+        "Mark what lies under the target (kidney, peritoneum) and keep clear of it.",
+        "Check the needle is long enough to reach the target with some left outside the skin.",
+    ),
     "superficial": ("Mark the target and the vessels near the path.",),
 }
 
@@ -57,9 +63,13 @@ class StarterResult:
     skipped: tuple[tuple[str, str], ...]  # (source, reason)
 
 
-def build_starter_set(cases_dir: str | os.PathLike[str] | None = None, *, secret: str | None = None,
-                      only_missing: bool = True,
-                      presets: tuple[tuple[str, str, str], ...] = STARTER_SET) -> StarterResult:
+def build_starter_set(
+    cases_dir: str | os.PathLike[str] | None = None,
+    *,
+    secret: str | None = None,
+    only_missing: bool = True,
+    presets: tuple[tuple[str, str, str], ...] = STARTER_SET,
+) -> StarterResult:
     """Make the starter cases in ``cases_dir``; with ``only_missing`` skip those already there.
 
     ``presets`` are ``(site preset, habitus, difficulty)`` triples (default :data:`STARTER_SET`).
@@ -80,8 +90,16 @@ def build_starter_set(cases_dir: str | os.PathLike[str] | None = None, *, secret
                 skipped.append((source, "; ".join(blocks)))
                 continue
             region = site_profile(case.site).region
-            made.append(create_case(written.dicom_path, written.truth_path,
-                                    title=_title(preset, habitus), difficulty=difficulty,
-                                    points=_POINTS.get(region, ()), cases_dir=cases_dir,
-                                    secret=secret, source=source))
+            made.append(
+                create_case(
+                    written.dicom_path,
+                    written.truth_path,
+                    title=_title(preset, habitus),
+                    difficulty=difficulty,
+                    points=_POINTS.get(region, ()),
+                    cases_dir=cases_dir,
+                    secret=secret,
+                    source=source,
+                )
+            )
     return StarterResult(tuple(made), tuple(skipped))

@@ -80,11 +80,17 @@ def show_depth_ruler(viewer: napari.Viewer, image: Image | None) -> Shapes | Non
     lines, labels = drawing
     units = tuple(str(u) for u in image.units[-2:])
     layer = viewer.add_shapes(
-        lines, shape_type="line", ndim=2, units=units, name=RULER_NAME, edge_color=_COLOUR, edge_width=0.15,
+        lines,
+        shape_type="line",
+        ndim=2,
+        units=units,
+        name=RULER_NAME,
+        edge_color=_COLOUR,
+        edge_width=0.15,
         features={"label": labels},
-        text={"string": "{label}", "color": _COLOUR, "size": 9, "anchor": "center",
-              "translation": [0.0, _LABEL_MM]},
-        metadata={_layers.META: {"role": "overlay", "name": RULER_NAME}})
+        text={"string": "{label}", "color": _COLOUR, "size": 9, "anchor": "center", "translation": [0.0, _LABEL_MM]},
+        metadata={_layers.META: {"role": "overlay", "name": RULER_NAME}},
+    )
     layer.editable = False
     return layer
 

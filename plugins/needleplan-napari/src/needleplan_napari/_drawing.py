@@ -29,8 +29,13 @@ __all__ = ["OverlayPainter", "SAFETY", "OVERSHOOT", "SUGGESTION", "MARGINS"]
 SAFETY, OVERSHOOT, SUGGESTION = "needleplan: safety", "needleplan: overshoot", "needleplan: suggestion"
 MARGINS = "needleplan: margins"
 
-_MARGIN_COLOUR = {"pleura": "#00e5ff30", "vessel": "#ff303030", "nerve": "#b6ff3d30", "viscera": "#ff8c0030",
-                 "neuraxis": "#ff4fd830"}
+_MARGIN_COLOUR = {
+    "pleura": "#00e5ff30",
+    "vessel": "#ff303030",
+    "nerve": "#b6ff3d30",
+    "viscera": "#ff8c0030",
+    "neuraxis": "#ff4fd830",
+}
 _TICK_OK, _TICK_SHORT = "#39ff14", "#ff9f1a"
 _OVERSHOOT_COLOUR, _OVERSHOOT_SAFE = "#ff4040", "#ffb000"
 _SUGGEST_COLOUR, _WINDOW_COLOUR = "#ffffff", "#ffffff80"
@@ -58,8 +63,17 @@ class OverlayPainter:
         self._drawn.pop(name, None)
         if vectors:  # a vectors layer redraws several times faster than shapes while dragging
             return self.viewer.add_vectors(
-                np.zeros((0, 2, image.ndim)), ndim=image.ndim, scale=kw["scale"], units=kw["units"], name=name,
-                metadata=meta, edge_width=0.4, length=1.0, vector_style="line", opacity=1.0)
+                np.zeros((0, 2, image.ndim)),
+                ndim=image.ndim,
+                scale=kw["scale"],
+                units=kw["units"],
+                name=name,
+                metadata=meta,
+                edge_width=0.4,
+                length=1.0,
+                vector_style="line",
+                opacity=1.0,
+            )
         kw.update(name=name, metadata=meta, opacity=0.9)
         layer = self.viewer.add_shapes(**kw)
         layer.editable = False

@@ -49,10 +49,12 @@ def metrics_text(state: SessionState) -> str:
         return "Draw the needle (Alt+L) from the skin entry to the target."
     m = report.metrics
     angle = m.get("angle_deg")
-    return (f"Depth {_mm(m.get('depth_mm'))}   Path {_mm(m.get('path_length_mm'))}   "
-            f"Angle {'-' if angle is None else f'{float(angle):.0f} deg'}\n"
-            f"Deepest safe insertion {_mm(m.get('max_safe_insertion_mm'))} "
-            f"(needle {plan.needle.length_mm:g} mm, {plan.needle.gauge or '?'} G)")
+    return (
+        f"Depth {_mm(m.get('depth_mm'))}   Path {_mm(m.get('path_length_mm'))}   "
+        f"Angle {'-' if angle is None else f'{float(angle):.0f} deg'}\n"
+        f"Deepest safe insertion {_mm(m.get('max_safe_insertion_mm'))} "
+        f"(needle {plan.needle.length_mm:g} mm, {plan.needle.gauge or '?'} G)"
+    )
 
 
 def calibration_text(state: SessionState) -> tuple[str, bool]:
@@ -61,8 +63,11 @@ def calibration_text(state: SessionState) -> tuple[str, bool]:
     if cal is None:
         return "No image: open an ultrasound DICOM (File > Open), or a sample (File > Open Sample).", False
     if not cal.is_calibrated:
-        return ("<b style='color:#ff5555'>UNCALIBRATED: pixels only.</b> " + cal.reason
-                + ". Calibrate on the depth ruler: draw a line between two ticks and enter their distance."), False
+        return (
+            "<b style='color:#ff5555'>UNCALIBRATED: pixels only.</b> "
+            + cal.reason
+            + ". Calibrate on the depth ruler: draw a line between two ticks and enter their distance."
+        ), False
     notes = "".join(f"<br><i>{n}</i>" for n in cal.notes)
     return f"Calibration: {calibration_label(cal)}{notes}", True
 

@@ -198,7 +198,7 @@ def frame_of_world(image_layer: Image, world: np.ndarray) -> int | None:
     """Frame index of a world point on a cine (``None`` for a single frame)."""
     if image_layer is None or image_layer.ndim < 3:
         return None
-    idx = image_layer.world_to_data(tuple(world[-image_layer.ndim:]))
+    idx = image_layer.world_to_data(tuple(world[-image_layer.ndim :]))
     return int(round(float(idx[0])))
 
 
@@ -275,12 +275,17 @@ def layer_structures(layer: Shapes, kind: str, image_layer: Image) -> list[Struc
     return out
 
 
-def _features_of(label: Any = None, suggested: Any = False, confidence: Any = None, evidence: Any = None,
-                 extra: Any = None) -> dict[str, Any]:
+def _features_of(
+    label: Any = None, suggested: Any = False, confidence: Any = None, evidence: Any = None, extra: Any = None
+) -> dict[str, Any]:
     extra = {k: v for k, v in dict(extra or {}).items() if k not in _SHAPE_KEYS}
-    return {"label": label or "", "suggested": bool(suggested),
-            "confidence": np.nan if confidence is None else float(confidence),
-            "evidence": evidence or "", "extra_json": json.dumps(extra) if extra else ""}
+    return {
+        "label": label or "",
+        "suggested": bool(suggested),
+        "confidence": np.nan if confidence is None else float(confidence),
+        "evidence": evidence or "",
+        "extra_json": json.dumps(extra) if extra else "",
+    }
 
 
 def draw_structures(layer: Shapes, structures: Iterable[Structure], image_layer: Image) -> None:
@@ -301,8 +306,9 @@ def draw_structures(layer: Shapes, structures: Iterable[Structure], image_layer:
         layer.edge_color = colours
 
 
-def needle_from_layer(layer: Shapes | None,
-                      image_layer: Image) -> tuple[tuple[float, float], tuple[float, float], int | None] | None:
+def needle_from_layer(
+    layer: Shapes | None, image_layer: Image
+) -> tuple[tuple[float, float], tuple[float, float], int | None] | None:
     """``(entry, tip, frame_index)`` of the needle: first and last vertex of the layer's last shape."""
     if layer is None or len(layer.data) == 0:
         return None

@@ -52,8 +52,9 @@ def line(entry_mm: Sequence[float], tip_mm: Sequence[float], color: str, width_m
     return Drawing(np.asarray([entry_mm, tip_mm], float), "line", color, edge_width_mm=width_mm)
 
 
-def tick(entry_mm: Sequence[float], tip_mm: Sequence[float], beyond_tip_mm: float, color: str,
-         half_length_mm: float = 2.0) -> Drawing | None:
+def tick(
+    entry_mm: Sequence[float], tip_mm: Sequence[float], beyond_tip_mm: float, color: str, half_length_mm: float = 2.0
+) -> Drawing | None:
     """A short bar across the needle ``beyond_tip_mm`` past the tip (negative: short of it).
 
     The planner measures the deepest safe insertion from where the needle crosses the skin, which
@@ -96,13 +97,13 @@ def dashed(start_mm: Sequence[float], end_mm: Sequence[float], color: str, n: in
     out = []
     for k in range(n):
         a = k * period
-        out.append(Drawing(np.array([start + u * a, start + u * (a + 0.6 * period)]), "line", color,
-                           edge_width_mm=0.35))
+        out.append(
+            Drawing(np.array([start + u * a, start + u * (a + 0.6 * period)]), "line", color, edge_width_mm=0.35)
+        )
     return out
 
 
-def margin_band(points_mm: Iterable[Sequence[float]], closed: bool, margin_mm: float,
-                color: str) -> Drawing:
+def margin_band(points_mm: Iterable[Sequence[float]], closed: bool, margin_mm: float, color: str) -> Drawing:
     """The zone within ``margin_mm`` of a hazard.
 
     An open hazard (a pleura line) is its path with an edge ``2 * margin`` wide: a napari edge is
@@ -112,8 +113,7 @@ def margin_band(points_mm: Iterable[Sequence[float]], closed: bool, margin_mm: f
     """
     pts = np.asarray(list(points_mm), float)
     if closed and len(pts) >= 3:
-        return Drawing(margin_zone_outline_mm(pts, margin_mm), "polygon", color, face_color=color,
-                       edge_width_mm=0.1)
+        return Drawing(margin_zone_outline_mm(pts, margin_mm), "polygon", color, face_color=color, edge_width_mm=0.1)
     return Drawing(pts, "path", color, edge_width_mm=2.0 * margin_mm)
 
 

@@ -36,8 +36,9 @@ def search(settings: PacsSettings, url: str | None, patient_id: str | None, date
         return pacs.search_studies(client, patient_id=patient_id, date=date)
 
 
-def retrieve_study(settings: PacsSettings, url: str | None, study_uid: str,
-                   progress: Callable[[int, int], object]) -> tuple[RetrieveResult, list[str]]:
+def retrieve_study(
+    settings: PacsSettings, url: str | None, study_uid: str, progress: Callable[[int, int], object]
+) -> tuple[RetrieveResult, list[str]]:
     """Retrieve a study into the cache; the result and which of its files are images (headers only).
 
     ``progress(done, total)`` is called from the worker thread after each instance.
@@ -47,8 +48,12 @@ def retrieve_study(settings: PacsSettings, url: str | None, study_uid: str,
     from needleplan.io import read_info
 
     with pacs.connect(settings, url=url) as client:
-        result = pacs.retrieve(client, pacs.default_cache(settings), study_uid,
-                               progress=lambda done, total, _uid, _status: progress(done, total))
+        result = pacs.retrieve(
+            client,
+            pacs.default_cache(settings),
+            study_uid,
+            progress=lambda done, total, _uid, _status: progress(done, total),
+        )
     images = []
     for path in result.paths:
         try:
@@ -59,8 +64,9 @@ def retrieve_study(settings: PacsSettings, url: str | None, study_uid: str,
     return result, images
 
 
-def store(settings: PacsSettings, url: str | None, plan: Plan, image_path: str, frame: np.ndarray | None,
-          with_report: bool) -> StoreResult:
+def store(
+    settings: PacsSettings, url: str | None, plan: Plan, image_path: str, frame: np.ndarray | None, with_report: bool
+) -> StoreResult:
     """Store the plan's SR (and its PDF report) into its image's study; nothing local is written."""
     import tempfile
     from pathlib import Path

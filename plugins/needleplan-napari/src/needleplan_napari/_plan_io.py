@@ -65,8 +65,10 @@ class PlanFiles:
         if plan is None:
             raise NeedleplanError("no image is open; open an ultrasound DICOM first")
         if not plan.calibration.is_calibrated:
-            raise CalibrationError("this image has no length calibration, so the plan has no millimetres; "
-                                   "calibrate with two points of known distance first")
+            raise CalibrationError(
+                "this image has no length calibration, so the plan has no millimetres; "
+                "calibrate with two points of known distance first"
+            )
         return self.session.with_binding(plan)
 
     def _find_or_open_image(self, plan: Plan, plan_path: Path) -> Image:
@@ -120,8 +122,9 @@ class PlanFiles:
         show_home(viewer, image)  # the whole image, the ruler, and no layer where a click moves a mark
         return plan
 
-    def two_point_calibration(self, p0_world: Iterable[float], p1_world: Iterable[float],
-                              distance_mm: float) -> Calibration:
+    def two_point_calibration(
+        self, p0_world: Iterable[float], p1_world: Iterable[float], distance_mm: float
+    ) -> Calibration:
         """Calibrate the (uncalibrated) image from two world points ``distance_mm`` apart, and apply it.
 
         The points are where the user clicked (world = pixel indices on an uncalibrated image), e.g.
@@ -193,5 +196,6 @@ def saved_differences(plan: Plan, report: SafetyReport | None) -> list[str]:
         return []
     before = {f.get("code") for f in plan.findings}
     now = set(report.codes)
-    return ([f"new since saved: {c}" for c in sorted(now - before)]
-            + [f"gone since saved: {c}" for c in sorted(before - now)])
+    return [f"new since saved: {c}" for c in sorted(now - before)] + [
+        f"gone since saved: {c}" for c in sorted(before - now)
+    ]

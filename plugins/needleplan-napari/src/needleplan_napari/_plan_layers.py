@@ -39,14 +39,18 @@ def plan_layers(plan_path: str | Path) -> list[tuple[Any, dict, str]]:
     plan = load_plan(plan_path)
     image_path = image_path_of(plan, plan_path)
     if image_path is None or not image_path.exists():
-        raise ImageReadError(f"the plan's image {plan.image.path!r} was not found; put it beside the plan "
-                             "file or open that image first")
+        raise ImageReadError(
+            f"the plan's image {plan.image.path!r} was not found; put it beside the plan file or open that image first"
+        )
     loaded = open_image(image_path)
     verify_binding(plan, loaded)
     data, kwargs, kind = _layers.image_layer_data(loaded)
     if plan.calibration != loaded.info.calibration:  # e.g. a two-point calibration made in the plugin
-        kwargs.update(_layers.calibrated_image_kwargs(plan.calibration, 3 if loaded.info.frames > 1 else 2,
-                                                      loaded.info.frame_time_ms))
+        kwargs.update(
+            _layers.calibrated_image_kwargs(
+                plan.calibration, 3 if loaded.info.frames > 1 else 2, loaded.info.frame_time_ms
+            )
+        )
         kwargs["name"] = f"{image_path.name} [{_layers.calibration_label(plan.calibration)}]"
         kwargs["metadata"][_layers.META]["calibration"] = plan.calibration
     kwargs["metadata"][_layers.META]["plan"] = plan
@@ -58,7 +62,6 @@ def plan_layers(plan_path: str | Path) -> list[tuple[Any, dict, str]]:
         out.append(layer.as_layer_data_tuple())
     if plan.needle is not None:
         layer = Shapes(**_layers.shapes_layer_kwargs("needle", image))
-        layer.add_lines(_layers.to_layer_data(layer, _layers.needle_shape(plan.needle, image,
-                                                                          plan.image.frame_index)))
+        layer.add_lines(_layers.to_layer_data(layer, _layers.needle_shape(plan.needle, image, plan.image.frame_index)))
         out.append(layer.as_layer_data_tuple())
     return out

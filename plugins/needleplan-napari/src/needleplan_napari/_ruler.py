@@ -48,8 +48,11 @@ class Ruler:
         ruler = self.layer()
         if ruler is None:
             kw = _layers.shapes_layer_kwargs("needle", image)
-            kw.update(name="calibration ruler", edge_color=_RULER_COLOUR,
-                      metadata={_layers.META: {"role": "calibration", "kind": "ruler"}})
+            kw.update(
+                name="calibration ruler",
+                edge_color=_RULER_COLOUR,
+                metadata={_layers.META: {"role": "calibration", "kind": "ruler"}},
+            )
             ruler = self.session.viewer.add_shapes(**kw)
         self.session.viewer.layers.selection.active = ruler
         ruler.mode = "add_line"

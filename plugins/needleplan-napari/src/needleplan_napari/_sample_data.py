@@ -13,8 +13,13 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
-    "sample_layers", "find_sample", "sample_trapezius_thin", "sample_piriformis",
-    "sample_rhomboid_intercostal_cine", "sample_rhomboid_rib", "sample_lumbar_paraspinal",
+    "sample_layers",
+    "find_sample",
+    "sample_trapezius_thin",
+    "sample_piriformis",
+    "sample_rhomboid_intercostal_cine",
+    "sample_rhomboid_rib",
+    "sample_lumbar_paraspinal",
 ]
 
 

@@ -150,8 +150,11 @@ class PlanSession:
 
     def _on_layer_event(self, event: Any = None) -> None:
         layer = getattr(event, "source", None)
-        if str(getattr(event, "action", "")) == "added" and _layers.kind_of_layer(layer) == "needle" \
-                and len(layer.data) > 1:
+        if (
+            str(getattr(event, "action", "")) == "added"
+            and _layers.kind_of_layer(layer) == "needle"
+            and len(layer.data) > 1
+        ):
             # one needle: a line drawn in the needle layer replaces the previous one
             layer.selected_data = set(range(len(layer.data) - 1))
             layer.remove_selected()
@@ -205,11 +208,19 @@ class PlanSession:
         else:
             if len(layer.data):
                 layer.data = []
-            layer.add_lines([data], edge_width=_layers.STYLES["needle"].edge_width_mm,
-                            edge_color=_layers.STYLES["needle"].edge_color)
+            layer.add_lines(
+                [data],
+                edge_width=_layers.STYLES["needle"].edge_width_mm,
+                edge_color=_layers.STYLES["needle"].edge_color,
+            )
 
-    def add_structure(self, kind: str, points_mm: Iterable[Sequence[float]], shape_type: str | None = None,
-                      frame_index: int | None = None) -> None:
+    def add_structure(
+        self,
+        kind: str,
+        points_mm: Iterable[Sequence[float]],
+        shape_type: str | None = None,
+        frame_index: int | None = None,
+    ) -> None:
         """Add one mark of ``kind`` with world vertices ``(row, col)`` (an ellipse: 4 corners)."""
         from needleplan.plan import Structure
 
@@ -220,8 +231,9 @@ class PlanSession:
         pts = [[float(r), float(c)] for r, c in points_mm]
         extra = {"napari_shape": shape_type, "corners_mm": pts} if shape_type in ("ellipse", "rectangle") else {}
         closed = shape_type not in ("path", "line")
-        _layers.draw_structures(layer, [Structure(kind, tuple(map(tuple, pts)), closed, frame_index, extra=extra)],
-                                self.image_layer())
+        _layers.draw_structures(
+            layer, [Structure(kind, tuple(map(tuple, pts)), closed, frame_index, extra=extra)], self.image_layer()
+        )
 
     def current_frame(self) -> int | None:
         return _layers.frame_of_world(self.image_layer(), np.asarray(self.viewer.dims.point, float))

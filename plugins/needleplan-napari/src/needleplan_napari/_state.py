@@ -39,10 +39,15 @@ class PlanInputs:
         """The form values a plan carries (a plan without needle keeps the 38 mm default)."""
         p, n = plan.patient, plan.needle
         return cls(
-            site=plan.site, approach=plan.approach,
-            needle_length_mm=38.0 if n is None else n.length_mm, gauge=None if n is None else n.gauge,
-            bmi=p.bmi, weight_kg=p.weight_kg, sex=p.sex,
-            lung_disease=bool(p.lung_disease), anticoagulated=bool(p.anticoagulated),
+            site=plan.site,
+            approach=plan.approach,
+            needle_length_mm=38.0 if n is None else n.length_mm,
+            gauge=None if n is None else n.gauge,
+            bmi=p.bmi,
+            weight_kg=p.weight_kg,
+            sex=p.sex,
+            lung_disease=bool(p.lung_disease),
+            anticoagulated=bool(p.anticoagulated),
             injectate=tuple((i.drug, i.concentration_pct, i.volume_ml, i.epinephrine) for i in plan.injectate),
         )
 
@@ -63,8 +68,12 @@ class NeedleNumbers:
     @classmethod
     def from_report(cls, report: SafetyReport) -> NeedleNumbers:
         m = report.metrics
-        return cls(m.get("max_safe_insertion_mm"), m.get("remaining_insertion_mm"),
-                   m.get("overshoot_reach_mm"), m.get("overshoot_first_hit"))
+        return cls(
+            m.get("max_safe_insertion_mm"),
+            m.get("remaining_insertion_mm"),
+            m.get("overshoot_reach_mm"),
+            m.get("overshoot_first_hit"),
+        )
 
 
 @dataclass(frozen=True, slots=True)

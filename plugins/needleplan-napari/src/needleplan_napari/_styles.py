@@ -24,8 +24,7 @@ from needleplan.vocabulary import StructureKind as K
 __all__ = ["MARK_KINDS", "NEEDLE", "KindStyle", "STYLES", "napari_style"]
 
 #: The kinds with a "mark" button and a shortcut, in the order of the buttons.
-MARK_KINDS: tuple[K, ...] = (K.TARGET, K.PLEURA, K.RIB, K.VESSEL, K.ARTERY, K.VEIN, K.NERVE, K.SKIN, K.BONE,
-                             K.NEURAXIS)
+MARK_KINDS: tuple[K, ...] = (K.TARGET, K.PLEURA, K.RIB, K.VESSEL, K.ARTERY, K.VEIN, K.NERVE, K.SKIN, K.BONE, K.NEURAXIS)
 #: The needle's layer kind (not a structure kind).
 NEEDLE = "needle"
 

@@ -29,9 +29,21 @@ if TYPE_CHECKING:
     from needleplan.io import LoadedImage
     from needleplan_napari._session import PlanSession
 
-__all__ = ["DetectJob", "SuggestionRef", "SUGGESTED_ALPHA", "detect_job", "run_detection", "show_detected",
-           "suggestion_refs", "accept", "reject", "style_suggestions", "label_text", "clear_suggestions",
-           "is_mark_layer"]
+__all__ = [
+    "DetectJob",
+    "SuggestionRef",
+    "SUGGESTED_ALPHA",
+    "detect_job",
+    "run_detection",
+    "show_detected",
+    "suggestion_refs",
+    "accept",
+    "reject",
+    "style_suggestions",
+    "label_text",
+    "clear_suggestions",
+    "is_mark_layer",
+]
 
 SUGGESTED_ALPHA = 0.4  # edge opacity of an unaccepted suggestion (a mark is drawn at full opacity)
 _LABEL_CHARS = 48  # the canvas label is short; the panel's list shows the whole evidence
@@ -83,8 +95,10 @@ def detect_job(session: PlanSession) -> DetectJob:
         raise NeedleplanError("no image is open; open an ultrasound DICOM first, then Detect")
     cal = _layers.image_calibration(image)
     if cal is None or not cal.is_calibrated:
-        raise CalibrationError("this image has no length calibration, so suggestions would have no millimetres; "
-                               "calibrate with two points of known distance first, then Detect")
+        raise CalibrationError(
+            "this image has no length calibration, so suggestions would have no millimetres; "
+            "calibrate with two points of known distance first, then Detect"
+        )
     cine = image.ndim == 3 and source.info.frames > 1
     return DetectJob(image, source, cal, session.current_frame() or 0, cine, session.inputs.site or None)
 
@@ -184,12 +198,21 @@ def style_suggestions(layer: Shapes) -> None:
     texts = []
     for i, suggested in enumerate(mask):
         row = layer.features.iloc[i] if suggested else None
-        texts.append("" if row is None else label_text(
-            kind, None if not np.isfinite(row["confidence"]) else float(row["confidence"]), str(row["evidence"])))
+        texts.append(
+            ""
+            if row is None
+            else label_text(
+                kind, None if not np.isfinite(row["confidence"]) else float(row["confidence"]), str(row["evidence"])
+            )
+        )
     current = getattr(getattr(layer.text, "string", None), "array", None)
     if current is None or list(np.asarray(current, dtype=str)) != texts:
-        layer.text = {"string": {"array": texts, "default": ""}, "size": 9, "anchor": "upper_left",
-                      "color": _layers.STYLES.get(kind, _layers.STYLES["other"]).edge_color}
+        layer.text = {
+            "string": {"array": texts, "default": ""},
+            "size": 9,
+            "anchor": "upper_left",
+            "color": _layers.STYLES.get(kind, _layers.STYLES["other"]).edge_color,
+        }
     colours = np.array(layer.edge_color, dtype=float)
     alpha = np.where(mask, SUGGESTED_ALPHA, 1.0)
     if len(colours) == len(mask) and not np.allclose(colours[:, 3], alpha):
@@ -262,8 +285,11 @@ def show_detected(session: PlanSession, job: DetectJob, structures: list) -> int
     from needleplan_napari._plan_io import by_kind
 
     image = session.image_layer()  # (a plugin sees layers through proxies: compare what they hold)
-    if image is None or _layers.image_source(image) is not job.source \
-            or _layers.image_calibration(image) != job.calibration:
+    if (
+        image is None
+        or _layers.image_source(image) is not job.source
+        or _layers.image_calibration(image) != job.calibration
+    ):
         raise NeedleplanError("the image or its calibration changed while the detectors ran; run Detect again")
     active = session.viewer.layers.selection.active
     with session.paused():

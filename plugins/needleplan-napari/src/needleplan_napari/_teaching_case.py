@@ -32,10 +32,14 @@ def score_lines(score: Score) -> list[str]:
     n = score.needle
     if n is not None:
         past = "past" if n.target_along_mm > 0 else "short of"
-        lines.append(f"Tip {abs(n.target_along_mm):.1f} mm {past} the expert's along the needle, "
-                     f"{n.target_across_mm:.1f} mm across it ({n.target_distance_mm:.1f} mm in all)")
-        lines.append(f"Angle difference {n.angle_deg:.1f} deg; entry point {n.entry_mm:.1f} mm away"
-                     + ("" if n.depth_mm is None else f"; tip depth {n.depth_mm:+.1f} mm"))
+        lines.append(
+            f"Tip {abs(n.target_along_mm):.1f} mm {past} the expert's along the needle, "
+            f"{n.target_across_mm:.1f} mm across it ({n.target_distance_mm:.1f} mm in all)"
+        )
+        lines.append(
+            f"Angle difference {n.angle_deg:.1f} deg; entry point {n.entry_mm:.1f} mm away"
+            + ("" if n.depth_mm is None else f"; tip depth {n.depth_mm:+.1f} mm")
+        )
     for h in score.hazards:
         name = h.kind + (f" ({h.label})" if h.label else "")
         if h.status == "missed":
@@ -58,8 +62,13 @@ def reference_layer(viewer: napari.Viewer) -> Shapes | None:
 def draw_reference(viewer: napari.Viewer, reference: Plan, image: Image) -> Shapes:
     """Draw the expert's plan (marks and needle) in one read-only layer of its own colour."""
     kw = _layers.shapes_layer_kwargs("other", image)
-    kw.update(name=REFERENCE_NAME, edge_color=REFERENCE_COLOUR, face_color="transparent", opacity=0.85,
-              metadata={_layers.META: {"role": "overlay", "name": REFERENCE_NAME}})
+    kw.update(
+        name=REFERENCE_NAME,
+        edge_color=REFERENCE_COLOUR,
+        face_color="transparent",
+        opacity=0.85,
+        metadata={_layers.META: {"role": "overlay", "name": REFERENCE_NAME}},
+    )
     layer = viewer.add_shapes(**kw)
     for s in reference.structures:
         world, shape_type = _layers.structure_shape(s, image)

@@ -14,9 +14,12 @@ from needleplan import pacs
 from needleplan.pacs.testserver import LocalOrthanc, find_orthanc
 from needleplan_napari._names import PLUGIN
 
-pytestmark = [pytest.mark.gui,
-              pytest.mark.skipif(find_orthanc() is None,
-                                 reason="Orthanc is not installed (Debian packages orthanc, orthanc-dicomweb)")]
+pytestmark = [
+    pytest.mark.gui,
+    pytest.mark.skipif(
+        find_orthanc() is None, reason="Orthanc is not installed (Debian packages orthanc, orthanc-dicomweb)"
+    ),
+]
 
 SAMPLES = Path(__file__).resolve().parents[4] / "sample_dicom"
 IMAGE = SAMPLES / "upper_trapezius_thin_frame.dcm"
@@ -36,13 +39,15 @@ def archive_server(tmp_path_factory):
         srv.stop()
 
 
-def test_queue_lists_the_submitted_plan_and_opens_it_on_its_image(make_napari_viewer_proxy, qtbot, archive_server,
-                                                                  tmp_path, monkeypatch):
+def test_queue_lists_the_submitted_plan_and_opens_it_on_its_image(
+    make_napari_viewer_proxy, qtbot, archive_server, tmp_path, monkeypatch
+):
     from needleplan.archive import ArchiveLibrary
     from needleplan.plan import load_plan
 
-    resident = ArchiveLibrary(pacs.connect(pacs.PacsSettings(url=archive_server.dicomweb_url, user="resident1",
-                                                             password=USERS["resident1"])))
+    resident = ArchiveLibrary(
+        pacs.connect(pacs.PacsSettings(url=archive_server.dicomweb_url, user="resident1", password=USERS["resident1"]))
+    )
     plan_id = resident.add(load_plan(PLAN))["id"]
     resident.submit(plan_id)
     draft_id = resident.add(load_plan(PLAN))["id"]  # a draft: not in the submitted-only queue
@@ -58,7 +63,11 @@ def test_queue_lists_the_submitted_plan_and_opens_it_on_its_image(make_napari_vi
     qtbot.waitUntil(lambda: widget.queue.table.rowCount() == 1, timeout=30000)
     assert [r["id"] for r in widget.queue.rows] == [plan_id] and draft_id != plan_id
     assert [widget.queue.table.item(0, c).text() for c in (0, 1, 2, 5)] == [
-        "submitted", "upper_trapezius", "resident1", "2"]
+        "submitted",
+        "upper_trapezius",
+        "resident1",
+        "2",
+    ]
 
     widget.queue.open_plan()
     qtbot.waitUntil(lambda: widget.status.text().startswith(("Opened plan", "<b>")), timeout=60000)

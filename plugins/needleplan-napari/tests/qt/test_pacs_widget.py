@@ -14,9 +14,12 @@ from needleplan import pacs
 from needleplan.pacs.testserver import LocalOrthanc, find_orthanc, free_port
 from needleplan_napari._names import PLUGIN
 
-pytestmark = [pytest.mark.gui,
-              pytest.mark.skipif(find_orthanc() is None,
-                                 reason="Orthanc is not installed (Debian packages orthanc, orthanc-dicomweb)")]
+pytestmark = [
+    pytest.mark.gui,
+    pytest.mark.skipif(
+        find_orthanc() is None, reason="Orthanc is not installed (Debian packages orthanc, orthanc-dicomweb)"
+    ),
+]
 
 SAMPLES = Path(__file__).resolve().parents[4] / "sample_dicom"
 IMAGE = SAMPLES / "upper_trapezius_thin_frame.dcm"
@@ -93,24 +96,28 @@ def test_search_retrieve_open_in_mm_store_and_read_back(make_napari_viewer_proxy
     restored = import_sr(srs[0], image_path=IMAGE)
     built = plan_widget.session.build_plan()
     # SCOORDs are float32 pixels: within 1e-4 px x 0.1 mm/px, far below 0.001 mm
-    for a, b in ((restored.needle.entry_mm, built.needle.entry_mm),
-                 (restored.needle.target_mm, built.needle.target_mm)):
+    for a, b in (
+        (restored.needle.entry_mm, built.needle.entry_mm),
+        (restored.needle.target_mm, built.needle.target_mm),
+    ):
         assert a == pytest.approx(b, abs=1e-3)
     assert restored.needle.entry_mm == pytest.approx(plan.needle.entry_mm, abs=1e-3)
     assert sorted(s.kind for s in restored.structures) == sorted(s.kind for s in built.structures)
 
     # retrieving again: the image from the cache; the SR and the PDF are not opened as images
     widget.search()
-    qtbot.waitUntil(lambda: widget.table.item(0, 5) is not None and widget.table.item(0, 5).text() == "3",
-                    timeout=30000)
+    qtbot.waitUntil(
+        lambda: widget.table.item(0, 5) is not None and widget.table.item(0, 5).text() == "3", timeout=30000
+    )
     widget.retrieve()
     qtbot.waitUntil(lambda: "from the cache" in widget.status.text(), timeout=60000)
     assert "Opened 1 image(s) (2 fetched, 1 from the cache); 2 non-image object(s) not opened" == widget.status.text()
 
 
-def test_server_down_gives_a_clear_message_and_the_local_plan_untouched(make_napari_viewer_proxy, qtbot, pacs_env,
-                                                                       monkeypatch):
-    monkeypatch.setenv("NEEDLEPLAN_PACS_URL", f"http://127.0.0.1:{free_port()}/dicom-web")   # nothing listens
+def test_server_down_gives_a_clear_message_and_the_local_plan_untouched(
+    make_napari_viewer_proxy, qtbot, pacs_env, monkeypatch
+):
+    monkeypatch.setenv("NEEDLEPLAN_PACS_URL", f"http://127.0.0.1:{free_port()}/dicom-web")  # nothing listens
     viewer = make_napari_viewer_proxy()
     viewer.open(str(IMAGE), plugin=PLUGIN)
     plan_widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Needle Plan")[1]

@@ -19,8 +19,9 @@ def case_dir(tmp_path, monkeypatch):
     from needleplan.training.starter import build_starter_set
 
     monkeypatch.setenv("NEEDLEPLAN_LIBRARY", str(tmp_path / "library"))
-    result = build_starter_set(tmp_path / "cases", secret="teaching-test",
-                               presets=(("gluteus_medius", "average", "beginner"),))
+    result = build_starter_set(
+        tmp_path / "cases", secret="teaching-test", presets=(("gluteus_medius", "average", "beginner"),)
+    )
     assert len(result.made) == 1, result.skipped
     return tmp_path / "cases"
 
@@ -30,14 +31,23 @@ def _independent_plan(reference, bone, entry, tip):
     from needleplan.plan import plan_from_dict
 
     b = reference.image
-    return plan_from_dict({
-        "format": "needleplan.plan", "version": 1,
-        "image": {"frame_index": b.frame_index, "sop_instance_uid": b.sop_instance_uid, "pixel_sha256": b.pixel_sha256},
-        "calibration": reference.calibration.to_dict(), "site": "gluteus_medius", "approach": "in_plane",
-        "patient": {"bmi": None, "weight_kg": None, "sex": None, "lung_disease": False, "anticoagulated": False},
-        "structures": [{"kind": "bone", "points_mm": [list(p) for p in bone.points_mm], "closed": True}],
-        "needle": {"entry_mm": list(entry), "target_mm": list(tip), "length_mm": 89.0, "gauge": 22},
-    })
+    return plan_from_dict(
+        {
+            "format": "needleplan.plan",
+            "version": 1,
+            "image": {
+                "frame_index": b.frame_index,
+                "sop_instance_uid": b.sop_instance_uid,
+                "pixel_sha256": b.pixel_sha256,
+            },
+            "calibration": reference.calibration.to_dict(),
+            "site": "gluteus_medius",
+            "approach": "in_plane",
+            "patient": {"bmi": None, "weight_kg": None, "sex": None, "lung_disease": False, "anticoagulated": False},
+            "structures": [{"kind": "bone", "points_mm": [list(p) for p in bone.points_mm], "closed": True}],
+            "needle": {"entry_mm": list(entry), "target_mm": list(tip), "length_mm": 89.0, "gauge": 22},
+        }
+    )
 
 
 def test_submit_scores_like_the_core_and_only_then_shows_the_reference(make_napari_viewer_proxy, case_dir, tmp_path):
@@ -89,12 +99,12 @@ def test_submit_scores_like_the_core_and_only_then_shows_the_reference(make_napa
     assert ("artery", "missed") in [(h.kind, h.status) for h in score.hazards]
     assert ("bone", "found") in [(h.kind, h.status) for h in score.hazards]
     assert score.result == expected.result and score.reasons == expected.reasons
-    assert score.result in ("needs_work", "fail")   # a missed artery is never a pass
+    assert score.result in ("needs_work", "fail")  # a missed artery is never a pass
     shown = teach.result_shown()
     assert shown[1:] == score_lines(expected)[1:]
     assert score_lines(expected)[0].split(": ")[1] in shown[0]
     assert "Tip 4.0 mm past the expert's along the needle, 0.0 mm across it (4.0 mm in all)" in shown
-    assert shown[2].startswith("Angle difference 0.0 deg; entry point 0.0 mm away; tip depth ")   # depth: the core's
+    assert shown[2].startswith("Angle difference 0.0 deg; entry point 0.0 mm away; tip depth ")  # depth: the core's
     assert any(line.startswith("Missed hazard: artery (") for line in shown)
     assert any("You did not mark the artery" in line for line in shown)
     assert any("Your tip is 4.0 mm past the expert's" in line for line in shown)

@@ -33,8 +33,9 @@ def _archive(settings: Any, url: str | None) -> Any:
     from needleplan.archive import ArchiveLibrary
     from needleplan.archive.queue_cache import QueueCache, default_queue_cache_path
 
-    return ArchiveLibrary(pacs.connect(settings, url=url), reviewers=settings.reviewers,
-                          cache=QueueCache(default_queue_cache_path()))
+    return ArchiveLibrary(
+        pacs.connect(settings, url=url), reviewers=settings.reviewers, cache=QueueCache(default_queue_cache_path())
+    )
 
 
 def _queue(settings: Any, url: str | None, status: str | None) -> list:
@@ -84,17 +85,31 @@ class ArchiveQueuePanel(QWidget):
         if self.pacs.settings is None:
             return None
         status = "submitted" if self.submitted_only.isChecked() else None
-        return run_worker(self.pacs.status, _queue, self.pacs.settings, self.pacs._url(), status,
-                          done=self._show, background=background, working="Reading the review queue...",
-                          failed="Review queue not read")
+        return run_worker(
+            self.pacs.status,
+            _queue,
+            self.pacs.settings,
+            self.pacs._url(),
+            status,
+            done=self._show,
+            background=background,
+            working="Reading the review queue...",
+            failed="Review queue not read",
+        )
 
     def _show(self, rows: list) -> None:
         self.rows = list(rows)
         self.table.setRowCount(len(self.rows))
         for r, plan in enumerate(self.rows):
             worst = f"{str(plan['worst_severity']).upper()} {plan['worst_code']}" if plan.get("worst_code") else "none"
-            values = (plan["status"], plan.get("site"), plan.get("author"), worst, (plan.get("updated") or "")[:16],
-                      plan.get("seq"))
+            values = (
+                plan["status"],
+                plan.get("site"),
+                plan.get("author"),
+                worst,
+                (plan.get("updated") or "")[:16],
+                plan.get("seq"),
+            )
             for c, v in enumerate(values):
                 self.table.setItem(r, c, QTableWidgetItem("" if v is None else str(v)))
         if self.rows:
@@ -109,13 +124,23 @@ class ArchiveQueuePanel(QWidget):
         if not 0 <= row < len(self.rows) or self.pacs.settings is None:
             self.pacs.status.setText("List the review queue, then choose a plan.")
             return None
-        return run_worker(self.pacs.status, _fetch, self.pacs.settings, self.pacs._url(), self.rows[row]["id"],
-                          done=self._open, background=background, working="Retrieving the plan and its image...",
-                          failed="Plan not opened")
+        return run_worker(
+            self.pacs.status,
+            _fetch,
+            self.pacs.settings,
+            self.pacs._url(),
+            self.rows[row]["id"],
+            done=self._open,
+            background=background,
+            working="Retrieving the plan and its image...",
+            failed="Plan not opened",
+        )
 
     def _open(self, path: Any) -> None:
         plan = plan_widget(self.pacs.viewer).open_plan(path)
         if plan is not None:
             block = plan.extra.get("library", {})
-            self.pacs.status.setText(f"Opened plan {block.get('plan_id')} ({block.get('status')}, "
-                                     f"step {block.get('seq')}, author {plan.author})")
+            self.pacs.status.setText(
+                f"Opened plan {block.get('plan_id')} ({block.get('status')}, "
+                f"step {block.get('seq')}, author {plan.author})"
+            )

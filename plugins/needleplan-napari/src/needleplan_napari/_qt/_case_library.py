@@ -104,8 +104,14 @@ class CaseLibraryBox(QWidget):
             skipped = "".join(f"; left out {s}: {why}" for s, why in result.skipped)
             self.status.setText(f"Starter set: {len(result.made)} case(s) made{skipped}")
 
-        return run_worker(self.status, build_starter_set, folder, done=done, background=background,
-                          working="Building the starter cases...")
+        return run_worker(
+            self.status,
+            build_starter_set,
+            folder,
+            done=done,
+            background=background,
+            working="Building the starter cases...",
+        )
 
     def selected_case(self) -> str | None:
         """The folder of the case chosen in the list, or None."""

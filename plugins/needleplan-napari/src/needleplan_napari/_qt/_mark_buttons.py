@@ -12,8 +12,17 @@ __all__ = ["MarkButtons", "SHORTCUTS", "BUTTON_KINDS"]
 
 #: Alt+key: napari's own Shift+letter shortcuts (polygon lasso, polyline, select all...) stay intact.
 SHORTCUTS = {
-    "Alt-T": "target", "Alt-P": "pleura", "Alt-R": "rib", "Alt-V": "vessel", "Alt-A": "artery",
-    "Alt-E": "vein", "Alt-N": "nerve", "Alt-K": "skin", "Alt-B": "bone", "Alt-X": "neuraxis", "Alt-L": "needle",
+    "Alt-T": "target",
+    "Alt-P": "pleura",
+    "Alt-R": "rib",
+    "Alt-V": "vessel",
+    "Alt-A": "artery",
+    "Alt-E": "vein",
+    "Alt-N": "nerve",
+    "Alt-K": "skin",
+    "Alt-B": "bone",
+    "Alt-X": "neuraxis",
+    "Alt-L": "needle",
 }
 #: One button per kind a physician marks, then the needle.
 BUTTON_KINDS: tuple[str, ...] = (*MARK_KINDS, NEEDLE)

@@ -70,8 +70,12 @@ class PacsWidget(QWidget):
         self.patient_id = QLineEdit()
         self.date = QLineEdit()
         self.date.setPlaceholderText("2024, or 2024-01-01..2024-03-31")
-        for label, w in (("Server", self.url), ("", self.auth_label), ("Patient ID", self.patient_id),
-                         ("Study date", self.date)):
+        for label, w in (
+            ("Server", self.url),
+            ("", self.auth_label),
+            ("Patient ID", self.patient_id),
+            ("Study date", self.date),
+        ):
             form.addRow(label, w)
         lay.addLayout(form)
         self.search_button = QPushButton("Search")
@@ -121,8 +125,10 @@ class PacsWidget(QWidget):
             return None
         self.url.setText(self.settings.url or "")
         self.auth_label.setText(f"Login: {auth_text(self.settings)}")
-        self.auth_label.setToolTip(f"Credentials come only from the environment (NEEDLEPLAN_PACS_USER/_PASSWORD "
-                                   f"or NEEDLEPLAN_PACS_TOKEN) or the settings file {settings_path()}")
+        self.auth_label.setToolTip(
+            f"Credentials come only from the environment (NEEDLEPLAN_PACS_USER/_PASSWORD "
+            f"or NEEDLEPLAN_PACS_TOKEN) or the settings file {settings_path()}"
+        )
         return self.settings
 
     def _url(self) -> str | None:
@@ -134,16 +140,24 @@ class PacsWidget(QWidget):
         """QIDO-RS search with the form's patient ID and date (ultrasound studies, newest first)."""
         if self.settings is None:
             return None
-        return run_worker(self.status, search, self.settings, self._url(), self.patient_id.text().strip() or None,
-                          self.date.text().strip() or None, done=self._show_studies, background=background,
-                          working="Searching...", failed="Search failed")
+        return run_worker(
+            self.status,
+            search,
+            self.settings,
+            self._url(),
+            self.patient_id.text().strip() or None,
+            self.date.text().strip() or None,
+            done=self._show_studies,
+            background=background,
+            working="Searching...",
+            failed="Search failed",
+        )
 
     def _show_studies(self, studies: list) -> None:
         self.studies = list(studies)
         self.table.setRowCount(len(self.studies))
         for r, s in enumerate(self.studies):
-            values = (s.study_date, s.patient_id, s.patient_name, s.description, " ".join(s.modalities),
-                      s.n_instances)
+            values = (s.study_date, s.patient_id, s.patient_name, s.description, " ".join(s.modalities), s.n_instances)
             for c, v in enumerate(values):
                 self.table.setItem(r, c, QTableWidgetItem("" if v is None else str(v)))
         if self.studies:
@@ -159,9 +173,18 @@ class PacsWidget(QWidget):
             self.status.setText("Search, then choose a study in the table.")
             return None
         self.progress.setValue(0)
-        return run_worker(self.status, retrieve_study, self.settings, self._url(), self.studies[row].study_instance_uid,
-                          self._progress.changed.emit, done=self._open_retrieved, background=background,
-                          working="Retrieving...", failed="Retrieve failed")
+        return run_worker(
+            self.status,
+            retrieve_study,
+            self.settings,
+            self._url(),
+            self.studies[row].study_instance_uid,
+            self._progress.changed.emit,
+            done=self._open_retrieved,
+            background=background,
+            working="Retrieving...",
+            failed="Retrieve failed",
+        )
 
     def _show_progress(self, done: int, total: int) -> None:
         self.progress.setMaximum(total)
@@ -175,8 +198,10 @@ class PacsWidget(QWidget):
             self.opened.extend(self.viewer.open(path, plugin=PLUGIN))
         skipped = len(result.paths) - len(images)
         note = f"; {skipped} non-image object(s) not opened" if skipped else ""
-        self.status.setText(f"Opened {len(self.opened)} image(s) ({len(result.fetched)} fetched, "
-                            f"{len(result.reused)} from the cache){note}")
+        self.status.setText(
+            f"Opened {len(self.opened)} image(s) ({len(result.fetched)} fetched, "
+            f"{len(result.reused)} from the cache){note}"
+        )
 
     # --- store to PACS ---------------------------------------------------------------------------
 
@@ -192,9 +217,20 @@ class PacsWidget(QWidget):
             return None
         plan, frame = got
         source = _layers.image_source(session.image_layer())
-        return run_worker(self.status, store, self.settings, self._url(), plan, str(source.info.path), frame,
-                          self.with_report.isChecked(), done=self._stored, background=background,
-                          working="Storing the plan...", failed="Not stored (the local plan is unchanged)")
+        return run_worker(
+            self.status,
+            store,
+            self.settings,
+            self._url(),
+            plan,
+            str(source.info.path),
+            frame,
+            self.with_report.isChecked(),
+            done=self._stored,
+            background=background,
+            working="Storing the plan...",
+            failed="Not stored (the local plan is unchanged)",
+        )
 
     def _stored(self, result: StoreResult) -> None:
         self.status.setText(f"Stored {len(result.stored)} object(s) into study {result.study_instance_uid}")

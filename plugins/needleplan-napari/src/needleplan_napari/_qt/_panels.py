@@ -35,8 +35,15 @@ def guarded(status: QLabel, func: Callable[..., T], *args: Any, **kw: Any) -> T 
         return None
 
 
-def run_worker(status: QLabel, func: Callable[..., T], *args: Any, done: Callable[[T], None], background: bool = True,
-               working: str = "Working...", failed: str = "Not done") -> FunctionWorker | T | None:
+def run_worker(
+    status: QLabel,
+    func: Callable[..., T],
+    *args: Any,
+    done: Callable[[T], None],
+    background: bool = True,
+    working: str = "Working...",
+    failed: str = "Not done",
+) -> FunctionWorker | T | None:
     """Run ``func(*args)`` in a napari worker thread; ``done(result)`` runs on the main thread.
 
     A failure is shown as ``<b>{failed}:</b> message`` in ``status``.  With ``background=False``

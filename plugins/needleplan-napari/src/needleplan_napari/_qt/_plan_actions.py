@@ -71,8 +71,16 @@ class PlanActions(QWidget):
         def done(pages: int) -> None:
             self.status.setText(f"Report written: {path} ({pages} page{'s' if pages != 1 else ''})")
 
-        return run_worker(self.status, _plan_io.write_report_file, plan, frame, path, done=done,
-                          background=background, working="Writing the report...")
+        return run_worker(
+            self.status,
+            _plan_io.write_report_file,
+            plan,
+            frame,
+            path,
+            done=done,
+            background=background,
+            working="Writing the report...",
+        )
 
     def _report_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export report", "", "Report (*.pdf *.png *.html)")

@@ -57,9 +57,12 @@ class NeedleForm(QWidget):
         self.changed.emit()
 
     def fields(self) -> dict[str, Any]:
-        return {"site": self.site.currentText(), "approach": self.approach.currentText(),
-                "needle_length_mm": float(self.needle_length.currentText().split()[0]),
-                "gauge": int(self.gauge.currentText().split()[0])}
+        return {
+            "site": self.site.currentText(),
+            "approach": self.approach.currentText(),
+            "needle_length_mm": float(self.needle_length.currentText().split()[0]),
+            "gauge": int(self.gauge.currentText().split()[0]),
+        }
 
     def show_inputs(self, i: PlanInputs) -> None:
         set_combo(self.site, i.site)
@@ -89,9 +92,17 @@ class PatientForm(QWidget):
         self.concentration = spin(0.0, 10.0, 1.0, " %")
         self.volume = spin(0.0, 100.0, 2.0, " mL")
         self.epinephrine = QCheckBox("with epinephrine")
-        for label, x in (("BMI", self.bmi), ("Weight", self.weight), ("Sex", self.sex), ("", self.lung_disease),
-                         ("", self.anticoagulated), ("Injectate", self.drug), ("Concentration", self.concentration),
-                         ("Volume", self.volume), ("", self.epinephrine)):
+        for label, x in (
+            ("BMI", self.bmi),
+            ("Weight", self.weight),
+            ("Sex", self.sex),
+            ("", self.lung_disease),
+            ("", self.anticoagulated),
+            ("Injectate", self.drug),
+            ("Concentration", self.concentration),
+            ("Volume", self.volume),
+            ("", self.epinephrine),
+        ):
             form.addRow(label, x)
         for s in (self.bmi, self.weight, self.concentration, self.volume):
             s.valueChanged.connect(self._changed)
@@ -105,11 +116,16 @@ class PatientForm(QWidget):
 
     def fields(self) -> dict[str, Any]:
         drug = self.drug.currentText()
-        return {"bmi": self.bmi.value() or None, "weight_kg": self.weight.value() or None,
-                "sex": self.sex.currentText() or None, "lung_disease": self.lung_disease.isChecked(),
-                "anticoagulated": self.anticoagulated.isChecked(),
-                "injectate": ((drug, self.concentration.value(), self.volume.value(), self.epinephrine.isChecked()),)
-                if drug else ()}
+        return {
+            "bmi": self.bmi.value() or None,
+            "weight_kg": self.weight.value() or None,
+            "sex": self.sex.currentText() or None,
+            "lung_disease": self.lung_disease.isChecked(),
+            "anticoagulated": self.anticoagulated.isChecked(),
+            "injectate": ((drug, self.concentration.value(), self.volume.value(), self.epinephrine.isChecked()),)
+            if drug
+            else (),
+        }
 
     def show_inputs(self, i: PlanInputs) -> None:
         self.bmi.setValue(i.bmi or 0.0)

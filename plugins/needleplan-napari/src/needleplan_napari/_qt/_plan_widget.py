@@ -193,8 +193,9 @@ class PlanWidget(QWidget):
             self.status.setText("No safe trajectory found from this target (or it was accepted).")
         else:
             n = suggestion.needle
-            self.status.setText(f"Suggested: entry ({n.entry_mm[0]:.1f}, {n.entry_mm[1]:.1f}) mm; "
-                                "press 'Use suggested path' to take it")
+            self.status.setText(
+                f"Suggested: entry ({n.entry_mm[0]:.1f}, {n.entry_mm[1]:.1f}) mm; press 'Use suggested path' to take it"
+            )
 
     def findings_shown(self) -> list[str]:
         """The lines in the findings panel, top to bottom (for tests and the benchmark)."""

@@ -49,8 +49,10 @@ class SuggestionPanel(QGroupBox):
         lay.setContentsMargins(4, 4, 4, 4)
         buttons = QGridLayout()
         self.detect_button = QPushButton(f"Detect ({DETECT_KEY.replace('-', '+')})")
-        self.detect_button.setToolTip("Suggest skin, fascia, ribs, pleura and vessels on this frame "
-                                      "(a cine: the whole cine, for lung sliding and artery/vein)")
+        self.detect_button.setToolTip(
+            "Suggest skin, fascia, ribs, pleura and vessels on this frame "
+            "(a cine: the whole cine, for lung sliding and artery/vein)"
+        )
         self.accept_button = QPushButton("Accept")
         self.accept_button.setToolTip("Make the selected suggestion(s) marks (list, or shapes selected in napari)")
         self.accept_all_button = QPushButton("Accept all")
@@ -126,8 +128,11 @@ class SuggestionPanel(QGroupBox):
             self.status.setText(f"<b>Not shown:</b> {exc}")
             return
         where = "cine" if job.cine else f"frame {job.frame_index}"
-        self.status.setText(f"{n} suggestion(s) on {where}, drawn faint: not used as hazards until accepted."
-                            if n else f"No structure found on {where}.")
+        self.status.setText(
+            f"{n} suggestion(s) on {where}, drawn faint: not used as hazards until accepted."
+            if n
+            else f"No structure found on {where}."
+        )
         self._follow(force=True)
 
     def selected(self) -> list[_suggestions.SuggestionRef]:
@@ -149,8 +154,9 @@ class SuggestionPanel(QGroupBox):
         return self._done("rejected", _suggestions.reject(self.session, self.selected()))
 
     def _done(self, what: str, n: int) -> int:
-        self.status.setText(f"{n} suggestion(s) {what}." if n else
-                            "Select suggestion(s) in the list (or shapes in a layer) first.")
+        self.status.setText(
+            f"{n} suggestion(s) {what}." if n else "Select suggestion(s) in the list (or shapes in a layer) first."
+        )
         self._follow(force=True)
         return n
 
@@ -170,8 +176,10 @@ class SuggestionPanel(QGroupBox):
         """Restyle and relist when the suggestions changed (cheap otherwise: runs after every check)."""
         refs = _suggestions.suggestion_refs(self.viewer)
         layers = [ly for ly in self.viewer.layers if ly.__class__.__name__ == "Shapes"]
-        signature = (tuple((r.layer.unique_id, r.index, r.kind, r.confidence, r.evidence) for r in refs),
-                     tuple((ly.unique_id, len(ly.data)) for ly in layers))
+        signature = (
+            tuple((r.layer.unique_id, r.index, r.kind, r.confidence, r.evidence) for r in refs),
+            tuple((ly.unique_id, len(ly.data)) for ly in layers),
+        )
         if not force and signature == self._signature:
             return
         self._signature = signature

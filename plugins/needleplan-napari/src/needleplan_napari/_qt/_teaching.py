@@ -111,11 +111,14 @@ class TeachingWidget(QWidget):
 
         others = [ly for ly in self.viewer.layers if _layers.image_source(ly) is not None and ly is not self._image]
         if others:
-            self.status.setText("Close the open ultrasound image first: a teaching case starts on an empty "
-                                "viewer, so no mark of another image counts in the resident's plan.")
+            self.status.setText(
+                "Close the open ultrasound image first: a teaching case starts on an empty "
+                "viewer, so no mark of another image counts in the resident's plan."
+            )
             return None
-        attempt = self._guard(CaseAttempt, case, resident=self.resident.text().strip() or None,
-                              cases_dir=self.folder.text() or None)
+        attempt = self._guard(
+            CaseAttempt, case, resident=self.resident.text().strip() or None, cases_dir=self.folder.text() or None
+        )
         if attempt is None:
             return None
         self._clear_case()
@@ -125,8 +128,10 @@ class TeachingWidget(QWidget):
         self.attempt = attempt
         c = attempt.case
         points = "".join(f"<br>- {p}" for p in c.teaching_points)
-        self.case_label.setText(f"<b>{c.title}</b> ({c.difficulty}, site {c.site}){points}<br>"
-                                "Mark the hazards and draw the needle with the Needle Plan panel, then Submit.")
+        self.case_label.setText(
+            f"<b>{c.title}</b> ({c.difficulty}, site {c.site}){points}<br>"
+            "Mark the hazards and draw the needle with the Needle Plan panel, then Submit."
+        )
         self.result_label.setText("")
         self.result_list.clear()
         self.submit_button.setEnabled(True)
@@ -161,8 +166,11 @@ class TeachingWidget(QWidget):
         self.result_list.addItems(lines[1:])
         self.show_reference()
         kept = self.attempt.record
-        self.status.setText(f"Attempt kept for {kept.resident} (#{kept.plan_id})." if kept is not None
-                            else "Not kept: enter the resident's name to keep attempts.")
+        self.status.setText(
+            f"Attempt kept for {kept.resident} (#{kept.plan_id})."
+            if kept is not None
+            else "Not kept: enter the resident's name to keep attempts."
+        )
         return score
 
     def result_shown(self) -> list[str]:
