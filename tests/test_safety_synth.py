@@ -42,7 +42,18 @@ NO_RIB_BELOW = {"upper_trapezius", "rhomboid_intercostal"}
 
 @pytest.mark.parametrize("site, habitus", PRESETS, ids=[f"{s}-{h}" for s, h in PRESETS])
 def test_reference_plan_findings_follow_the_anatomy(site, habitus):
-    case = synth.generate_case(site, habitus)
+    _assert_findings_follow_the_anatomy(synth.generate_case(site, habitus), site, habitus)
+
+
+@pytest.mark.parametrize("site, habitus", PRESETS, ids=[f"{s}-{h}" for s, h in PRESETS])
+def test_reference_plan_still_follows_a_pressed_bowed_anatomy(site, habitus):
+    """With the probe pressed in, the fasciae arched and B-lines, the reference plan (made from the
+    changed anatomy) still crosses nothing and keeps every class of finding its site implies."""
+    variation = synth.Variation(pressure=0.4, fascia_bow_mm=5.0, b_lines=3)
+    _assert_findings_follow_the_anatomy(synth.generate_case(site, habitus, variation=variation), site, habitus)
+
+
+def _assert_findings_follow_the_anatomy(case, site, habitus):
     plan = plan_from_dict(case.plan)
     report = check_plan(plan)
     codes = report.codes

@@ -37,6 +37,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="image model: smooth (default, bit-for-bit reproducible) or physical "
         "(scatterers imaged through simulated point spread functions; needs pymust)",
     )
+    p.add_argument(
+        "--pressure",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="probe pressure: the fraction of the subcutaneous fat squeezed out, 0-0.6 (default 0)",
+    )
+    p.add_argument(
+        "--fascia-bow",
+        type=float,
+        default=0.0,
+        metavar="MM",
+        help="how far the deep fasciae arch instead of running parallel to the skin, 0-6 mm (default 0)",
+    )
+    p.add_argument("--b-lines", type=int, default=0, metavar="N", help="B-lines under the pleura, 0-8 (default 0)")
     p.add_argument("--compression", choices=("none", "jpeg"), default="none", help="pixel encoding (default none)")
     p.add_argument("-o", "--output", required=True, type=Path, help="DICOM file to write (e.g. case.dcm)")
     p.add_argument("--json", action="store_true", help="print what was written as one JSON object")
@@ -45,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Generate and write the case; print the paths."""
-    from needleplan.synth import generate_case, write_case
+    from needleplan.synth import Variation, generate_case, write_case
 
     if args.frames < 1:
         raise ValueError(f"--frames must be at least 1, got {args.frames}")
@@ -55,8 +70,15 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"folder {args.output.parent} does not exist; create it first")
     if args.output.is_dir():
         raise IsADirectoryError(f"{args.output} is a folder; give a file name such as {args.output / 'case.dcm'}")
+    variation = Variation(pressure=args.pressure, fascia_bow_mm=args.fascia_bow, b_lines=args.b_lines)
     case = generate_case(
-        args.site, args.habitus, frames=args.frames, seed=args.seed, probe=args.probe, model=args.model
+        args.site,
+        args.habitus,
+        frames=args.frames,
+        seed=args.seed,
+        probe=args.probe,
+        model=args.model,
+        variation=variation,
     )
     written = write_case(case, args.output, compression=args.compression)
     summary = {
@@ -67,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         "preset": case.preset,
         "habitus": case.habitus,
         "model": case.model,
+        "variation": case.variation.as_dict(),
         "frames": case.n_frames,
         "rows": int(case.frames.shape[1]),
         "columns": int(case.frames.shape[2]),

@@ -28,6 +28,7 @@ from needleplan.synth.probe import CURVILINEAR, LINEAR, Probe, image_grid
 from needleplan.synth.render import Renderer
 from needleplan.synth.sites import PLAN_SITE, SITE_PRESETS, build_scene
 from needleplan.synth.truth import reference_needle, reference_structures, truth_structures
+from needleplan.synth.variation import Variation, apply_variation
 
 if TYPE_CHECKING:  # imported where used: the plan model and the PyMUST renderer are not needed to import synth
     from needleplan.plan import Plan
@@ -44,6 +45,7 @@ __all__ = [
     "Motion",
     "UnknownPresetError",
     "MODELS",
+    "Variation",
 ]
 
 #: Image models: ``smooth`` (the default: echogenicity maps times filtered speckle, bit-for-bit
@@ -77,6 +79,8 @@ class SyntheticCase:
     needle: dict
     patient: dict
     model: str = "smooth"
+    variation: Variation = Variation()
+    b_lines_col_mm: tuple[float, ...] = ()  # where the B-lines start, at rest (world mm)
 
     @property
     def n_frames(self) -> int:
@@ -114,6 +118,11 @@ class SyntheticCase:
         }
         if self.model != "smooth":  # the default model's files stay as they were
             synth["model"] = self.model
+        if not self.variation.is_none:
+            variation = self.variation.as_dict()
+            if self.b_lines_col_mm:  # where they are: the B-lines are not plan structures
+                variation["b_lines_col_mm"] = [round(c, 3) for c in self.b_lines_col_mm]
+            synth["variation"] = variation
         if self.n_frames > 1:
             synth["motion"] = self.motion.table(self.n_frames)
         return {
@@ -177,6 +186,7 @@ def generate_case(
     probe: Probe | str | None = None,
     motion: Motion | None = None,
     model: str = "smooth",
+    variation: Variation | None = None,
 ) -> SyntheticCase:
     """Generate a case of site preset ``site`` for ``habitus``.
 
@@ -184,6 +194,8 @@ def generate_case(
     keeping the site's depth).  ``frames > 1`` makes a cine with breathing, lung sliding and
     arterial pulsation (:class:`Motion`).  ``model`` is one of :data:`MODELS`; both draw the same
     anatomy, so the ground truth and the reference plan are the same for a given seed.
+    ``variation`` presses the probe in, bows the fasciae or adds B-lines
+    (:mod:`~needleplan.synth.variation`); the ground truth follows it.
     """
     if model not in MODELS:
         raise UnknownPresetError(f"unknown image model {model!r}; choose one of: {', '.join(MODELS)}")
@@ -195,6 +207,10 @@ def generate_case(
     rng = np.random.default_rng([int(seed), list(SITE_PRESETS).index(site), list(HABITUS).index(habitus)])
     scene = build_scene(site, h, rng)
     scene = dataclasses.replace(scene, probe=_resolve_probe(scene.probe, probe))
+    variation = variation or Variation()
+    # its own generator: the variation leaves the speckle and textures of the seed as they were
+    vrng = np.random.default_rng([int(seed), list(SITE_PRESETS).index(site), list(HABITUS).index(habitus), 1])
+    scene = apply_variation(scene, variation, vrng)
     grid = image_grid(scene.probe)
     motion = motion or DEFAULT_MOTION
     renderer: Renderer | PhysicalRenderer
@@ -223,6 +239,8 @@ def generate_case(
         needle=reference_needle(scene, grid),
         patient=h.patient(),
         model=model,
+        variation=variation,
+        b_lines_col_mm=scene.b_lines_col_mm,
     )
 
 

@@ -1,13 +1,13 @@
 """The B-mode renderer: static maps + motion -> 8-bit frames.
 
 Per frame: the lung under the pleura (pleural line, A-line reverberations at multiples of the
-skin-to-pleura distance, a faint texture) is laid below the breathing pleura, its speckle field
-shifted sideways (lung sliding) while the chest wall's speckle stays still; pulsating arteries are
-repainted; the amplitude is the echogenicity times Rayleigh speckle times the round-trip
-attenuation (integrated down each column, or along the fan's beams for a curvilinear probe, so
-bone casts a shadow and fluid an enhancement),
-corrected by a time-gain compensation that undoes 90% of the soft-tissue loss; electronic noise
-is added and the result log-compressed to 8 bits.
+skin-to-pleura distance, a faint texture, B-lines when the scene has them) is laid below the
+breathing pleura, its speckle field shifted sideways (lung sliding) while the chest wall's
+speckle stays still; pulsating arteries are repainted; the amplitude is the echogenicity times
+Rayleigh speckle times the round-trip attenuation (integrated down each column, or along the
+fan's beams for a curvilinear probe, so bone casts a shadow and fluid an enhancement), corrected
+by a time-gain compensation that undoes 90% of the soft-tissue loss; electronic noise is added
+and the result log-compressed to 8 bits.
 """
 
 from __future__ import annotations
@@ -36,6 +36,10 @@ PLEURA_ECHO = 3.5
 A_LINE_ECHO = (0.9, 0.45, 0.22, 0.11)  # 1st, 2nd... repeat below the pleura (1I A-lines)
 LUNG_ECHO = 0.09
 PLEURA_SIGMA_MM = 0.25
+#: B-line: "laser-like", as bright as the first A-line, about 1.5 mm wide (1I B-lines) [inference
+#: for the numbers].
+B_LINE_ECHO = 0.9
+B_LINE_SIGMA_MM = 0.75
 
 
 _LUT_SIZE = 4096
@@ -145,7 +149,12 @@ class Renderer:
             band_mm = self.row_mm[r0:]
             mask = (band_mm >= pleura - 3.0 * PLEURA_SIGMA_MM) & ~maps.solid[r0:]
             echo = echo.copy()
-            echo[r0:] = np.where(mask, _lung_echo(band_mm, pleura), echo[r0:])
+            lung_echo = _lung_echo(band_mm, pleura)
+            if self.scene.b_lines_col_mm:
+                col_mm = (np.arange(g.cols, dtype=np.float32) - np.float32(g.origin_px[1])) * np.float32(g.spacing_mm)
+                b_lines = self.scene.b_lines_col_mm
+                lung_echo = _with_b_lines(lung_echo, band_mm, pleura, col_mm, b_lines, motion.sliding(t))
+            echo[r0:] = np.where(mask, lung_echo, echo[r0:])
             dr = int(round(shift / g.spacing_mm))
             dc = int(round(motion.sliding(t) / g.spacing_mm))
             lung = LungWindow(r0, mask, self.pad[0] - dr + r0, self.pad[1] - dc)
@@ -220,6 +229,28 @@ def _lung_echo(row_mm: np.ndarray, pleura_mm: np.ndarray) -> np.ndarray:
     amp = np.asarray((PLEURA_ECHO, *A_LINE_ECHO), dtype=np.float32)[m - 1]
     dist = (ratio - m) * pleura_mm
     return LUNG_ECHO + amp * np.exp(-((dist * (1.0 / PLEURA_SIGMA_MM)) ** 2))
+
+
+def _with_b_lines(
+    lung_echo: np.ndarray,
+    row_mm: np.ndarray,
+    pleura_mm: np.ndarray,
+    col_mm: np.ndarray,
+    b_lines_col_mm: tuple[float, ...],
+    sliding_mm: float,
+) -> np.ndarray:
+    """The lung with B-lines: bright vertical bands from the pleural line to the bottom of the
+    image, moving sideways with lung sliding and erasing the A-lines they cross (1I B-lines).
+
+    Each is a Gaussian ``B_LINE_SIGMA_MM`` wide across, of echogenicity ``B_LINE_ECHO``, that
+    starts at the pleural line (ramping in over ``PLEURA_SIGMA_MM``) and does not fade with depth.
+    """
+    across = np.zeros_like(col_mm)
+    for c in b_lines_col_mm:
+        across = np.maximum(across, np.exp(-(((col_mm - (c + sliding_mm)) / B_LINE_SIGMA_MM) ** 2)))
+    below = np.clip((row_mm - pleura_mm) / PLEURA_SIGMA_MM, 0.0, 1.0)
+    weight = (below * across[None, :]).astype(np.float32)
+    return lung_echo * (1.0 - weight) + np.float32(B_LINE_ECHO) * weight
 
 
 def _transmission(alpha: np.ndarray, row_mm: np.ndarray, g: ImageGrid, mhz: float) -> np.ndarray:

@@ -15,15 +15,25 @@ import numpy as np
 
 from needleplan.synth.probe import Probe, skin_row_mm
 
-__all__ = ["Boundary", "Layer", "Blob", "Scene", "ellipse_points", "rounded_box_points"]
+__all__ = ["Boundary", "Layer", "Blob", "Scene", "bow_shape", "ellipse_points", "rounded_box_points"]
 
 #: Depth scale (mm) over which a boundary stops following the curvilinear probe's skin arc.
 SKIN_FOLLOW_MM = 25.0
 
 
+def bow_shape(col_mm: np.ndarray, centre_mm: float, half_width_mm: float) -> np.ndarray:
+    """The arch of a bowed fascia: 1 at ``centre_mm``, 0 at ``half_width_mm`` either side of it.
+
+    >>> [round(float(v), 3) for v in bow_shape(np.array([-20.0, 0.0, 10.0]), 0.0, 20.0)]
+    [0.0, 1.0, 0.707]
+    """
+    return np.cos(0.5 * math.pi * (np.asarray(col_mm, dtype=np.float64) - centre_mm) / half_width_mm)
+
+
 @dataclass(frozen=True, slots=True)
 class Boundary:
-    """A smooth interface: ``row_mm(col) = depth + slope*col + wobble*sin(2 pi col/period + phase)``.
+    """A smooth interface: ``row_mm(col) = depth + slope*col + wobble*sin(2 pi col/period + phase)``,
+    plus ``bow * cos(pi/2 (col - bow_centre)/bow_half_width)`` when it arches (:func:`bow_shape`).
 
     Under a curvilinear probe the boundary also follows the skin arc, fading with depth
     (``exp(-depth/25 mm)``), so shallow layers hug the probe face and deep ones are flat.
@@ -38,6 +48,9 @@ class Boundary:
     wobble_mm: float = 0.0
     period_mm: float = 40.0
     phase: float = 0.0
+    bow_mm: float = 0.0
+    bow_centre_mm: float = 0.0
+    bow_half_width_mm: float = 40.0
 
     def row_mm(self, col_mm: np.ndarray, probe: Probe | None = None) -> np.ndarray:
         """Row (mm) of the boundary at each ``col_mm`` (any shape)."""
@@ -47,6 +60,8 @@ class Boundary:
             + self.slope * col_mm
             + self.wobble_mm * np.sin(2.0 * math.pi * col_mm / self.period_mm + self.phase)
         )
+        if self.bow_mm != 0.0:  # a fascia that arches (needleplan.synth.variation); 0 keeps the bytes
+            row = row + self.bow_mm * bow_shape(col_mm, self.bow_centre_mm, self.bow_half_width_mm)
         if probe is not None and probe.kind == "curvilinear":
             row = row + skin_row_mm(probe, col_mm) * math.exp(-self.depth_mm / SKIN_FOLLOW_MM)
         return row
@@ -102,6 +117,7 @@ class Scene:
     approach_side: int = 1  # +1: the needle enters from the image's right (positive col_mm)
     max_needle_mm: float = 89.0
     notes: str = ""
+    b_lines_col_mm: tuple[float, ...] = ()  # comet tails from the pleura, at rest (1I B-lines)
 
 
 def ellipse_points(

@@ -181,6 +181,33 @@ def superficial_entry_offset_mm(depth_mm: float) -> float:
     return float(min(max(x, ENTRY_OFFSET_MM[0]), ENTRY_OFFSET_MM[1]))
 
 
+#: The reference needle's extension stays this far inside the backstop rib's edge (R4).
+BACKSTOP_MARGIN_MM = 1.0
+
+
+def _keep_extension_over_backstop(scene: Scene, x_mm: float, depth_mm: float) -> float:
+    """The entry offset ``x_mm``, brought closer to the target if need be so that the needle's
+    straight extension still meets the rib under the target (R4: "prefer ending over rib").
+
+    The presets place that rib under the extension already (``sites._backstop``), so this only
+    changes anything when the anatomy was changed after (a probe pressing the fat thinner makes the
+    target shallower, and the same entry offset then aims past the rib's edge).  With the target at
+    depth ``d`` and the rib's centre at depth ``D``, the extension is ``(D - d) x / d`` beyond the
+    target there; it must not pass the rib's far edge less ``BACKSTOP_MARGIN_MM``.
+    """
+    tr, tc = scene.target.centre_mm
+    for rib in (b for b in scene.blobs if b.kind == "rib"):
+        cols = [c for _, c in rib.points_mm]
+        if not min(cols) <= tc <= max(cols) or rib.centre_mm[0] <= tr:
+            continue
+        far_edge = min(cols) if scene.approach_side > 0 else max(cols)
+        room = abs(tc - far_edge) - BACKSTOP_MARGIN_MM
+        beyond = (rib.centre_mm[0] - tr) * x_mm / depth_mm
+        if room > 0 and beyond > room:
+            return room * depth_mm / (rib.centre_mm[0] - tr)
+    return x_mm
+
+
 def reference_needle(scene: Scene, grid: ImageGrid) -> dict:
     """The needle a physician would draw for this scene (see the module docstring).
 
@@ -200,6 +227,7 @@ def reference_needle(scene: Scene, grid: ImageGrid) -> dict:
 
     if probe.kind == "linear":
         x = min(superficial_entry_offset_mm(tr - skin_at(0.0)), x_max)
+        x = _keep_extension_over_backstop(scene, x, tr - skin_at(0.0))
     else:
         # beside the curved probe, never under its face; the nearest such entry if nothing fits
         x_min = probe.footprint_mm / 2.0 + 2.0
