@@ -220,3 +220,17 @@ def test_cli_writes_a_physical_case(tmp_path) -> None:
         check=False,
     )
     assert bad.returncode == 2 and "photoreal" in bad.stderr
+
+
+def test_lung_speckle_slides_under_a_curvilinear_probe_too() -> None:
+    """Under a convex probe the lung's scatterers move along the arc with lung sliding; before they
+    stood still, and the detector read this cine as "lung sliding absent" (a pneumothorax sign)."""
+    from needleplan.detect import detect_cine
+    from needleplan.detect.scoring import case_calibration
+    from needleplan.synth import Motion
+
+    case = generate_case(
+        "upper_trapezius", "average", frames=8, seed=100, probe="curvilinear", model="physical", motion=Motion()
+    )
+    notes = detect_cine(case.frames, case_calibration(case)).notes
+    assert any(n.startswith("lung sliding present") for n in notes), notes

@@ -12,9 +12,9 @@ smooth model's :func:`~needleplan.synth.render.compress`.
 
 A curvilinear probe acquires in beam coordinates (radius x angle, :class:`FanPolar`): the scatterers
 lie on the polar grid, the PSF is convolved along and across the beams, and the envelope is scan
-converted to the screen.  The chest wall's scatterers stay still from frame to frame; under a
-linear probe the lung's slide with the lung (on a curvilinear probe the lung's speckle stays still:
-not modelled).
+converted to the screen.  The chest wall's scatterers stay still from frame to frame; the lung's
+slide with the lung: sideways in the image under a linear probe, along the arc (across the beams,
+by the sliding distance over the pleura's radius from the apex) under a curvilinear one.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import scipy.fft
 
 from needleplan.synth.probe import Probe
 from needleplan.synth.psf import point_spread_function
-from needleplan.synth.render import Renderer
+from needleplan.synth.render import LungWindow, Renderer
 from needleplan.synth.scan import FanPolar
 
 __all__ = ["PsfBank", "PhysicalRenderer", "complex_scatterers", "BAND_MM", "MAP_PSF_PX"]
@@ -128,8 +128,10 @@ class PhysicalRenderer:
     base: Renderer
     bank: PsfBank
     wall: np.ndarray  # complex scatterers of the chest wall / tissue (beam coordinates)
-    lung: np.ndarray | None  # padded complex scatterers of the lung (linear probe only)
+    lung: np.ndarray | None  # padded complex scatterers of the lung (image or beam coordinates)
     fan: FanPolar | None
+    lung_pad: tuple[int, int] = (0, 0)  # beam coordinates: the lung field's padding (rows, beams)
+    lung_rho_mm: float = 0.0  # beam coordinates: the pleura's mean distance from the apex
 
     @classmethod
     def build(cls, base: Renderer, rng: np.random.Generator) -> PhysicalRenderer:
@@ -139,7 +141,13 @@ class PhysicalRenderer:
             fan = FanPolar.build(g, probe)
             dtheta = float(fan.theta[1] - fan.theta[0])
             bank = PsfBank.build(probe, fan.shape, fan.depth_mm, lambda d: (fan.radius_mm + d) * dtheta)
-            return cls(base, bank, complex_scatterers(fan.shape, rng), None, fan)
+            wall = complex_scatterers(fan.shape, rng)
+            if base.lung_speckle is None or base.maps.pleura_row_mm is None:
+                return cls(base, bank, wall, None, fan)
+            rho = fan.radius_mm + float(np.mean(base.maps.pleura_row_mm))
+            pad = (base.pad[0], int(math.ceil(base.motion.sliding_mm / (rho * dtheta))) + 2)
+            lung_field = complex_scatterers((fan.shape[0] + 2 * pad[0], fan.shape[1] + 2 * pad[1]), rng)
+            return cls(base, bank, wall, lung_field, fan, pad, rho)
         shape = (g.rows, g.cols)
         bank = PsfBank.build(probe, shape, base.row_mm[:, 0], lambda d: g.spacing_mm)
         lung = None
@@ -153,7 +161,7 @@ class PhysicalRenderer:
         g = self.base.grid
         amplitude = fm.echo * fm.transmission
         if self.fan is not None:
-            field = self.fan.to_polar(amplitude).astype(np.float32) * self.wall
+            field = self.fan.to_polar(amplitude).astype(np.float32) * self._fan_scatterers(fm.lung)
             envelope = np.abs(self.bank.image(field))
             envelope = self.fan.to_image(envelope).astype(np.float32)
         else:
@@ -162,3 +170,21 @@ class PhysicalRenderer:
                 scatterers = fm.lung.lay(self.wall, self.lung, g.rows, g.cols)
             envelope = np.abs(self.bank.image(amplitude * scatterers))
         return self.base.finish(envelope, index)
+
+    def _fan_scatterers(self, lung: LungWindow | None) -> np.ndarray:
+        """The beam-coordinate scatterers of a frame: the wall's, with the lung's (moved by the
+        frame's breathing and sliding) where the lung lies."""
+        if lung is None or self.lung is None or self.fan is None:
+            return self.wall
+        g, pad = self.base.grid, self.base.pad
+        inside = np.zeros((g.rows, g.cols), dtype=np.float32)
+        inside[lung.row0 :] = lung.mask
+        mask = self.fan.to_polar(inside) > 0.5
+        # the image window's offsets in pixels (LungWindow), back to the breathing and sliding
+        down_px = pad[0] + lung.row0 - lung.field_row
+        slide_mm = (pad[1] - lung.field_col) * g.spacing_mm
+        dtheta = float(self.fan.theta[1] - self.fan.theta[0])
+        r0 = self.lung_pad[0] - down_px
+        t0 = self.lung_pad[1] - int(round(slide_mm / (self.lung_rho_mm * dtheta)))
+        rows, beams = self.fan.shape
+        return np.where(mask, self.lung[r0 : r0 + rows, t0 : t0 + beams], self.wall)
