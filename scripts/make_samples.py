@@ -20,11 +20,13 @@ import tempfile
 from pathlib import Path
 
 from needleplan.samples import SAMPLES, write_sample
-from needleplan.synth import SITE_PRESETS, generate_case
+from needleplan.synth import SITE_PRESETS, Variation, generate_case
 
 ROOT = Path(__file__).resolve().parents[1]
 
 GALLERY_HABITUS, GALLERY_SEED = "average", 1
+#: One more row: a preset with the probe pressed in, arched fasciae and B-lines (synth.variation).
+VARIED_PRESET, GALLERY_VARIATION = "rhomboid_intercostal", Variation(pressure=0.3, fascia_bow_mm=4.0, b_lines=3)
 GALLERY_CAPTIONS = {
     "upper_trapezius": "Upper trapezius at GB21 (linear 10 MHz): fat, trapezius, the apical pleural line with an A-line below.",
     "rhomboid_rib": "Rhomboid major over a rib: the rib's bright cortex and its black acoustic shadow under the target.",
@@ -76,6 +78,14 @@ def make_gallery(folder: Path) -> list[Path]:
             path = folder / f"{preset}{suffix}.png"
             Image.fromarray(case.frames[0][r0 : r1 + 1, c0 : c1 + 1]).save(path, optimize=False)
             out.append(path)
+    for model, suffix in (("smooth", ""), ("physical", ".physical")):
+        case = generate_case(
+            VARIED_PRESET, GALLERY_HABITUS, seed=GALLERY_SEED, model=model, variation=GALLERY_VARIATION
+        )
+        r0, c0, r1, c1 = case.region_box_px
+        path = folder / f"{VARIED_PRESET}.varied{suffix}.png"
+        Image.fromarray(case.frames[0][r0 : r1 + 1, c0 : c1 + 1]).save(path, optimize=False)
+        out.append(path)
     lines = [
         "# Phantom gallery",
         "",
@@ -91,6 +101,16 @@ def make_gallery(folder: Path) -> list[Path]:
             f"*{preset}*: {GALLERY_CAPTIONS[preset]}",
             "",
         ]
+    v = GALLERY_VARIATION
+    lines += [
+        f"![{VARIED_PRESET}, varied]({VARIED_PRESET}.varied.png) "
+        f"![{VARIED_PRESET}, varied, physical]({VARIED_PRESET}.varied.physical.png)",
+        "",
+        f"*{VARIED_PRESET}, varied* (`--pressure {v.pressure} --fascia-bow {v.fascia_bow_mm} --b-lines {v.b_lines}`): "
+        "the same case with the probe pressed in (the fat 30 % thinner, everything below it closer), "
+        "fasciae that arch, and B-lines from the pleural line that erase the A-lines they cross.",
+        "",
+    ]
     readme = folder / "README.md"
     readme.write_text("\n".join(lines), encoding="utf-8")
     return [*out, readme]
