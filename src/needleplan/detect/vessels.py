@@ -55,6 +55,10 @@ WALL_SIDE_TO_TISSUE = 0.9
 #: to this many ring widths (1 mm each) beyond the core [inference: the phantom's deepest arteries,
 #: 3 mm across, crest 1.5-1.8 mm from the core's centre on development seeds 0-2].
 CREST_SEARCH_RINGS = 2
+#: The crest lies half a wall outside the lumen: the lumen radius is the crest's less this, mm
+#: [inference: a 0.5 mm arterial wall, as the phantom draws it; on development seeds 0-2 the crest
+#: lay 0.1-0.4 mm outside the true lumen].
+HALF_WALL_MM = 0.25
 #: Rays cast around the core to find the wall's crest [inference: 16 rays sample a 3 mm lumen's
 #: circumference at under 0.6 mm, finer than the PSF].
 CREST_RAYS = 16
@@ -290,6 +294,7 @@ def _lumens(
             crest, spread = _crest_radius(patch, (cy, cx), np.sqrt(reg.area / np.pi) + CREST_SEARCH_RINGS * ring_w)
             if spread * view.spacing_mm[0] > CREST_SPREAD_MM:
                 continue  # no round wall: the brightest points around the core are scattered tissue
+            crest -= view.mm_to_work(HALF_WALL_MM, 0)
             if crest > np.sqrt(axes[0] * axes[1]):
                 axes, orientation = (crest, crest), 0.0
         if 2 * np.sqrt(axes[0] * axes[1]) * view.spacing_mm[0] < MIN_DIAMETER_MM:
