@@ -13,8 +13,10 @@ it back with ``needleplan.io.open_image``, taking the calibration from the file'
 (the path a physician's file takes); ``--degrade SIGMA`` lowers the gain to 75 % and adds Gaussian
 noise of SIGMA grey levels to every frame (a noisier, flatter scanner than the phantom's).
 
-``--model physical`` evaluates on the physically simulated phantom; ``--first-seed 1000`` uses the
-evaluation seeds, which no detector was developed on (seeds 0-2 and 100 are the development seeds).
+``--pressure F --fascia-bow MM --b-lines N`` evaluate on phantoms with those variations
+(``needleplan.synth.variation``). ``--model physical`` evaluates on the physically simulated
+phantom; ``--first-seed 1000`` uses the evaluation seeds, which no detector was developed on (seeds
+0-2 and 100 are the development seeds).
 
 Usage: ``python scripts/evaluate_detect.py [--seeds 3] [--cine-frames 40] [--via-dicom]
 [--degrade 12] [--model physical] [--first-seed 1000] [--json out.json]``
@@ -42,10 +44,10 @@ from needleplan.detect.scoring import (
     points,
 )
 from needleplan.io import open_image
-from needleplan.synth import HABITUS, SITE_PRESETS, Motion, generate_case, write_case
+from needleplan.synth import HABITUS, SITE_PRESETS, Motion, Variation, generate_case, write_case
 
 PLEURA_WRONG_LINE_MM = 3.0  # a detected "pleura" this far off is another line: counted as missed
-OPTIONS = {"via_dicom": False, "degrade": 0.0, "model": "smooth", "cine_seed": 100}
+OPTIONS = {"via_dicom": False, "degrade": 0.0, "model": "smooth", "cine_seed": 100, "variation": Variation()}
 
 
 def frames_and_calibration(case):
@@ -140,7 +142,7 @@ def single_frame(presets, habituses, seeds, per_case):
     for site in presets:
         for hab in habituses:
             for seed in seeds:
-                case = generate_case(site, hab, seed=seed, model=OPTIONS["model"])
+                case = generate_case(site, hab, seed=seed, model=OPTIONS["model"], variation=OPTIONS["variation"])
                 frames, cal = frames_and_calibration(case)
                 t0 = time.perf_counter()
                 res = detect_frame(frames[0], cal, site=case.site)
@@ -222,7 +224,13 @@ def cine(presets, habituses, frames, per_case):
             for moving in (True, False):
                 motion = Motion() if moving else Motion(sliding_mm=0.0, pulse_fraction=0.0)
                 case = generate_case(
-                    site, hab, frames=frames, seed=OPTIONS["cine_seed"], motion=motion, model=OPTIONS["model"]
+                    site,
+                    hab,
+                    frames=frames,
+                    seed=OPTIONS["cine_seed"],
+                    motion=motion,
+                    model=OPTIONS["model"],
+                    variation=OPTIONS["variation"],
                 )
                 data, cal = frames_and_calibration(case)
                 m = CineMeasures()
@@ -285,8 +293,18 @@ def main(argv=None) -> int:
         help="seeds FIRST..FIRST+SEEDS-1 for frames, FIRST+100 for cines; 0 = the development "
         "seeds the detectors were tuned on, 1000 = the evaluation seeds (docs/detect-evaluation.md)",
     )
+    ap.add_argument("--pressure", type=float, default=0.0, help="probe pressure (synth --pressure)")
+    ap.add_argument("--fascia-bow", type=float, default=0.0, help="arched fasciae, mm (synth --fascia-bow)")
+    ap.add_argument("--b-lines", type=int, default=0, help="B-lines under the pleura (synth --b-lines)")
     args = ap.parse_args(argv)
-    OPTIONS.update(via_dicom=args.via_dicom, degrade=args.degrade, model=args.model, cine_seed=args.first_seed + 100)
+    variation = Variation(pressure=args.pressure, fascia_bow_mm=args.fascia_bow, b_lines=args.b_lines)
+    OPTIONS.update(
+        via_dicom=args.via_dicom,
+        degrade=args.degrade,
+        model=args.model,
+        cine_seed=args.first_seed + 100,
+        variation=variation,
+    )
     per_case: list[dict] = []
     n = len(args.presets) * len(args.habitus) * args.seeds
     print(f"single frames: {n} cases")
@@ -296,6 +314,7 @@ def main(argv=None) -> int:
         "first_seed": args.first_seed,
         "via_dicom": args.via_dicom,
         "degrade_sigma": args.degrade,
+        "variation": variation.as_dict(),
         "cases": n,
         "thoracic_cases": s["thoracic"],
         "pleura_error_median_mm": float(np.median(s["pleura_err"])) if s["pleura_err"] else None,
