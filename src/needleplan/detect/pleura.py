@@ -116,21 +116,33 @@ def _a_line(view: FrameView, ridge: np.ndarray, ln: Line, skin_rows: np.ndarray)
 
 
 def _structure_below(view: FrameView, ln: Line, lines: list[Line], skin_rows: np.ndarray) -> bool:
-    """Whether a clear line lies deeper than ``ln`` other than at a whole multiple of its depth."""
-    skin = float(np.nanmedian(skin_rows))
-    depth = ln.mean_row - skin
+    """Whether a clear line lies deeper than ``ln`` other than at a whole multiple of its depth.
+
+    The multiple is taken column by column, against the line's own depth in the columns the deeper
+    line covers: an A-line repeats the local skin-to-pleura distance, so under a pleura that arches
+    (deeper on one side) the A-line arches twice as much.  Worked example: a pleura 20 mm deep on
+    the left and 24 mm on the right has its first A-line at 40 and 48 mm; a piece of it traced only
+    on the right (48 mm) is 2.0 times the depth there, though 2.18 times the line's mean depth
+    (22 mm), which is 4 mm off a whole multiple.
+    """
     strength = float(np.median(ln.strength))
     tol = view.mm_to_work(A_LINE_TOLERANCE_MM, 0)
     margin = view.mm_to_work(1.0, 0)
+    skin_at = np.where(np.isnan(skin_rows), np.nanmedian(skin_rows), skin_rows)
     for other in lines:
         if other is ln or other.mean_row <= ln.mean_row + margin:
             continue
         if float(np.median(other.strength)) < OTHER_LINE_FRACTION * strength:
             continue
-        if other.cols[-1] < ln.cols[0] or other.cols[0] > ln.cols[-1]:
+        under = (other.cols >= ln.cols[0]) & (other.cols <= ln.cols[-1])
+        if not under.any():
             continue  # not under this line
-        k = (other.mean_row - skin) / max(depth, 1e-6)
-        if abs(k - round(k)) * depth <= tol and round(k) >= 2:
+        cols = other.cols[under]
+        skin = skin_at[np.clip(cols.astype(int), 0, skin_at.size - 1)]
+        depth = np.maximum(np.interp(cols, ln.cols, ln.rows) - skin, 1e-6)
+        k = (other.rows[under] - skin) / depth
+        whole = np.rint(float(np.median(k)))
+        if whole >= 2 and float(np.median(np.abs(k - whole) * depth)) <= tol:
             continue  # an A-line
         return True
     return False
