@@ -215,6 +215,8 @@ def cine(presets, habituses, frames, per_case):
         "slide_rows": [],
         "av_n": 0,
         "av_ok": 0,
+        "av_unconfirmed": 0,
+        "av_artery_as_vein": 0,
         "av_rows": [],
         "fps": [],
         "swings": [],
@@ -262,6 +264,8 @@ def cine(presets, habituses, frames, per_case):
                     got = kind_of(dv[j])
                     stats["av_n"] += 1
                     stats["av_ok"] += got == expected
+                    stats["av_unconfirmed"] += got == "vessel"  # noise-like swing: treated as an artery
+                    stats["av_artery_as_vein"] += expected == "artery" and got == "vein"  # the unsafe error
                     swing = swings.get(id(vessel_dets[j])) if j < len(vessel_dets) else None
                     stats["swings"].append((moving, swing))
                     shown = swing if swing is None else round(100 * swing)
@@ -354,6 +358,8 @@ def main(argv=None) -> int:
                 "sliding_accuracy": c["slide_ok"] / c["slide_n"] if c["slide_n"] else None,
                 "artery_vein_cases": c["av_n"],
                 "artery_vein_accuracy": c["av_ok"] / c["av_n"] if c["av_n"] else None,
+                "artery_vein_unconfirmed": c["av_unconfirmed"],
+                "artery_called_vein": c["av_artery_as_vein"],
                 "cine_fps_median": float(np.median(c["fps"])),
                 "sliding_travel_mm_present": [
                     round(min((r[1] for r in c["slide_rows"] if r[2]), default=np.nan), 2),

@@ -68,7 +68,7 @@ def test_a_clean_still_lumen_is_not_pulsatile() -> None:
 
 # The physical phantom, development cine seed 100, with the evaluation's degradation (gain 75 % +
 # noise 12, as scripts/evaluate_detect.py --degrade 12).  Before the noise test the still deep
-# gluteal vessel swung 12 % and was called an artery.
+# gluteal vessel swung 12 % and was called an artery; now its type is left unconfirmed.
 @pytest.mark.parametrize("moving", [True, False])
 def test_deep_physical_vessel_on_a_noisy_cine(moving: bool) -> None:
     pytest.importorskip("pymust")
@@ -88,5 +88,7 @@ def test_deep_physical_vessel_on_a_noisy_cine(moving: bool) -> None:
     vm, _, dv = match_vessels(to_structures(res, cal), truth)
     assert len(vm.pairs) == 1
     (_, j, _), pulse = vm.pairs[0], m.pulses[vm.pairs[0][1]]
-    assert dv[j].kind == ("artery" if moving else "vein")
+    # the still one: its swing is no larger than the noise makes it, so its type is left unconfirmed
+    # (a "vessel", which the rules treat as an artery), never "artery" as before nor a confident vein
+    assert dv[j].kind == ("artery" if moving else "vessel")
     assert pulse is not None and pulse.swing >= PULSE_MIN  # the swing alone calls both arteries

@@ -107,7 +107,9 @@ def detect_cine(
                 vessel_detection(
                     view,
                     blob,
-                    kind="artery" if res.artery else "vein",
+                    # a swing the noise explains settles nothing: the type stays unconfirmed
+                    # (a "vessel", which the safety rules treat as an artery until Doppler)
+                    kind="artery" if res.artery else ("vessel" if res.noise_like else "vein"),
                     cine_evidence=res.evidence(),
                     cine_confidence=res.confidence,
                 )

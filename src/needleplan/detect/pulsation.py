@@ -76,7 +76,10 @@ class PulseResult:
         if self.artery:
             return f"pulsatile (lumen area swings {100 * self.swing:.0f}%{rate}, beyond the image noise)"
         if self.noise_like:
-            return f"not pulsatile (lumen area swings {100 * self.swing:.0f}%, no more than image noise makes it)"
+            return (
+                f"type not confirmed (lumen area swings {100 * self.swing:.0f}%, no more than image noise "
+                "makes it: could be a weak pulse; check with Doppler)"
+            )
         return f"not pulsatile (lumen area swings {100 * self.swing:.0f}%)"
 
     @property
