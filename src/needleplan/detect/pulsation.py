@@ -49,8 +49,8 @@ NOISE_VARIANCE_RATIO = 2.2
 #: cuts: some of the pulse then counts as noise, lowering the ratio (arteries are round,
 #: docs/clinical-rules.md 1I; an oval vein is the case it leans toward) [inference].
 NOISE_SECTORS = 4
-#: Highest confidence of a vein call whose swing the noise explains: it shows only that no pulse
-#: larger than the noise is there, a weak vein call [inference].
+#: Highest confidence of a "type not confirmed" call, whose swing the noise explains: it shows only
+#: that no pulse larger than the noise is there, which settles neither artery nor vein [inference].
 NOISE_LIKE_MAX_CONFIDENCE = 0.6
 
 
