@@ -66,18 +66,6 @@ CREST_RAYS = 16
 #: seeds 0-2: the phantom arteries' crests spread 0.1-0.3 mm, the one core made by added noise on
 #: the smooth phantom (gain 75 %, noise 12) 1.2 mm) [inference].
 CREST_SPREAD_MM = 0.5
-#: A speck of a core (0.3-0.8 mm^2) in a 3 mm lumen: the ring just around it lies in the grey lumen,
-#: not on the wall, and reads no brighter than the tissue (1.07-1.16 times on the development
-#: seeds' misses, against :data:`WALL_TO_TISSUE` 1.2).  Such a core is given a second look at the
-#: wall itself, a ring :data:`CREST_RING_HALF_MM` either side of the crest found along
-#: :data:`CREST_RAYS` rays, whose median must reach this many times the tissue median in each
-#: quarter around the core.  Measured on the development seeds 0-2 and 10-17 (physical and smooth,
-#: as generated and with gain 75 % + noise 12), over every core that passes the other tests: true
-#: vessels 1.68-2.48 on the physical phantom; everything else at most 1.45 (smooth, fat lobules
-#: between septa; physical at most 1.25) [inference].
-CREST_WALL_TO_TISSUE = 1.6
-#: Half the width of the ring laid on the wall's crest, mm (about the PSF-smeared wall's half width).
-CREST_RING_HALF_MM = 0.5
 #: The cheap first look keeps a core whose square ring reaches this fraction of the wall level
 #: (loose on purpose: the exact ring test decides) [inference: speed, not a clinical threshold].
 WALL_PREFILTER = 0.7
@@ -214,40 +202,6 @@ def _crest_radius(patch: np.ndarray, centre: tuple[float, float], r_max: float) 
     return float(median), float(q3 - q1)
 
 
-def _wall_at_crest(
-    view: FrameView,
-    patch: np.ndarray,
-    allowed: np.ndarray,
-    centre: tuple[float, float],
-    core_area: float,
-    ring_w: int,
-    tissue: float,
-) -> bool:
-    """True if a round wall (crest spread at most :data:`CREST_SPREAD_MM`) surrounds the core and a
-    ring on its crest is at least :data:`CREST_WALL_TO_TISSUE` times the tissue in every quarter.
-
-    Examples
-    --------
-    >>> rr, cc = np.mgrid[:41, :41]
-    >>> d = np.hypot(rr - 20, cc - 20)
-    >>> img = 0.5 + 0.6 * np.exp(-((d - 7.0) ** 2) / 2.0)  # tissue 0.5, a wall of 1.1 at 7 px
-    >>> img[d < 1.5] = 0.1  # the dark core
-    >>> v = FrameView(img, (0, 0, 40, 40), 1, (0.25, 0.25), True, 100.0)
-    >>> _wall_at_crest(v, img, np.ones_like(img, bool), (20.0, 20.0), 9.0, 4, 0.5)
-    True
-    >>> _wall_at_crest(v, img, np.ones_like(img, bool), (20.0, 20.0), 9.0, 4, 0.8)  # tissue as bright
-    False
-    """
-    crest, spread = _crest_radius(patch, centre, np.sqrt(core_area / np.pi) + CREST_SEARCH_RINGS * ring_w)
-    if spread * view.spacing_mm[0] > CREST_SPREAD_MM:
-        return False
-    rr, cc = np.mgrid[: patch.shape[0], : patch.shape[1]]
-    ring = (
-        np.abs(np.hypot(rr - centre[0], cc - centre[1]) - crest) <= view.mm_to_work(CREST_RING_HALF_MM, 0)
-    ) & allowed
-    return bool(ring.sum() >= 10 and _wall_all_round(patch, ring, centre, CREST_WALL_TO_TISSUE * tissue))
-
-
 def _label_means(values: np.ndarray, labels: np.ndarray, index: np.ndarray) -> np.ndarray:
     """Mean of ``values`` over each label in ``index`` (0 for a label with no pixel)."""
     n = int(labels.max()) + 1
@@ -312,13 +266,11 @@ def _lumens(
             continue  # not surrounded by tissue: black screen, or the outside of a sector
         if ratio > (CORE_LUMEN_RATIO if speckle else LUMEN_RATIO):
             continue
-        core_centre = (reg.centroid[0] - R0, reg.centroid[1] - C0)
-        if speckle and not (
-            (
-                around >= WALL_TO_TISSUE * tissue
-                and _wall_all_round(patch, ring, core_centre, WALL_SIDE_TO_TISSUE * tissue)
+        if speckle and (
+            around < WALL_TO_TISSUE * tissue
+            or not _wall_all_round(
+                patch, ring, (reg.centroid[0] - R0, reg.centroid[1] - C0), WALL_SIDE_TO_TISSUE * tissue
             )
-            or _wall_at_crest(view, patch, allowed[R0:R1, C0:C1], core_centre, reg.area, ring_w, tissue)
         ):
             continue
         if reg.solidity < MIN_SOLIDITY:
